@@ -1,0 +1,1 @@
+"""Data layer: field names, episodes, raw logs, transitions and loaders."""

@@ -1,0 +1,30 @@
+"""Field names of RLDS steps, episode metadata and transitions (one place)."""
+
+# RLDS step fields.
+STEPS = "steps"
+OBSERVATION = "observation"
+ACTION = "action"
+REWARD = "reward"
+DISCOUNT = "discount"
+IS_FIRST = "is_first"
+IS_LAST = "is_last"
+IS_TERMINAL = "is_terminal"
+# Extras logged with each step of the suite's datasets.
+ACTION_REPLACED = "action_replaced"  # The executed action was replaced by a random one.
+GREEDY_ACTION = "greedy_action"  # The behaviour agent's own choice before noise.
+
+STEP_FIELDS = (OBSERVATION, ACTION, REWARD, DISCOUNT, IS_FIRST, IS_LAST, IS_TERMINAL)
+STEP_EXTRAS = (ACTION_REPLACED, GREEDY_ACTION)
+
+# Episode metadata.
+EPISODE_ID = "episode_id"
+EPISODE_RETURN = "episode_return"
+EPISODE_LENGTH = "episode_length"  # Environment steps (transitions) in the episode.
+RUN = "run"
+CHECKPOINT = "checkpoint"  # Index of the behaviour checkpoint acting (-1: none).
+NOISE = "noise"
+EPISODE_METADATA = (EPISODE_ID, EPISODE_RETURN, EPISODE_LENGTH, RUN, CHECKPOINT, NOISE)
+
+# Transition fields (see rl_unplugged.data.transitions).
+NEXT_OBSERVATION = "next_observation"
+STEP_INDEX = "step"

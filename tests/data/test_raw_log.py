@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from rl_unplugged.data import fields as F
+from rl_unplugged.data.raw_log import CorruptLogError, RawLog, RawLogWriter
+from tests.data.test_episode_and_transitions import make_episode
+
+
+def open_writer(path):
+    return RawLogWriter.open(path, dataset="rlu_test/x", observation_shape=(2,),
+                             observation_dtype="float32", generation={"seed": 1})
+
+
+def test_write_read_round_trip(tmp_path):
+    w = open_writer(tmp_path)
+    eps = [make_episode(i, 2 + i % 3, i % 2 == 0) for i in range(7)]
+    for i, ep in enumerate(eps):
+        w.add(ep)
+        if i % 3 == 2:
+            w.commit({"i": np.array(i)})
+    w.finalize({"note": 1})
+    log = RawLog(tmp_path)
+    assert log.num_episodes == 7 and len(log.manifest["shards"]) == 3
+    for a, b in zip(eps, log.iter_episodes()):
+        for k in a.steps:
+            np.testing.assert_array_equal(a.steps[k], b.steps[k])
+        assert a.metadata == b.metadata
+    assert not list(tmp_path.glob("resume-*"))
+
+
+def test_uncommitted_work_is_discarded_on_reopen(tmp_path):
+    w = open_writer(tmp_path)
+    w.add(make_episode(0, 2, True))
+    w.commit({"where": np.array(1)})
+    w.add(make_episode(1, 2, True))  # Never committed: "crash".
+    (tmp_path / "shard-00001.steps.parquet").write_bytes(b"half a shard")
+    w2 = open_writer(tmp_path)
+    assert w2.num_episodes == 1 and w2.resume_state()["where"] == 1
+    assert not (tmp_path / "shard-00001.steps.parquet").exists()
+    with pytest.raises(CorruptLogError, match="did not finish"):
+        RawLog(tmp_path)
+
+
+def test_corrupted_shard_names_the_file(tmp_path):
+    w = open_writer(tmp_path)
+    w.add(make_episode(0, 2, True))
+    w.finalize()
+    shard = tmp_path / "shard-00000.steps.parquet"
+    shard.write_bytes(shard.read_bytes()[:-10])
+    with pytest.raises(CorruptLogError, match="shard-00000.steps.parquet"):
+        RawLog(tmp_path)
+
+
+def test_reopening_with_another_config_is_refused(tmp_path):
+    open_writer(tmp_path).commit()
+    with pytest.raises(ValueError, match="another generation config"):
+        RawLogWriter.open(tmp_path, dataset="rlu_test/x", observation_shape=(2,),
+                          observation_dtype="float32", generation={"seed": 2})
+
+
+def test_out_of_order_episode_is_refused(tmp_path):
+    w = open_writer(tmp_path)
+    with pytest.raises(ValueError, match="out of order"):
+        w.add(make_episode(3, 2, True))

@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from rl_unplugged import envs, registry
+
+
+@pytest.mark.parametrize("task", sorted(registry.TASKS))
+def test_env_matches_spec_and_is_deterministic(task):
+    spec = registry.get_task(task)
+
+    def rollout(seed):
+        env = envs.make(spec)
+        obs = [env.reset(seed)]
+        rng = np.random.default_rng(0)
+        for _ in range(50):
+            ts = env.step(int(rng.integers(spec.num_actions)))
+            obs.append(ts.observation)
+            if ts.last:
+                break
+        return np.stack(obs)
+
+    a, b = rollout(3), rollout(3)
+    assert a.shape[1:] == spec.observation.shape and a.dtype == spec.observation.dtype
+    np.testing.assert_array_equal(a, b)
+
+
+def test_time_limit_truncates_not_terminates():
+    spec = registry.get_task("bsuite/mountain_car")
+    env = envs.make(spec)
+    env.reset(0)
+    for t in range(spec.max_episode_steps):
+        ts = env.step(1)  # Doing nothing never reaches the goal.
+        assert not ts.terminated
+    assert ts.truncated and t == spec.max_episode_steps - 1
+    with pytest.raises(RuntimeError):
+        env.step(0)
+
+
+def test_catch_terminates():
+    env = envs.make("bsuite/catch")
+    env.reset(0)
+    for _ in range(9):
+        ts = env.step(1)
+    assert ts.terminated and not ts.truncated
+
+
+def test_invalid_action_is_rejected():
+    env = envs.make("classic/cartpole")
+    env.reset(0)
+    with pytest.raises(ValueError, match="outside"):
+        env.step(2)
