@@ -156,4 +156,5 @@ def expert_source(spec: DatasetSpec) -> DatasetSpec:
     """The replay run whose final checkpoint plays an `expert` dataset."""
     if spec.level != "expert":
         raise ValueError(f"{spec.name} is not an expert dataset")
-    return get_dataset(f"{spec.builder_name}/{spec.task.name}_{level_tag('replay', 0.0)}_run{spec.run}")
+    tag = level_tag("replay", 0.0)
+    return get_dataset(f"{spec.builder_name}/{spec.task.name}_{tag}_run{spec.run}")

@@ -173,5 +173,5 @@ class DatasetSpec:
         key = f"{self.task.id}|{self.level}|{self.noise}|{self.run}"
         return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little")
 
-    def replace(self, **changes) -> "DatasetSpec":
+    def replace(self, **changes) -> DatasetSpec:
         return dataclasses.replace(self, **changes)

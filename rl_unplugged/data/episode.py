@@ -39,7 +39,7 @@ class Episode:
         terminated: bool,
         extras: dict[str, np.ndarray] | None = None,
         metadata: dict[str, float | int],
-    ) -> "Episode":
+    ) -> Episode:
         """Aligns one rollout into RLDS steps.
 
         Args:

@@ -130,7 +130,7 @@ class RawLogWriter:
 
     @classmethod
     def open(cls, directory: Path, *, dataset: str, observation_shape: tuple[int, ...],
-             observation_dtype: str, generation: dict) -> "RawLogWriter":
+             observation_dtype: str, generation: dict) -> RawLogWriter:
         """Creates or reopens the log of `dataset` in `directory`.
 
         Raises:
@@ -225,7 +225,7 @@ class RawLogWriter:
             steps = _steps_table(self._pending, self._obs_shape, self._obs_dtype)
             episodes = _episodes_table(self._pending)
             files = [f"{stem}.steps.parquet", f"{stem}.episodes.parquet"]
-            for name, table in zip(files, (steps, episodes)):
+            for name, table in zip(files, (steps, episodes), strict=True):
                 atomic_write(self.directory / name,
                              lambda tmp, t=table: pq.write_table(t, tmp, compression="zstd"))
             entry = {
@@ -352,7 +352,7 @@ class RawLog:
             if len(starts) != len(meta):
                 raise CorruptLogError(f"{self.directory / shard['files'][0]}: {len(starts)} "
                                       f"episodes in steps, {len(meta)} in metadata")
-            for m, s, e in zip(meta, starts, ends):
+            for m, s, e in zip(meta, starts, ends, strict=True):
                 if ids[s] != m[F.EPISODE_ID]:
                     raise CorruptLogError(f"{self.directory / shard['files'][0]}: episode ids "
                                           f"disagree with {shard['files'][1]}")

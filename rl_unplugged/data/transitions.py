@@ -34,7 +34,7 @@ class Transitions(NamedTuple):
     def __len__(self) -> int:
         return len(self.reward)
 
-    def subset(self, index: np.ndarray) -> "Transitions":
+    def subset(self, index: np.ndarray) -> Transitions:
         return Transitions(*(x[index] for x in self))
 
 
@@ -76,4 +76,4 @@ def from_steps(steps: dict[str, np.ndarray]) -> Transitions:
 def concatenate(parts: list[Transitions]) -> Transitions:
     if not parts:
         raise ValueError("nothing to concatenate")
-    return Transitions(*(np.concatenate(cols) for cols in zip(*parts)))
+    return Transitions(*(np.concatenate(cols) for cols in zip(*parts, strict=True)))

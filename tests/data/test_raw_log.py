@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from rl_unplugged.data import fields as F
 from rl_unplugged.data.raw_log import CorruptLogError, RawLog, RawLogWriter
 from tests.data.test_episode_and_transitions import make_episode
 
@@ -21,7 +20,7 @@ def test_write_read_round_trip(tmp_path):
     w.finalize({"note": 1})
     log = RawLog(tmp_path)
     assert log.num_episodes == 7 and len(log.manifest["shards"]) == 3
-    for a, b in zip(eps, log.iter_episodes()):
+    for a, b in zip(eps, log.iter_episodes(), strict=True):
         for k in a.steps:
             np.testing.assert_array_equal(a.steps[k], b.steps[k])
         assert a.metadata == b.metadata

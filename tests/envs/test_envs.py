@@ -28,7 +28,7 @@ def test_time_limit_truncates_not_terminates():
     spec = registry.get_task("bsuite/mountain_car")
     env = envs.make(spec)
     env.reset(0)
-    for t in range(spec.max_episode_steps):
+    for t in range(spec.max_episode_steps):  # noqa: B007
         ts = env.step(1)  # Doing nothing never reaches the goal.
         assert not ts.terminated
     assert ts.truncated and t == spec.max_episode_steps - 1
