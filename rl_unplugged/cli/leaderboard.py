@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from rl_unplugged.leaderboard import board, validate
+from rl_unplugged.leaderboard import board, validation
 
 
 def _validate(args: argparse.Namespace) -> int:
     existing = [] if args.root is None else [
         s["name"] for _, s in board.load_submissions(args.root)]
-    sub = validate.validate_file(args.file, existing_names=existing)
+    sub = validation.validate_file(args.file, existing_names=existing)
     print(f"valid: {sub['name']!r}, track {sub['track']}, {len(sub['results'])} tasks")
     return 0
 

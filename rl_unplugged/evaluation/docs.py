@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from rl_unplugged.evaluation import protocols as protocols_lib
-from rl_unplugged.leaderboard.schema import (
+from rl_unplugged.leaderboard.submission_schema import (
     MAX_FILE_BYTES,
     MIN_RUNS,
     SCHEMA_FILE,

@@ -4,8 +4,13 @@
 """
 
 from rl_unplugged.leaderboard.board import build_board, load_submissions, submit
-from rl_unplugged.leaderboard.schema import MAX_FILE_BYTES, MIN_RUNS, SCHEMA_VERSION, schema
-from rl_unplugged.leaderboard.validate import (
+from rl_unplugged.leaderboard.submission_schema import (
+    MAX_FILE_BYTES,
+    MIN_RUNS,
+    SCHEMA_VERSION,
+    schema,
+)
+from rl_unplugged.leaderboard.validation import (
     SubmissionError,
     validate,
     validate_bytes,

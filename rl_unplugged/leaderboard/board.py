@@ -24,8 +24,8 @@ from rl_unplugged.evaluation import protocols as protocols_lib
 from rl_unplugged.evaluation.normalisation import MissingReferenceError, normalise
 from rl_unplugged.evaluation.protocols import Protocol
 from rl_unplugged.leaderboard import aggregate, render
-from rl_unplugged.leaderboard.schema import SCHEMA_FILE, TRACKS, schema_text
-from rl_unplugged.leaderboard.validate import (
+from rl_unplugged.leaderboard.submission_schema import SCHEMA_FILE, TRACKS, schema_text
+from rl_unplugged.leaderboard.validation import (
     SubmissionError,
     track_tasks,
     validate_bytes,

@@ -22,7 +22,7 @@ import jsonschema
 from rl_unplugged import registry
 from rl_unplugged.evaluation import protocols as protocols_lib
 from rl_unplugged.evaluation.protocols import Protocol
-from rl_unplugged.leaderboard.schema import MAX_FILE_BYTES, MIN_RUNS, schema
+from rl_unplugged.leaderboard.submission_schema import MAX_FILE_BYTES, MIN_RUNS, schema
 
 
 class SubmissionError(ValueError):
@@ -89,10 +89,37 @@ def _check_schema(obj: Any) -> None:
     validator = jsonschema.Draft202012Validator(schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
     if error is not None:
-        message = error.message
-        if len(message) > 300:
-            message = message[:300] + "..."
-        raise SubmissionError(json_path(error.absolute_path), message)
+        raise SubmissionError(json_path(error.absolute_path), _describe(error))
+
+
+def _json_type(value: Any) -> str:
+    for name, kind in (("null", type(None)), ("boolean", bool), ("integer", int),
+                       ("number", float), ("string", str), ("array", list), ("object", dict)):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _describe(error) -> str:
+    """A message that never echoes a (possibly huge, hostile) value in full."""
+    v, val, inst = error.validator, error.validator_value, error.instance
+    size = len(inst) if isinstance(inst, str | list | dict) else None
+    messages = {
+        "type": lambda: f"{_json_type(inst)} is not of type {val!r}",
+        "maxLength": lambda: f"too long: {size} characters > {val}",
+        "minLength": lambda: f"too short: {size} characters < {val}",
+        "pattern": lambda: f"does not match the pattern {val!r}",
+        "maxItems": lambda: f"too many items: {size} > {val}",
+        "minItems": lambda: f"too few items: {size} < {val}",
+        "maxProperties": lambda: f"too many entries: {size} > {val}",
+        "minProperties": lambda: f"too few entries: {size} < {val}",
+        "const": lambda: f"must be {val!r}",
+        "enum": lambda: f"is not one of {val!r}",
+    }
+    if v in messages:
+        return messages[v]()
+    message = error.message
+    return message if len(message) <= 300 else message[:300] + "..."
 
 
 def normalise_name(name: str) -> str:
