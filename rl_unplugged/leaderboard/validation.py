@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,16 @@ def parse(data: bytes) -> Any:
                               ) from None
     except RecursionError:
         raise SubmissionError("$", "JSON nested too deeply") from None
+    except ValueError as e:  # E.g. an integer beyond Python's digit limit.
+        raise SubmissionError("$", f"invalid JSON: {str(e)[:200]}") from None
+
+
+_FLOAT_MAX = sys.float_info.max
+# Control characters (C0, DEL) are refused in every string but `description`, where
+# tabs and newlines are fine: JSON Schema patterns in Python let a trailing newline
+# through `$`, so this check, not the patterns, is what keeps names single-line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DESCRIPTION_OK = re.compile(r"[\t\n\r]")
 
 
 def _check_finite(value: Any, path: list, depth: int = 0) -> None:
@@ -77,8 +89,15 @@ def _check_finite(value: Any, path: list, depth: int = 0) -> None:
         raise SubmissionError(json_path(path), "nested too deeply")
     if isinstance(value, float) and not math.isfinite(value):
         raise SubmissionError(json_path(path), f"{value} is not a finite number")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _FLOAT_MAX:
+        raise SubmissionError(json_path(path), "integer too large: not a finite float64")
+    if isinstance(value, str) and _CONTROL.search(
+            _DESCRIPTION_OK.sub("", value) if path == ["description"] else value):
+        raise SubmissionError(json_path(path), "control characters are not allowed here")
     if isinstance(value, dict):
         for k, v in value.items():
+            if _CONTROL.search(k):
+                raise SubmissionError(json_path(path), "control characters in a key")
             _check_finite(v, [*path, k], depth + 1)
     elif isinstance(value, list):
         for i, v in enumerate(value):

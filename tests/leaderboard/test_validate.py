@@ -119,7 +119,7 @@ def test_size_and_string_limits(sub, small_protocols, write_json):
     _check(s, small_protocols, "$.description", "too long")
     s = copy.deepcopy(sub)
     s["name"] = "bad\nname"
-    _check(s, small_protocols, "$.name", "does not match")
+    _check(s, small_protocols, "$.name", "control characters")
     s = copy.deepcopy(sub)
     s["description"] = "x" * (schema_lib.MAX_FILE_BYTES + 1)
     with pytest.raises(V.SubmissionError, match="limit is") as info:
@@ -151,3 +151,12 @@ def test_not_json_not_utf8_too_deep(small_protocols):
 def test_default_protocols_are_the_frozen_ones(sub):
     with pytest.raises(V.SubmissionError, match="unknown protocol hash"):
         V.validate(sub)
+
+
+def test_integer_limits(sub, small_protocols):
+    s = copy.deepcopy(sub)
+    s["results"]["bsuite/catch"]["runs"][0]["returns"][0] = 10**400
+    _check(s, small_protocols, f"{CATCH}.runs[0].returns[0]", "too large")
+    data = json.dumps(sub).replace('"seed": 0', '"seed": ' + "9" * 5000).encode()
+    with pytest.raises(V.SubmissionError, match="invalid JSON"):
+        V.validate_bytes(data, protocols=small_protocols)
