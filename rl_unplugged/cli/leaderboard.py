@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from rl_unplugged.leaderboard import board, validation
-
 
 def _validate(args: argparse.Namespace) -> int:
+    from rl_unplugged.leaderboard import board, validation
+
     existing = [] if args.root is None else [
         s["name"] for _, s in board.load_submissions(args.root)]
     sub = validation.validate_file(args.file, existing_names=existing)
@@ -16,12 +16,16 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
+    from rl_unplugged.leaderboard import board
+
     dest = board.submit(args.file, args.root)
     print(f"submitted: {dest}")
     return 0
 
 
 def _build(args: argparse.Namespace) -> int:
+    from rl_unplugged.leaderboard import board
+
     built = board.build_board(args.root, seed=args.seed, reps=args.reps)
     print(f"built {args.root}/LEADERBOARD.md and leaderboard.html: "
           f"{len(built['entries'])} entries, {len(built['tracks'])} tracks")
