@@ -85,9 +85,11 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
     episode_of = list(range(n))  # Episode index each slot plays; -1 when idle.
     rngs: list[np.random.Generator | None] = [None] * n
     start = time.perf_counter()
+    use_epsilon = epsilon > 0.0  # Only then build per-episode generators (~20 us each).
     for i in range(n):
         venv.reset(i, seeds[i])
-        rngs[i] = np.random.default_rng(seeds[i])
+        if use_epsilon:
+            rngs[i] = np.random.default_rng(seeds[i])
     next_episode, active = n, n
     try:
         while active:
@@ -97,7 +99,7 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
                 if e < 0:
                     continue
                 action = int(actions[i])
-                if epsilon > 0.0:
+                if use_epsilon:
                     rng = rngs[i]
                     # Draw both numbers every step: the stream stays aligned per episode.
                     u, random_action = rng.random(), int(rng.integers(num_actions))
@@ -109,7 +111,8 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
                 if ts.terminated or ts.truncated:
                     if next_episode < len(seeds):
                         venv.reset(i, seeds[next_episode])
-                        rngs[i] = np.random.default_rng(seeds[next_episode])
+                        if use_epsilon:
+                            rngs[i] = np.random.default_rng(seeds[next_episode])
                         episode_of[i] = next_episode
                         next_episode += 1
                     else:

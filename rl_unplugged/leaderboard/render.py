@@ -109,6 +109,8 @@ def render_html(board: Mapping[str, Any]) -> str:
         f"stratified-bootstrap CIs ({board['reps']} replications, seed {board['seed']}, "
         "rliable). Click a column header to sort.</p>",
     ]
+    if not board["entries"]:
+        parts.append("<p>No submissions yet.</p>")
     for track in board["tracks"]:
         parts.append(f"<h2 id=\"track-{h(track['track'])}\">Track: {h(track['track'])} "
                      f"({len(track['tasks'])} tasks)</h2>")
@@ -187,6 +189,8 @@ def render_markdown(board: Mapping[str, Any]) -> str:
              "(return - random) / (expert - random) per task; aggregates over runs x tasks "
              f"with 95% stratified-bootstrap CIs ({board['reps']} replications, seed "
              f"{board['seed']}, rliable). See `leaderboard.html` for a sortable page.", ""]
+    if not board["entries"]:
+        lines += ["No submissions yet.", ""]
     for track in board["tracks"]:
         lines += [f"## Track: {md_escape(track['track'])} ({len(track['tasks'])} tasks)", ""]
         if track["pending"]:

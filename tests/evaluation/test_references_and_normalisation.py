@@ -59,3 +59,17 @@ def test_normalise_refuses_a_pending_reference():
         normalisation.normalise([1.0], _protocol(None, 3.0))
     with pytest.raises(ValueError, match="equal"):
         normalisation.normalise([1.0], _protocol(3.0, 3.0))
+
+
+def test_record_expert_only(tmp_path):
+    existing = protocols.load_references()
+    expert = {"value": 42.0, "status": "measured", "how": "test"}
+    doc = references.record_references(tmp_path / "r.json", tasks=[], existing=existing,
+                                       expert={"classic/cartpole": expert})
+    assert doc["tasks"]["classic/cartpole"]["expert"] == expert
+    assert doc["tasks"]["classic/cartpole"]["random"] == existing["tasks"]["classic/cartpole"][
+        "random"]
+    derived = protocols.derive_protocols(doc)["classic/cartpole"]
+    assert derived.settings_hash == protocols.get_protocol("classic/cartpole").settings_hash
+    assert derived.hash != protocols.get_protocol("classic/cartpole").hash
+    assert normalisation.normalise([42.0], derived)[0] == 1.0
