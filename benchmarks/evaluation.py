@@ -41,11 +41,11 @@ def bare(policy, task_id: str, seeds: list[int], num_envs: int) -> tuple[int, fl
     live = [True] * n
     nxt, active, steps = n, n, 0
     while active:
-        actions = policy(venv.observations)
+        actions = np.asarray(policy(venv.observations)).tolist()
         for i in range(n):
             if not live[i]:
                 continue
-            ts = venv.step(i, int(actions[i]))
+            ts = venv.step(i, actions[i])
             steps += 1
             if ts.terminated or ts.truncated:
                 if nxt < len(seeds):
