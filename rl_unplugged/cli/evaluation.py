@@ -34,8 +34,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         source = f"run_dir:{args.run_dir} member={args.member} checkpoint={args.checkpoint}"
     else:
         policy, source = _load_callable(args.policy), f"callable:{args.policy}"
+    datasets = {}
+    for item in args.dataset:  # NAME or NAME:VERSION
+        name, _, version = item.partition(":")
+        datasets[name] = version or None
     result = evaluator.evaluate(policy, protocol, selection=args.selection,
-                                selection_name=args.selection_name, datasets=args.dataset,
+                                selection_name=args.selection_name, datasets=datasets,
                                 policy_source=source, num_envs=args.num_envs)
     evaluator.save_result(result, args.out)
     print(json.dumps({"task": result["task"], "protocol": result["protocol"]["hash"][:12],
@@ -94,7 +98,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="MODULE:ATTR of a batched policy obs (B, ...) -> actions (B,)")
     p.add_argument("--selection", choices=protocols_lib.SELECTION_METHODS, default="final")
     p.add_argument("--selection-name", default=None, help="offline selection method name")
-    p.add_argument("--dataset", action="append", default=[], help="training dataset (repeat)")
+    p.add_argument("--dataset", action="append", default=[],
+                   help="training dataset NAME[:VERSION] (repeat)")
     p.add_argument("--num-envs", type=int, default=16)
     p.add_argument("--out", required=True, help="results JSON file")
     p.set_defaults(func=_evaluate)

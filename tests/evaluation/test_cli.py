@@ -24,10 +24,11 @@ def test_evaluate_an_external_callable(tmp_path, capsys):
     p = protocols.get_protocol("classic/cartpole")
     assert main(["evaluate", "--task", "classic/cartpole", "--policy",
                  "tests.evaluation.test_cli:push_left", "--num-envs", "8",
-                 "--dataset", p.datasets[0], "--out", str(out)]) == 0
+                 "--dataset", p.datasets[0] + ":1.0.0", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["protocol"]["hash"] == p.hash and len(result["returns"]) == 100
     assert result["selection"] == {"method": "final", "name": None}
+    assert result["datasets"] == {p.datasets[0]: "1.0.0"}
     assert json.loads(capsys.readouterr().out)["episodes"] == 100
 
 

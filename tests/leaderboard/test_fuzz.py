@@ -202,7 +202,8 @@ def test_oracle_accepts_the_base_and_base_is_valid():
     _check(copy.deepcopy(BASE))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(path=st.sampled_from(PATHS), op=st.sampled_from(["delete", "replace", "replace",
                                                         "duplicate", "add_key"]),
        value=VALUES, clash=st.booleans())
@@ -212,7 +213,8 @@ def test_structural_mutations(path, op, value, clash):
     _check(doc, existing)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(edits=st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(["del", "ins", "set"]),
                                 st.binary(min_size=1, max_size=3)), min_size=1, max_size=3))
 def test_byte_mutations(edits):
