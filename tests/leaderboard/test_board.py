@@ -78,3 +78,26 @@ def test_md_escape_and_plot_labels():
     assert render.md_escape("a|b\nc") == r"a\|b c"
     assert render.md_escape("<b>") == "&lt;b&gt;"
     assert render.plot_label("$x$") == r"\$x\$"
+
+
+def _record(task_id, returns, selection=("final", None)):
+    from rl_unplugged.evaluation import protocols as P
+    p = P.get_protocol(task_id)
+    return {"task": task_id, "protocol": {"hash": p.hash}, "episode_seeds": p.episode_seeds,
+            "returns": returns, "selection": {"method": selection[0], "name": selection[1]}}
+
+
+def test_submission_from_evaluator_records_validates():
+    from rl_unplugged.leaderboard.validation import validate
+    tasks = ["classic/cartpole", "classic/acrobot", "classic/mountaincar"]
+    records = [_record(t, [float(k)] * 100, ("offline", "sbv")) for t in tasks for k in range(3)]
+    sub = board.submission_from_results(records, track="classic", name="From records")
+    assert validate(sub) == sub
+    assert sub["selection"] == {"method": "offline", "name": "sbv"}
+    assert [r["returns"][0] for r in sub["results"]["classic/acrobot"]["runs"]] == [0, 1, 2]
+    records[0]["selection"] = {"method": "final", "name": None}
+    with pytest.raises(ValueError, match="mix selection"):
+        board.submission_from_results(records, track="classic", name="x")
+    records[0]["protocol"]["hash"] = "0" * 64
+    with pytest.raises(ValueError, match="not the current"):
+        board.submission_from_results(records, track="classic", name="x")
