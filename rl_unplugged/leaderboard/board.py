@@ -168,15 +168,20 @@ def submission_template(protocols: Mapping[str, Protocol], track: str, name: str
                         description: str = "", selection: str = "final",
                         selection_name: str | None = None,
                         datasets: Mapping[str, list[str]] | None = None,
-                        date: str = "2026-01-01") -> dict[str, Any]:
+                        date: str | None = None) -> dict[str, Any]:
     """A submission dict from per-task per-run returns (for tools and tests).
 
     Args:
       runs: {task_id: [returns of run 0 (one per protocol seed), returns of run 1, ...]}.
       datasets: {task_id: dataset names}; default the task's first allowed dataset.
+      date: YYYY-MM-DD; default today (UTC).
     """
+    import datetime
+
     import rl_unplugged
 
+    if date is None:
+        date = datetime.datetime.now(datetime.UTC).date().isoformat()
     results = {}
     for task_id in track_tasks(track):
         p = protocols[task_id]
