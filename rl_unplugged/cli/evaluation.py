@@ -1,0 +1,122 @@
+"""`rlu evaluate ...` and `rlu protocols ...`: run policies under frozen protocols."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+from pathlib import Path
+
+from rl_unplugged.evaluation import protocols as protocols_lib
+
+
+def _load_callable(spec: str):
+    if ":" not in spec:
+        raise ValueError(f"--policy must be MODULE:ATTRIBUTE, got {spec!r}")
+    module, attr = spec.split(":", 1)
+    obj = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ValueError(f"{spec} is not callable")
+    return obj
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from rl_unplugged.evaluation import evaluator
+
+    protocol = protocols_lib.get_protocol(args.task)
+    if (args.run_dir is None) == (args.policy is None):
+        raise ValueError("give exactly one of --run-dir and --policy")
+    if args.run_dir is not None:
+        policy = evaluator.load_run_policy(args.run_dir, member=args.member,
+                                           checkpoint=args.checkpoint)
+        source = f"run_dir:{args.run_dir} member={args.member} checkpoint={args.checkpoint}"
+    else:
+        policy, source = _load_callable(args.policy), f"callable:{args.policy}"
+    datasets = {}
+    for item in args.dataset:  # NAME or NAME:VERSION
+        name, _, version = item.partition(":")
+        datasets[name] = version or None
+    result = evaluator.evaluate(policy, protocol, selection=args.selection,
+                                selection_name=args.selection_name, datasets=datasets,
+                                policy_source=source, num_envs=args.num_envs)
+    evaluator.save_result(result, args.out)
+    print(json.dumps({"task": result["task"], "protocol": result["protocol"]["hash"][:12],
+                      "episodes": len(result["returns"]), "mean_return": result["mean_return"],
+                      "steps": result["steps"], "seconds": round(result["seconds"], 2),
+                      "out": str(args.out)}))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    for p in protocols_lib.all_protocols().values():
+        refs = p.references
+        print(f"{p.task_id:26s} v{p.version} {p.hash[:12]}  episodes={p.num_episodes} "
+              f"epsilon={p.epsilon} random={refs['random'].get('value')} "
+              f"expert={refs['expert'].get('value')}")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from rl_unplugged.evaluation import docs
+
+    written = docs.render_protocol_docs(Path(args.out))
+    print(f"wrote {len(written)} files under {args.out}")
+    return 0
+
+
+def _references(args: argparse.Namespace) -> int:
+    from rl_unplugged.evaluation import references
+
+    out = Path(args.out)
+    existing = json.loads(out.read_text()) if out.exists() else None
+    doc = references.record_references(out, tasks=args.task or None, existing=existing,
+                                       num_envs=args.num_envs)
+    for task_id, rec in doc["tasks"].items():
+        print(f"{task_id:26s} random={rec['random'] and rec['random']['value']} "
+              f"expert={rec['expert'].get('value')} ({rec['expert'].get('status')})")
+    return 0
+
+
+def _freeze(args: argparse.Namespace) -> int:
+    refs = protocols_lib.load_references(args.references)
+    text = protocols_lib.protocols_to_json(protocols_lib.derive_protocols(refs))
+    Path(args.out).write_text(text)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    data_dir = Path(protocols_lib.__file__).parent / "data"
+    p = sub.add_parser("evaluate", help="evaluate a policy under a task's frozen protocol")
+    p.add_argument("--task", required=True, help="task id, e.g. bsuite/catch")
+    p.add_argument("--run-dir", default=None, help="a learner run directory")
+    p.add_argument("--member", type=int, default=0, help="ensemble member of the run")
+    p.add_argument("--checkpoint", type=int, default=None, help="checkpoint (default: final)")
+    p.add_argument("--policy", default=None,
+                   help="MODULE:ATTR of a batched policy obs (B, ...) -> actions (B,)")
+    p.add_argument("--selection", choices=protocols_lib.SELECTION_METHODS, default="final")
+    p.add_argument("--selection-name", default=None, help="offline selection method name")
+    p.add_argument("--dataset", action="append", default=[],
+                   help="training dataset NAME[:VERSION] (repeat)")
+    p.add_argument("--num-envs", type=int, default=16)
+    p.add_argument("--out", required=True, help="results JSON file")
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("protocols", help="list, render, measure and freeze protocols")
+    psub = p.add_subparsers(dest="protocols_command", required=True)
+    q = psub.add_parser("list", help="print every frozen protocol")
+    q.set_defaults(func=_list)
+    q = psub.add_parser("render", help="write the protocol docs (Markdown + JSON)")
+    q.add_argument("--out", default="evaluation", help="board root (default ./evaluation)")
+    q.set_defaults(func=_render)
+    q = psub.add_parser("references", help="measure the random references into a JSON file")
+    q.add_argument("--out", default=str(data_dir / protocols_lib.REFERENCES_FILE))
+    q.add_argument("--task", action="append", default=[], help="only these tasks (repeat)")
+    q.add_argument("--num-envs", type=int, default=16)
+    q.set_defaults(func=_references)
+    q = psub.add_parser("freeze", help="derive protocols from registry + references")
+    q.add_argument("--references", default=None, help="references JSON (default: package)")
+    q.add_argument("--out", default=str(data_dir / protocols_lib.PROTOCOLS_FILE))
+    q.set_defaults(func=_freeze)

@@ -1,0 +1,266 @@
+"""Frozen, versioned evaluation protocols, one per registered task.
+
+A protocol fixes everything that decides an evaluation score: the environment and
+its settings (sticky actions, episode cap, frame stack), the evaluation epsilon, the
+number of evaluation episodes and their seeds, the normalisation references, the data
+a submission may train on, and how the evaluated policy may be selected.
+
+Protocols are *derived* from the task registry (`derive_protocols`) and *frozen* in
+the package-data file `rl_unplugged/evaluation/data/protocols.json`, which is what
+`get_protocol` serves; a test checks that derivation and frozen file agree, so a change
+to the registry or the references cannot silently move a published protocol.
+
+Each protocol carries two content hashes (sha256 of canonical JSON):
+  - `settings_hash`: everything that decides the raw returns (environment, episodes,
+    seeds, epsilon, training data, selection rule). Raw results recorded under one
+    settings hash stay comparable whatever happens to the references.
+  - `hash`: the settings plus the normalisation references. Normalised scores depend
+    on the references, so they are part of the identity of the protocol a leaderboard
+    entry is scored under; measuring a pending reference therefore changes `hash`.
+
+Choices (documented in the rendered docs under `evaluation/protocols/`):
+  - 100 evaluation episodes on every task: the per-run mean over 100 episodes has a
+    standard error of at most a tenth of the return's standard deviation, which is
+    small next to the run-to-run spread rliable's bootstrap measures, and it costs at
+    most 10^6 environment steps per run (MinAtar's cap is 10,000 steps).
+  - Evaluation epsilon 0.0 (greedy): every task is already stochastic through its
+    seeded resets (and MinAtar's sticky actions), every episode is capped, so the
+    Atari habit of epsilon 0.001 (breaking deterministic loops) buys nothing here and
+    would add a second source of randomness.
+  - Frame stack 1: bsuite, MinAtar and the classic tasks are (near) Markov in a single
+    observation, and the datasets store single observations.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import json
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from rl_unplugged import registry
+from rl_unplugged.specs import TaskSpec
+
+PROTOCOL_VERSION = 1
+NUM_EPISODES = 100
+EVAL_EPSILON = 0.0
+FRAME_STACK = 1
+SELECTION_METHODS = ("final", "offline")
+SELECTION_RULE = (
+    "'final': the last checkpoint of training. 'offline': a checkpoint chosen by an "
+    "offline selection method that uses only the task's allowed datasets; the method "
+    "must be named in the submission. Selecting on returns from the evaluation "
+    "environment (or any online rollout) is not allowed.")
+RETURN_DEFINITION = "undiscounted sum of the environment's raw rewards over one episode"
+_SEED_SALT = "rl_unplugged/evaluation"
+
+PROTOCOLS_FILE = "protocols.json"
+REFERENCES_FILE = "references.json"
+
+
+def canonical_json(obj: Any) -> str:
+    """Canonical JSON (sorted keys, no spaces, NaN refused) used for content hashes."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def content_hash(obj: Any) -> str:
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
+
+
+def episode_seeds(task_id: str, num_episodes: int = NUM_EPISODES) -> list[int]:
+    """Evaluation seeds of a task: 31-bit, a pure function of (task id, index).
+
+    Derived from a salted sha256, so they do not follow the dataset generation
+    seeds (`DatasetSpec.seed`) and every backend accepts them (bsuite needs < 2**32).
+    """
+    seeds = []
+    for i in range(num_episodes):
+        digest = hashlib.sha256(f"{_SEED_SALT}|{task_id}|{i}".encode()).digest()
+        seeds.append(int.from_bytes(digest[:4], "little") & 0x7FFFFFFF)
+    if len(set(seeds)) != len(seeds):  # Astronomically unlikely; checked all the same.
+        raise ValueError(f"evaluation seeds of {task_id} collide")
+    return seeds
+
+
+class Protocol:
+    """One frozen protocol: a read-only view over its JSON content.
+
+    Attributes mirror the JSON (see `evaluation/protocols/*.md`); `content` returns a
+    deep copy of the whole record.
+    """
+
+    def __init__(self, content: Mapping[str, Any]):
+        self._content = copy.deepcopy(dict(content))
+        body = {k: v for k, v in self._content.items() if k not in ("hash", "settings_hash")}
+        settings = {k: v for k, v in body.items() if k != "references"}
+        if self._content.get("settings_hash") != content_hash(settings):
+            raise ValueError(f"protocol {self._content.get('task')!r}: settings_hash does "
+                             "not match its content")
+        if self._content.get("hash") != content_hash(body):
+            raise ValueError(f"protocol {self._content.get('task')!r}: hash does not match "
+                             "its content")
+
+    @property
+    def content(self) -> dict[str, Any]:
+        return copy.deepcopy(self._content)
+
+    @property
+    def task_id(self) -> str:
+        return self._content["task"]
+
+    @property
+    def task(self) -> TaskSpec:
+        return registry.get_task(self.task_id)
+
+    @property
+    def version(self) -> int:
+        return self._content["version"]
+
+    @property
+    def hash(self) -> str:
+        return self._content["hash"]
+
+    @property
+    def settings_hash(self) -> str:
+        return self._content["settings_hash"]
+
+    @property
+    def num_episodes(self) -> int:
+        return self._content["evaluation"]["num_episodes"]
+
+    @property
+    def episode_seeds(self) -> list[int]:
+        return list(self._content["evaluation"]["episode_seeds"])
+
+    @property
+    def epsilon(self) -> float:
+        return self._content["evaluation"]["epsilon"]
+
+    @property
+    def frame_stack(self) -> int:
+        return self._content["environment"]["frame_stack"]
+
+    @property
+    def datasets(self) -> list[str]:
+        return list(self._content["training_data"]["datasets"])
+
+    @property
+    def references(self) -> dict[str, Any]:
+        return copy.deepcopy(self._content["references"])
+
+    def __repr__(self) -> str:
+        return f"Protocol({self.task_id!r}, v{self.version}, {self.hash[:12]})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Protocol) and other._content == self._content
+
+    def __hash__(self) -> int:
+        return hash(self.hash)
+
+
+def settings(task: TaskSpec | str, *, num_episodes: int = NUM_EPISODES,
+             epsilon: float = EVAL_EPSILON) -> dict[str, Any]:
+    """The returns-deciding part of a task's protocol (no references, no hashes)."""
+    if isinstance(task, str):
+        task = registry.get_task(task)
+    if num_episodes < 1:
+        raise ValueError("num_episodes must be >= 1")
+    if not 0.0 <= epsilon <= 1.0:
+        raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
+    return {
+        "protocol": f"rlu-eval/{task.id}",
+        "version": PROTOCOL_VERSION,
+        "task": task.id,
+        "environment": {
+            "domain": task.domain,
+            "env_id": task.env_id,
+            "observation": {"shape": list(task.observation.shape),
+                            "dtype": task.observation.dtype},
+            "num_actions": task.num_actions,
+            "sticky_action_prob": task.sticky_action_prob,
+            "max_episode_steps": task.max_episode_steps,
+            "frame_stack": FRAME_STACK,
+        },
+        "evaluation": {
+            "num_episodes": num_episodes,
+            "episode_seeds": episode_seeds(task.id, num_episodes),
+            "epsilon": epsilon,
+            "epsilon_rng": "per episode: numpy.random.default_rng(episode_seed)",
+            "return": RETURN_DEFINITION,
+        },
+        "training_data": {
+            "datasets": [d.name for d in registry.datasets(f"rlu_{task.domain}")
+                         if d.task.id == task.id],
+        },
+        "selection": {"methods": list(SELECTION_METHODS), "rule": SELECTION_RULE},
+    }
+
+
+def make_protocol(settings_content: Mapping[str, Any],
+                  references: Mapping[str, Any]) -> Protocol:
+    """Seals settings and references into a `Protocol` (computes both hashes)."""
+    settings_content = copy.deepcopy(dict(settings_content))
+    body = {**settings_content, "references": copy.deepcopy(dict(references))}
+    return Protocol({**body, "settings_hash": content_hash(settings_content),
+                     "hash": content_hash(body)})
+
+
+def load_references(path=None) -> dict[str, Any]:
+    """The recorded normalisation references (package data unless `path` is given)."""
+    if path is None:
+        text = resources.files("rl_unplugged.evaluation").joinpath(
+            "data", REFERENCES_FILE).read_text()
+    else:
+        with open(path) as f:
+            text = f.read()
+    return json.loads(text)
+
+
+def derive_protocols(references: Mapping[str, Any] | None = None) -> dict[str, Protocol]:
+    """Builds every task's protocol from the registry and the recorded references.
+
+    Raises:
+      KeyError: a task has no reference record (run `rlu protocols references`).
+    """
+    if references is None:
+        references = load_references()
+    out = {}
+    for task in registry.tasks():
+        if task.id not in references.get("tasks", {}):
+            raise KeyError(f"no normalisation references recorded for {task.id}; run "
+                           "`rlu protocols references`")
+        out[task.id] = make_protocol(settings(task), references["tasks"][task.id])
+    return out
+
+
+def protocols_to_json(protocols: Mapping[str, Protocol]) -> str:
+    return json.dumps({"format": "rl_unplugged protocols", "protocol_version": PROTOCOL_VERSION,
+                       "protocols": [p.content for p in protocols.values()]},
+                      indent=1, sort_keys=True, allow_nan=False) + "\n"
+
+
+@functools.cache
+def _frozen() -> dict[str, Protocol]:
+    text = resources.files("rl_unplugged.evaluation").joinpath("data", PROTOCOLS_FILE).read_text()
+    return {c["task"]: Protocol(c) for c in json.loads(text)["protocols"]}
+
+
+def all_protocols() -> dict[str, Protocol]:
+    """All frozen protocols, keyed by task id."""
+    return dict(_frozen())
+
+
+def get_protocol(task_id: str) -> Protocol:
+    """The frozen protocol of a task ('bsuite/catch'); unknown ids list close names."""
+    frozen = _frozen()
+    if task_id not in frozen:
+        raise registry._unknown("protocol task", task_id, frozen)
+    return frozen[task_id]
+
+
+def by_hash(protocols_: Mapping[str, Protocol] | None = None) -> dict[str, Protocol]:
+    protocols_ = all_protocols() if protocols_ is None else protocols_
+    return {p.hash: p for p in protocols_.values()}

@@ -1,0 +1,225 @@
+"""The leaderboard: submit validated files, build the rendered board.
+
+Layout under a board root (the repository's `evaluation/` folder by default):
+  submissions/*.json   one validated submission per file (`submit` adds them)
+  LEADERBOARD.md       generated
+  leaderboard.html     generated, self-contained, sortable
+  plots/*.png          aggregate bars with CIs and performance profiles per track
+  schemas/submission-v1.json   copy of the published schema for readers
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rl_unplugged.evaluation import protocols as protocols_lib
+from rl_unplugged.evaluation.normalisation import MissingReferenceError, normalise
+from rl_unplugged.evaluation.protocols import Protocol
+from rl_unplugged.leaderboard import aggregate, render
+from rl_unplugged.leaderboard.submission_schema import SCHEMA_FILE, TRACKS, schema_text
+from rl_unplugged.leaderboard.validation import (
+    SubmissionError,
+    track_tasks,
+    validate_bytes,
+    validate_file,
+)
+
+SUBMISSIONS = "submissions"
+TAUS = np.linspace(0.0, 1.5, 31)  # Performance-profile thresholds on normalised scores.
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:40]
+    return slug or "entry"
+
+
+def load_submissions(root: str | Path, protocols: Mapping[str, Protocol] | None = None
+                     ) -> list[tuple[Path, dict]]:
+    """Validates every `root/submissions/*.json` (sorted by file name).
+
+    Raises:
+      ValueError: a file is invalid (message names the file and the field), or two
+        entries share a name.
+    """
+    names: list[str] = []
+    out = []
+    for path in sorted((Path(root) / SUBMISSIONS).glob("*.json")):
+        try:
+            sub = validate_file(path, protocols=protocols, existing_names=names)
+        except SubmissionError as e:
+            raise ValueError(f"{path}: {e}") from None
+        names.append(sub["name"])
+        out.append((path, sub))
+    return out
+
+
+def submit(path: str | Path, root: str | Path,
+           protocols: Mapping[str, Protocol] | None = None) -> Path:
+    """Validates a submission against the board at `root` and copies it in.
+
+    Returns:
+      The path of the stored file, `root/submissions/<slug>-<sha8>.json`.
+
+    Raises:
+      SubmissionError: invalid file (including a name already on the board).
+      FileExistsError: the same file is already submitted.
+    """
+    existing = [s["name"] for _, s in load_submissions(root, protocols)]
+    sub = validate_file(path, protocols=protocols, existing_names=existing)
+    data = Path(path).read_bytes()
+    validate_bytes(data, protocols=protocols, existing_names=existing)  # Same bytes we store.
+    dest_dir = Path(root) / SUBMISSIONS
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / f"{_slug(sub['name'])}-{hashlib.sha256(data).hexdigest()[:8]}.json"
+    if dest.exists():
+        raise FileExistsError(f"{dest} already exists")
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(dest)
+    return dest
+
+
+def _entry_summary(index: int, path: Path, sub: dict,
+                   protocols: Mapping[str, Protocol]) -> dict[str, Any]:
+    tasks = {}
+    for task_id, res in sub["results"].items():
+        means = np.array([np.mean(np.asarray(r["returns"], np.float64)) for r in res["runs"]])
+        try:
+            norm = float(np.mean(normalise(means, protocols[task_id])))
+        except MissingReferenceError:
+            norm = None
+        tasks[task_id] = {"protocol_version": res["protocol_version"],
+                          "protocol_hash": res["protocol_hash"], "runs": len(res["runs"]),
+                          "mean_return": float(means.mean()), "std_return": float(means.std()),
+                          "normalised_mean": norm}
+    return {**{k: sub.get(k, "") for k in ("name", "authors", "description", "url", "date",
+                                           "package_version", "track", "selection", "results")},
+            "file": path.name, "anchor": f"entry-{index}", "tasks": tasks,
+            "num_runs": len(next(iter(sub["results"].values()))["runs"])}
+
+
+def build_board(root: str | Path, *, protocols: Mapping[str, Protocol] | None = None,
+                seed: int = 0, reps: int = aggregate.DEFAULT_REPS,
+                plots: bool = True) -> dict[str, Any]:
+    """Validates all submissions under `root` and writes the rendered board there.
+
+    Per track (all, then each domain), the entries covering all of the track's tasks
+    are aggregated (IQM, median, mean, optimality gap with CIs, performance profiles,
+    probability of improvement). A track whose protocols miss a normalisation
+    reference gets no aggregates: it says which reference is pending.
+
+    Returns:
+      The board dict that was rendered (entries, tracks, estimates).
+    """
+    root = Path(root)
+    protocols = protocols_lib.all_protocols() if protocols is None else protocols
+    subs = load_submissions(root, protocols)
+    entries = {sub["name"]: _entry_summary(i, path, sub, protocols)
+               for i, (path, sub) in enumerate(subs)}
+    rng = np.random.default_rng(seed)
+    plot_dir = root / "plots"
+    if plot_dir.exists():
+        shutil.rmtree(plot_dir)
+    tracks = []
+    for track in TRACKS:
+        tasks = track_tasks(track)
+        names = [n for n, e in entries.items() if set(tasks) <= set(e["results"])]
+        if not names:
+            continue
+        info = {"track": track, "tasks": tasks, "entries": names, "estimates": {},
+                "improvement": {}, "plots": {}, "pending": ""}
+        try:
+            scores = {n: aggregate.score_matrix(entries[n]["results"], protocols, tasks)
+                      for n in names}
+        except MissingReferenceError as e:
+            info["pending"] = str(e)
+            tracks.append(info)
+            continue
+        info["estimates"] = aggregate.interval_estimates(scores, rng=rng, reps=reps)
+        info["improvement"] = aggregate.probability_of_improvement(scores, rng=rng, reps=reps)
+        profiles, cis = aggregate.performance_profiles(scores, TAUS, rng=rng, reps=reps)
+        info["entries"] = sorted(names, key=lambda n: -info["estimates"][n]["IQM"][0])
+        if plots:
+            plot_dir.mkdir(parents=True, exist_ok=True)
+            render.plot_aggregates(info["estimates"], plot_dir / f"{track}-aggregates.png")
+            render.plot_profiles(profiles, cis, TAUS, plot_dir / f"{track}-profiles.png")
+            info["plots"] = {"aggregates": f"plots/{track}-aggregates.png",
+                             "profiles": f"plots/{track}-profiles.png"}
+        tracks.append(info)
+    board = {"entries": entries, "tracks": tracks, "seed": seed, "reps": reps}
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "LEADERBOARD.md").write_text(render.render_markdown(board))
+    (root / "leaderboard.html").write_text(render.render_html(board))
+    (root / "schemas").mkdir(exist_ok=True)
+    (root / "schemas" / SCHEMA_FILE).write_text(schema_text())
+    return board
+
+
+def submission_template(protocols: Mapping[str, Protocol], track: str, name: str,
+                        runs: Mapping[str, list[list[float]]], *, authors: str = "anonymous",
+                        description: str = "", selection: str = "final",
+                        selection_name: str | None = None,
+                        datasets: Mapping[str, list[str]] | None = None,
+                        date: str | None = None) -> dict[str, Any]:
+    """A submission dict from per-task per-run returns (for tools and tests).
+
+    Args:
+      runs: {task_id: [returns of run 0 (one per protocol seed), returns of run 1, ...]}.
+      datasets: {task_id: dataset names}; default the task's first allowed dataset.
+      date: YYYY-MM-DD; default today (UTC).
+    """
+    import datetime
+
+    import rl_unplugged
+
+    if date is None:
+        date = datetime.datetime.now(datetime.UTC).date().isoformat()
+    results = {}
+    for task_id in track_tasks(track):
+        p = protocols[task_id]
+        results[task_id] = {
+            "protocol_version": p.version, "protocol_hash": p.hash,
+            "datasets": list((datasets or {}).get(task_id, p.datasets[:1])),
+            "runs": [{"seed": k, "episode_seeds": p.episode_seeds, "returns": list(map(float, r))}
+                     for k, r in enumerate(runs[task_id])]}
+    sel = {"method": selection}
+    if selection_name is not None:
+        sel["name"] = selection_name
+    return {"schema": "rl_unplugged-submission", "schema_version": 1, "name": name,
+            "authors": authors, "description": description, "date": date,
+            "package_version": rl_unplugged.__version__, "track": track, "selection": sel,
+            "results": results}
+
+
+def submission_from_results(results: list[Mapping[str, Any]], *, track: str, name: str,
+                            **kwargs) -> dict[str, Any]:
+    """A submission from evaluator results records (`evaluate`), grouped by task."""
+    protocols = protocols_lib.all_protocols()
+    runs: dict[str, list[list[float]]] = {}
+    selections = set()
+    for r in results:
+        p = protocols_lib.get_protocol(r["task"])
+        if r["protocol"]["hash"] != p.hash:
+            raise ValueError(f"a {r['task']} result was evaluated under protocol "
+                             f"{r['protocol']['hash'][:12]}, not the current {p.hash[:12]}")
+        if r["episode_seeds"] != p.episode_seeds:
+            raise ValueError(f"a {r['task']} result does not use the protocol's seeds")
+        selections.add((r["selection"]["method"], r["selection"].get("name")))
+        runs.setdefault(r["task"], []).append(list(r["returns"]))
+    if len(selections) != 1:
+        raise ValueError(f"results mix selection methods: {sorted(map(str, selections))}")
+    method, sel_name = selections.pop()
+    return submission_template(protocols, track, name, runs, selection=method,
+                               selection_name=sel_name, **kwargs)
+
+
+def dumps(submission: Mapping[str, Any]) -> str:
+    return json.dumps(submission, indent=1, allow_nan=False) + "\n"

@@ -1,0 +1,263 @@
+"""Rendering of the board: Markdown, one static HTML page, PNG plots.
+
+Every user string goes through `md_escape` (Markdown) or `html.escape` (HTML) exactly
+once, at the point of output; plot labels have mathtext `$` escaped. The HTML page is
+self-contained (inline CSS and script, no CDN), carries a Content-Security-Policy that
+allows only its own inline script (by sha256), and sorts tables by clicking headers.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def md_escape(text: Any, limit: int | None = None) -> str:
+    """Escapes a user string for Markdown tables and text (HTML, pipes, brackets...)."""
+    s = " ".join(str(text).split())  # No newlines: they would break table rows.
+    if limit is not None and len(s) > limit:
+        s = s[:limit] + "…"
+    s = html.escape(s, quote=True)
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+def h(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def plot_label(text: str, limit: int = 30) -> str:
+    s = " ".join(str(text).split())
+    s = s[:limit] + ("…" if len(s) > limit else "")
+    return s.replace("\\", "\\\\").replace("$", r"\$")
+
+
+def fmt_ci(est: Sequence[float] | None) -> str:
+    if est is None:
+        return "pending"
+    return f"{est[0]:.3f} [{est[1]:.3f}, {est[2]:.3f}]"
+
+
+_SCRIPT = """
+document.querySelectorAll('table.sortable').forEach(function (table) {
+  table.querySelectorAll('th').forEach(function (th, col) {
+    th.addEventListener('click', function () {
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      var asc = th.getAttribute('data-dir') !== 'asc';
+      table.querySelectorAll('th').forEach(function (o) { o.removeAttribute('data-dir'); });
+      th.setAttribute('data-dir', asc ? 'asc' : 'desc');
+      rows.sort(function (a, b) {
+        var x = a.cells[col].getAttribute('data-v'), y = b.cells[col].getAttribute('data-v');
+        var nx = parseFloat(x), ny = parseFloat(y), r;
+        if (!isNaN(nx) && !isNaN(ny)) { r = nx - ny; }
+        else if (!isNaN(nx)) { r = -1; } else if (!isNaN(ny)) { r = 1; }
+        else { r = String(x).localeCompare(String(y)); }
+        return asc ? r : -r;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});
+"""
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
+th { background: #f0f0f0; cursor: pointer; user-select: none; }
+th[data-dir=asc]::after { content: " \\25B2"; } th[data-dir=desc]::after { content: " \\25BC"; }
+code { font-size: 90%; } img { max-width: 100%; } .pending { color: #a60; }
+"""
+
+
+def _script_hash() -> str:
+    digest = hashlib.sha256(_SCRIPT.encode()).digest()
+    return "sha256-" + base64.b64encode(digest).decode()
+
+
+def _cell(text: str, sort_value: Any, raw_html: bool = False) -> str:
+    content = text if raw_html else h(text)
+    return f'<td data-v="{h(sort_value)}">{content}</td>'
+
+
+def _protocol_summary(entry: Mapping[str, Any]) -> str:
+    versions = sorted({(r["protocol_version"], r["protocol_hash"][:12])
+                       for r in entry["results"].values()})
+    return ", ".join(f"v{v} {hh}" for v, hh in versions[:3]) + (
+        f" (+{len(versions) - 3})" if len(versions) > 3 else "")
+
+
+def render_html(board: Mapping[str, Any]) -> str:
+    """The static page of a built board (see `board.build_board`)."""
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        f"img-src 'self' data:; style-src 'unsafe-inline'; script-src '{_script_hash()}'\">",
+        "<title>rl_unplugged leaderboard</title>", f"<style>{_CSS}</style></head><body>",
+        "<h1>rl_unplugged leaderboard</h1>",
+        f"<p>Built from {len(board['entries'])} submission(s). Normalised score = (return "
+        "&minus; random) / (expert &minus; random) per task, mean over the protocol's "
+        "evaluation episodes per run; aggregates over runs &times; tasks with 95% "
+        f"stratified-bootstrap CIs ({board['reps']} replications, seed {board['seed']}, "
+        "rliable). Click a column header to sort.</p>",
+    ]
+    if not board["entries"]:
+        parts.append("<p>No submissions yet.</p>")
+    for track in board["tracks"]:
+        parts.append(f"<h2 id=\"track-{h(track['track'])}\">Track: {h(track['track'])} "
+                     f"({len(track['tasks'])} tasks)</h2>")
+        if track["pending"]:
+            parts.append(f"<p class=\"pending\">Aggregates pending: {h(track['pending'])}</p>")
+        parts.append('<table class="sortable"><thead><tr><th>Entry</th><th>Authors</th>'
+                     "<th>Selection</th><th>Runs</th><th>IQM</th><th>Median</th><th>Mean</th>"
+                     "<th>Optimality gap</th><th>Protocols</th><th>Details</th></tr>"
+                     "</thead><tbody>")
+        for name in track["entries"]:
+            entry = board["entries"][name]
+            est = track["estimates"].get(name)
+            sel = entry["selection"]["method"] + (
+                f" ({entry['selection']['name']})" if entry["selection"].get("name") else "")
+            cells = [_cell(entry["name"], entry["name"].casefold()),
+                     _cell(entry["authors"], entry["authors"].casefold()),
+                     _cell(sel, sel), _cell(str(entry["num_runs"]), entry["num_runs"])]
+            for metric in ("IQM", "Median", "Mean", "Optimality Gap"):
+                v = None if est is None else est[metric]
+                cells.append(_cell(fmt_ci(v), "" if v is None else f"{v[0]:.6g}"))
+            cells.append(_cell(_protocol_summary(entry), _protocol_summary(entry)))
+            cells.append(_cell(f'<a href="#{entry["anchor"]}">per task</a>', entry["anchor"],
+                               raw_html=True))
+            parts.append("<tr>" + "".join(cells) + "</tr>")
+        parts.append("</tbody></table>")
+        for kind, title in (("aggregates", "Aggregate metrics"),
+                            ("profiles", "Performance profiles")):
+            if kind in track["plots"]:
+                parts.append(f'<p><img alt="{h(title)} ({h(track["track"])})" '
+                             f'src="{h(track["plots"][kind])}"></p>')
+        if track["improvement"]:
+            parts.append("<h3>Probability of improvement P(row &gt; column)</h3>"
+                         '<table class="sortable"><thead><tr><th>Entry</th>'
+                         + "".join(f"<th>{h(n)}</th>" for n in track["entries"])
+                         + "</tr></thead><tbody>")
+            for x in track["entries"]:
+                row = [_cell(x, x.casefold())]
+                for y in track["entries"]:
+                    v = track["improvement"].get((x, y))
+                    row.append(_cell("—" if v is None else fmt_ci(v),
+                                     "" if v is None else f"{v[0]:.6g}"))
+                parts.append("<tr>" + "".join(row) + "</tr>")
+            parts.append("</tbody></table>")
+    parts.append("<h2>Per-task breakdown</h2>")
+    for name, entry in board["entries"].items():
+        parts.append(f'<h3 id="{entry["anchor"]}">{h(name)}</h3>')
+        parts.append(f"<p>{h(entry['description'])}</p>")
+        if entry.get("url"):
+            parts.append(f'<p><a rel="nofollow noopener" href="{h(entry["url"])}">'
+                         f"{h(entry['url'])}</a></p>")
+        parts.append(f"<p>Track {h(entry['track'])}; package {h(entry['package_version'])}; "
+                     f"date {h(entry['date'])}; file <code>{h(entry['file'])}</code></p>")
+        parts.append('<table class="sortable"><thead><tr><th>Task</th><th>Protocol</th>'
+                     "<th>Runs</th><th>Mean return</th><th>Std over runs</th>"
+                     "<th>Normalised mean</th></tr></thead><tbody>")
+        for task_id, row in entry["tasks"].items():
+            norm = row["normalised_mean"]
+            parts.append("<tr>" + "".join([
+                _cell(task_id, task_id),
+                _cell(f"v{row['protocol_version']} {row['protocol_hash'][:12]}",
+                      row["protocol_hash"]),
+                _cell(str(row["runs"]), row["runs"]),
+                _cell(f"{row['mean_return']:.4g}", f"{row['mean_return']:.6g}"),
+                _cell(f"{row['std_return']:.4g}", f"{row['std_return']:.6g}"),
+                _cell("pending" if norm is None else f"{norm:.4g}",
+                      "" if norm is None else f"{norm:.6g}")]) + "</tr>")
+        parts.append("</tbody></table>")
+    parts.append(f"<script>{_SCRIPT}</script></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def render_markdown(board: Mapping[str, Any]) -> str:
+    """LEADERBOARD.md of a built board."""
+    lines = ["# rl_unplugged leaderboard", "",
+             "Generated by `rlu leaderboard build`; do not edit. Normalised score = "
+             "(return - random) / (expert - random) per task; aggregates over runs x tasks "
+             f"with 95% stratified-bootstrap CIs ({board['reps']} replications, seed "
+             f"{board['seed']}, rliable). See `leaderboard.html` for a sortable page.", ""]
+    if not board["entries"]:
+        lines += ["No submissions yet.", ""]
+    for track in board["tracks"]:
+        lines += [f"## Track: {md_escape(track['track'])} ({len(track['tasks'])} tasks)", ""]
+        if track["pending"]:
+            lines += [f"Aggregates pending: {md_escape(track['pending'])}", ""]
+        lines += ["| Entry | Authors | Selection | Runs | IQM | Median | Mean | "
+                  "Optimality gap | Protocols |", "|" + "---|" * 9]
+        for name in track["entries"]:
+            entry = board["entries"][name]
+            est = track["estimates"].get(name)
+            sel = entry["selection"]["method"] + (
+                f" ({entry['selection']['name']})" if entry["selection"].get("name") else "")
+            metrics = [md_escape(fmt_ci(None if est is None else est[m]))
+                       for m in ("IQM", "Median", "Mean", "Optimality Gap")]
+            lines.append("| " + " | ".join(
+                [f"[{md_escape(name)}](#{entry['anchor']})", md_escape(entry["authors"], 80),
+                 md_escape(sel), str(entry["num_runs"]), *metrics,
+                 md_escape(_protocol_summary(entry))]) + " |")
+        lines.append("")
+        for kind in ("aggregates", "profiles"):
+            if kind in track["plots"]:
+                lines += [f"![{kind} {md_escape(track['track'])}]({track['plots'][kind]})", ""]
+    lines += ["## Per-task breakdown", ""]
+    for name, entry in board["entries"].items():
+        lines += [f'<a id="{entry["anchor"]}"></a>', "", f"### {md_escape(name)}", "",
+                  md_escape(entry["description"], 500) or "(no description)", "",
+                  "| Task | Protocol | Runs | Mean return | Std over runs | Normalised mean |",
+                  "|" + "---|" * 6]
+        for task_id, row in entry["tasks"].items():
+            norm = row["normalised_mean"]
+            lines.append(f"| {md_escape(task_id)} | v{row['protocol_version']} "
+                         f"`{row['protocol_hash'][:12]}` | {row['runs']} | "
+                         f"{row['mean_return']:.4g} | {row['std_return']:.4g} | "
+                         f"{'pending' if norm is None else f'{norm:.4g}'} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot_aggregates(estimates: Mapping[str, Mapping[str, Sequence[float]]], path) -> None:
+    """Aggregate bars with 95% CIs (rliable's `plot_interval_estimates`)."""
+    import matplotlib.pyplot as plt
+    from rliable import plot_utils
+
+    names = list(estimates)
+    labels = {n: plot_label(n) + f" #{i}" for i, n in enumerate(names)}
+    metrics = ("IQM", "Median", "Mean", "Optimality Gap")
+    point = {labels[n]: np.array([estimates[n][m][0] for m in metrics]) for n in names}
+    ci = {labels[n]: np.array([[estimates[n][m][1] for m in metrics],
+                               [estimates[n][m][2] for m in metrics]]) for n in names}
+    fig, _ = plot_utils.plot_interval_estimates(point, ci, metric_names=list(metrics),
+                                                algorithms=list(point), xlabel="Normalised score")
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_profiles(profiles: Mapping[str, np.ndarray], cis: Mapping[str, np.ndarray],
+                  taus: np.ndarray, path) -> None:
+    """Performance profiles with CI bands (rliable's `plot_performance_profiles`)."""
+    from matplotlib.figure import Figure
+    from rliable import plot_utils
+
+    names = list(profiles)
+    labels = {n: plot_label(n) + f" #{i}" for i, n in enumerate(names)}
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    plot_utils.plot_performance_profiles({labels[n]: profiles[n] for n in names}, taus,
+                                         performance_profile_cis={labels[n]: cis[n]
+                                                                  for n in names},
+                                         ax=ax, xlabel=r"Normalised score ($\tau$)")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.savefig(path, dpi=100, bbox_inches="tight")

@@ -1,0 +1,75 @@
+"""Random references reproduce; normalisation is exact and refuses missing references."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rl_unplugged.evaluation import evaluator, normalisation, protocols, references
+
+
+@pytest.mark.parametrize("task_id", ["classic/cartpole", "minatar/breakout"])
+def test_recorded_random_reference_reproduces(task_id):
+    recorded = protocols.get_protocol(task_id).references["random"]
+    fresh = references.measure_random_reference(task_id, num_envs=5)
+    assert fresh["value"] == recorded["value"]
+    assert fresh["std"] == recorded["std"] and fresh["num_episodes"] == 100
+    seeds = protocols.get_protocol(task_id).episode_seeds
+    stats = evaluator.run_episodes(lambda o: np.zeros(len(o), np.int64), task_id, seeds,
+                                   epsilon=1.0)
+    assert fresh["value"] == stats.returns.mean()
+
+
+def test_measure_reference_takes_any_policy():
+    rec = references.measure_reference(lambda o: np.zeros(len(o), np.int64),
+                                       "classic/cartpole", how="always push left")
+    assert rec["status"] == "measured" and rec["how"] == "always push left"
+    assert rec["epsilon"] == 0.0 and 5 <= rec["value"] <= 12  # Falls within ~10 steps.
+
+
+def test_record_references_keeps_other_tasks_and_marks_expert_pending(tmp_path):
+    existing = {"format": references.REFERENCES_FORMAT,
+                "tasks": {"bsuite/catch": {"random": {"value": -0.5}, "expert": {"value": 1.0}}}}
+    out = tmp_path / "refs.json"
+    doc = references.record_references(out, tasks=["classic/cartpole"], existing=existing)
+    assert json.loads(out.read_text()) == doc
+    assert doc["tasks"]["bsuite/catch"] == existing["tasks"]["bsuite/catch"]
+    cp = doc["tasks"]["classic/cartpole"]
+    assert cp["random"]["value"] == protocols.get_protocol(
+        "classic/cartpole").references["random"]["value"]
+    assert cp["expert"] == {"value": None, "status": "pending",
+                            "note": references.EXPERT_PENDING_NOTE}
+
+
+def _protocol(random, expert):
+    return protocols.make_protocol(protocols.settings("classic/cartpole", num_episodes=2),
+                                   {"random": {"value": random}, "expert": {"value": expert}})
+
+
+def test_normalise_hand_computed():
+    p = _protocol(10.0, 110.0)
+    np.testing.assert_allclose(normalisation.normalise([10.0, 60.0, 110.0, 210.0], p),
+                               [0.0, 0.5, 1.0, 2.0])
+
+
+def test_normalise_refuses_a_pending_reference():
+    with pytest.raises(normalisation.MissingReferenceError, match="expert reference is pending"):
+        normalisation.normalise([1.0], protocols.get_protocol("classic/cartpole"))
+    with pytest.raises(normalisation.MissingReferenceError, match="random"):
+        normalisation.normalise([1.0], _protocol(None, 3.0))
+    with pytest.raises(ValueError, match="equal"):
+        normalisation.normalise([1.0], _protocol(3.0, 3.0))
+
+
+def test_record_expert_only(tmp_path):
+    existing = protocols.load_references()
+    expert = {"value": 42.0, "status": "measured", "how": "test"}
+    doc = references.record_references(tmp_path / "r.json", tasks=[], existing=existing,
+                                       expert={"classic/cartpole": expert})
+    assert doc["tasks"]["classic/cartpole"]["expert"] == expert
+    assert doc["tasks"]["classic/cartpole"]["random"] == existing["tasks"]["classic/cartpole"][
+        "random"]
+    derived = protocols.derive_protocols(doc)["classic/cartpole"]
+    assert derived.settings_hash == protocols.get_protocol("classic/cartpole").settings_hash
+    assert derived.hash != protocols.get_protocol("classic/cartpole").hash
+    assert normalisation.normalise([42.0], derived)[0] == 1.0

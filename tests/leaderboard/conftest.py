@@ -1,0 +1,38 @@
+"""Small protocols (4 episodes, references 0 and 10) and valid submissions built on them."""
+
+import json
+
+import pytest
+
+from rl_unplugged import registry
+from rl_unplugged.evaluation import protocols as P
+from rl_unplugged.leaderboard import board
+
+NUM_EPISODES = 4
+
+
+def make_small_protocols(expert=10.0):
+    return {t.id: P.make_protocol(P.settings(t, num_episodes=NUM_EPISODES),
+                                  {"random": {"value": 0.0}, "expert": {"value": expert}})
+            for t in registry.tasks()}
+
+
+def make_submission(protocols, name="Entry A", track="bsuite", runs=3, offset=0.0, **kwargs):
+    tasks = [t.id for t in registry.tasks(None if track == "all" else track)]
+    returns = {t: [[offset + r + e + 0.5 * j for e in range(NUM_EPISODES)] for r in range(runs)]
+               for j, t in enumerate(tasks)}
+    return board.submission_template(protocols, track, name, returns, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def small_protocols():
+    return make_small_protocols()
+
+
+@pytest.fixture
+def write_json(tmp_path):
+    def write(obj, name="sub.json"):
+        path = tmp_path / name
+        path.write_text(json.dumps(obj))
+        return path
+    return write

@@ -1,0 +1,103 @@
+"""submit + build: files written, hostile strings escaped, pending references honoured."""
+
+import json
+
+import pytest
+
+from rl_unplugged.leaderboard import board, render
+from rl_unplugged.leaderboard.validation import SubmissionError
+from tests.leaderboard.conftest import make_small_protocols, make_submission
+
+EVIL = '<script>alert(1)</script> | `x` [a](javascript:1) $\\frac$ & "q"'
+
+
+def _submit_all(tmp_path, write_json, protocols, subs):
+    root = tmp_path / "board"
+    for i, sub in enumerate(subs):
+        board.submit(write_json(sub, f"in{i}.json"), root, protocols=protocols)
+    return root
+
+
+def test_submit_and_build(tmp_path, write_json, small_protocols):
+    subs = [make_submission(small_protocols, name=EVIL, offset=2.0, authors=EVIL,
+                            description=EVIL),
+            make_submission(small_protocols, name="Plain", offset=0.0),
+            make_submission(small_protocols, name="Everything", track="all", offset=1.0,
+                            selection="offline", selection_name=EVIL)]
+    root = _submit_all(tmp_path, write_json, small_protocols, subs)
+    assert len(list((root / "submissions").glob("*.json"))) == 3
+    built = board.build_board(root, protocols=small_protocols, reps=100)
+    assert [t["track"] for t in built["tracks"]] == ["all", "bsuite", "minatar", "classic"]
+    bsuite = built["tracks"][1]
+    assert set(bsuite["entries"]) == {EVIL, "Plain", "Everything"}
+    # Offsets 2 > 1 > 0 in return, same spread: the IQM ranks them that way.
+    assert bsuite["entries"] == [EVIL, "Everything", "Plain"]
+    # Per task, run means are {2, 3, 4} + c vs {0, 1, 2} + c: 8 wins and a tie in 9 pairs.
+    assert bsuite["improvement"][(EVIL, "Plain")][0] == pytest.approx(8.5 / 9)
+    for name in ("all-aggregates.png", "bsuite-profiles.png", "bsuite-aggregates.png"):
+        assert (root / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (root / "leaderboard.html").read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("<script>") == 1 and "cdn" not in page.lower()
+    assert 'href="#entry-0"' in page and 'id="entry-0"' in page
+    md = (root / "LEADERBOARD.md").read_text()
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert r"\| \`x\` \[a\]\(javascript:1\)" in md
+    assert json.loads((root / "schemas" / "submission-v1.json").read_text())["$schema"]
+
+
+def test_duplicate_name_and_file_are_refused(tmp_path, write_json, small_protocols):
+    sub = make_submission(small_protocols, name="A")
+    root = _submit_all(tmp_path, write_json, small_protocols, [sub])
+    with pytest.raises(SubmissionError, match="duplicate entry name"):
+        board.submit(write_json({**sub, "name": " a "}, "dup.json"), root,
+                     protocols=small_protocols)
+
+
+def test_build_refuses_an_invalid_file_naming_it(tmp_path, write_json, small_protocols):
+    root = _submit_all(tmp_path, write_json, small_protocols,
+                       [make_submission(small_protocols, name="A")])
+    (root / "submissions" / "zz-bad.json").write_text('{"name": 1}')
+    with pytest.raises(ValueError, match="zz-bad.json"):
+        board.build_board(root, protocols=small_protocols, reps=50)
+
+
+def test_pending_reference_gives_raw_board_without_aggregates(tmp_path, write_json):
+    protocols = make_small_protocols(expert=None)
+    root = _submit_all(tmp_path, write_json, protocols,
+                       [make_submission(protocols, name="A")])
+    built = board.build_board(root, protocols=protocols, reps=50)
+    track = built["tracks"][0]
+    assert track["estimates"] == {} and "expert reference" in track["pending"]
+    assert not (root / "plots").exists()
+    assert "pending" in (root / "LEADERBOARD.md").read_text()
+    assert built["entries"]["A"]["tasks"]["bsuite/catch"]["normalised_mean"] is None
+
+
+def test_md_escape_and_plot_labels():
+    assert render.md_escape("a|b\nc") == r"a\|b c"
+    assert render.md_escape("<b>") == "&lt;b&gt;"
+    assert render.plot_label("$x$") == r"\$x\$"
+
+
+def _record(task_id, returns, selection=("final", None)):
+    from rl_unplugged.evaluation import protocols as P
+    p = P.get_protocol(task_id)
+    return {"task": task_id, "protocol": {"hash": p.hash}, "episode_seeds": p.episode_seeds,
+            "returns": returns, "selection": {"method": selection[0], "name": selection[1]}}
+
+
+def test_submission_from_evaluator_records_validates():
+    from rl_unplugged.leaderboard.validation import validate
+    tasks = ["classic/cartpole", "classic/acrobot", "classic/mountaincar"]
+    records = [_record(t, [float(k)] * 100, ("offline", "sbv")) for t in tasks for k in range(3)]
+    sub = board.submission_from_results(records, track="classic", name="From records")
+    assert validate(sub) == sub
+    assert sub["selection"] == {"method": "offline", "name": "sbv"}
+    assert [r["returns"][0] for r in sub["results"]["classic/acrobot"]["runs"]] == [0, 1, 2]
+    records[0]["selection"] = {"method": "final", "name": None}
+    with pytest.raises(ValueError, match="mix selection"):
+        board.submission_from_results(records, track="classic", name="x")
+    records[0]["protocol"]["hash"] = "0" * 64
+    with pytest.raises(ValueError, match="not the current"):
+        board.submission_from_results(records, track="classic", name="x")

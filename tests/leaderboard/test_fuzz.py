@@ -1,0 +1,247 @@
+"""Fuzz: mutated submissions are accepted exactly when an independent oracle says valid.
+
+The oracle (`expected_valid`) restates the submission rules in plain Python, without
+the validator's code or jsonschema. Mutations: delete/replace/add at any path, list
+item duplication, protocol-hash swaps, name clashes, raw byte edits. The validator must
+raise `SubmissionError` (never anything else) iff the oracle says invalid.
+"""
+
+import copy
+import json
+import math
+import re
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
+
+from rl_unplugged import registry
+from rl_unplugged.leaderboard import validation as V
+from tests.leaderboard.conftest import make_small_protocols, make_submission
+
+PROTOCOLS = make_small_protocols()
+BASE = make_submission(PROTOCOLS, name="Base entry")
+BASE["url"] = "https://example.org/x"
+TOP_REQUIRED = {"schema", "schema_version", "name", "authors", "description", "date",
+                "package_version", "track", "selection", "results"}
+TOP_ALLOWED = TOP_REQUIRED | {"url"}
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _is_int(v):
+    return (isinstance(v, int) and not isinstance(v, bool)) or (
+        isinstance(v, float) and math.isfinite(v) and v.is_integer())
+
+
+def _is_num(v):
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return False
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
+
+
+def _str(v, lo, hi, control_ok=False):
+    return (isinstance(v, str) and lo <= len(v) <= hi
+            and (control_ok or not CONTROL.search(v)))
+
+
+def _all_finite_no_control(v, path=()):
+    if isinstance(v, float) and not math.isfinite(v):
+        return False
+    if isinstance(v, int) and not isinstance(v, bool) and not _is_num(v):
+        return False
+    if isinstance(v, str):
+        text = re.sub(r"[\t\n\r]", "", v) if path == ("description",) else v
+        return not CONTROL.search(text)
+    if isinstance(v, dict):
+        return all(not CONTROL.search(k) and _all_finite_no_control(x, (*path, k))
+                   for k, x in v.items())
+    if isinstance(v, list):
+        return all(_all_finite_no_control(x, (*path, i)) for i, x in enumerate(v))
+    return True
+
+
+def expected_valid(doc, existing=()):  # noqa: C901 - a flat list of rules reads best here.
+    if not isinstance(doc, dict) or not _all_finite_no_control(doc):
+        return False
+    if not (TOP_REQUIRED <= set(doc) <= TOP_ALLOWED):
+        return False
+    if doc["schema"] != "rl_unplugged-submission" or not (
+            _is_int(doc["schema_version"]) and doc["schema_version"] == 1):
+        return False
+    if not (_str(doc["name"], 1, 80) and _str(doc["authors"], 1, 300)
+            and _str(doc["description"], 0, 2000, control_ok=True)
+            and _str(doc["package_version"], 1, 40)
+            and re.fullmatch(r"[0-9A-Za-z.+_-]+", doc["package_version"])
+            and isinstance(doc["date"], str)
+            and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", doc["date"])):
+        return False
+    if "url" in doc and not (_str(doc["url"], 0, 500) and re.fullmatch(
+            r"https?://[^\s\"'<>]+", doc["url"])):
+        return False
+    key = " ".join(doc["name"].casefold().split())
+    if key in {" ".join(n.casefold().split()) for n in existing}:
+        return False
+    sel = doc["selection"]
+    if not isinstance(sel, dict) or not ({"method"} <= set(sel) <= {"method", "name"}):
+        return False
+    name = sel.get("name")
+    if sel["method"] not in ("final", "offline"):
+        return False
+    if name is not None and not _str(name, 0, 100):
+        return False
+    if (sel["method"] == "offline") != bool(name):
+        return False
+    if doc["track"] not in ("all", "bsuite", "minatar", "classic"):
+        return False
+    tasks = [t.id for t in registry.tasks(None if doc["track"] == "all" else doc["track"])]
+    results = doc["results"]
+    if not isinstance(results, dict) or set(results) != set(tasks):
+        return False
+    counts = set()
+    for task_id, res in results.items():
+        p = PROTOCOLS[task_id]
+        if not isinstance(res, dict) or set(res) != {"protocol_version", "protocol_hash",
+                                                     "datasets", "runs"}:
+            return False
+        if not (_is_int(res["protocol_version"]) and res["protocol_version"] == p.version):
+            return False
+        if res["protocol_hash"] != p.hash:
+            return False
+        ds = res["datasets"]
+        if not (isinstance(ds, list) and 1 <= len(ds) <= 64 and all(
+                isinstance(d, str) and len(d) <= 100 and d in p.datasets for d in ds)
+                and len(set(ds)) == len(ds)):
+            return False
+        runs = res["runs"]
+        if not (isinstance(runs, list) and 3 <= len(runs) <= 20):
+            return False
+        counts.add(len(runs))
+        seeds = []
+        for run in runs:
+            if not isinstance(run, dict) or set(run) != {"seed", "episode_seeds", "returns"}:
+                return False
+            if not (_is_int(run["seed"]) and 0 <= run["seed"] <= 2**32 - 1):
+                return False
+            seeds.append(run["seed"])
+            es = run["episode_seeds"]
+            if not (isinstance(es, list) and all(_is_int(s) for s in es)
+                    and es == p.episode_seeds):
+                return False
+            rets = run["returns"]
+            if not (isinstance(rets, list) and len(rets) == len(es)
+                    and all(_is_num(r) for r in rets)):
+                return False
+        if len(set(seeds)) != len(seeds):
+            return False
+    return len(counts) == 1
+
+
+def _paths(obj, prefix=()):
+    yield prefix
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _paths(v, (*prefix, i))
+
+
+PATHS = [p for p in _paths(BASE) if p]
+VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.integers(-3, 3),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
+    st.text(min_size=79, max_size=82), st.sampled_from([
+        "x" * 2100, "final", "offline", "all", "minatar", "bsuite", "2026-01-01",
+        "2026-01-01\n", "a\nb", "<script>x</script>", 1, 0, 2**32, 2**32 - 1, 10**400,
+        [], {}, [1], {"a": 1}, "0" * 64, PROTOCOLS["bsuite/catch"].hash,
+        PROTOCOLS["bsuite/cartpole"].hash, "rlu_bsuite/catch_noise0_run1",
+        "rlu_minatar/breakout_noise0_run0"]))
+
+
+def _get(doc, path):
+    for p in path:
+        doc = doc[p]
+    return doc
+
+
+def _mutate(doc, path, op, value):
+    parent, last = _get(doc, path[:-1]), path[-1]
+    if op == "delete":
+        del parent[last]
+    elif op == "replace":
+        parent[last] = value
+    elif op == "duplicate" and isinstance(parent, list):
+        parent.append(copy.deepcopy(parent[last]))
+    elif op == "add_key":
+        target = _get(doc, path) if isinstance(_get(doc, path), dict) else parent
+        if isinstance(target, dict):
+            target[value if isinstance(value, str) else "extra"] = 1
+    return doc
+
+
+def _check(doc, existing=(), data=None):
+    expected = expected_valid(doc, existing)
+    if currently_in_test_context():
+        event(f"oracle valid={expected}")  # --hypothesis-show-statistics shows the mix.
+    if data is None:
+        data = json.dumps(doc, allow_nan=True).encode()
+    try:
+        V.validate_bytes(data, protocols=PROTOCOLS, existing_names=existing)
+        accepted = True
+    except V.SubmissionError:
+        accepted = False
+    assert accepted == expected, f"validator accepted={accepted}, oracle valid={expected}"
+
+
+def test_oracle_accepts_the_base_and_base_is_valid():
+    assert expected_valid(BASE)
+    _check(copy.deepcopy(BASE))
+
+
+@settings(max_examples=1000, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(PATHS), op=st.sampled_from(["delete", "replace", "replace",
+                                                        "duplicate", "add_key"]),
+       value=VALUES, clash=st.booleans())
+def test_structural_mutations(path, op, value, clash):
+    doc = _mutate(copy.deepcopy(BASE), path, op, value)
+    existing = ["BASE  ENTRY"] if clash else ["other"]
+    _check(doc, existing)
+
+
+@settings(max_examples=400, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(["del", "ins", "set"]),
+                                st.binary(min_size=1, max_size=3)), min_size=1, max_size=3))
+def test_byte_mutations(edits):
+    data = bytearray(json.dumps(BASE).encode())
+    for pos, op, chunk in edits:
+        pos %= len(data) + 1
+        if op == "del":
+            del data[pos:pos + len(chunk)]
+        elif op == "ins":
+            data[pos:pos] = chunk
+        else:
+            data[pos:pos + len(chunk)] = chunk
+    data = bytes(data)
+    try:
+        pairs_seen = []
+
+        def hook(pairs):
+            keys = [k for k, _ in pairs]
+            pairs_seen.append(len(keys) == len(set(keys)))
+            return dict(pairs)
+
+        doc = json.loads(data.decode("utf-8"), object_pairs_hook=hook)
+        parseable = all(pairs_seen)
+    except (ValueError, RecursionError):
+        parseable, doc = False, None
+    if not parseable:
+        with pytest.raises(V.SubmissionError):
+            V.validate_bytes(data, protocols=PROTOCOLS)
+        return
+    _check(doc, data=data)
