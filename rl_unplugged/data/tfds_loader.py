@@ -1,0 +1,92 @@
+"""Loading the suite's RLDS datasets through tfds (imports TensorFlow, lazily).
+
+`load_transitions_tfds` reads a prepared dataset with `tfds.load`, flattens its
+steps in large batches (tf.data iteration from Python costs ~1 ms per batch, see
+NOTES.md), concatenates the step columns and converts them with
+`transitions.from_steps`, the same conversion the TF-free loader
+(`rl_unplugged.data.loader.load_transitions`) uses: both give equal transitions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+from rl_unplugged import paths, registry
+from rl_unplugged.data import fields as F
+from rl_unplugged.data import transitions as T
+
+_STEP_KEYS = (*F.STEP_FIELDS, *F.STEP_EXTRAS)
+BATCH_STEPS = 65_536
+
+
+def _tf():
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    return tf, tfds
+
+
+def load_steps_tfds(dataset: str, data_dir: str | os.PathLike | None = None, *,
+                    split: str = "train", batch_size: int = BATCH_STEPS) -> dict[str, np.ndarray]:
+    """Concatenated step columns of a prepared dataset, episodes in episode_id order.
+
+    Each step also gets its episode's `episode_id`.
+
+    Raises:
+      KeyError: unknown dataset name (with close names).
+    """
+    tf, tfds = _tf()
+    spec = registry.get_dataset(dataset)
+    root = str(paths.data_dir(data_dir))
+    ds = tfds.load(spec.name, split=split, data_dir=root, download=False,
+                   read_config=tfds.ReadConfig(interleave_cycle_length=1),
+                   shuffle_files=False)
+
+    def flatten(episode):
+        steps = episode[F.STEPS]
+        return steps.map(lambda s: dict({k: s[k] for k in _STEP_KEYS},
+                                        **{F.EPISODE_ID: episode[F.EPISODE_ID]}))
+
+    flat = ds.flat_map(flatten).batch(batch_size).prefetch(2)
+    parts: dict[str, list[np.ndarray]] = {}
+    for batch in tfds.as_numpy(flat):
+        for key, value in batch.items():
+            parts.setdefault(key, []).append(value)
+    if not parts:
+        raise ValueError(f"{spec.name} under {root} holds no steps")
+    steps = {k: np.concatenate(v) for k, v in parts.items()}
+    # tfds shards are written in a shuffled order: restore episode_id order (stable).
+    order = np.argsort(steps[F.EPISODE_ID], kind="stable")
+    if np.any(order != np.arange(len(order))):
+        steps = {k: v[order] for k, v in steps.items()}
+    del tf
+    return steps
+
+
+def load_transitions_tfds(dataset: str, data_dir: str | os.PathLike | None = None, *,
+                          split: str = "train", batch_size: int = BATCH_STEPS) -> T.Transitions:
+    """Transitions of a prepared tfds dataset, equal to `loader.load_transitions`'s.
+
+    Args:
+      dataset: 'rlu_bsuite/catch_noise0_run0' (the builders must be registered, which
+        `import rl_unplugged` does).
+      data_dir: data root (default: $TFDS_DATA_DIR or ~/tensorflow_datasets).
+      split: tfds split.
+      batch_size: steps per tf.data batch (large: per-batch overhead dominates).
+    """
+    return T.from_steps(load_steps_tfds(dataset, data_dir, split=split, batch_size=batch_size))
+
+
+def numpy_episodes(ds) -> Iterator[tuple[dict[str, np.ndarray], dict]]:
+    """(steps, metadata) per episode of an RLDS tf.data dataset, steps stacked.
+
+    For inspection and conformance checks; slow (one tf.data pass per episode).
+    """
+    _, tfds = _tf()
+    for episode in ds:
+        steps = next(iter(tfds.as_numpy(episode[F.STEPS].batch(1 << 30))))
+        meta = {k: v.numpy().item() for k, v in episode.items() if k != F.STEPS}
+        yield steps, meta
