@@ -80,6 +80,44 @@ def load_transitions_tfds(dataset: str, data_dir: str | os.PathLike | None = Non
     return T.from_steps(load_steps_tfds(dataset, data_dir, split=split, batch_size=batch_size))
 
 
+def load_episodes_tfds(dataset: str, data_dir: str | os.PathLike | None = None, *,
+                       split: str = "train", batch_size: int = BATCH_STEPS
+                       ) -> Iterator[tuple[dict[str, np.ndarray], dict]]:
+    """(steps, metadata) per episode of a prepared dataset, in episode_id order.
+
+    Reads steps and metadata in large batches, then slices episodes in memory
+    (for inspection and conformance checks of whole datasets).
+
+    Raises:
+      KeyError: unknown dataset name. FileNotFoundError: dataset not prepared there.
+    """
+    tf, tfds = _tf()
+    spec = registry.get_dataset(dataset)
+    root = str(paths.data_dir(data_dir))
+    builder = tfds.builder(spec.name, data_dir=root)
+    if not builder.is_prepared():
+        raise FileNotFoundError(f"{spec.name} is not prepared under {root}; "
+                                f"run `rlu datasets build {spec.name} --data-dir {root}`")
+    steps = load_steps_tfds(dataset, data_dir, split=split, batch_size=batch_size)
+    ds = builder.as_dataset(split=split, shuffle_files=False)
+    meta_ds = ds.map(lambda ep: {k: v for k, v in ep.items() if k != F.STEPS})
+    parts: dict[str, list[np.ndarray]] = {}
+    for batch in tfds.as_numpy(meta_ds.batch(batch_size)):
+        for key, value in batch.items():
+            parts.setdefault(key, []).append(value)
+    meta = {k: np.concatenate(v) for k, v in parts.items()}
+    order = np.argsort(meta[F.EPISODE_ID], kind="stable")
+    meta = {k: v[order] for k, v in meta.items()}
+    starts = np.flatnonzero(steps[F.IS_FIRST])
+    ends = np.append(starts[1:], len(steps[F.IS_FIRST]))
+    if len(starts) != len(order):
+        raise ValueError(f"{spec.name}: {len(starts)} episodes in steps, {len(order)} in metadata")
+    del tf
+    for i, (s, e) in enumerate(zip(starts, ends, strict=True)):
+        yield ({k: v[s:e] for k, v in steps.items() if k != F.EPISODE_ID},
+               {k: v[i].item() for k, v in meta.items()})
+
+
 def numpy_episodes(ds) -> Iterator[tuple[dict[str, np.ndarray], dict]]:
     """(steps, metadata) per episode of an RLDS tf.data dataset, steps stacked.
 
