@@ -4,15 +4,19 @@ anchor of a raw `np.load` of the same cached bytes, and vs the tfds path, in one
 Writes a synthetic raw log of ~N bsuite-catch-shaped transitions (10x5 float32
 observations, 9-transition episodes) with RawLogWriter under a temporary directory,
 then prints JSON. Other jobs share this machine: compare the ratios, not the absolute
-rates. Usage: python benchmarks/loading.py [--transitions 1000000] [--skip-tfds]
+rates. Usage (from the repository root): PYTHONPATH=. python benchmarks/loading.py
+[--transitions 1000000] [--skip-tfds]. The tfds build of 1M catch transitions
+(111k episodes) takes several minutes here; --skip-tfds measures the TF-free side.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -99,7 +103,8 @@ def main() -> None:
             from rl_unplugged.data import tfds_loader
 
             start = time.perf_counter()
-            builders.builder(NAME, root, num_steps=n).download_and_prepare()
+            with contextlib.redirect_stdout(sys.stderr):  # tfds prints progress lines.
+                builders.builder(NAME, root, num_steps=n).download_and_prepare()
             results["tfds_build_s"] = time.perf_counter() - start
             tfds_s, via_tfds = best_of(lambda: tfds_loader.load_transitions_tfds(NAME, root), 1)
             results["tfds_load_per_s"] = n / tfds_s
