@@ -117,14 +117,3 @@ def load_episodes_tfds(dataset: str, data_dir: str | os.PathLike | None = None, 
         yield ({k: v[s:e] for k, v in steps.items() if k != F.EPISODE_ID},
                {k: v[i].item() for k, v in meta.items()})
 
-
-def numpy_episodes(ds) -> Iterator[tuple[dict[str, np.ndarray], dict]]:
-    """(steps, metadata) per episode of an RLDS tf.data dataset, steps stacked.
-
-    For inspection and conformance checks; slow (one tf.data pass per episode).
-    """
-    _, tfds = _tf()
-    for episode in ds:
-        steps = next(iter(tfds.as_numpy(episode[F.STEPS].batch(1 << 30))))
-        meta = {k: v.numpy().item() for k, v in episode.items() if k != F.STEPS}
-        yield steps, meta

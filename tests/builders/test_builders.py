@@ -39,8 +39,7 @@ def test_tiny_build_matches_the_raw_log(tmp_path, name):
     b = builders.builder(name, tmp_path, num_steps=60)
     b.download_and_prepare()
     assert Path(b.data_dir).is_relative_to(tmp_path / spec.builder_name / spec.config_name)
-    built = sorted(tfds_loader.numpy_episodes(b.as_dataset(split="train")),
-                   key=lambda e: e[1][F.EPISODE_ID])
+    built = list(tfds_loader.load_episodes_tfds(name, tmp_path, batch_size=50))
     raw = list(log.iter_episodes())
     assert len(built) == len(raw) == log.num_episodes
     obs = spec.task.observation
@@ -94,3 +93,22 @@ def test_incomplete_short_or_corrupted_logs_are_refused(tmp_path):
 def test_unknown_names_list_close_ones():
     with pytest.raises(KeyError, match="catch_noise10_run0"):
         builders.builder("rlu_bsuite/catch_noise1_run0")
+
+
+def test_nonconforming_raw_log_fails_the_build(tmp_path):
+    from rl_unplugged.data.episode import Episode
+    from rl_unplugged.data.raw_log import RawLogWriter
+
+    name = "rlu_bsuite/catch_noise0_run1"
+    spec = tiny_spec(name, num_steps=10)
+    good = next(write_random_log(spec, tmp_path / "good").iter_episodes())
+    steps = {k: v.copy() for k, v in good.steps.items()}
+    steps[F.IS_TERMINAL][0] = True  # A terminal flag in mid-episode.
+    w = RawLogWriter.open(paths.raw_dir(spec, tmp_path), dataset=name,
+                          observation_shape=(10, 5), observation_dtype="float32",
+                          generation={"test": "bad"})
+    for i in range(2):
+        w.add(Episode(steps=steps, metadata=dict(good.metadata, episode_id=i)))
+    w.finalize()
+    with pytest.raises(CorruptLogError, match="episode 0 does not conform: is_terminal"):
+        builders.builder(name, tmp_path, num_steps=10).download_and_prepare()
