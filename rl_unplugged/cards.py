@@ -117,8 +117,8 @@ def render_card(domain: str) -> str:
         "never used for learning. Transitions are (o_k, a_k, r_k, d_k, o_{k+1}) for k < T, "
         "so a time-limit truncation keeps d = 1 and bootstraps. `is_first` is set on step 0 "
         "only. `episode_return` is the sum of the stored float32 rewards (computed in "
-        "float64) and `episode_length` is T. Every build checks these rules on every "
-        "episode (`rl_unplugged.data.conformance`).",
+        "float64, stored as float32 by TFDS) and `episode_length` is T. Every build "
+        "checks these rules on every episode (`rl_unplugged.data.conformance`).",
         "",
         "## Features",
         "",
@@ -132,7 +132,7 @@ def render_card(domain: str) -> str:
         "| steps/action_replaced | bool | () | a_k was replaced by a random action |",
         "| steps/greedy_action | int64 | () | the behaviour agent's own choice at o_k |",
         "| episode_id | int64 | () | episode index in logging order |",
-        "| episode_return | float64 | () | sum of rewards |",
+        "| episode_return | float32 | () | sum of rewards (float64 in the raw log) |",
         "| episode_length | int64 | () | T, the number of transitions |",
         "| run | int64 | () | run index |",
         "| checkpoint | int64 | () | acting checkpoint (-1: none) |",

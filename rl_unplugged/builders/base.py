@@ -49,8 +49,10 @@ STEP_DTYPES = {
     F.IS_LAST: np.bool_, F.IS_TERMINAL: np.bool_, F.ACTION_REPLACED: np.bool_,
     F.GREEDY_ACTION: np.int64,
 }
+# tf.train.Example stores floats as float32: episode_return is declared float32, not
+# pretending to a float64 precision the files do not keep.
 METADATA_DTYPES = {
-    F.EPISODE_ID: np.int64, F.EPISODE_RETURN: np.float64, F.EPISODE_LENGTH: np.int64,
+    F.EPISODE_ID: np.int64, F.EPISODE_RETURN: np.float32, F.EPISODE_LENGTH: np.int64,
     F.RUN: np.int64, F.CHECKPOINT: np.int64, F.NOISE: np.float32,
 }
 
