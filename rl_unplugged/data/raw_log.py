@@ -124,6 +124,7 @@ class RawLogWriter:
         self.directory = Path(directory)
         self._manifest = manifest
         self._pending: list[Episode] = []
+        self._pending_transitions = 0  # Kept incrementally: callers poll it every episode.
         self._new_checkpoints: list[dict] = []
         self._obs_shape = tuple(manifest["observation"]["shape"])
         self._obs_dtype = np.dtype(manifest["observation"]["dtype"])
@@ -185,7 +186,7 @@ class RawLogWriter:
 
     @property
     def num_transitions(self) -> int:
-        return self._manifest["num_transitions"] + sum(e.num_transitions for e in self._pending)
+        return self._manifest["num_transitions"] + self._pending_transitions
 
     @property
     def num_pending(self) -> int:
@@ -207,6 +208,7 @@ class RawLogWriter:
             raise ValueError(f"episode_id {episode.metadata[F.EPISODE_ID]} out of order; "
                              f"expected {expected}")
         self._pending.append(episode)
+        self._pending_transitions += episode.num_transitions
 
     def add_checkpoint(self, name: str, write: Callable[[Path], None], info: dict) -> None:
         """Writes a file (e.g. agent params) that the next `commit` registers."""
@@ -256,6 +258,7 @@ class RawLogWriter:
         _write_json(self.directory / MANIFEST, new)
         self._manifest = new
         self._pending = []
+        self._pending_transitions = 0
         self._new_checkpoints = []
         if old_state and old_state != new["resume_state"]:
             (self.directory / old_state).unlink(missing_ok=True)

@@ -1,0 +1,192 @@
+"""Dataset cards (`datasets/rlu_<domain>.md`), rendered from the registry.
+
+Task tables, behaviour settings and sizes come from `rl_unplugged.registry`, so the
+cards cannot drift from the builders; tests check the committed cards equal the
+rendered ones. Regenerate with `python -m rl_unplugged.cards [OUT_DIR]`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from rl_unplugged import registry
+from rl_unplugged.specs import NOISE_LEVELS, TaskSpec
+
+_TITLES = {
+    "bsuite": ("bsuite", "the bsuite tasks catch, cartpole and mountain_car (Osband et al. "
+               "2020), as in RL Unplugged's bsuite datasets"),
+    "minatar": ("MinAtar", "the five MinAtar games (Young & Tian 2019), with MinAtar's sticky "
+                "actions (probability 0.1)"),
+    "classic": ("classic control", "gymnasium's CartPole-v1, Acrobot-v1 and MountainCar-v0"),
+}
+_CITATIONS = {
+    "bsuite": "Osband et al., *Behaviour Suite for Reinforcement Learning*, ICLR 2020.",
+    "minatar": "Young & Tian, *MinAtar: An Atari-Inspired Testbed for Thorough and "
+               "Reproducible Reinforcement Learning Experiments*, arXiv:1903.03176, 2019.",
+    "classic": "Towers et al., *Gymnasium: A Standard Interface for Reinforcement Learning "
+               "Environments*, arXiv:2407.17032, 2024.",
+}
+
+
+def _mib(task: TaskSpec) -> float:
+    """Uncompressed observation bytes of one dataset (one observation per step)."""
+    per_obs = task.observation.size * np.dtype(task.observation.dtype).itemsize
+    return task.behaviour.num_steps * per_obs / 2**20
+
+
+def render_card(domain: str) -> str:
+    """The Markdown card of builder `rlu_<domain>`."""
+    tasks = registry.tasks(domain)
+    builder = f"rlu_{domain}"
+    specs = registry.datasets(builder)
+    title, what = _TITLES[domain]
+    example = specs[0].name
+    noise = ", ".join(f"noise{round(n * 100)}" for n in NOISE_LEVELS)
+    lines = [
+        f"# `{builder}`: {title} datasets",
+        "",
+        f"RLDS datasets of {what}, generated and logged locally by this suite in the line of "
+        "RL Unplugged (Gulcehre et al. 2020). One TFDS builder, one config per "
+        f"(task, level, run): {len(specs)} configs named `<task>_<level>_run<k>`, e.g. "
+        f"`{example}`.",
+        "",
+        "## Tasks",
+        "",
+        "| task | environment | observation | actions | time limit | gamma | runs | "
+        "transitions / dataset | description |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in tasks:
+        lines.append(f"| {t.name} | `{t.env_id}` | {t.observation.shape} "
+                     f"{t.observation.dtype} | {t.num_actions} | {t.max_episode_steps} | "
+                     f"{t.gamma} | {t.num_runs} | {t.behaviour.num_steps:,} | {t.description} |")
+    lines += [
+        "",
+        "## Behaviour (levels)",
+        "",
+        f"- **replay** ({noise}): every episode an online double DQN played while it "
+        "learned, logged from its first step. With probability `noise` the executed action "
+        "is replaced by a uniformly random one, as in RL Unplugged's bsuite data; each step "
+        "records `action_replaced` and the agent's own `greedy_action`. Episode metadata "
+        "`checkpoint` is the index of the agent checkpoint acting (a checkpoint every "
+        "`checkpoint_every_episodes` episodes).",
+        "- **random**: a uniformly random policy (`checkpoint` = -1).",
+        "- **expert**: greedy rollouts of the final checkpoint of the `noise0` replay run "
+        "with the same run index.",
+        "",
+        "Each level has runs `run0`.. with different seeds (a pure function of task, level, "
+        "noise and run). The behaviour agent per task:",
+        "",
+        "| task | MLP/torso widths | learning rate | batch | replay | warm-up | target period "
+        "| epsilon | checkpoint every |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in tasks:
+        b = t.behaviour
+        lines.append(f"| {t.name} | {list(b.hidden)} ({t.network}) | {b.learning_rate:g} | "
+                     f"{b.batch_size} | {b.replay_capacity:,} | {b.min_replay_size:,} | "
+                     f"{b.target_update_period:,} | {b.epsilon_start:g} -> {b.epsilon_end:g} "
+                     f"over {b.epsilon_decay_steps:,} steps | {b.checkpoint_every_episodes} "
+                     "episodes |")
+    lines += [
+        "",
+        "## Sizes",
+        "",
+        "Every dataset logs at least the listed number of transitions (episodes are never cut "
+        "short: the last one runs to its end).",
+        "",
+        "| task | configs | transitions / dataset | uncompressed observations / dataset |",
+        "|---|---|---|---|",
+    ]
+    for t in tasks:
+        n = sum(1 for s in specs if s.task == t)
+        lines.append(f"| {t.name} | {n} | {t.behaviour.num_steps:,} | {_mib(t):,.1f} MiB |")
+    lines += [
+        "",
+        "## Step alignment",
+        "",
+        "An episode with T environment transitions has T + 1 steps. Step k < T holds the "
+        "observation o_k, the action a_k executed at o_k, the reward r_k received after it, "
+        "and the discount d_k, which is 0 if o_{k+1} is a true terminal state and 1 "
+        "otherwise. The last step holds the final observation o_T with `is_last` set; "
+        "`is_terminal` is set on it only if the episode ended by termination, not by the "
+        "time limit. Its action, reward and discount (and the extras) are zero: padding, "
+        "never used for learning. Transitions are (o_k, a_k, r_k, d_k, o_{k+1}) for k < T, "
+        "so a time-limit truncation keeps d = 1 and bootstraps. `is_first` is set on step 0 "
+        "only. `episode_return` is the sum of the stored float32 rewards (computed in "
+        "float64, stored as float32 by TFDS) and `episode_length` is T. Every build "
+        "checks these rules on every episode (`rl_unplugged.data.conformance`).",
+        "",
+        "## Features",
+        "",
+        "| field | dtype | shape | meaning |",
+        "|---|---|---|---|",
+        "| steps/observation | per task (above) | per task | o_k |",
+        "| steps/action | int64 | () | a_k (0 on the last step) |",
+        "| steps/reward | float32 | () | r_k (0 on the last step) |",
+        "| steps/discount | float32 | () | d_k: 0 iff o_{k+1} is terminal (0 on the last step) |",
+        "| steps/is_first, is_last, is_terminal | bool | () | RLDS flags (see above) |",
+        "| steps/action_replaced | bool | () | a_k was replaced by a random action |",
+        "| steps/greedy_action | int64 | () | the behaviour agent's own choice at o_k |",
+        "| episode_id | int64 | () | episode index in logging order |",
+        "| episode_return | float32 | () | sum of rewards (float64 in the raw log) |",
+        "| episode_length | int64 | () | T, the number of transitions |",
+        "| run | int64 | () | run index |",
+        "| checkpoint | int64 | () | acting checkpoint (-1: none) |",
+        "| noise | float32 | () | probability of replacing the action |",
+        "",
+        "## Build and load",
+        "",
+        "Nothing is downloaded: datasets are generated on your machine, resumably.",
+        "",
+        "```sh",
+        f"rlu datasets build {example}          # --data-dir DIR, default $TFDS_DATA_DIR",
+        f"rlu datasets inspect {example} --out returns.png",
+        "```",
+        "",
+        "```python",
+        "import rl_unplugged, tensorflow_datasets as tfds   # importing registers the builders",
+        f"ds = tfds.load('{example}', split='train')",
+        "from rl_unplugged.data import loader               # TF-free, same transitions",
+        f"transitions = loader.load_transitions('{example}')",
+        "```",
+        "",
+        "Layout under the data root: `rlu_raw/<builder>/<config>/` (the raw log: Parquet "
+        "shards with SHA-256s in `manifest.json`), `<builder>/<config>/<version>/` (TFDS), "
+        "`rlu_cache/<builder>/<config>/` (TF-free NumPy cache). An interrupted build resumes "
+        "from the last committed shard; an incomplete, too short or corrupted raw log is "
+        "refused with an error naming the directory or file.",
+        "",
+        "## Reference build checksums",
+        "",
+        "Left for the maintainers to fill in with values measured on a reference build "
+        "(SHA-256 of each config's raw-log `manifest.json` and the number of episodes and "
+        "transitions). No values are recorded yet; none are invented here.",
+        "",
+        "## Citation",
+        "",
+        "- Gulcehre et al., *RL Unplugged: A Suite of Benchmarks for Offline Reinforcement "
+        "Learning*, NeurIPS 2020.",
+        f"- {_CITATIONS[domain]}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_cards(out_dir: str | Path) -> list[Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for domain in registry.domains():
+        path = out / f"rlu_{domain}.md"
+        path.write_text(render_card(domain))
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for p in write_cards(sys.argv[1] if len(sys.argv) > 1 else "datasets"):
+        print(p)

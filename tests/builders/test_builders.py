@@ -1,0 +1,114 @@
+"""The real builders on tiny raw logs written by the test helper."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+import rl_unplugged
+from rl_unplugged import builders, paths, registry
+from rl_unplugged.data import fields as F
+from rl_unplugged.data import tfds_loader
+from rl_unplugged.data.raw_log import CorruptLogError, RawLog
+from tests.helpers import tiny_spec, write_random_log
+
+REPO = Path(rl_unplugged.__file__).parents[1]
+
+
+def test_configs_come_from_the_registry():
+    for name, cls in builders.BUILDERS.items():
+        specs = registry.datasets(name)
+        assert [c.name for c in cls.BUILDER_CONFIGS] == [s.config_name for s in specs]
+        assert all(c.spec == s for c, s in zip(cls.BUILDER_CONFIGS, specs, strict=True))
+    assert "catch_noise10_run0" in [c.name for c in builders.RluBsuite.BUILDER_CONFIGS]
+    registered = set(tfds.list_builders(with_community_datasets=False))
+    assert {"rlu_bsuite", "rlu_minatar", "rlu_classic"} <= registered
+    assert "rlu_builder" not in registered
+
+
+@pytest.mark.parametrize("name", ["rlu_bsuite/catch_noise10_run0",
+                                  "rlu_classic/cartpole_random_run1",
+                                  "rlu_minatar/breakout_noise50_run2"])
+def test_tiny_build_matches_the_raw_log(tmp_path, name):
+    spec = tiny_spec(name, num_steps=60)
+    log = write_random_log(spec, tmp_path)
+    b = builders.builder(name, tmp_path, num_steps=60)
+    b.download_and_prepare()
+    assert Path(b.data_dir).is_relative_to(tmp_path / spec.builder_name / spec.config_name)
+    built = list(tfds_loader.load_episodes_tfds(name, tmp_path, batch_size=50))
+    raw = list(log.iter_episodes())
+    assert len(built) == len(raw) == log.num_episodes
+    obs = spec.task.observation
+    for (steps, meta), want in zip(built, raw, strict=True):
+        assert steps[F.OBSERVATION].shape[1:] == obs.shape
+        assert steps[F.OBSERVATION].dtype == np.dtype(obs.dtype)
+        for key in (*F.STEP_FIELDS, *F.STEP_EXTRAS):
+            np.testing.assert_array_equal(steps[key], want.steps[key], err_msg=key)
+        for key in F.EPISODE_METADATA:
+            np.testing.assert_allclose(meta[key], want.metadata[key], rtol=1e-7, err_msg=key)
+    assert steps[F.ACTION].dtype == np.int64
+    assert steps[F.REWARD].dtype == np.float32
+    assert b.info.splits["train"].num_examples == log.num_episodes
+    assert "Gulcehre" in b.info.citation
+
+
+def test_load_by_name_in_a_fresh_process_honours_tfds_data_dir(tmp_path):
+    name = "rlu_bsuite/catch_noise10_run0"
+    write_random_log(tiny_spec(name), tmp_path)
+    builders.builder(name, tmp_path, num_steps=200).download_and_prepare()
+    code = ("import rl_unplugged, tensorflow_datasets as tfds;"
+            f"ds = tfds.load('{name}', split='train');"
+            "print('episodes', sum(1 for _ in ds))")
+    env = dict(os.environ, PYTHONPATH=str(REPO), TFDS_DATA_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"episodes {RawLog(paths.raw_dir(tiny_spec(name), tmp_path)).num_episodes}\n" \
+        in out.stdout
+
+
+def test_incomplete_short_or_corrupted_logs_are_refused(tmp_path):
+    name = "rlu_bsuite/catch_random_run0"
+    spec = tiny_spec(name)
+    write_random_log(spec, tmp_path, finalize=False)
+    with pytest.raises(CorruptLogError, match="did not finish"):
+        RawLog(paths.raw_dir(spec, tmp_path))
+    other = tmp_path / "short"
+    write_random_log(spec, other)
+    with pytest.raises(CorruptLogError, match="needs 100000"):
+        builders.builder(name, other, num_steps=100_000).download_and_prepare()
+    corrupt = tmp_path / "corrupt"
+    write_random_log(spec, corrupt)
+    shard = paths.raw_dir(spec, corrupt) / "shard-00001.steps.parquet"
+    shard.write_bytes(shard.read_bytes()[:100])
+    with pytest.raises(CorruptLogError, match="shard-00001.steps.parquet"):
+        builders.builder(name, corrupt, num_steps=200).download_and_prepare()
+    assert not list((corrupt / spec.builder_name).rglob("*.tfrecord*"))
+
+
+def test_unknown_names_list_close_ones():
+    with pytest.raises(KeyError, match="catch_noise10_run0"):
+        builders.builder("rlu_bsuite/catch_noise1_run0")
+
+
+def test_nonconforming_raw_log_fails_the_build(tmp_path):
+    from rl_unplugged.data.episode import Episode
+    from rl_unplugged.data.raw_log import RawLogWriter
+
+    name = "rlu_bsuite/catch_noise0_run1"
+    spec = tiny_spec(name, num_steps=10)
+    good = next(write_random_log(spec, tmp_path / "good").iter_episodes())
+    steps = {k: v.copy() for k, v in good.steps.items()}
+    steps[F.IS_TERMINAL][0] = True  # A terminal flag in mid-episode.
+    w = RawLogWriter.open(paths.raw_dir(spec, tmp_path), dataset=name,
+                          observation_shape=(10, 5), observation_dtype="float32",
+                          generation={"test": "bad"})
+    for i in range(2):
+        w.add(Episode(steps=steps, metadata=dict(good.metadata, episode_id=i)))
+    w.finalize()
+    with pytest.raises(CorruptLogError, match="episode 0 does not conform: is_terminal"):
+        builders.builder(name, tmp_path, num_steps=10).download_and_prepare()

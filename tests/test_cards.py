@@ -1,0 +1,26 @@
+"""Committed dataset cards equal the cards rendered from the registry."""
+
+from pathlib import Path
+
+import pytest
+
+import rl_unplugged
+from rl_unplugged import cards, registry
+
+REPO = Path(rl_unplugged.__file__).parents[1]
+
+
+@pytest.mark.parametrize("domain", registry.domains())
+def test_committed_cards_are_current(domain):
+    committed = (REPO / "datasets" / f"rlu_{domain}.md").read_text()
+    assert committed == cards.render_card(domain), \
+        "regenerate with `python -m rl_unplugged.cards datasets`"
+
+
+def test_card_lists_every_task_and_no_checksums(tmp_path):
+    text = cards.render_card("bsuite")
+    for task in registry.tasks("bsuite"):
+        assert f"| {task.name} | `{task.env_id}` |" in text
+    assert "72 configs" in text
+    assert "none are invented" in text
+    assert len(cards.write_cards(tmp_path)) == 3
