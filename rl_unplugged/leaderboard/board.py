@@ -111,7 +111,7 @@ def build_board(root: str | Path, *, protocols: Mapping[str, Protocol] | None = 
                 plots: bool = True) -> dict[str, Any]:
     """Validates all submissions under `root` and writes the rendered board there.
 
-    Per track (all, then each domain), the entries covering all of the track's tasks
+    Per track (all, each domain, then each task), the entries covering all of the track's tasks
     are aggregated (IQM, median, mean, optimality gap with CIs, performance profiles,
     probability of improvement). A track whose protocols miss a normalisation
     reference gets no aggregates: it says which reference is pending.
@@ -132,7 +132,9 @@ def build_board(root: str | Path, *, protocols: Mapping[str, Protocol] | None = 
     for track in TRACKS:
         tasks = track_tasks(track)
         names = [n for n, e in entries.items() if set(tasks) <= set(e["results"])]
-        if not names:
+        # A single-task track gets its own table only when an entry was made for it;
+        # every entry's per-task breakdown is linked from its row anyway.
+        if not names or (len(tasks) == 1 and track not in {e["track"] for e in entries.values()}):
             continue
         info = {"track": track, "tasks": tasks, "entries": names, "estimates": {},
                 "improvement": {}, "plots": {}, "pending": ""}
@@ -149,10 +151,11 @@ def build_board(root: str | Path, *, protocols: Mapping[str, Protocol] | None = 
         info["entries"] = sorted(names, key=lambda n: -info["estimates"][n]["IQM"][0])
         if plots:
             plot_dir.mkdir(parents=True, exist_ok=True)
-            render.plot_aggregates(info["estimates"], plot_dir / f"{track}-aggregates.png")
-            render.plot_profiles(profiles, cis, TAUS, plot_dir / f"{track}-profiles.png")
-            info["plots"] = {"aggregates": f"plots/{track}-aggregates.png",
-                             "profiles": f"plots/{track}-profiles.png"}
+            stem = track.replace("/", "-")  # Single-task tracks are 'domain/name'.
+            render.plot_aggregates(info["estimates"], plot_dir / f"{stem}-aggregates.png")
+            render.plot_profiles(profiles, cis, TAUS, plot_dir / f"{stem}-profiles.png")
+            info["plots"] = {"aggregates": f"plots/{stem}-aggregates.png",
+                             "profiles": f"plots/{stem}-profiles.png"}
         tracks.append(info)
     board = {"entries": entries, "tracks": tracks, "seed": seed, "reps": reps}
     root.mkdir(parents=True, exist_ok=True)

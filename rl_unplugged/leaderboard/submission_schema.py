@@ -7,12 +7,16 @@ import json
 from importlib import resources
 from typing import Any
 
+from rl_unplugged import registry
+
 SCHEMA_NAME = "rl_unplugged-submission"
 SCHEMA_VERSION = 1
 SCHEMA_FILE = f"submission-v{SCHEMA_VERSION}.json"
 MAX_FILE_BYTES = 2 * 1024 * 1024  # Size limit of one submission file.
 MIN_RUNS = 3  # Training runs (seeds) per task: rliable's intervals need several.
-TRACKS = ("all", "bsuite", "minatar", "classic")
+# Tracks: all tasks, one domain's tasks, or a single task (ids from the registry; the
+# published schema lists the same names, and a test keeps the two equal).
+TRACKS = ("all", "bsuite", "minatar", "classic", *registry.TASKS)
 
 
 @functools.cache

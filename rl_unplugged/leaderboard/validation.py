@@ -147,6 +147,9 @@ def normalise_name(name: str) -> str:
 
 
 def track_tasks(track: str) -> list[str]:
+    """Task ids of a track: 'all', a domain ('bsuite') or one task ('bsuite/catch')."""
+    if track in registry.TASKS:
+        return [track]
     return [t.id for t in registry.tasks(None if track == "all" else track)]
 
 

@@ -18,7 +18,8 @@ def make_small_protocols(expert=10.0):
 
 
 def make_submission(protocols, name="Entry A", track="bsuite", runs=3, offset=0.0, **kwargs):
-    tasks = [t.id for t in registry.tasks(None if track == "all" else track)]
+    tasks = ([track] if track in registry.TASKS else
+             [t.id for t in registry.tasks(None if track == "all" else track)])
     returns = {t: [[offset + r + e + 0.5 * j for e in range(NUM_EPISODES)] for r in range(runs)]
                for j, t in enumerate(tasks)}
     return board.submission_template(protocols, track, name, returns, **kwargs)

@@ -101,3 +101,20 @@ def test_submission_from_evaluator_records_validates():
     records[0]["protocol"]["hash"] = "0" * 64
     with pytest.raises(ValueError, match="not the current"):
         board.submission_from_results(records, track="classic", name="x")
+
+
+def test_single_task_track(tmp_path, write_json, small_protocols):
+    subs = [make_submission(small_protocols, name=f"Catch only {i}", track="bsuite/catch",
+                            offset=float(i)) for i in range(2)]
+    root = _submit_all(tmp_path, write_json, small_protocols, subs)
+    built = board.build_board(root, protocols=small_protocols, reps=50)
+    assert [t["track"] for t in built["tracks"]] == ["bsuite/catch"]
+    assert built["tracks"][0]["entries"] == ["Catch only 1", "Catch only 0"]
+    assert (root / "plots" / "bsuite-catch-aggregates.png").exists()
+
+
+def test_published_schema_lists_exactly_the_tracks():
+    from rl_unplugged.leaderboard import submission_schema
+
+    enum = submission_schema.schema()["properties"]["track"]["enum"]
+    assert tuple(enum) == submission_schema.TRACKS
