@@ -24,16 +24,16 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build(args: argparse.Namespace) -> int:
+def build(spec, data_dir=None, *, num_steps: int | None = None):
+    """Generates (with a progress bar) and prepares one dataset; returns the tfds builder."""
     from tqdm import tqdm
 
     from rl_unplugged import builders, paths
     from rl_unplugged.data.prepare import ensure_raw_log
 
-    spec = registry.get_dataset(args.name)
-    if args.num_steps is not None:
-        spec = spec.replace(num_steps=args.num_steps)
-    root = paths.data_dir(args.data_dir)
+    if num_steps is not None:
+        spec = spec.replace(num_steps=num_steps)
+    root = paths.data_dir(data_dir)
     bar = None
 
     def progress(new_transitions: int) -> None:
@@ -51,9 +51,14 @@ def _build(args: argparse.Namespace) -> int:
             bar.close()
     print(f"raw log: {log.directory} ({log.num_episodes:,} episodes, "
           f"{log.num_transitions:,} transitions)")
-    builder = builders.builder(spec.name, root, num_steps=args.num_steps)
+    builder = builders.builder(spec.name, root, num_steps=num_steps)
     builder.download_and_prepare()
     print(f"prepared {spec.name}: {builder.data_dir}")
+    return builder
+
+
+def _build(args: argparse.Namespace) -> int:
+    build(registry.get_dataset(args.name), args.data_dir, num_steps=args.num_steps)
     return 0
 
 

@@ -1,0 +1,115 @@
+"""Baseline runs: train an ensemble on a track's datasets, evaluate, make a submission.
+
+A baseline is a frozen `BaselineConfig` (JSON files under the repository's
+`baselines/configs/`); `run` trains one ensemble per task (one member per seed,
+vmapped), evaluates every member's final checkpoint under the task's frozen
+protocol, and assembles a validated leaderboard submission. The quickstart and the
+committed baseline entries both go through here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from rl_unplugged import registry
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BaselineConfig:
+    """One leaderboard entry produced by this suite's learners.
+
+    Attributes:
+      name: entry name on the board (unique there).
+      agent: registered algorithm ('bc', 'dqn', 'qrdqn', 'cql', 'cql_qrdqn').
+      track: leaderboard track ('all', a domain, or one task 'domain/name').
+      datasets: {task_id: dataset name} with one dataset per task of the track.
+      steps: updates per member.
+      seeds: one ensemble member (and one submitted run) per seed.
+      config: overrides of the agent's default config.
+      description: shown on the board.
+    """
+
+    name: str
+    agent: str
+    track: str
+    datasets: Mapping[str, str]
+    steps: int
+    seeds: tuple[int, ...] = (0, 1, 2)
+    config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    description: str = ""
+    authors: str = "rl_unplugged baselines"
+
+    def __post_init__(self):
+        from rl_unplugged import agents
+        from rl_unplugged.leaderboard.validation import track_tasks
+
+        agents.get_agent(self.agent)  # KeyError listing valid algorithms.
+        tasks = track_tasks(self.track)
+        if not tasks:
+            raise ValueError(f"unknown track {self.track!r}")
+        if set(self.datasets) != set(tasks):
+            raise ValueError(f"baseline {self.name!r}: datasets must cover exactly the tasks of "
+                             f"track {self.track!r} ({', '.join(tasks)}); got "
+                             f"{', '.join(sorted(self.datasets))}")
+        for task_id, name in self.datasets.items():
+            if registry.get_dataset(name).task.id != task_id:
+                raise ValueError(f"dataset {name!r} is not a dataset of {task_id!r}")
+        if self.steps <= 0 or not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError("steps must be > 0 and seeds distinct and non-empty")
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> BaselineConfig:
+        raw = json.loads(Path(path).read_text())
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(raw) - fields
+        if unknown:
+            raise KeyError(f"{path}: unknown baseline config keys {sorted(unknown)}; "
+                           f"valid: {sorted(fields)}")
+        raw["seeds"] = tuple(raw.get("seeds", (0, 1, 2)))
+        return cls(**raw)
+
+
+def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
+        data_dir: str | os.PathLike | None = None, progress: bool = False,
+        log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Trains, evaluates and returns the validated submission (also written to out_dir).
+
+    Writes `out_dir/<task>/` run directories, `out_dir/results/*.json` evaluation
+    records and `out_dir/submission.json`. Datasets are generated if missing.
+    """
+    from rl_unplugged import training
+    from rl_unplugged.data import loader
+    from rl_unplugged.evaluation import evaluator, protocols
+    from rl_unplugged.leaderboard import board, validation
+
+    out = Path(out_dir)
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    records = []
+    for task_id, dataset in sorted(cfg.datasets.items()):
+        spec = registry.get_dataset(dataset)
+        log(f"[{cfg.name}] {task_id}: dataset {dataset}")
+        data = loader.load_transitions(spec, data_dir, build=True)
+        run_dir = out / task_id.replace("/", "-")
+        log(f"[{cfg.name}] {task_id}: training {cfg.agent} x{len(cfg.seeds)} seeds, "
+            f"{cfg.steps} updates on {len(data):,} transitions")
+        training.train(cfg.agent, data, spec.task, steps=cfg.steps, config=dict(cfg.config),
+                       seeds=cfg.seeds, out_dir=run_dir, dataset=dataset, progress=progress)
+        protocol = protocols.get_protocol(task_id)
+        for member, seed in enumerate(cfg.seeds):
+            policy = training.load_policy(run_dir, member=member)
+            record = evaluator.evaluate(policy, protocol, selection="final", datasets=[dataset],
+                                        policy_source=f"{run_dir.name} member {member}")
+            evaluator.save_result(record, out / "results" / f"{run_dir.name}-seed{seed}.json")
+            records.append(record)
+            log(f"[{cfg.name}] {task_id}: seed {seed} mean return {record['mean_return']:.3f}")
+    submission = board.submission_from_results(
+        records, track=cfg.track, name=cfg.name, authors=cfg.authors,
+        description=cfg.description, datasets={t: [d] for t, d in cfg.datasets.items()})
+    validation.validate(submission)
+    (out / "submission.json").write_text(board.dumps(submission))
+    return submission
