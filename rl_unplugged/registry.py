@@ -17,7 +17,6 @@ from rl_unplugged.specs import (
     BehaviourConfig,
     DatasetSpec,
     TaskSpec,
-    level_tag,
 )
 
 
@@ -156,5 +155,8 @@ def expert_source(spec: DatasetSpec) -> DatasetSpec:
     """The replay run whose final checkpoint plays an `expert` dataset."""
     if spec.level != "expert":
         raise ValueError(f"{spec.name} is not an expert dataset")
-    tag = level_tag("replay", 0.0)
-    return get_dataset(f"{spec.builder_name}/{spec.task.name}_{tag}_run{spec.run}")
+    # Built from the spec's own task (not looked up by name) so that a modified task
+    # (e.g. a test's small BehaviourConfig) gets its matching source; for registered
+    # specs this is exactly the registered `noise0` replay dataset.
+    return DatasetSpec(task=spec.task, level="replay", noise=0.0, run=spec.run,
+                       num_steps=spec.task.behaviour.num_steps)
