@@ -8,6 +8,7 @@ directory-per-step layout buy nothing for params of a few hundred kB).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -79,10 +80,17 @@ def greedy_policy(task: TaskSpec, params: Any,
     `hidden` is the behaviour network's widths: `task.behaviour.hidden`, as recorded
     in the raw log's manifest (generation['behaviour']['hidden']).
     """
+    act = _greedy_fn(task, tuple(hidden))
+    return lambda obs: np.asarray(act(params, obs))
+
+
+@functools.lru_cache(maxsize=16)
+def _greedy_fn(task: TaskSpec, hidden: tuple[int, ...]):
+    """The jitted greedy forward of (task, hidden), compiled once per process."""
     module = networks.make_network(task, hidden)
 
     @jax.jit
     def act(params, obs):
         return jnp.argmax(module.apply(params, obs).values, axis=-1).astype(jnp.int32)
 
-    return lambda obs: np.asarray(act(params, obs))
+    return act

@@ -132,6 +132,13 @@ class Agent:
         return state, self._greedy(state.params, obs)
 
 
+@functools.lru_cache(maxsize=16)
+def agent_for(task: TaskSpec, config: BehaviourConfig) -> Agent:
+    """A shared `Agent` per (task, config): its jitted functions compile once per process
+    (building the noise levels and runs of a task reuses them; it holds no state)."""
+    return Agent(task, config)
+
+
 def explore(uniforms, epsilon: float, greedy: int, num_actions: int) -> int:
     """Epsilon-greedy choice from one row of `Agent.exploration` uniforms."""
     if uniforms[0] < epsilon:

@@ -171,8 +171,8 @@ class _Log:
         if self.writer.manifest["shards"]:
             committed = RawLog(self.writer.directory, require_complete=False, verify=False)
             done = committed.episodes_table()[F.EPISODE_RETURN]
-        return np.concatenate([np.asarray(done, np.float64),
-                               np.asarray(self._pending_returns, np.float64)])
+        pending = self._pending_returns[len(self._pending_returns) - self.writer.num_pending:]
+        return np.concatenate([np.asarray(done, np.float64), np.asarray(pending, np.float64)])
 
 
 def _rollout_episode(obs, actions, rewards, terminated, greedy, replaced, metadata) -> Episode:
@@ -220,12 +220,13 @@ def _run_policy(spec: DatasetSpec, env, log: _Log, act: Callable[[np.ndarray, np
             observations, actions, rewards, ts.terminated, actions, np.zeros(n, bool),
             {F.EPISODE_ID: eid, F.RUN: spec.run, F.CHECKPOINT: checkpoint, F.NOISE: noise}))
         log.maybe_commit(lambda: {"env_steps": np.int64(log.num_transitions)})
+    writer.commit(resume_state={"env_steps": np.int64(log.num_transitions)})
 
 
 def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
     """The replay level: an online double DQN learns; every episode is logged."""
     task, cfg, writer = spec.task, spec.task.behaviour, log.writer
-    agent = dqn.Agent(task, cfg)
+    agent = dqn.agent_for(task, cfg)
     state = agent.init(jax.random.PRNGKey(spec.seed))
     buffer = ReplayBuffer(cfg.replay_capacity, task.observation.shape,
                           np.dtype(task.observation.dtype), spec.seed, cfg.batch_size)
@@ -233,6 +234,9 @@ def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
     last_ckpt_episode = -1
     resume = writer.resume_state()
     _check_counter(writer, resume)
+    if resume is not None and "finished" in resume:  # Crashed while finalizing.
+        return {"num_checkpoints": int(resume["num_checkpoints"]),
+                "sgd_steps": int(resume["sgd_steps"])}
     if resume is not None:
         state = pytree_io.from_flat_dict(state, resume, "agent/")
         buffer.restore(resume)
@@ -309,6 +313,11 @@ def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
             log.maybe_commit(resume_state)
     if last_ckpt_episode != eid:
         save_checkpoint(eid)
+    # Commit the last shard with a small resume state saying generation is over, so a
+    # crash before `finalize` rewrites the manifest resumes straight to finalizing.
+    writer.commit(resume_state={
+        "finished": np.int64(1), "env_steps": np.int64(env_steps),
+        "sgd_steps": np.int64(sgd_steps), "num_checkpoints": np.int64(num_ckpts)})
     return {"num_checkpoints": num_ckpts, "sgd_steps": sgd_steps}
 
 

@@ -15,8 +15,8 @@ def tiny_task(task_id: str = "bsuite/catch", **changes):
     """A registered task with a small, fast behaviour DQN."""
     task = registry.get_task(task_id)
     behaviour = dict(num_steps=600, hidden=(16,), batch_size=8, replay_capacity=300,
-                     min_replay_size=50, target_update_period=25, epsilon_decay_steps=300,
-                     checkpoint_every_episodes=15)
+                     min_replay_size=50, update_period=4, target_update_period=25,
+                     epsilon_decay_steps=300, checkpoint_every_episodes=15)
     behaviour.update(changes)
     return dataclasses.replace(task, behaviour=dataclasses.replace(task.behaviour, **behaviour))
 

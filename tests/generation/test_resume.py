@@ -74,3 +74,21 @@ def test_sigkill_midway_then_rerun_equals_uninterrupted(tmp_path):
     resumed = generate(spec, tmp_path / "killed", shard_transitions=200)
     whole = generate(spec, tmp_path / "whole", shard_transitions=200)
     assert_same_data(resumed, whole)
+
+
+@pytest.mark.parametrize("level", ["replay", "random"])
+def test_crash_while_finalizing_resumes_to_the_same_log(tmp_path, monkeypatch, level):
+    from rl_unplugged.data.raw_log import RawLogWriter
+
+    spec = tiny_spec(level, num_steps=300)
+    real = RawLogWriter.finalize
+
+    def crash(self, summary=None):
+        raise Crash
+
+    monkeypatch.setattr(RawLogWriter, "finalize", crash)
+    with pytest.raises(Crash):
+        generate(spec, tmp_path / "crashed", shard_transitions=100)
+    monkeypatch.setattr(RawLogWriter, "finalize", real)
+    resumed = generate(spec, tmp_path / "crashed", shard_transitions=100)
+    assert_same_data(resumed, generate(spec, tmp_path / "whole", shard_transitions=100))
