@@ -53,15 +53,15 @@ def _minatar(name: str, channels: int, num_actions: int, description: str) -> Ta
 
 
 def _classic(name: str, obs_dim: int, num_actions: int, max_steps: int, num_steps: int,
-             description: str) -> TaskSpec:
+             description: str, **behaviour) -> TaskSpec:
+    config = dict(num_steps=num_steps, hidden=(64, 64), learning_rate=5e-4,
+                  target_update_period=500, epsilon_decay_steps=num_steps // 4)
+    config.update(behaviour)
     return TaskSpec(
         domain="classic", name=name.split("-")[0].lower(), env_id=name,
         observation=ArraySpec(shape=(obs_dim,), dtype="float32"), num_actions=num_actions,
         max_episode_steps=max_steps, gamma=0.99, network="mlp",
-        behaviour=BehaviourConfig(num_steps=num_steps, hidden=(64, 64), learning_rate=5e-4,
-                                  target_update_period=500,
-                                  epsilon_decay_steps=num_steps // 4),
-        description=description)
+        behaviour=BehaviourConfig(**config), description=description)
 
 
 _TASKS: tuple[TaskSpec, ...] = (
@@ -74,7 +74,11 @@ _TASKS: tuple[TaskSpec, ...] = (
     _minatar("freeway", 7, 3, "MinAtar Freeway (10x10x7, sticky actions 0.1)"),
     _minatar("seaquest", 10, 6, "MinAtar Seaquest (10x10x10, sticky actions 0.1)"),
     _minatar("space_invaders", 6, 4, "MinAtar Space Invaders (10x10x6, sticky actions 0.1)"),
-    _classic("CartPole-v1", 4, 2, 500, 100_000, "gymnasium CartPole-v1"),
+    # Tuned on run 0: mean return of the first vs last 10% of episodes 21 -> 258 in
+    # 100k steps (the shared defaults above reached 22 -> 70).
+    _classic("CartPole-v1", 4, 2, 500, 100_000, "gymnasium CartPole-v1", update_period=2,
+             learning_rate=1e-3, batch_size=64, target_update_period=250,
+             epsilon_decay_steps=10_000, epsilon_end=0.01),
     _classic("Acrobot-v1", 6, 3, 500, 100_000, "gymnasium Acrobot-v1"),
     _classic("MountainCar-v0", 2, 3, 200, 200_000, "gymnasium MountainCar-v0"),
 )
