@@ -17,7 +17,6 @@ from rl_unplugged.specs import (
     BehaviourConfig,
     DatasetSpec,
     TaskSpec,
-    level_tag,
 )
 
 
@@ -41,24 +40,28 @@ def _minatar(name: str, channels: int, num_actions: int, description: str) -> Ta
         sticky_action_prob=0.1,
         # MinAtar's DQN baseline (Young & Tian 2019) uses lr 2.5e-4, batch 32, target
         # period 1000, epsilon 1 -> 0.1; its 5M-frame budget is cut to what 2 cores log.
+        # One SGD step per 4 env steps (the Atari-DQN habit; the CNN update costs ~20x
+        # an env step on CPU) and a target copy every 250 SGD steps (= 1000 env steps,
+        # MinAtar's period): breakout then learns from ~0.4 to ~4.6 mean return (first
+        # vs last 10% of episodes) in 250k steps.
         behaviour=BehaviourConfig(num_steps=250_000, hidden=(128,), learning_rate=2.5e-4,
                                   replay_capacity=100_000, min_replay_size=5_000,
-                                  update_period=1, target_update_period=1_000,
+                                  update_period=4, target_update_period=250,
                                   epsilon_end=0.1, epsilon_decay_steps=100_000,
                                   checkpoint_every_episodes=200),
         description=description)
 
 
 def _classic(name: str, obs_dim: int, num_actions: int, max_steps: int, num_steps: int,
-             description: str) -> TaskSpec:
+             description: str, **behaviour) -> TaskSpec:
+    config = dict(num_steps=num_steps, hidden=(64, 64), learning_rate=5e-4,
+                  target_update_period=500, epsilon_decay_steps=num_steps // 4)
+    config.update(behaviour)
     return TaskSpec(
         domain="classic", name=name.split("-")[0].lower(), env_id=name,
         observation=ArraySpec(shape=(obs_dim,), dtype="float32"), num_actions=num_actions,
         max_episode_steps=max_steps, gamma=0.99, network="mlp",
-        behaviour=BehaviourConfig(num_steps=num_steps, hidden=(64, 64), learning_rate=5e-4,
-                                  target_update_period=500,
-                                  epsilon_decay_steps=num_steps // 4),
-        description=description)
+        behaviour=BehaviourConfig(**config), description=description)
 
 
 _TASKS: tuple[TaskSpec, ...] = (
@@ -71,7 +74,11 @@ _TASKS: tuple[TaskSpec, ...] = (
     _minatar("freeway", 7, 3, "MinAtar Freeway (10x10x7, sticky actions 0.1)"),
     _minatar("seaquest", 10, 6, "MinAtar Seaquest (10x10x10, sticky actions 0.1)"),
     _minatar("space_invaders", 6, 4, "MinAtar Space Invaders (10x10x6, sticky actions 0.1)"),
-    _classic("CartPole-v1", 4, 2, 500, 100_000, "gymnasium CartPole-v1"),
+    # Tuned on run 0: mean return of the first vs last 10% of episodes 21 -> 258 in
+    # 100k steps (the shared defaults above reached 22 -> 70).
+    _classic("CartPole-v1", 4, 2, 500, 100_000, "gymnasium CartPole-v1", update_period=2,
+             learning_rate=1e-3, batch_size=64, target_update_period=250,
+             epsilon_decay_steps=10_000, epsilon_end=0.01),
     _classic("Acrobot-v1", 6, 3, 500, 100_000, "gymnasium Acrobot-v1"),
     _classic("MountainCar-v0", 2, 3, 200, 200_000, "gymnasium MountainCar-v0"),
 )
@@ -156,5 +163,8 @@ def expert_source(spec: DatasetSpec) -> DatasetSpec:
     """The replay run whose final checkpoint plays an `expert` dataset."""
     if spec.level != "expert":
         raise ValueError(f"{spec.name} is not an expert dataset")
-    tag = level_tag("replay", 0.0)
-    return get_dataset(f"{spec.builder_name}/{spec.task.name}_{tag}_run{spec.run}")
+    # Built from the spec's own task (not looked up by name) so that a modified task
+    # (e.g. a test's small BehaviourConfig) gets its matching source; for registered
+    # specs this is exactly the registered `noise0` replay dataset.
+    return DatasetSpec(task=spec.task, level="replay", noise=0.0, run=spec.run,
+                       num_steps=spec.task.behaviour.num_steps)

@@ -1,0 +1,20 @@
+"""Generation of raw logs: every episode an online agent (or a fixed policy) plays.
+
+Public API:
+  generate(spec, data_dir=None, *, progress=None) -> RawLog
+  load_checkpoint(raw_log_dir, index=-1) -> (module, params, info)
+  greedy_policy(task, params, hidden) -> obs (B, ...) -> actions (B,)
+"""
+
+from rl_unplugged.generation.checkpoints import greedy_policy, load_checkpoint
+from rl_unplugged.generation.generate import (
+    DEFAULT_SHARD_TRANSITIONS,
+    episode_rng,
+    episode_seed,
+    generate,
+    generation_config,
+    validate,
+)
+
+__all__ = ["DEFAULT_SHARD_TRANSITIONS", "episode_rng", "episode_seed", "generate",
+           "generation_config", "greedy_policy", "load_checkpoint", "validate"]

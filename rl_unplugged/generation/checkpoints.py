@@ -1,0 +1,96 @@
+"""Behaviour checkpoints of a raw log: load them and act greedily with them.
+
+Checkpoints are the online network's params serialised with `flax.serialization`
+(msgpack): one self-contained file per checkpoint restored against a template, no
+extra dependency and nothing to manage (orbax's async/multi-host machinery and
+directory-per-step layout buy nothing for params of a few hundred kB).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import serialization
+
+from rl_unplugged import networks
+from rl_unplugged.data.raw_log import CorruptLogError, read_manifest
+from rl_unplugged.specs import TaskSpec
+
+
+def network_from_generation(generation: dict) -> tuple[nn.Module, Any]:
+    """The behaviour network recorded in a manifest's `generation`, and a params template."""
+    task = generation["task"]
+    hidden = tuple(generation["behaviour"]["hidden"])
+    torso = (networks.MinAtarTorso(hidden=hidden) if task["network"] == "cnn"
+             else networks.MLPTorso(hidden=hidden))
+    module = networks.HeadNetwork(torso=torso, num_actions=task["num_actions"])
+    dummy = jnp.zeros((1, *task["observation"]["shape"]), task["observation"]["dtype"])
+    template = module.init(jax.random.PRNGKey(0), dummy)
+    return module, template
+
+
+def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[nn.Module, Any, dict]:
+    """Loads behaviour checkpoint `index` (Python indexing; -1: the latest) of a raw log.
+
+    Returns:
+      (module, params, info): the flax `HeadNetwork` (apply returns a NetworkOutput),
+      its params, and the checkpoint's manifest entry: index, first_episode,
+      last_episode, env_steps, sgd_steps, sha256, file (see `generate`).
+
+    Raises:
+      FileNotFoundError: no raw log in `raw_log_dir`.
+      IndexError: no checkpoint `index` (e.g. a random-level log has none).
+      CorruptLogError: the checkpoint file is missing or fails its checksum.
+    """
+    raw_log_dir = Path(raw_log_dir)
+    manifest = read_manifest(raw_log_dir)
+    if manifest is None:
+        raise FileNotFoundError(f"no raw log at {raw_log_dir}")
+    ckpts = sorted(manifest["checkpoints"], key=lambda c: c["index"])
+    if not ckpts:
+        raise IndexError(f"{raw_log_dir} has no behaviour checkpoints "
+                         f"(level {manifest['generation']['level']!r})")
+    try:
+        info = ckpts[index]
+    except IndexError:
+        raise IndexError(f"{raw_log_dir}: no checkpoint {index}; it has {len(ckpts)}") from None
+    path = raw_log_dir / info["file"]
+    if not path.exists():
+        raise CorruptLogError(f"{path}: checkpoint file missing")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != info["sha256"]:
+        raise CorruptLogError(f"{path}: checkpoint checksum mismatch")
+    module, template = network_from_generation(manifest["generation"])
+    params = serialization.from_bytes(template, data)
+    return module, params, dict(info)
+
+
+def greedy_policy(task: TaskSpec, params: Any,
+                  hidden: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
+    """A jitted greedy policy: observations (B, *obs_shape) -> int32 actions (B,).
+
+    `hidden` is the behaviour network's widths: `task.behaviour.hidden`, as recorded
+    in the raw log's manifest (generation['behaviour']['hidden']).
+    """
+    act = _greedy_fn(task, tuple(hidden))
+    return lambda obs: np.asarray(act(params, obs))
+
+
+@functools.lru_cache(maxsize=16)
+def _greedy_fn(task: TaskSpec, hidden: tuple[int, ...]):
+    """The jitted greedy forward of (task, hidden), compiled once per process."""
+    module = networks.make_network(task, hidden)
+
+    @jax.jit
+    def act(params, obs):
+        return jnp.argmax(module.apply(params, obs).values, axis=-1).astype(jnp.int32)
+
+    return act

@@ -1,0 +1,392 @@
+"""Generation of one dataset's raw log: every episode a behaviour policy plays.
+
+Levels (see `rl_unplugged.specs.DatasetSpec`):
+  replay: an online double DQN (`dqn.py`) learns on the environment; every episode it
+    plays is logged in full. Action noise as in RL Unplugged's bsuite data: at every
+    step, independently of the agent's epsilon-greedy exploration, the executed
+    action is replaced with probability `spec.noise` by a uniform draw over all
+    actions (which may equal the agent's pick). Logged per step: `action` (executed),
+    `action_replaced` (the replacement happened) and `greedy_action` (the agent's own,
+    epsilon-greedy, pick before noise). The DQN learns from the executed actions.
+  random: a uniform random policy (action_replaced False, greedy_action = action).
+  expert: greedy rollouts of the final checkpoint of `registry.expert_source(spec)`,
+    generated first if missing (action_replaced False, greedy_action = action).
+
+Seeds. Generation is a pure function of the spec and `spec.seed`: episode k resets
+the environment with `episode_seed(seed, k)` and draws its noise (replay) or
+actions (random) from `episode_rng(seed, k)`; the agent's randomness (init,
+exploration) comes from `jax.random.PRNGKey(seed)` carried in its state (exploration
+uniforms by blocks of environment steps, `dqn.Agent.exploration`); replay
+batches are drawn from generators seeded by (seed, SGD-step block). No global RNG.
+
+Checkpoints (replay level). After every `checkpoint_every_episodes` episodes, and
+after the last episode, the online params are saved as checkpoint k = 0, 1, ...
+with info {index: k, first_episode, last_episode, env_steps, sgd_steps, sha256}:
+the params are those after training through episode `last_episode`; the episodes
+[first_episode, last_episode] are those played since checkpoint k-1 was saved,
+i.e. exactly the episodes whose metadata `checkpoint` equals k-1 (-1 before the
+first checkpoint); env_steps and sgd_steps are the totals at the save.
+
+Resuming. A shard is committed every `shard_transitions` transitions (at an episode
+end) with a resume state: agent params, target params, optimizer state, key,
+replay contents and position, and counters. Re-running after a crash reopens the
+log, drops uncommitted work and continues from the last commit; the result equals
+an uninterrupted run's, bit for bit (the tests check it, also after SIGKILL).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import numpy as np
+from flax import serialization
+
+from rl_unplugged import envs, paths, registry
+from rl_unplugged.data import fields as F
+from rl_unplugged.data.episode import Episode
+from rl_unplugged.data.raw_log import CorruptLogError, RawLog, RawLogWriter
+from rl_unplugged.generation import checkpoints, dqn, pytree_io
+from rl_unplugged.generation.replay_buffer import ReplayBuffer
+from rl_unplugged.specs import DatasetSpec
+
+GENERATOR_VERSION = 1
+# Transitions per committed shard (also the most work a crash can lose).
+DEFAULT_SHARD_TRANSITIONS = 25_000
+_ENV_STREAM = 0
+_EPISODE_RNG_STREAM = 1
+
+Progress = Callable[[int], None]
+
+
+def episode_seed(seed: int, episode_id: int) -> int:
+    """Environment seed of episode `episode_id` (a uint32)."""
+    return int(np.random.SeedSequence([seed, _ENV_STREAM, episode_id]).generate_state(1)[0])
+
+
+def episode_rng(seed: int, episode_id: int) -> np.random.Generator:
+    """Noise (replay) or action (random) generator of episode `episode_id`."""
+    return np.random.default_rng(np.random.SeedSequence([seed, _EPISODE_RNG_STREAM, episode_id]))
+
+
+def validate(spec: DatasetSpec) -> None:
+    """Checks that `spec` can be generated, before any work is done.
+
+    Raises:
+      TypeError: `spec` is not a DatasetSpec.
+      ValueError: naming every problem found (behaviour config, environment,
+        observation spec, missing expert source).
+    """
+    if not isinstance(spec, DatasetSpec):
+        raise TypeError(f"generate() needs a DatasetSpec, got {type(spec).__name__}")
+    cfg = spec.task.behaviour
+    problems = []
+    if spec.level == "replay" or spec.level == "expert":
+        if not cfg.learning_rate > 0:
+            problems.append(f"learning_rate must be > 0, got {cfg.learning_rate}")
+        if not 1 <= cfg.min_replay_size <= cfg.replay_capacity:
+            problems.append(f"min_replay_size must be in [1, replay_capacity="
+                            f"{cfg.replay_capacity}], got {cfg.min_replay_size}")
+        if cfg.epsilon_decay_steps < 0:
+            problems.append(f"epsilon_decay_steps must be >= 0, got {cfg.epsilon_decay_steps}")
+        if not cfg.hidden or any(h <= 0 for h in cfg.hidden):
+            problems.append(f"hidden must be non-empty positive widths, got {cfg.hidden}")
+    if spec.level == "expert":
+        try:
+            registry.expert_source(spec)
+        except (KeyError, ValueError) as e:
+            problems.append(f"no expert source: {e}")
+    try:
+        env = envs.make(spec.task)
+        obs = env.reset(0)
+        env.close()
+    except Exception as e:  # noqa: BLE001 - any backend failure is reported by name.
+        problems.append(f"cannot create environment {spec.task.env_id!r}: {e!r}")
+    else:
+        want = (tuple(spec.task.observation.shape), np.dtype(spec.task.observation.dtype))
+        if (obs.shape, obs.dtype) != want:
+            problems.append(f"environment observations are {obs.shape} {obs.dtype}, "
+                            f"spec says {want[0]} {want[1]}")
+    if problems:
+        raise ValueError(f"cannot generate {spec.name}: " + "; ".join(problems))
+
+
+def _json(obj) -> dict:
+    return json.loads(json.dumps(obj))
+
+
+def generation_config(spec: DatasetSpec, expert: dict | None = None) -> dict:
+    """What the log is a pure function of (stored in, and checked against, the manifest)."""
+    task = spec.task
+    config = {
+        "generator": "rl_unplugged.generation", "generator_version": GENERATOR_VERSION,
+        "dataset": spec.name, "level": spec.level, "noise": spec.noise, "run": spec.run,
+        "num_steps": spec.num_steps, "seed": spec.seed,
+        "task": {"id": task.id, "env_id": task.env_id, "num_actions": task.num_actions,
+                 "max_episode_steps": task.max_episode_steps, "gamma": task.gamma,
+                 "sticky_action_prob": task.sticky_action_prob, "network": task.network,
+                 "observation": {"shape": list(task.observation.shape),
+                                 "dtype": task.observation.dtype}},
+        "behaviour": dataclasses.asdict(task.behaviour),
+    }
+    if expert is not None:
+        config["expert"] = expert
+    return _json(config)
+
+
+class _Log:
+    """Adds episodes, reports progress and commits shards with resume states."""
+
+    def __init__(self, writer: RawLogWriter, progress: Progress | None, shard_transitions: int):
+        self.writer = writer
+        self.progress = progress
+        self.shard_transitions = shard_transitions
+        self._uncommitted = 0
+        self._pending_returns: list[float] = []
+        # Counted here: RawLogWriter.num_transitions sums its pending episodes each call.
+        self.num_transitions = writer.num_transitions
+
+    def add(self, episode: Episode) -> None:
+        self.writer.add(episode)
+        self._uncommitted += episode.num_transitions
+        self.num_transitions += episode.num_transitions
+        self._pending_returns.append(episode.metadata[F.EPISODE_RETURN])
+        if self.progress is not None:
+            self.progress(episode.num_transitions)
+
+    def maybe_commit(self, resume_state: Callable[[], dict[str, np.ndarray]]) -> None:
+        if self._uncommitted >= self.shard_transitions:
+            self.writer.commit(resume_state=resume_state())
+            self._uncommitted = 0
+            self._pending_returns = []
+
+    def episode_returns(self) -> np.ndarray:
+        """Returns of every episode of the log, committed or pending."""
+        done = np.zeros(0)
+        if self.writer.manifest["shards"]:
+            committed = RawLog(self.writer.directory, require_complete=False, verify=False)
+            done = committed.episodes_table()[F.EPISODE_RETURN]
+        pending = self._pending_returns[len(self._pending_returns) - self.writer.num_pending:]
+        return np.concatenate([np.asarray(done, np.float64), np.asarray(pending, np.float64)])
+
+
+def _rollout_episode(obs, actions, rewards, terminated, greedy, replaced, metadata) -> Episode:
+    return Episode.from_rollout(
+        observations=np.stack(obs), actions=np.asarray(actions, np.int64),
+        rewards=np.asarray(rewards, np.float32), terminated=terminated,
+        extras={F.ACTION_REPLACED: np.asarray(replaced, bool),
+                F.GREEDY_ACTION: np.asarray(greedy, np.int64)},
+        metadata=metadata)
+
+
+def _check_counter(writer: RawLogWriter, resume: dict | None) -> None:
+    if resume is None:
+        if writer.num_episodes:
+            raise CorruptLogError(f"{writer.directory}: episodes committed without a resume "
+                                  f"state; delete the directory to rebuild")
+        return
+    if int(resume["env_steps"]) != writer.num_transitions:
+        raise CorruptLogError(f"{writer.directory}: resume state is at {int(resume['env_steps'])} "
+                              f"steps, shards hold {writer.num_transitions}")
+
+
+def _run_policy(spec: DatasetSpec, env, log: _Log, act: Callable[[np.ndarray, np.random.Generator],
+                                                                 int], checkpoint: int) -> None:
+    """Random and expert levels: each episode a pure function of its id."""
+    writer = log.writer
+    _check_counter(writer, writer.resume_state())
+    seed, noise = spec.seed, spec.noise
+    while log.num_transitions < spec.num_steps:
+        eid = writer.num_episodes
+        obs = env.reset(episode_seed(seed, eid))
+        rng = episode_rng(seed, eid)
+        observations, actions, rewards = [obs], [], []
+        while True:
+            a = act(obs, rng)
+            ts = env.step(a)
+            actions.append(a)
+            rewards.append(ts.reward)
+            obs = ts.observation
+            observations.append(obs)
+            if ts.terminated or ts.truncated:
+                break
+        n = len(actions)
+        log.add(_rollout_episode(
+            observations, actions, rewards, ts.terminated, actions, np.zeros(n, bool),
+            {F.EPISODE_ID: eid, F.RUN: spec.run, F.CHECKPOINT: checkpoint, F.NOISE: noise}))
+        log.maybe_commit(lambda: {"env_steps": np.int64(log.num_transitions)})
+    writer.commit(resume_state={"env_steps": np.int64(log.num_transitions)})
+
+
+def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
+    """The replay level: an online double DQN learns; every episode is logged."""
+    task, cfg, writer = spec.task, spec.task.behaviour, log.writer
+    agent = dqn.agent_for(task, cfg)
+    state = agent.init(jax.random.PRNGKey(spec.seed))
+    buffer = ReplayBuffer(cfg.replay_capacity, task.observation.shape,
+                          np.dtype(task.observation.dtype), spec.seed, cfg.batch_size)
+    env_steps = sgd_steps = num_ckpts = 0
+    last_ckpt_episode = -1
+    resume = writer.resume_state()
+    _check_counter(writer, resume)
+    if resume is not None and "finished" in resume:  # Crashed while finalizing.
+        return {"num_checkpoints": int(resume["num_checkpoints"]),
+                "sgd_steps": int(resume["sgd_steps"])}
+    if resume is not None:
+        state = pytree_io.from_flat_dict(state, resume, "agent/")
+        buffer.restore(resume)
+        env_steps, sgd_steps = int(resume["env_steps"]), int(resume["sgd_steps"])
+        num_ckpts, last_ckpt_episode = int(resume["num_checkpoints"]), int(resume["last_ckpt"])
+
+    def resume_state() -> dict[str, np.ndarray]:
+        out = pytree_io.to_flat_dict(state, "agent/")
+        out.update(buffer.state())
+        out.update(env_steps=np.int64(env_steps), sgd_steps=np.int64(sgd_steps),
+                   num_checkpoints=np.int64(num_ckpts), last_ckpt=np.int64(last_ckpt_episode))
+        return out
+
+    def save_checkpoint(last_episode: int) -> None:
+        nonlocal num_ckpts, last_ckpt_episode
+        data = serialization.to_bytes(jax.device_get(agent.unravel(state.params)))
+        info = {"index": num_ckpts, "first_episode": last_ckpt_episode + 1,
+                "last_episode": last_episode, "env_steps": env_steps, "sgd_steps": sgd_steps,
+                "sha256": hashlib.sha256(data).hexdigest()}
+        writer.add_checkpoint(f"checkpoints/checkpoint-{num_ckpts:05d}.msgpack",
+                              lambda tmp: tmp.write_bytes(data), info)
+        num_ckpts += 1
+        last_ckpt_episode = last_episode
+
+    seed, noise, num_actions = spec.seed, spec.noise, task.num_actions
+    greedy_fn, update_and_greedy, update = agent.greedy, agent.update_and_greedy, agent.update
+    block, uniforms = -1, None
+    min_replay, update_period = cfg.min_replay_size, cfg.update_period
+    eid = writer.num_episodes - 1
+    while log.num_transitions < spec.num_steps:
+        eid = writer.num_episodes
+        checkpoint = num_ckpts - 1
+        obs = env.reset(episode_seed(seed, eid))
+        rng = episode_rng(seed, eid)
+        observations, actions, rewards, greedy, replaced = [obs], [], [], [], []
+        pending = None
+        while True:
+            if pending is None:
+                g = greedy_fn(state.params, obs)
+            else:
+                state, g = update_and_greedy(state, pending, obs)
+                pending = None
+            if env_steps // dqn.EXPLORE_BLOCK != block:
+                block = env_steps // dqn.EXPLORE_BLOCK
+                uniforms = np.asarray(agent.exploration(state.key, block))
+            a = dqn.explore(uniforms[env_steps % dqn.EXPLORE_BLOCK],
+                            dqn.epsilon_at(cfg, env_steps), int(g), num_actions)
+            # Noise draws happen every step whatever `noise` is, so the stream is fixed.
+            swap = bool(rng.random() < noise)
+            uniform = int(rng.integers(num_actions))
+            executed = uniform if swap else a
+            ts = env.step(executed)
+            buffer.add(obs, executed, ts.reward, 0.0 if ts.terminated else 1.0, ts.observation)
+            env_steps += 1
+            if env_steps >= min_replay and env_steps % update_period == 0:
+                pending = dqn.Batch(*buffer.sample(sgd_steps))
+                sgd_steps += 1
+            actions.append(executed)
+            greedy.append(a)
+            replaced.append(swap)
+            rewards.append(ts.reward)
+            obs = ts.observation
+            observations.append(obs)
+            if ts.terminated or ts.truncated:
+                break
+        if pending is not None:  # Episodes end with every due SGD step taken.
+            state, _ = update(state, pending)
+        log.add(_rollout_episode(
+            observations, actions, rewards, ts.terminated, greedy, replaced,
+            {F.EPISODE_ID: eid, F.RUN: spec.run, F.CHECKPOINT: checkpoint, F.NOISE: noise}))
+        if (eid + 1) % cfg.checkpoint_every_episodes == 0:
+            save_checkpoint(eid)
+        if log.num_transitions < spec.num_steps:
+            log.maybe_commit(resume_state)
+    if last_ckpt_episode != eid:
+        save_checkpoint(eid)
+    # Commit the last shard with a small resume state saying generation is over, so a
+    # crash before `finalize` rewrites the manifest resumes straight to finalizing.
+    writer.commit(resume_state={
+        "finished": np.int64(1), "env_steps": np.int64(env_steps),
+        "sgd_steps": np.int64(sgd_steps), "num_checkpoints": np.int64(num_ckpts)})
+    return {"num_checkpoints": num_ckpts, "sgd_steps": sgd_steps}
+
+
+def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
+             progress: Progress | None = None,
+             shard_transitions: int = DEFAULT_SHARD_TRANSITIONS) -> RawLog:
+    """Builds (or resumes) the raw log of `spec` at `paths.raw_dir(spec, data_dir)`.
+
+    Episodes are never cut short: generation stops after the episode during which
+    the transition count reached `spec.num_steps`. A complete log is returned at once.
+
+    Args:
+      spec: the dataset to generate.
+      data_dir: data root (default: $TFDS_DATA_DIR, else ~/tensorflow_datasets).
+      progress: called with the number of transitions added since its last call; its
+        calls sum to the log's transition count (a resumed build first reports what
+        was already committed). An exception it raises aborts generation, leaving
+        the last committed shard to resume from.
+      shard_transitions: transitions per committed shard; changes the sharding and
+        resume granularity, never the data.
+
+    Returns:
+      The complete, verified `RawLog`.
+
+    Raises:
+      TypeError, ValueError: invalid spec (see `validate`), or the directory holds a log
+        of another generation config.
+      CorruptLogError: the existing log is damaged.
+    """
+    validate(spec)
+    if shard_transitions < 1:
+        raise ValueError(f"shard_transitions must be >= 1, got {shard_transitions}")
+    expert = None
+    if spec.level == "expert":
+        source_log = generate(registry.expert_source(spec), data_dir)
+        _, params, info = checkpoints.load_checkpoint(source_log.directory)
+        expert = {"source": source_log.manifest["dataset"], "checkpoint": info["index"],
+                  "checkpoint_sha256": info["sha256"]}
+    directory = paths.raw_dir(spec, data_dir)
+    writer = RawLogWriter.open(directory, dataset=spec.name,
+                               observation_shape=spec.task.observation.shape,
+                               observation_dtype=spec.task.observation.dtype,
+                               generation=generation_config(spec, expert))
+    if not writer.complete:
+        if progress is not None and writer.num_transitions:
+            progress(writer.num_transitions)
+        log = _Log(writer, progress, shard_transitions)
+        env = envs.make(spec.task)
+        try:
+            if spec.level == "replay":
+                summary = _run_replay(spec, env, log)
+            elif spec.level == "random":
+                num_actions = spec.task.num_actions
+                _run_policy(spec, env, log, lambda obs, rng: int(rng.integers(num_actions)), -1)
+                summary = {}
+            else:
+                policy = checkpoints.greedy_policy(spec.task, params,
+                                                   tuple(spec.task.behaviour.hidden))
+                _run_policy(spec, env, log, lambda obs, rng: int(policy(obs[None])[0]),
+                            expert["checkpoint"])
+                summary = dict(expert)
+        finally:
+            env.close()
+        returns = log.episode_returns()
+        summary["episode_return_mean"] = float(returns.mean())
+        if spec.level == "expert":
+            summary["expert_mean_return"] = summary["episode_return_mean"]
+        writer.finalize(summary)
+    elif progress is not None:
+        progress(writer.num_transitions)
+    return RawLog(Path(directory))
+
