@@ -56,9 +56,6 @@ def test_bad_input_gives_one_line_errors(tmp_path, capsys):
 
 def test_build_calls_the_generator_with_progress_and_refuses_short_logs(tmp_path, capsys,
                                                                       monkeypatch):
-    import sys
-    import types
-
     calls = []
 
     def generate(spec, data_dir=None, *, progress=None):  # Stands in for the generator.
@@ -67,8 +64,7 @@ def test_build_calls_the_generator_with_progress_and_refuses_short_logs(tmp_path
         progress(log.num_transitions)
         return log
 
-    monkeypatch.setitem(sys.modules, "rl_unplugged.generation",
-                        types.SimpleNamespace(generate=generate))
+    monkeypatch.setattr("rl_unplugged.generation.generate", generate)
     name = "rlu_bsuite/catch_noise20_run2"
     spec = tiny_spec(name, num_steps=40)
     write_random_log(spec, tmp_path, finalize=False)  # An interrupted generation.
@@ -82,8 +78,7 @@ def test_build_calls_the_generator_with_progress_and_refuses_short_logs(tmp_path
     def lazy(spec, data_dir=None, *, progress=None):  # A generator that stops short.
         return None
 
-    monkeypatch.setitem(sys.modules, "rl_unplugged.generation",
-                        types.SimpleNamespace(generate=lazy))
+    monkeypatch.setattr("rl_unplugged.generation.generate", lazy)
     other = tmp_path / "other"
     write_random_log(spec, other, finalize=False)
     assert cli.main(["datasets", "build", name, "--data-dir", str(other),
