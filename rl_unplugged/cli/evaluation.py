@@ -7,6 +7,7 @@ import importlib
 import json
 from pathlib import Path
 
+from rl_unplugged import registry
 from rl_unplugged.evaluation import protocols as protocols_lib
 
 
@@ -71,8 +72,18 @@ def _references(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     existing = json.loads(out.read_text()) if out.exists() else None
-    doc = references.record_references(out, tasks=args.task or None, existing=existing,
-                                       num_envs=args.num_envs)
+    if args.expert:
+        # Expert values only, one task at a time, saved after each (builds take minutes).
+        for task_id in args.task or [t.id for t in registry.tasks()]:
+            record = references.measure_expert_reference(task_id, args.data_dir,
+                                                         num_envs=args.num_envs)
+            existing = references.record_references(out, tasks=[], existing=existing,
+                                                    expert={task_id: record})
+            print(f"{task_id:26s} expert={record['value']:.4g}", flush=True)
+        doc = existing
+    else:
+        doc = references.record_references(out, tasks=args.task or None, existing=existing,
+                                           num_envs=args.num_envs)
     for task_id, rec in doc["tasks"].items():
         print(f"{task_id:26s} random={rec['random'] and rec['random']['value']} "
               f"expert={rec['expert'].get('value')} ({rec['expert'].get('status')})")
@@ -111,7 +122,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = psub.add_parser("render", help="write the protocol docs (Markdown + JSON)")
     q.add_argument("--out", default="evaluation", help="board root (default ./evaluation)")
     q.set_defaults(func=_render)
-    q = psub.add_parser("references", help="measure the random references into a JSON file")
+    q = psub.add_parser("references", help="measure the random (or, with --expert, the "
+                                           "expert) references into a JSON file")
+    q.add_argument("--expert", action="store_true",
+                   help="measure expert references from the behaviour runs (builds the "
+                        "noise0 run0 datasets under --data-dir if missing)")
+    q.add_argument("--data-dir", default=None, help="data root (default $TFDS_DATA_DIR)")
     q.add_argument("--out", default=str(data_dir / protocols_lib.REFERENCES_FILE))
     q.add_argument("--task", action="append", default=[], help="only these tasks (repeat)")
     q.add_argument("--num-envs", type=int, default=16)

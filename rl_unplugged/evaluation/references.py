@@ -80,6 +80,32 @@ def measure_random_reference(task_id: str, num_envs: int = 16) -> dict[str, Any]
             "numpy.random.default_rng(episode_seed), over the protocol's episode seeds")
 
 
+def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
+                             num_envs: int = 16) -> dict[str, Any]:
+    """The expert reference: the greedy final checkpoint of the task's behaviour DQN.
+
+    Uses the `noise0` replay run `run` under `data_dir` (generated first if missing;
+    generation is a pure function of the dataset spec, so any machine gets the same
+    checkpoint), and records the raw log's manifest digest as provenance.
+    """
+    import hashlib
+
+    from rl_unplugged import generation
+    from rl_unplugged.data.raw_log import MANIFEST
+
+    task = registry.get_task(task_id)
+    spec = registry.get_dataset(f"rlu_{task.domain}/{task.name}_noise0_run{run}")
+    log = generation.generate(spec, data_dir)
+    _, params, info = generation.load_checkpoint(log.directory, -1)
+    policy = generation.greedy_policy(task, params, task.behaviour.hidden)
+    digest = hashlib.sha256((log.directory / MANIFEST).read_bytes()).hexdigest()
+    return measure_reference(
+        policy, task_id, num_envs=num_envs,
+        how=f"greedy policy of the final checkpoint (index {info['index']}, "
+            f"{info['env_steps']} env steps) of the behaviour double DQN that logged "
+            f"{spec.name} (raw-log manifest sha256 {digest[:16]})")
+
+
 def pending_expert() -> dict[str, Any]:
     return {"value": None, "status": "pending", "note": EXPERT_PENDING_NOTE}
 

@@ -73,3 +73,22 @@ def test_record_expert_only(tmp_path):
     assert derived.settings_hash == protocols.get_protocol("classic/cartpole").settings_hash
     assert derived.hash != protocols.get_protocol("classic/cartpole").hash
     assert normalisation.normalise([42.0], derived)[0] == 1.0
+
+
+def test_expert_reference_is_the_greedy_final_checkpoint(tmp_path, monkeypatch):
+    from rl_unplugged import generation
+    from rl_unplugged.evaluation import references
+    from rl_unplugged.evaluation.evaluator import run_episodes
+    from tests.generation.helpers import tiny_spec
+
+    spec = tiny_spec(num_steps=300)  # A tiny catch run stands in for noise0 run0.
+    monkeypatch.setattr(references.registry, "get_dataset", lambda name: spec)
+    monkeypatch.setattr(references.registry, "get_task", lambda task_id: spec.task)
+    record = references.measure_expert_reference("bsuite/catch", tmp_path, num_envs=4)
+    log = generation.generate(spec, tmp_path)
+    _, params, info = generation.load_checkpoint(log.directory, -1)
+    policy = generation.greedy_policy(spec.task, params, spec.task.behaviour.hidden)
+    seeds = references.protocols_lib.settings("bsuite/catch")["evaluation"]["episode_seeds"]
+    expected = run_episodes(policy, spec.task, seeds, num_envs=7).returns.mean()
+    assert record["status"] == "measured" and record["value"] == pytest.approx(expected)
+    assert f"index {info['index']}" in record["how"] and spec.name in record["how"]
