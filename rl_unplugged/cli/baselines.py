@@ -1,0 +1,39 @@
+"""`rlu baselines run CONFIG...`: train, evaluate and submit the suite's baseline entries."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rl_unplugged import baselines
+    from rl_unplugged.leaderboard import board
+
+    configs = [(Path(p).stem, baselines.BaselineConfig.from_json(p)) for p in args.configs]
+    for stem, cfg in configs:  # Every config validated before any work.
+        out = Path(args.out) / stem
+        baselines.run(cfg, out, data_dir=args.data_dir, progress=True, log=print)
+        if args.results:
+            dest = Path(args.results) / stem
+            shutil.rmtree(dest, ignore_errors=True)
+            shutil.copytree(out / "results", dest)
+            shutil.copy(out / "submission.json", dest / "submission.json")
+            print(f"recorded {dest}")
+        if args.submit:
+            print(f"submitted {board.submit(out / 'submission.json', args.submit)}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("baselines", help="run the baseline configs (train, evaluate, submit)")
+    bsub = p.add_subparsers(dest="baselines_command", required=True)
+    q = bsub.add_parser("run", help="run baseline configs (JSON, see baselines/configs)")
+    q.add_argument("configs", nargs="+", help="baseline config files")
+    q.add_argument("--out", default="runs/baselines", help="run directories")
+    q.add_argument("--data-dir", default=None, help="data root (default $TFDS_DATA_DIR)")
+    q.add_argument("--results", default=None,
+                   help="copy evaluation records and the submission here (e.g. baselines/results)")
+    q.add_argument("--submit", default=None, help="board root to submit to (e.g. evaluation)")
+    q.set_defaults(func=_run)
