@@ -74,8 +74,10 @@ def render_card(domain: str) -> str:
         "`checkpoint` is the index of the agent checkpoint acting (a checkpoint every "
         "`checkpoint_every_episodes` episodes).",
         "- **random**: a uniformly random policy (`checkpoint` = -1).",
-        "- **expert**: greedy rollouts of the final checkpoint of the `noise0` replay run "
-        "with the same run index.",
+        "- **expert**: greedy rollouts of the best checkpoint of the `noise0` replay run "
+        "with the same run index: the one whose own logged episodes had the highest mean "
+        "return (online DQN can collapse late in a run, so the final checkpoint is not "
+        "reliably the best; only logged data is used to choose).",
         "",
         "Each level has runs `run0`.. with different seeds (a pure function of task, level, "
         "noise and run). The behaviour agent per task:",

@@ -129,8 +129,8 @@ class DatasetSpec:
       replay: every episode an online double DQN played while learning, with the
         executed action replaced by a uniform one with probability `noise`.
       random: a uniformly random policy.
-      expert: greedy rollouts of the final checkpoint of the `noise0` replay run
-        with the same run index.
+      expert: greedy rollouts of the best checkpoint (highest mean logged return of
+        the episodes it played) of the `noise0` replay run with the same run index.
     `num_steps` is the number of environment steps (transitions) logged; episodes
     are never cut short to meet it (the last episode runs to its end).
     """

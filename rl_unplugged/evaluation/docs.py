@@ -33,7 +33,8 @@ _CHOICES = """\
 - **Policy selection.** {selection}
 - **Normalisation.** score = (return - random) / (expert - random). *random*: a uniform
   random policy (the evaluator with epsilon 1.0) over the protocol's seeds. *expert*: the
-  greedy final checkpoint of the task's logged behaviour DQN over the same seeds. A
+  greedy best checkpoint (by logged return) of the task's logged behaviour DQN over the
+  same seeds: the policy of the task's `expert` datasets. A
   pending reference is `null` and normalisation refuses to run on it.
 - **Hashes.** `settings_hash` covers everything that decides raw returns; `hash` adds the
   references, because normalised scores depend on them. Submissions name `hash`.

@@ -3,9 +3,10 @@
 - random: a uniform random policy, i.e. the evaluator with epsilon 1.0 (actions from
   `np.random.default_rng(episode_seed)`), over the protocol's evaluation seeds: exactly
   reproducible and independent of batching.
-- expert: the greedy policy of the final checkpoint of the logged behaviour DQN of the
-  task (`rl_unplugged.generation.load_checkpoint(raw_log_dir, index=-1)` and
-  `greedy_policy`), measured with `measure_reference` over the same seeds.
+- expert: the greedy policy of the expert checkpoint of the logged behaviour DQN of the
+  task (`generation.best_checkpoint`: the checkpoint whose logged episodes had the highest
+  mean return; the final one can be a collapsed DQN), measured with `measure_reference`
+  over the same seeds (`measure_expert_reference`).
 
 Both records land in the package-data file `data/references.json` (written by
 `rlu protocols references`), which `protocols.derive_protocols` folds into the
@@ -31,8 +32,8 @@ from rl_unplugged.evaluation.evaluator import Policy, run_episodes
 
 REFERENCES_FORMAT = "rl_unplugged normalisation references"
 EXPERT_PENDING_NOTE = (
-    "expert reference pending: to be measured with measure_reference() on the greedy "
-    "policy of the final checkpoint of the task's logged behaviour DQN "
+    "expert reference pending: to be measured with measure_expert_reference(), the greedy "
+    "policy of the best checkpoint of the task's logged behaviour DQN "
     "(rl_unplugged.generation) once those runs exist")
 
 
@@ -82,7 +83,10 @@ def measure_random_reference(task_id: str, num_envs: int = 16) -> dict[str, Any]
 
 def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
                              num_envs: int = 16) -> dict[str, Any]:
-    """The expert reference: the greedy final checkpoint of the task's behaviour DQN.
+    """The expert reference: the greedy expert checkpoint of the task's behaviour DQN.
+
+    The checkpoint is `generation.best_checkpoint` (highest mean logged return of the
+    episodes it played), the same one that plays the task's `expert` datasets.
 
     Uses the `noise0` replay run `run` under `data_dir` (generated first if missing;
     generation is a pure function of the dataset spec, so any machine gets the same
@@ -96,12 +100,13 @@ def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
     task = registry.get_task(task_id)
     spec = registry.get_dataset(f"rlu_{task.domain}/{task.name}_noise0_run{run}")
     log = generation.generate(spec, data_dir)
-    _, params, info = generation.load_checkpoint(log.directory, -1)
+    _, params, info = generation.load_checkpoint(log.directory,
+                                                 generation.best_checkpoint(log.directory))
     policy = generation.greedy_policy(task, params, task.behaviour.hidden)
     digest = hashlib.sha256((log.directory / MANIFEST).read_bytes()).hexdigest()
     return measure_reference(
         policy, task_id, num_envs=num_envs,
-        how=f"greedy policy of the final checkpoint (index {info['index']}, "
+        how=f"greedy policy of the best checkpoint by logged return (index {info['index']}, "
             f"{info['env_steps']} env steps) of the behaviour double DQN that logged "
             f"{spec.name} (raw-log manifest sha256 {digest[:16]})")
 

@@ -3,10 +3,11 @@
 Public API:
   generate(spec, data_dir=None, *, progress=None) -> RawLog
   load_checkpoint(raw_log_dir, index=-1) -> (module, params, info)
+  best_checkpoint(raw_log_dir) -> index of the expert checkpoint
   greedy_policy(task, params, hidden) -> obs (B, ...) -> actions (B,)
 """
 
-from rl_unplugged.generation.checkpoints import greedy_policy, load_checkpoint
+from rl_unplugged.generation.checkpoints import best_checkpoint, greedy_policy, load_checkpoint
 from rl_unplugged.generation.generate import (
     DEFAULT_SHARD_TRANSITIONS,
     episode_rng,
@@ -16,5 +17,5 @@ from rl_unplugged.generation.generate import (
     validate,
 )
 
-__all__ = ["DEFAULT_SHARD_TRANSITIONS", "episode_rng", "episode_seed", "generate",
+__all__ = ["DEFAULT_SHARD_TRANSITIONS", "best_checkpoint", "episode_rng", "episode_seed", "generate",
            "generation_config", "greedy_policy", "load_checkpoint", "validate"]

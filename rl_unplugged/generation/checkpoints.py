@@ -73,6 +73,39 @@ def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[nn.Module
     return module, params, dict(info)
 
 
+def best_checkpoint(raw_log_dir: str | Path, *, min_episodes: int = 10) -> int:
+    """The behaviour checkpoint whose own logged episodes had the highest mean return.
+
+    Checkpoint k acted in the episodes whose metadata `checkpoint` is k (epsilon-greedy,
+    with the log's action noise). Only logged data is used: selecting on evaluation
+    returns would leak the evaluation environment. Online DQN can collapse late in a
+    run (CartPole-v1 here: final checkpoint ~21, an earlier one ~150), so the final
+    checkpoint is not reliably the expert. Checkpoints that acted in fewer than
+    `min(min_episodes, most episodes any checkpoint acted in)` episodes are skipped
+    (the final checkpoint never acts); ties go to the later checkpoint.
+
+    Raises:
+      IndexError: no checkpoint acted in any episode of the log.
+    """
+    from rl_unplugged.data import fields as F
+    from rl_unplugged.data.raw_log import RawLog
+
+    episodes = RawLog(raw_log_dir, verify=False).episodes_table()
+    acting = episodes[F.CHECKPOINT] >= 0 if episodes else np.zeros(0, bool)
+    if not acting.any():
+        raise IndexError(f"{raw_log_dir}: no behaviour checkpoint acted in any episode")
+    ids, counts = np.unique(episodes[F.CHECKPOINT][acting], return_counts=True)
+    floor = min(min_episodes, counts.max())
+    best, best_mean = -1, -np.inf
+    for k, n in zip(ids, counts, strict=True):
+        if n < floor:
+            continue
+        mean = episodes[F.EPISODE_RETURN][episodes[F.CHECKPOINT] == k].mean()
+        if mean >= best_mean:
+            best, best_mean = int(k), mean
+    return best
+
+
 def greedy_policy(task: TaskSpec, params: Any,
                   hidden: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
     """A jitted greedy policy: observations (B, *obs_shape) -> int32 actions (B,).

@@ -9,7 +9,8 @@ Levels (see `rl_unplugged.specs.DatasetSpec`):
     `action_replaced` (the replacement happened) and `greedy_action` (the agent's own,
     epsilon-greedy, pick before noise). The DQN learns from the executed actions.
   random: a uniform random policy (action_replaced False, greedy_action = action).
-  expert: greedy rollouts of the final checkpoint of `registry.expert_source(spec)`,
+  expert: greedy rollouts of the best checkpoint (`checkpoints.best_checkpoint`: highest
+    mean logged return of the episodes it played) of `registry.expert_source(spec)`,
     generated first if missing (action_replaced False, greedy_action = action).
 
 Seeds. Generation is a pure function of the spec and `spec.seed`: episode k resets
@@ -353,7 +354,8 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
     expert = None
     if spec.level == "expert":
         source_log = generate(registry.expert_source(spec), data_dir)
-        _, params, info = checkpoints.load_checkpoint(source_log.directory)
+        best = checkpoints.best_checkpoint(source_log.directory)
+        _, params, info = checkpoints.load_checkpoint(source_log.directory, best)
         expert = {"source": source_log.manifest["dataset"], "checkpoint": info["index"],
                   "checkpoint_sha256": info["sha256"]}
     directory = paths.raw_dir(spec, data_dir)

@@ -75,7 +75,7 @@ def test_record_expert_only(tmp_path):
     assert normalisation.normalise([42.0], derived)[0] == 1.0
 
 
-def test_expert_reference_is_the_greedy_final_checkpoint(tmp_path, monkeypatch):
+def test_expert_reference_is_the_greedy_best_checkpoint(tmp_path, monkeypatch):
     from rl_unplugged import generation
     from rl_unplugged.evaluation import references
     from rl_unplugged.evaluation.evaluator import run_episodes
@@ -86,7 +86,8 @@ def test_expert_reference_is_the_greedy_final_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setattr(references.registry, "get_task", lambda task_id: spec.task)
     record = references.measure_expert_reference("bsuite/catch", tmp_path, num_envs=4)
     log = generation.generate(spec, tmp_path)
-    _, params, info = generation.load_checkpoint(log.directory, -1)
+    _, params, info = generation.load_checkpoint(log.directory,
+                                                 generation.best_checkpoint(log.directory))
     policy = generation.greedy_policy(spec.task, params, spec.task.behaviour.hidden)
     seeds = references.protocols_lib.settings("bsuite/catch")["evaluation"]["episode_seeds"]
     expected = run_episodes(policy, spec.task, seeds, num_envs=7).returns.mean()

@@ -3,7 +3,7 @@ import pytest
 
 from rl_unplugged import paths
 from rl_unplugged.data import fields as F
-from rl_unplugged.generation import generate, greedy_policy, load_checkpoint
+from rl_unplugged.generation import best_checkpoint, generate, greedy_policy, load_checkpoint
 from tests.generation.helpers import assert_same_data, columns, tiny_spec, tiny_task
 
 
@@ -103,14 +103,19 @@ def test_random_level(tmp_path):
         load_checkpoint(log.directory)
 
 
-def test_expert_level_plays_the_final_checkpoint_greedily(tmp_path):
+def test_expert_level_plays_the_best_checkpoint_greedily(tmp_path):
     log = generate(tiny_spec("expert", num_steps=300), tmp_path)
     source = paths.raw_dir(tiny_spec("replay"), tmp_path)
     assert (source / "manifest.json").exists()  # Generated first, in the same data_dir.
-    _, params, info = load_checkpoint(source)
+    best = best_checkpoint(source)
+    _, params, info = load_checkpoint(source, best)
     cols, eps = columns(log), log.episodes_table()
-    assert (eps[F.CHECKPOINT] == info["index"]).all()
-    assert info["index"] == len(generate(tiny_spec("replay"), tmp_path).manifest["checkpoints"]) - 1
+    assert (eps[F.CHECKPOINT] == info["index"]).all() and info["index"] == best
+    # The best checkpoint has the highest mean return of the episodes it acted in.
+    src = generate(tiny_spec("replay"), tmp_path).episodes_table()
+    means = {k: src[F.EPISODE_RETURN][src[F.CHECKPOINT] == k].mean()
+             for k in set(src[F.CHECKPOINT]) - {-1}}
+    assert means[best] == max(means.values())
     task = tiny_task()
     live = ~cols[F.IS_LAST]
     expected = greedy_policy(task, params, task.behaviour.hidden)(cols[F.OBSERVATION][live])
@@ -126,3 +131,21 @@ def test_complete_log_returns_at_once(replay_log):
                      progress=calls.append)
     assert calls == [replay_log.num_transitions]
     assert again.manifest == replay_log.manifest
+
+
+def test_best_checkpoint_by_logged_return_hand_computed(tmp_path):
+    from rl_unplugged.data.episode import Episode
+    from rl_unplugged.data.raw_log import RawLogWriter
+
+    # (checkpoint acting, return): ckpt 0 mean 2, ckpt 1 mean 5 over 2 episodes, ckpt 2 mean
+    # 9 but in one episode only (below the floor of 2), ckpt 3 mean 5 (ties with 1 -> later).
+    plan = [(-1, 9.0), (0, 1.0), (0, 3.0), (1, 4.0), (1, 6.0), (2, 9.0), (3, 5.0), (3, 5.0)]
+    w = RawLogWriter.open(tmp_path, dataset="x", observation_shape=(1,),
+                          observation_dtype="float32", generation={})
+    for i, (ckpt, ret) in enumerate(plan):
+        w.add(Episode.from_rollout(observations=np.zeros((2, 1), np.float32),
+                                   actions=np.zeros(1), rewards=np.array([ret]), terminated=True,
+                                   metadata={F.EPISODE_ID: i, F.CHECKPOINT: ckpt}))
+    w.finalize()
+    assert best_checkpoint(tmp_path, min_episodes=2) == 3
+    assert best_checkpoint(tmp_path, min_episodes=1) == 2
