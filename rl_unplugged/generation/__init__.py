@@ -17,5 +17,5 @@ from rl_unplugged.generation.generate import (
     validate,
 )
 
-__all__ = ["DEFAULT_SHARD_TRANSITIONS", "best_checkpoint", "episode_rng", "episode_seed", "generate",
-           "generation_config", "greedy_policy", "load_checkpoint", "validate"]
+__all__ = ["DEFAULT_SHARD_TRANSITIONS", "best_checkpoint", "episode_rng", "episode_seed",
+           "generate", "generation_config", "greedy_policy", "load_checkpoint", "validate"]
