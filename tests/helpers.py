@@ -55,8 +55,9 @@ def write_random_log(spec: DatasetSpec, root, *, seed: int = 0, episodes_per_sha
         if writer.num_pending >= episodes_per_shard:
             writer.commit()
     env.close()
-    if not finalize:
+    if not finalize:  # An interrupted generation: committed so far, then the writer gone.
         writer.commit()
+        writer.close()
         return None
     writer.finalize()
     return RawLog(paths.raw_dir(spec, root))

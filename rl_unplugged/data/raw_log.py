@@ -19,6 +19,7 @@ numpy-2 monkey patch): Parquet shards are also what the TF-free loader reads.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -33,6 +34,7 @@ import pyarrow.parquet as pq
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
 
+LOCK = ".lock"  # Held (flock) by the one process writing a log.
 FORMAT = "rlu-raw-log"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -40,6 +42,10 @@ MANIFEST = "manifest.json"
 
 class CorruptLogError(IOError):
     """A raw-log file is missing, truncated or does not match its manifest."""
+
+
+class LogLockedError(RuntimeError):
+    """Another writer (another process, or an unclosed writer) holds the log."""
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -120,8 +126,9 @@ class RawLogWriter:
     where the previous writer stopped; `resume_state` returns what it committed.
     """
 
-    def __init__(self, directory: Path, manifest: dict):
+    def __init__(self, directory: Path, manifest: dict, lock_fd: int | None = None):
         self.directory = Path(directory)
+        self._lock_fd = lock_fd
         self._manifest = manifest
         self._pending: list[Episode] = []
         self._pending_transitions = 0  # Kept incrementally: callers poll it every episode.
@@ -139,6 +146,26 @@ class RawLogWriter:
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        # One writer per log: two processes appending to one log would interleave shards.
+        lock_fd = os.open(directory / LOCK, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock_fd)
+            raise LogLockedError(f"{directory} is being written by another writer (process or "
+                                 f"unclosed RawLogWriter); wait for it or stop it") from None
+        try:
+            return cls._open_locked(directory, lock_fd, dataset=dataset,
+                                    observation_shape=observation_shape,
+                                    observation_dtype=observation_dtype, generation=generation)
+        except BaseException:
+            os.close(lock_fd)
+            raise
+
+    @classmethod
+    def _open_locked(cls, directory: Path, lock_fd: int, *, dataset: str,
+                     observation_shape: tuple[int, ...], observation_dtype: str,
+                     generation: dict) -> RawLogWriter:
         manifest = read_manifest(directory)
         if manifest is None:
             manifest = {
@@ -151,12 +178,24 @@ class RawLogWriter:
         elif manifest["dataset"] != dataset or manifest["generation"] != generation:
             raise ValueError(f"{directory} holds a log of {manifest['dataset']} made with another "
                              f"generation config; delete it or use another directory")
-        writer = cls(directory, manifest)
+        writer = cls(directory, manifest, lock_fd)
         writer._discard_uncommitted()
         return writer
 
+    def close(self) -> None:
+        """Releases the log (pending episodes are not committed)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # Closing the descriptor drops the flock.
+            self._lock_fd = None
+
+    def __enter__(self) -> RawLogWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _referenced(self) -> set[str]:
-        names = {MANIFEST}
+        names = {MANIFEST, LOCK}
         for shard in self._manifest["shards"]:
             names.update(shard["files"])
         if self._manifest["resume_state"]:
@@ -264,7 +303,7 @@ class RawLogWriter:
             (self.directory / old_state).unlink(missing_ok=True)
 
     def finalize(self, summary: dict | None = None) -> None:
-        """Commits pending episodes and marks the log complete (drops the resume state)."""
+        """Commits pending episodes, marks the log complete (drops the resume state), closes."""
         self.commit()
         new = dict(self._manifest, complete=True, summary=summary or {})
         state = new["resume_state"]
@@ -273,6 +312,7 @@ class RawLogWriter:
         self._manifest = new
         if state:
             (self.directory / state).unlink(missing_ok=True)
+        self.close()  # A complete log takes no more writes.
 
 
 class RawLog:

@@ -359,36 +359,36 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
         expert = {"source": source_log.manifest["dataset"], "checkpoint": info["index"],
                   "checkpoint_sha256": info["sha256"]}
     directory = paths.raw_dir(spec, data_dir)
-    writer = RawLogWriter.open(directory, dataset=spec.name,
-                               observation_shape=spec.task.observation.shape,
-                               observation_dtype=spec.task.observation.dtype,
-                               generation=generation_config(spec, expert))
-    if not writer.complete:
-        if progress is not None and writer.num_transitions:
+    with RawLogWriter.open(directory, dataset=spec.name,
+                           observation_shape=spec.task.observation.shape,
+                           observation_dtype=spec.task.observation.dtype,
+                           generation=generation_config(spec, expert)) as writer:
+        if not writer.complete:
+            if progress is not None and writer.num_transitions:
+                progress(writer.num_transitions)
+            log = _Log(writer, progress, shard_transitions)
+            env = envs.make(spec.task)
+            try:
+                if spec.level == "replay":
+                    summary = _run_replay(spec, env, log)
+                elif spec.level == "random":
+                    num_actions = spec.task.num_actions
+                    _run_policy(spec, env, log, lambda obs, rng: int(rng.integers(num_actions)), -1)
+                    summary = {}
+                else:
+                    policy = checkpoints.greedy_policy(spec.task, params,
+                                                       tuple(spec.task.behaviour.hidden))
+                    _run_policy(spec, env, log, lambda obs, rng: int(policy(obs[None])[0]),
+                                expert["checkpoint"])
+                    summary = dict(expert)
+            finally:
+                env.close()
+            returns = log.episode_returns()
+            summary["episode_return_mean"] = float(returns.mean())
+            if spec.level == "expert":
+                summary["expert_mean_return"] = summary["episode_return_mean"]
+            writer.finalize(summary)
+        elif progress is not None:
             progress(writer.num_transitions)
-        log = _Log(writer, progress, shard_transitions)
-        env = envs.make(spec.task)
-        try:
-            if spec.level == "replay":
-                summary = _run_replay(spec, env, log)
-            elif spec.level == "random":
-                num_actions = spec.task.num_actions
-                _run_policy(spec, env, log, lambda obs, rng: int(rng.integers(num_actions)), -1)
-                summary = {}
-            else:
-                policy = checkpoints.greedy_policy(spec.task, params,
-                                                   tuple(spec.task.behaviour.hidden))
-                _run_policy(spec, env, log, lambda obs, rng: int(policy(obs[None])[0]),
-                            expert["checkpoint"])
-                summary = dict(expert)
-        finally:
-            env.close()
-        returns = log.episode_returns()
-        summary["episode_return_mean"] = float(returns.mean())
-        if spec.level == "expert":
-            summary["expert_mean_return"] = summary["episode_return_mean"]
-        writer.finalize(summary)
-    elif progress is not None:
-        progress(writer.num_transitions)
     return RawLog(Path(directory))
 

@@ -1,7 +1,11 @@
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from rl_unplugged.data.raw_log import CorruptLogError, RawLog, RawLogWriter
+import rl_unplugged
+from rl_unplugged.data.raw_log import CorruptLogError, LogLockedError, RawLog, RawLogWriter
 from tests.data.test_episode_and_transitions import make_episode
 
 
@@ -33,6 +37,7 @@ def test_uncommitted_work_is_discarded_on_reopen(tmp_path):
     w.commit({"where": np.array(1)})
     w.add(make_episode(1, 2, True))  # Never committed: "crash".
     (tmp_path / "shard-00001.steps.parquet").write_bytes(b"half a shard")
+    w.close()  # The crashed process's lock is gone with it.
     w2 = open_writer(tmp_path)
     assert w2.num_episodes == 1 and w2.resume_state()["where"] == 1
     assert not (tmp_path / "shard-00001.steps.parquet").exists()
@@ -51,7 +56,8 @@ def test_corrupted_shard_names_the_file(tmp_path):
 
 
 def test_reopening_with_another_config_is_refused(tmp_path):
-    open_writer(tmp_path).commit()
+    with open_writer(tmp_path) as w:
+        w.commit()
     with pytest.raises(ValueError, match="another generation config"):
         RawLogWriter.open(tmp_path, dataset="rlu_test/x", observation_shape=(2,),
                           observation_dtype="float32", generation={"seed": 2})
@@ -61,3 +67,22 @@ def test_out_of_order_episode_is_refused(tmp_path):
     w = open_writer(tmp_path)
     with pytest.raises(ValueError, match="out of order"):
         w.add(make_episode(3, 2, True))
+
+
+def test_one_writer_at_a_time_across_processes(tmp_path):
+    import subprocess
+    import sys
+
+    w = open_writer(tmp_path)
+    with pytest.raises(LogLockedError, match="another writer"):
+        open_writer(tmp_path)
+    code = ("import sys; from tests.data.test_raw_log import open_writer; "
+            "from rl_unplugged.data.raw_log import LogLockedError\n"
+            "try:\n    open_writer(sys.argv[1])\nexcept LogLockedError:\n    sys.exit(3)")
+    root = Path(rl_unplugged.__file__).parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    assert subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env,
+                          cwd=root).returncode == 3
+    w.close()
+    open_writer(tmp_path).close()  # Free again; the lock file is not mistaken for debris.
+    assert (tmp_path / ".lock").exists()
