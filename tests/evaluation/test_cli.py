@@ -72,7 +72,7 @@ def test_leaderboard_validate_submit_build_with_frozen_protocols(tmp_path):
     assert main(["leaderboard", "submit", str(path), "--root", str(root)]) == 0
     assert main(["leaderboard", "build", "--root", str(root), "--reps", "50"]) == 0
     md = (root / "LEADERBOARD.md").read_text()
-    assert "CLI entry" in md and "pending" in md  # Expert references are not measured yet.
+    assert "CLI entry" in md and "IQM" in md  # bsuite's references are measured.
     # The installed entry point, in a subprocess importing this checkout.
     env = {**os.environ, "PYTHONPATH": str(Path(rl_unplugged.__file__).parents[1])}
     proc = subprocess.run([sys.executable, "-m", "rl_unplugged.cli", "leaderboard", "submit",

@@ -33,7 +33,11 @@ def test_every_task_has_a_complete_protocol():
         random = p.references["random"]
         assert random["status"] == "measured" and isinstance(random["value"], float)
         expert = p.references["expert"]
-        assert expert["value"] is None and expert["status"] == "pending"
+        if expert["status"] == "measured":  # Measured with how (checkpoint, data digest).
+            assert isinstance(expert["value"], float) and "checkpoint" in expert["how"]
+            assert expert["value"] != random["value"]
+        else:
+            assert expert["value"] is None and expert["status"] == "pending"
 
 
 def test_seeds_are_a_pure_function_of_the_task():

@@ -54,7 +54,9 @@ def test_normalise_hand_computed():
 
 def test_normalise_refuses_a_pending_reference():
     with pytest.raises(normalisation.MissingReferenceError, match="expert reference is pending"):
-        normalisation.normalise([1.0], protocols.get_protocol("classic/cartpole"))
+        normalisation.normalise([1.0], protocols.make_protocol(
+            protocols.settings("classic/cartpole", num_episodes=2),
+            {"random": {"value": 0.0}, "expert": references.pending_expert()}))
     with pytest.raises(normalisation.MissingReferenceError, match="random"):
         normalisation.normalise([1.0], _protocol(None, 3.0))
     with pytest.raises(ValueError, match="equal"):
