@@ -54,7 +54,10 @@ class TrainResult:
     metrics: list[dict[str, Any]]
     probes: list[dict[str, Any]]
     run_dir: Path | None
-    updates_per_s: float  # Wall-clock updates (summed over members / N) per second.
+    # Updates per second of each member (x len(members) for the aggregate), wall clock
+    # after the first jitted call, probes, logging and checkpoints included; NaN when
+    # the run had a single call.
+    updates_per_s: float
 
 
 def check_transitions(data: Transitions, task: TaskSpec) -> None:
@@ -257,17 +260,14 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
     step = start
     last_finite: list[dict] = [{} for _ in range(n)]
     timed_updates, timed_seconds = 0, 0.0
+    timed_start: tuple[int, float] | None = None
     try:
         while step < steps:
             length = min(log_every, steps - step)
-            fresh = length not in chunks
             t0 = time.perf_counter()
             new_states, metrics = chunk_fn(length)(states, sample_keys, device_data)
             metrics = jax.device_get(metrics)
             elapsed = time.perf_counter() - t0
-            if not fresh:  # The compiling call is left out of the rate.
-                timed_updates += length
-                timed_seconds += elapsed
             finite = np.all([np.isfinite(v) for v in metrics.values()], axis=0)  # (K, N)
             if not finite.all():
                 k, member = (int(i[0]) for i in np.nonzero(~finite))
@@ -299,6 +299,13 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
             if run_dir is not None and (step == steps or (checkpoint_every is not None
                                                           and step % checkpoint_every == 0)):
                 checkpointing.save(run_dir, step, states)
+            # Steady-state rate: everything after the first (compiling) call, probes,
+            # logs and checkpoints included.
+            if timed_start is None:
+                timed_start = (step, time.perf_counter())
+            else:
+                timed_updates = step - timed_start[0]
+                timed_seconds = time.perf_counter() - timed_start[1]
             if bar is not None:
                 bar.update(length)
                 bar.set_postfix(loss=f"{float(means['loss'].mean()):.4g}")
