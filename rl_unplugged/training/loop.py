@@ -121,6 +121,18 @@ def _probe(states: TrainingState, obs: jax.Array, next_obs: jax.Array, *, learne
     return jax.vmap(one)(states.params)
 
 
+# Jitted functions by (kind, agent, config, task): runs of the same learner in one
+# process (ensembles over seeds, resumed runs, tests, notebooks) reuse one compilation.
+_JITTED: dict[tuple, Any] = {}
+
+
+def _compiled(kind, agent: str, config: LearnerConfig, task: TaskSpec, fn, learner: Learner):
+    key = (kind, agent, config, task)
+    if key not in _JITTED:
+        _JITTED[key] = jax.jit(functools.partial(fn, learner=learner))
+    return _JITTED[key]
+
+
 def _rows(step: int, values: Mapping[str, np.ndarray], extra: dict | None = None) -> list[dict]:
     n = len(next(iter(values.values())))
     return [{"step": step, "member": m, **(extra or {}),
@@ -205,8 +217,10 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
         metrics_log = logs.JsonlLogger(run_dir / logs.METRICS_FILE)
         probes_log = logs.JsonlLogger(run_dir / logs.PROBES_FILE)
 
-    states = jax.vmap(learner.init)(ensemble.member_keys(members, 0),
-                                    ensemble.stacked_hparams(members))
+    init_fn = _compiled("init", spec.name, config, task,
+                        lambda keys, hparams, learner: jax.vmap(learner.init)(keys, hparams),
+                        learner)
+    states = init_fn(ensemble.member_keys(members, 0), ensemble.stacked_hparams(members))
     sample_keys = ensemble.member_keys(members, 1)
     start = 0
     if run_dir is not None and (run_dir / CONFIG_FILE).exists():
@@ -230,15 +244,10 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
     probe_idx = np.sort(rng.choice(len(data), size=min(probe_size, len(data)), replace=False))
     probe_obs = device_data.observation[probe_idx]
     probe_next = device_data.next_observation[probe_idx]
-    probe_fn = jax.jit(functools.partial(_probe, learner=learner))
-
-    chunks: dict[int, Any] = {}
-
-    def chunk_fn(length: int):
-        if length not in chunks:
-            chunks[length] = jax.jit(functools.partial(_scan_updates, learner=learner,
-                                                       length=length))
-        return chunks[length]
+    probe_fn = _compiled("probe", spec.name, config, task, _probe, learner)
+    chunk_fn = lambda length: _compiled(("scan", length), spec.name, config, task,
+                                        functools.partial(_scan_updates, length=length),
+                                        learner)
 
     def run_probes(step: int) -> None:
         values = jax.device_get(probe_fn(states, probe_obs, probe_next))
