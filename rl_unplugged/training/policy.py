@@ -49,6 +49,19 @@ def _learner_and_params(run_dir, member: int, checkpoint: int | None) -> tuple[L
     return learner, params
 
 
+# Jitted action-value and greedy functions by (agent, config, task): every member and
+# checkpoint of a run shares one compilation (params are arguments, not constants).
+_JITTED: dict[tuple, tuple[Callable, Callable]] = {}
+
+
+def _functions(learner: Learner) -> tuple[Callable, Callable]:
+    key = (learner.name, learner.config, learner.task)
+    if key not in _JITTED:
+        q = learner.q_values
+        _JITTED[key] = (jax.jit(q), jax.jit(lambda p, o: q(p, o).argmax(-1)))
+    return _JITTED[key]
+
+
 def load_q_function(run_dir: str | os.PathLike, member: int = 0, checkpoint: int | None = None
                     ) -> Callable[[np.ndarray], np.ndarray]:
     """obs (B, *obs_shape) -> (B, A) float32 action values of one member.
@@ -57,7 +70,7 @@ def load_q_function(run_dir: str | os.PathLike, member: int = 0, checkpoint: int
     `checkpoint` is a step from `list_checkpoints(run_dir)` (default: the latest).
     """
     learner, params = _learner_and_params(run_dir, member, checkpoint)
-    q = jax.jit(learner.q_values)
+    q, _ = _functions(learner)
     return lambda obs: np.asarray(q(params, np.asarray(obs)), np.float32)
 
 
@@ -65,5 +78,5 @@ def load_policy(run_dir: str | os.PathLike, member: int = 0, checkpoint: int | N
                 ) -> Callable[[np.ndarray], np.ndarray]:
     """Batched greedy policy of one member: obs (B, *obs_shape) -> actions (B,) int64."""
     learner, params = _learner_and_params(run_dir, member, checkpoint)
-    act = jax.jit(lambda p, o: learner.q_values(p, o).argmax(-1))
+    _, act = _functions(learner)
     return lambda obs: np.asarray(act(params, np.asarray(obs)), np.int64)
