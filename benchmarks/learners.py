@@ -9,7 +9,7 @@ venv as a subprocess on the same .npz. The machine's float32 matmul peak is meas
 in the same run, and each learner's achieved FLOP/s (XLA's cost analysis of one
 update) is reported as a fraction of it.
 
-  python benchmarks/learners.py [--device cpu|gpu] [--steps 6000] [--d3rlpy-steps 2000]
+  python benchmarks/learners.py [--device cpu|gpu] [--steps 6000] [--d3rlpy-steps 1000]
       [--d3rlpy-python .venv-d3rlpy/bin/python] [--no-d3rlpy]
 
 Prints one JSON object.
@@ -60,7 +60,7 @@ def matmul_peak(n: int = 2048, repeats: int = 20) -> float:
     return 2 * n**3 / best
 
 
-def jax_side(arrays: dict, steps: int, out: Path) -> dict:
+def jax_side(name: str, arrays: dict, steps: int, out: Path) -> dict:
     import jax
 
     from rl_unplugged import agents, registry, training
@@ -72,29 +72,36 @@ def jax_side(arrays: dict, steps: int, out: Path) -> dict:
     data = Transitions(arrays["observation"], arrays["action"], arrays["reward"],
                        1.0 - arrays["terminal"], arrays["next_observation"],
                        np.arange(n) // 100, (np.arange(n) % 100).astype(np.int32))
-    result = {}
-    for name in ALGOS:
-        config = agents.make_config(name, hidden=(256, 256), batch_size=256,
-                                    **({"target_update_period": 2000} if name != "bc" else {}))
-        run = training.train(name, data, task, config=config, steps=steps, log_every=1000,
-                             probe_every=2000, checkpoint_every=2000, out_dir=out / name,
-                             make_plots=False)
-        learner = agents.make_learner(name, task, config)
-        state = learner.init(jax.random.PRNGKey(0), learner.config.traced())
-        batch = Batch(*(jax.numpy.asarray(x[:256]) for x in (
-            data.observation, data.action, data.reward, data.discount, data.next_observation)))
-        cost = jax.jit(learner.update).lower(state, batch).compile().cost_analysis()
-        cost = cost[0] if isinstance(cost, list) else cost
-        result[name] = {"updates_per_s": run.updates_per_s,
-                        "flops_per_update": float(cost.get("flops", float("nan")))}
-    return result
+    config = agents.make_config(name, hidden=(256, 256), batch_size=256,
+                                **({"target_update_period": 2000} if name != "bc" else {}))
+    run = training.train(name, data, task, config=config, steps=steps, log_every=1000,
+                         probe_every=2000, checkpoint_every=2000, out_dir=out / name,
+                         make_plots=False)
+    learner = agents.make_learner(name, task, config)
+    state = learner.init(jax.random.PRNGKey(0), learner.config.traced())
+    batch = Batch(*(jax.numpy.asarray(x[:256]) for x in (
+        data.observation, data.action, data.reward, data.discount, data.next_observation)))
+    cost = jax.jit(learner.update).lower(state, batch).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, list) else cost
+    return {"updates_per_s": run.updates_per_s,
+            "flops_per_update": float(cost.get("flops", float("nan")))}
+
+
+def d3rlpy_side(python: str, name: str, data: Path, steps: int, device: str) -> float:
+    proc = subprocess.run(
+        [python, str(Path(__file__).with_name("_d3rlpy_side.py")), str(data), str(steps),
+         device, name], capture_output=True, text=True, check=False)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("D3RLPY_JSON ")]
+    if proc.returncode or not lines:
+        raise RuntimeError(f"d3rlpy side failed:\n{proc.stderr[-3000:]}")
+    return json.loads(lines[-1].split(" ", 1)[1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--steps", type=int, default=6000, help="JAX updates per algorithm")
-    parser.add_argument("--d3rlpy-steps", type=int, default=2000)
+    parser.add_argument("--d3rlpy-steps", type=int, default=1000)
     parser.add_argument("--d3rlpy-python", default=str(REPO / ".venv-d3rlpy/bin/python"))
     parser.add_argument("--no-d3rlpy", action="store_true")
     args = parser.parse_args()
@@ -109,23 +116,22 @@ def main() -> None:
         arrays = synthetic()
         np.savez(tmp / "data.npz", **arrays)
         report["matmul_peak_flops"] = matmul_peak()
-        report["jax"] = jax_side(arrays, args.steps, tmp / "runs")
-        if not args.no_d3rlpy:
-            torch_device = "cuda:0" if args.device == "gpu" else "cpu:0"
-            proc = subprocess.run(
-                [args.d3rlpy_python, str(Path(__file__).with_name("_d3rlpy_side.py")),
-                 str(tmp / "data.npz"), str(args.d3rlpy_steps), torch_device, *ALGOS],
-                capture_output=True, text=True, check=False)
-            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("D3RLPY_JSON ")]
-            if proc.returncode or not lines:
-                raise RuntimeError(f"d3rlpy side failed:\n{proc.stderr[-3000:]}")
-            report["d3rlpy"] = json.loads(lines[-1].split(" ", 1)[1])
+        report["jax"], report["d3rlpy"] = {}, {}
+        # Interleaved per algorithm, so both sides see similar load on shared cores.
+        for name in ALGOS:
+            report["jax"][name] = jax_side(name, arrays, args.steps, tmp / "runs")
+            if not args.no_d3rlpy:
+                torch_device = "cuda:0" if args.device == "gpu" else "cpu:0"
+                side = d3rlpy_side(args.d3rlpy_python, name, tmp / "data.npz",
+                                   args.d3rlpy_steps, torch_device)
+                report["d3rlpy"][name] = side.pop(name)
+                report["d3rlpy_versions"] = side
         # A second matmul measurement after the learners, to show drift from shared cores.
         report["matmul_peak_flops_after"] = matmul_peak()
     peak = max(report["matmul_peak_flops"], report["matmul_peak_flops_after"])
     for name, r in report["jax"].items():
         r["fraction_of_matmul_peak"] = r["updates_per_s"] * r["flops_per_update"] / peak
-        if "d3rlpy" in report:
+        if name in report["d3rlpy"]:
             r["speedup_vs_d3rlpy"] = r["updates_per_s"] / report["d3rlpy"][name]
     print(json.dumps(report, indent=2))
 

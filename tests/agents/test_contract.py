@@ -11,7 +11,7 @@ from tests.training.helpers import random_transitions
 
 TINY = {"hidden": (16, 16), "batch_size": 8}
 CASES = [(name, "classic/cartpole") for name in agents.AGENTS] + [
-    ("cql_qrdqn", "minatar/breakout")]
+    pytest.param("cql_qrdqn", "minatar/breakout", marks=pytest.mark.slow)]  # The CNN torso.
 
 
 def tiny_config(name):
