@@ -125,6 +125,7 @@ def main() -> None:
                 side = d3rlpy_side(args.d3rlpy_python, name, tmp / "data.npz",
                                    args.d3rlpy_steps, torch_device)
                 report["d3rlpy"][name] = side.pop(name)
+                report["d3rlpy"][f"{name}_whole_fit"] = side.pop(f"{name}_whole_fit")
                 report["d3rlpy_versions"] = side
         # A second matmul measurement after the learners, to show drift from shared cores.
         report["matmul_peak_flops_after"] = matmul_peak()
