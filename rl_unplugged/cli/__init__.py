@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Command-group modules, in the order `rlu --help` lists them.
-_GROUPS = ("datasets", "evaluation", "leaderboard")
+_GROUPS = ("datasets", "train", "evaluation", "leaderboard", "baselines", "quickstart")
 
 
 def build_parser() -> argparse.ArgumentParser:

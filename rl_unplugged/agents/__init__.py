@@ -1,0 +1,83 @@
+"""The one registry of offline learners: name -> `AgentSpec`.
+
+The CLI (`rlu train ALGO`), the training loop and the contract test all go through
+`get_agent` / `make_config`, so an algorithm is declared exactly once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+from rl_unplugged.agents import bc, cql, dqn, qrdqn
+from rl_unplugged.agents.common import Batch, Learner, LearnerConfig, TrainingState
+from rl_unplugged.specs import TaskSpec
+
+__all__ = ["AGENTS", "AgentSpec", "Batch", "Learner", "LearnerConfig", "TrainingState",
+           "get_agent", "make_config", "make_learner"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AgentSpec:
+    """One registered algorithm: its config class, defaults and learner factory."""
+
+    name: str
+    config_cls: type[LearnerConfig]
+    factory: Callable[[Any, TaskSpec], Learner]
+    defaults: dict[str, Any] = dataclasses.field(default_factory=dict)
+    description: str = ""
+
+    def fields(self) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(self.config_cls))
+
+
+AGENTS: dict[str, AgentSpec] = {s.name: s for s in (
+    AgentSpec(name="bc", config_cls=bc.BCConfig, factory=bc.make_learner,
+              description="behaviour cloning (cross-entropy)"),
+    AgentSpec(name="dqn", config_cls=dqn.DQNConfig, factory=dqn.make_learner,
+              description="offline double DQN (Huber, target network)"),
+    AgentSpec(name="qrdqn", config_cls=qrdqn.QRDQNConfig, factory=qrdqn.make_learner,
+              description="offline QR-DQN (quantile Huber, double-DQN selection)"),
+    AgentSpec(name="cql", config_cls=cql.CQLConfig, factory=cql.make_learner,
+              description="CQL(H) over double DQN"),
+    AgentSpec(name="cql_qrdqn", config_cls=cql.CQLConfig, factory=cql.make_learner,
+              defaults={"base": "qrdqn"}, description="CQL(H) over QR-DQN (CQL's Atari setup)"),
+)}
+
+
+def get_agent(name: str) -> AgentSpec:
+    """Looks an algorithm up; unknown names raise a KeyError listing the valid ones."""
+    if name not in AGENTS:
+        close = difflib.get_close_matches(name, AGENTS, n=3, cutoff=0.5)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise KeyError(f"unknown algorithm {name!r}{hint}; valid: {', '.join(AGENTS)}")
+    return AGENTS[name]
+
+
+def make_config(agent: str | AgentSpec, **overrides: Any) -> LearnerConfig:
+    """The agent's config with its defaults and `overrides` applied (validated).
+
+    Raises:
+      KeyError: an unknown hyperparameter (the message lists the valid ones).
+      ValueError: an invalid value.
+    """
+    spec = get_agent(agent) if isinstance(agent, str) else agent
+    valid = spec.fields()
+    for key in overrides:
+        if key not in valid:
+            raise KeyError(f"unknown hyperparameter {key!r} for {spec.name}; "
+                           f"valid: {', '.join(valid)}")
+    return spec.config_cls(**{**spec.defaults, **overrides})
+
+
+def make_learner(agent: str | AgentSpec, task: TaskSpec,
+                 config: LearnerConfig | None = None) -> Learner:
+    spec = get_agent(agent) if isinstance(agent, str) else agent
+    config = make_config(spec) if config is None else config
+    if not isinstance(config, spec.config_cls):
+        raise TypeError(f"{spec.name} needs a {spec.config_cls.__name__}, "
+                        f"got {type(config).__name__}")
+    learner = spec.factory(config, task)
+    return dataclasses.replace(learner, name=spec.name)

@@ -1,0 +1,227 @@
+"""Pieces shared by the offline learners, written once.
+
+The Huber loss, the double-DQN target, the periodic target-network copy, the
+training state of value-based agents and their generic update all live here; the
+agents' own `losses.py` / `learning.py` import them (never copy them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import optax
+
+from rl_unplugged import networks
+from rl_unplugged.specs import TaskSpec
+
+Params = Any
+Metrics = dict[str, jax.Array]
+
+
+class Batch(NamedTuple):
+    """A minibatch of transitions (see `rl_unplugged.data.transitions.Transitions`).
+
+    observation: (B, *obs_shape); action: (B,) int32; reward: (B,) float32;
+    discount: (B,) float32, 0 where next_observation is terminal, 1 otherwise (also
+    after a time-limit truncation, which therefore bootstraps normally);
+    next_observation: (B, *obs_shape).
+    """
+
+    observation: jax.Array
+    action: jax.Array
+    reward: jax.Array
+    discount: jax.Array
+    next_observation: jax.Array
+
+
+class TrainingState(NamedTuple):
+    """Everything that changes during training, for every agent of the suite.
+
+    `target_params` is the target network of value-based agents (BC carries a copy
+    it never reads, so that one state shape serves the loop, checkpoints and
+    ensembles). `hparams` holds the config's traced scalars (learning rate, alpha,
+    ...) as arrays, so ensembles over a hyperparameter grid are vmapped.
+    """
+
+    params: Params
+    target_params: Params
+    opt_state: optax.OptState
+    key: jax.Array
+    step: jax.Array  # int32 scalar: updates done.
+    hparams: dict[str, jax.Array]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LearnerConfig:
+    """Fields every learner has. Subclasses add theirs; all validate in __post_init__.
+
+    `TRACED` names the float/int fields passed to the update as arrays (in
+    `TrainingState.hparams`): only those can vary across a vmapped ensemble grid.
+    """
+
+    TRACED = ("learning_rate",)
+
+    hidden: tuple[int, ...] = (256, 256)  # Torso widths (MLP layers, or dense after the CNN).
+    batch_size: int = 256  # Transitions per update.
+    learning_rate: float = 3e-4  # Adam step size.
+    adam_eps: float = 1e-8  # Adam epsilon.
+
+    def __post_init__(self):
+        if not self.hidden or any(int(h) <= 0 for h in self.hidden):
+            raise ValueError(f"hidden must be positive widths, got {self.hidden!r}")
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        if self.batch_size <= 0:
+            raise ValueError(f"batch_size must be > 0, got {self.batch_size}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if not self.adam_eps > 0:
+            raise ValueError(f"adam_eps must be > 0, got {self.adam_eps}")
+
+    def traced(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in self.TRACED}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ValueConfig(LearnerConfig):
+    """Fields of the value-based learners (DQN, QR-DQN, CQL)."""
+
+    TRACED = ("learning_rate", "discount", "huber_kappa", "target_update_period")
+
+    discount: float | None = None  # gamma; None takes the task's gamma.
+    huber_kappa: float = 1.0  # Huber threshold (kappa).
+    target_update_period: int = 2_000  # Updates between hard target-network copies.
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.discount is not None and not 0.0 <= self.discount <= 1.0:
+            raise ValueError(f"discount must be in [0, 1], got {self.discount}")
+        if not self.huber_kappa > 0:
+            raise ValueError(f"huber_kappa must be > 0, got {self.huber_kappa}")
+        if self.target_update_period <= 0:
+            raise ValueError(f"target_update_period must be > 0, got {self.target_update_period}")
+
+    def resolve(self, task: TaskSpec) -> ValueConfig:
+        return self if self.discount is not None else dataclasses.replace(self,
+                                                                          discount=task.gamma)
+
+
+# ---------------------------------------------------------------------------------------
+# Shared loss pieces.
+
+
+def huber(x: jax.Array, kappa: float | jax.Array = 1.0) -> jax.Array:
+    """Elementwise Huber loss: x^2/2 if |x| <= kappa else kappa (|x| - kappa/2)."""
+    abs_x = jnp.abs(x)
+    quadratic = jnp.minimum(abs_x, kappa)
+    return 0.5 * quadratic**2 + kappa * (abs_x - quadratic)
+
+
+def double_q_target(reward: jax.Array, discount: jax.Array, gamma: float | jax.Array,
+                    next_q_online: jax.Array, next_q_target: jax.Array) -> jax.Array:
+    """Double-DQN target (van Hasselt et al. 2016, eq. 4).
+
+    y = r + gamma * d * Q_target(s', argmax_a Q_online(s', a)).
+    `d` is 0 after a true termination and 1 otherwise (time-limit truncations
+    bootstrap normally). Gradients are stopped.
+
+    Args:
+      reward, discount: (B,).
+      next_q_online, next_q_target: (B, A) values at s'.
+    Returns:
+      (B,) targets.
+    """
+    chex.assert_equal_shape([next_q_online, next_q_target])
+    best = jnp.argmax(next_q_online, axis=-1)
+    value = jnp.take_along_axis(next_q_target, best[:, None], axis=-1)[:, 0]
+    return jax.lax.stop_gradient(reward + gamma * discount * value)
+
+
+def select_action_values(values: jax.Array, action: jax.Array) -> jax.Array:
+    """values[b, action[b], ...]: (B, A, ...) -> (B, ...)."""
+    index = action.reshape(action.shape + (1,) * (values.ndim - 1))
+    return jnp.take_along_axis(values, index.astype(jnp.int32), axis=1)[:, 0]
+
+
+def periodic_target_update(params: Params, target_params: Params, step: jax.Array,
+                           period: jax.Array) -> Params:
+    """Hard copy of the online parameters every `period` updates (Mnih et al. 2015)."""
+    return optax.periodic_update(params, target_params, step, period.astype(step.dtype))
+
+
+# ---------------------------------------------------------------------------------------
+# Network, optimizer and state construction shared by all learners.
+
+
+def make_optimizer(config: LearnerConfig) -> optax.GradientTransformation:
+    """Adam whose learning rate is a state entry (so ensembles can vary it)."""
+    return optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate,
+                                                eps=config.adam_eps)
+
+
+def make_network(task: TaskSpec, config: LearnerConfig, num_atoms: int = 1
+                 ) -> networks.HeadNetwork:
+    return networks.make_network(task, config.hidden, num_atoms=num_atoms)
+
+
+def init_state(key: jax.Array, network: networks.HeadNetwork,
+               optimizer: optax.GradientTransformation, task: TaskSpec,
+               hparams: dict[str, float | jax.Array]) -> TrainingState:
+    """Initial state; `hparams` may hold per-member values (learning rate included)."""
+    init_key, state_key = jax.random.split(key)
+    dummy = jnp.zeros((1, *task.observation.shape), task.observation.dtype)
+    params = network.init(init_key, dummy)
+    opt_state = optimizer.init(params)
+    hp = {k: jnp.asarray(v, jnp.float32) for k, v in hparams.items()}
+    opt_state.hyperparams["learning_rate"] = hp["learning_rate"]
+    return TrainingState(params=params, target_params=params, opt_state=opt_state,
+                         key=state_key, step=jnp.zeros((), jnp.int32), hparams=hp)
+
+
+LossFn = Callable[[Params, Params, TrainingState, Batch, jax.Array], tuple[jax.Array, Metrics]]
+
+
+def sgd_update(state: TrainingState, batch: Batch, *, loss_fn: LossFn,
+               optimizer: optax.GradientTransformation, use_target: bool = True
+               ) -> tuple[TrainingState, Metrics]:
+    """One gradient step on `loss_fn(params, target_params, state, batch, key)`.
+
+    Every learner's `update` is this function with its own loss bound in.
+    """
+    key, loss_key = jax.random.split(state.key)
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+    (loss, metrics), grads = grad_fn(state.params, state.target_params, state, batch, loss_key)
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    step = state.step + 1
+    target = (periodic_target_update(params, state.target_params, step,
+                                     state.hparams["target_update_period"])
+              if use_target else state.target_params)
+    metrics = {"loss": loss, "grad_norm": optax.global_norm(grads), **metrics}
+    return state._replace(params=params, target_params=target, opt_state=opt_state, key=key,
+                          step=step), metrics
+
+
+@dataclasses.dataclass(frozen=True)
+class Learner:
+    """A configured learner: what the training loop, probes and policies need.
+
+    init(key, hparams) -> TrainingState; update(state, batch) -> (state, metrics) is
+    pure and jit-able; q_values(params, obs) -> (B, A) action scores (Q-values, the
+    mean over quantiles for QR-DQN, logits for BC), whose argmax is the greedy policy.
+    """
+
+    name: str
+    config: LearnerConfig
+    task: TaskSpec
+    network: networks.HeadNetwork
+    init: Callable[[jax.Array, dict[str, Any]], TrainingState]
+    update: Callable[[TrainingState, Batch], tuple[TrainingState, Metrics]]
+    q_values: Callable[[Params, jax.Array], jax.Array]
+
+    def representation(self, params: Params, obs: jax.Array) -> networks.NetworkOutput:
+        return self.network.apply(params, obs)
