@@ -96,7 +96,7 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
         data = loader.load_transitions(spec, data_dir, build=True)
         run_dir = out / task_id.replace("/", "-")
         log(f"[{cfg.name}] {task_id}: training {cfg.agent} x{len(cfg.seeds)} seeds, "
-            f"{cfg.steps} updates on {len(data):,} transitions")
+            f"{cfg.steps} updates on {data.size:,} transitions")
         training.train(cfg.agent, data, spec.task, steps=cfg.steps, config=dict(cfg.config),
                        seeds=cfg.seeds, out_dir=run_dir, dataset=dataset, progress=progress)
         protocol = protocols.get_protocol(task_id)

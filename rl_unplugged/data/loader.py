@@ -82,8 +82,8 @@ def load_transitions(dataset: str | DatasetSpec, data_dir: str | os.PathLike | N
     target = paths.cache_dir(spec, data_dir) / _manifest_key(raw)
     if not (target / f"{T.Transitions._fields[-1]}.npy").exists():
         data = transitions_from_log(RawLog(raw))
-        if len(data) != log.num_transitions:
-            raise ValueError(f"{raw}: {len(data)} transitions read, manifest says "
+        if data.size != log.num_transitions:
+            raise ValueError(f"{raw}: {data.size} transitions read, manifest says "
                              f"{log.num_transitions}")
         for stale in target.parent.glob("*"):
             shutil.rmtree(stale, ignore_errors=True)

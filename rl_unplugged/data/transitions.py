@@ -31,7 +31,10 @@ class Transitions(NamedTuple):
     episode_id: np.ndarray
     step: np.ndarray
 
-    def __len__(self) -> int:
+    # Not __len__: a NamedTuple's length is its field count (_make/_replace rely on it).
+    @property
+    def size(self) -> int:
+        """Number of transitions."""
         return len(self.reward)
 
     def subset(self, index: np.ndarray) -> Transitions:

@@ -63,7 +63,7 @@ class TrainResult:
 def check_transitions(data: Transitions, task: TaskSpec) -> None:
     """Raises ValueError if `data` does not fit the discrete agents of `task`."""
     action = np.asarray(data.action)
-    if len(data) == 0:
+    if data.size == 0:
         raise ValueError("the dataset holds no transitions")
     if action.ndim != 1 or not np.issubdtype(action.dtype, np.integer):
         raise ValueError(f"these agents need discrete actions of shape (N,) and integer dtype; "
@@ -82,7 +82,7 @@ def _fingerprint(data: Transitions) -> dict[str, Any]:
     h = hashlib.sha256()
     for column in (data.observation, data.action, data.reward, data.discount):
         h.update(np.ascontiguousarray(column).tobytes())
-    return {"num_transitions": len(data), "sha256": h.hexdigest()[:16]}
+    return {"num_transitions": data.size, "sha256": h.hexdigest()[:16]}
 
 
 def _to_batch(data: Transitions) -> Batch:
@@ -241,7 +241,7 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
 
     device_data = _to_batch(data)
     rng = np.random.default_rng(0)  # The probe batch is a fixed function of the data.
-    probe_idx = np.sort(rng.choice(len(data), size=min(probe_size, len(data)), replace=False))
+    probe_idx = np.sort(rng.choice(data.size, size=min(probe_size, data.size), replace=False))
     probe_obs = device_data.observation[probe_idx]
     probe_next = device_data.next_observation[probe_idx]
     probe_fn = _compiled("probe", spec.name, config, task, _probe, learner)

@@ -36,7 +36,7 @@ def test_transitions_from_steps():
     eps = [make_episode(0, 2, True), make_episode(1, 1, False)]
     steps = {k: np.concatenate([e.steps[k] for e in eps]) for k in eps[0].steps}
     t = transitions.from_steps(steps)
-    assert len(t) == 3
+    assert t.size == 3
     np.testing.assert_array_equal(t.discount, [1, 0, 1])
     np.testing.assert_array_equal(t.episode_id, [0, 0, 1])
     np.testing.assert_array_equal(t.step, [0, 1, 0])
@@ -49,3 +49,11 @@ def test_transitions_reject_partial_episodes():
     steps = {k: v[:-1] for k, v in ep.steps.items()}
     with pytest.raises(ValueError, match="whole episodes"):
         transitions.from_steps(steps)
+
+
+def test_transitions_namedtuple_methods_work():
+    eps = [make_episode(0, 2, True), make_episode(1, 1, False)]
+    t = transitions.from_steps({k: np.concatenate([e.steps[k] for e in eps]) for k in eps[0].steps})
+    doubled = t._replace(reward=t.reward * 2)
+    assert doubled.size == 3 and len(doubled) == len(transitions.Transitions._fields)
+    np.testing.assert_array_equal(doubled.reward, t.reward * 2)

@@ -32,7 +32,7 @@ def test_cached_load_equals_direct_conversion(tmp_path):
     direct = loader.load_transitions(SPEC, tmp_path, cache=False)
     first = loader.load_transitions(SPEC.name, tmp_path)
     again = loader.load_transitions(SPEC.name, tmp_path, mmap=True)
-    assert len(direct) == sum(3 + i for i in range(5))
+    assert direct.size == sum(3 + i for i in range(5))
     for a, b, c in zip(direct, first, again, strict=True):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)

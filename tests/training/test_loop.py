@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from rl_unplugged import registry, training
-from rl_unplugged.data.transitions import Transitions
 from rl_unplugged.training import checkpointing
 from tests.training.helpers import random_transitions
 
@@ -85,9 +84,8 @@ def test_bad_input_is_named():
         training.train("dqn", data, TASK, steps=1, grid={"hidden": [(8,), (16,)]})
     with pytest.raises(ValueError, match="alpha must be >= 0"):
         training.train("cql", data, TASK, steps=1, grid={"alpha": [1, -1]})
-    # Transitions overrides __len__, which breaks NamedTuple._replace: rebuild by field.
-    replace = lambda **kw: Transitions(**{**data._asdict(), **kw})
-    continuous = replace(action=np.random.default_rng(0).normal(size=(len(data), 2)))
+    replace = data._replace
+    continuous = replace(action=np.random.default_rng(0).normal(size=(data.size, 2)))
     with pytest.raises(ValueError, match="continuous actions"):
         training.train("bc", continuous, TASK, steps=1)
     with pytest.raises(ValueError, match=r"actions span \[0, 6\]"):
