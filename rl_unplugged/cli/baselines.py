@@ -26,6 +26,25 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _narrow(args: argparse.Namespace) -> int:
+    import json
+
+    from rl_unplugged import baselines
+
+    learners = {"dqn": ("dqn", {"hidden": args.hidden}),
+                **{f"cql_alpha{a:g}": ("cql", {"hidden": args.hidden, "alpha": a})
+                   for a in args.alphas}}
+    study = baselines.narrow_data_study(
+        args.dataset, fraction=args.fraction, learners=learners, steps=args.steps,
+        seeds=tuple(range(args.seeds)), out_dir=args.out, data_dir=args.data_dir, log=print)
+    text = json.dumps(study, indent=1)
+    if args.record:
+        Path(args.record).write_text(text + "\n")
+        print(f"recorded {args.record}")
+    print(text)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("baselines", help="run the baseline configs (train, evaluate, submit)")
     bsub = p.add_subparsers(dest="baselines_command", required=True)
@@ -37,3 +56,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="copy evaluation records and the submission here (e.g. baselines/results)")
     q.add_argument("--submit", default=None, help="board root to submit to (e.g. evaluation)")
     q.set_defaults(func=_run)
+    q = bsub.add_parser("narrow", help="science check: DQN vs CQL on a small subsample")
+    q.add_argument("--dataset", default="rlu_classic/cartpole_noise0_run0")
+    q.add_argument("--fraction", type=float, default=0.05, help="share of transitions kept")
+    q.add_argument("--steps", type=int, default=20_000)
+    q.add_argument("--seeds", type=int, default=5)
+    q.add_argument("--alphas", type=float, nargs="+", default=[1.0, 4.0])
+    q.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
+    q.add_argument("--out", default="runs/narrow")
+    q.add_argument("--data-dir", default=None)
+    q.add_argument("--record", default=None, help="write the JSON result here")
+    q.set_defaults(func=_narrow)

@@ -96,6 +96,14 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from rl_unplugged.data import reference_builds
+
+    ok, message = reference_builds.verify(args.name, args.data_dir)
+    print(message)
+    return 0 if ok else 1
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("datasets", help="list, build and inspect datasets")
     dsub = parser.add_subparsers(dest="datasets_command", required=True)
@@ -119,3 +127,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="data root (default: $TFDS_DATA_DIR or ~/tensorflow_datasets)")
     p.add_argument("--out", default=None, help="save a return-distribution plot (PNG) here")
     p.set_defaults(func=_inspect)
+    p = dsub.add_parser("verify", help="compare a local build with the recorded reference build")
+    p.add_argument("name", help="NAME/CONFIG, e.g. rlu_bsuite/catch_noise0_run0")
+    p.add_argument("--data-dir", default=None,
+                   help="data root (default: $TFDS_DATA_DIR or ~/tensorflow_datasets)")
+    p.set_defaults(func=_verify)

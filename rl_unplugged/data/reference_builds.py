@@ -1,0 +1,70 @@
+"""Checksums of reference builds: the raw-log manifest digest of datasets built here.
+
+Generation is a pure function of a dataset's spec, and a raw log's `manifest.json`
+(no timestamps) lists every shard's SHA-256, so one digest fingerprints a whole
+build. `verify` compares a local build against the recorded one; the dataset cards
+render the table. Record new builds with `record(data_dir)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rl_unplugged import paths, registry
+from rl_unplugged.data.raw_log import MANIFEST, RawLog
+
+FILE = "reference_builds.json"
+
+
+def _package_file() -> Path:
+    return Path(str(resources.files("rl_unplugged.data").joinpath(FILE)))
+
+
+def load() -> dict[str, dict[str, Any]]:
+    """{dataset name: {manifest_sha256, num_episodes, num_transitions, ...}}."""
+    path = _package_file()
+    return json.loads(path.read_text())["builds"] if path.exists() else {}
+
+
+def describe(raw_dir: str | os.PathLike) -> dict[str, Any]:
+    """The fingerprint of one complete, verified raw log."""
+    log = RawLog(raw_dir)
+    m = log.manifest
+    return {"manifest_sha256": hashlib.sha256((log.directory / MANIFEST).read_bytes()).hexdigest(),
+            "num_episodes": m["num_episodes"], "num_transitions": m["num_transitions"],
+            "episode_return_mean": m["summary"].get("episode_return_mean")}
+
+
+def record(data_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> dict:
+    """Records every complete registered raw log under `data_dir` (merging existing)."""
+    builds = load()
+    for spec in registry.datasets():
+        raw = paths.raw_dir(spec, data_dir)
+        if (raw / MANIFEST).exists() and RawLog(raw, require_complete=False).manifest["complete"]:
+            builds[spec.name] = describe(raw)
+    doc = {"note": "raw-log manifest digests of builds made with this package version; "
+                   "rebuild with `rlu datasets build NAME` and compare with "
+                   "`rlu datasets verify NAME`", "builds": dict(sorted(builds.items()))}
+    Path(out or _package_file()).write_text(json.dumps(doc, indent=1) + "\n")
+    return doc
+
+
+def verify(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, str]:
+    """(matches, message): compares a local build of `name` with the recorded one."""
+    spec = registry.get_dataset(name)
+    reference = load().get(spec.name)
+    if reference is None:
+        return False, f"no reference build recorded for {spec.name}"
+    local = describe(paths.raw_dir(spec, data_dir))
+    if local["manifest_sha256"] == reference["manifest_sha256"]:
+        return True, (f"{spec.name}: identical to the reference build ("
+                      f"{local['manifest_sha256'][:16]}, {local['num_transitions']:,} transitions)")
+    return False, (f"{spec.name}: differs from the reference build (local "
+                   f"{local['manifest_sha256'][:16]}, {local['num_transitions']:,} transitions; "
+                   f"reference {reference['manifest_sha256'][:16]}, "
+                   f"{reference['num_transitions']:,})")
