@@ -202,7 +202,8 @@ def render_markdown(board: Mapping[str, Any]) -> str:
             est = track["estimates"].get(name)
             sel = entry["selection"]["method"] + (
                 f" ({entry['selection']['name']})" if entry["selection"].get("name") else "")
-            metrics = [md_escape(fmt_ci(None if est is None else est[m]))
+            # Our own number formatting: nothing to escape (and escaping clutters it).
+            metrics = [fmt_ci(None if est is None else est[m])
                        for m in ("IQM", "Median", "Mean", "Optimality Gap")]
             lines.append("| " + " | ".join(
                 [f"[{md_escape(name)}](#{entry['anchor']})", md_escape(entry["authors"], 80),
