@@ -82,18 +82,23 @@ def best_checkpoint(raw_log_dir: str | Path, *, min_episodes: int = 10) -> int:
     run (CartPole-v1 here: final checkpoint ~21, an earlier one ~150), so the final
     checkpoint is not reliably the expert. Checkpoints that acted in fewer than
     `min(min_episodes, most episodes any checkpoint acted in)` episodes are skipped
-    (the final checkpoint never acts); ties go to the later checkpoint.
+    (the final checkpoint never acts); ties go to the later checkpoint. When no
+    checkpoint acted at all (a run of few, long episodes), the final one is returned.
 
     Raises:
-      IndexError: no checkpoint acted in any episode of the log.
+      IndexError: the log has no behaviour checkpoints (e.g. a random-level log).
     """
     from rl_unplugged.data import fields as F
     from rl_unplugged.data.raw_log import RawLog
 
-    episodes = RawLog(raw_log_dir, verify=False).episodes_table()
+    log = RawLog(raw_log_dir, verify=False)
+    episodes = log.episodes_table()
     acting = episodes[F.CHECKPOINT] >= 0 if episodes else np.zeros(0, bool)
     if not acting.any():
-        raise IndexError(f"{raw_log_dir}: no behaviour checkpoint acted in any episode")
+        # Long episodes (MinAtar Freeway: 2,500 steps) can leave only the final checkpoint.
+        if not log.manifest["checkpoints"]:
+            raise IndexError(f"{raw_log_dir} has no behaviour checkpoints")
+        return max(c["index"] for c in log.manifest["checkpoints"])
     ids, counts = np.unique(episodes[F.CHECKPOINT][acting], return_counts=True)
     floor = min(min_episodes, counts.max())
     best, best_mean = -1, -np.inf

@@ -149,3 +149,12 @@ def test_best_checkpoint_by_logged_return_hand_computed(tmp_path):
     w.finalize()
     assert best_checkpoint(tmp_path, min_episodes=2) == 3
     assert best_checkpoint(tmp_path, min_episodes=1) == 2
+
+
+def test_best_checkpoint_falls_back_to_the_final_one(tmp_path):
+    # Few long episodes: only the final checkpoint exists and it never acted.
+    log = generate(tiny_spec(num_steps=60).replace(
+        task=tiny_task(checkpoint_every_episodes=10_000)), tmp_path)
+    (final,) = log.manifest["checkpoints"]
+    assert (log.episodes_table()[F.CHECKPOINT] == -1).all()
+    assert best_checkpoint(log.directory) == final["index"]
