@@ -17,10 +17,16 @@ def test_committed_cards_are_current(domain):
         "regenerate with `python -m rl_unplugged.cards datasets`"
 
 
-def test_card_lists_every_task_and_no_checksums(tmp_path):
+def test_card_lists_every_task_and_the_recorded_checksums(tmp_path, monkeypatch):
+    from rl_unplugged.data import reference_builds
+
     text = cards.render_card("bsuite")
     for task in registry.tasks("bsuite"):
         assert f"| {task.name} | `{task.env_id}` |" in text
     assert "72 configs" in text
-    assert "none are invented" in text
+    for name, build in reference_builds.load().items():  # Only measured digests appear.
+        if name.startswith("rlu_bsuite/"):
+            assert f"| `{name}` | `{build['manifest_sha256']}` |" in text
+    monkeypatch.setattr(reference_builds, "load", lambda: {})
+    assert "No reference build recorded yet" in cards.render_card("bsuite")
     assert len(cards.write_cards(tmp_path)) == 3
