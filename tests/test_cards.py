@@ -27,6 +27,6 @@ def test_card_lists_every_task_and_the_recorded_checksums(tmp_path, monkeypatch)
     for name, build in reference_builds.load().items():  # Only measured digests appear.
         if name.startswith("rlu_bsuite/"):
             assert f"| `{name}` | `{build['manifest_sha256']}` |" in text
-    monkeypatch.setattr(reference_builds, "load", lambda: {})
+    monkeypatch.setattr(reference_builds, "load", dict)
     assert "No reference build recorded yet" in cards.render_card("bsuite")
     assert len(cards.write_cards(tmp_path)) == 3

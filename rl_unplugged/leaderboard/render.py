@@ -240,8 +240,12 @@ def plot_aggregates(estimates: Mapping[str, Mapping[str, Sequence[float]]], path
     point = {labels[n]: np.array([estimates[n][m][0] for m in metrics]) for n in names}
     ci = {labels[n]: np.array([[estimates[n][m][1] for m in metrics],
                                [estimates[n][m][2] for m in metrics]]) for n in names}
-    fig, _ = plot_utils.plot_interval_estimates(point, ci, metric_names=list(metrics),
-                                                algorithms=list(point), xlabel="Normalised score")
+    fig, axes = plot_utils.plot_interval_estimates(point, ci, metric_names=list(metrics),
+                                                   algorithms=list(point), xlabel="",
+                                                   xlabel_y_coordinate=-0.3)
+    for ax in np.ravel(axes):  # Few ticks: rliable's default ones collide at this width.
+        ax.xaxis.set_major_locator(plt.MaxNLocator(3))
+    fig.supxlabel("Normalised score", y=-0.15)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
 
