@@ -104,6 +104,12 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _dataset_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="NAME/CONFIG, e.g. rlu_bsuite/catch_noise0_run0")
+    p.add_argument("--data-dir", default=None,
+                   help="data root (default: $TFDS_DATA_DIR or ~/tensorflow_datasets)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("datasets", help="list, build and inspect datasets")
     dsub = parser.add_subparsers(dest="datasets_command", required=True)
@@ -113,22 +119,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = dsub.add_parser("build", help="generate (or resume) a dataset's raw log, then prepare "
                                       "its tfds dataset")
-    p.add_argument("name", help="NAME/CONFIG, e.g. rlu_bsuite/catch_noise0_run0")
-    p.add_argument("--data-dir", default=None,
-                   help="data root (default: $TFDS_DATA_DIR or ~/tensorflow_datasets)")
+    _dataset_args(p)
     p.add_argument("--num-steps", type=int, default=None,
                    help="log this many transitions instead of the registry's (tiny builds)")
     p.set_defaults(func=_build)
 
     p = dsub.add_parser("inspect", help="episodes, return statistics and conformance of a "
                                         "prepared dataset")
-    p.add_argument("name", help="NAME/CONFIG, e.g. rlu_bsuite/catch_noise0_run0")
-    p.add_argument("--data-dir", default=None,
-                   help="data root (default: $TFDS_DATA_DIR or ~/tensorflow_datasets)")
+    _dataset_args(p)
     p.add_argument("--out", default=None, help="save a return-distribution plot (PNG) here")
     p.set_defaults(func=_inspect)
+
     p = dsub.add_parser("verify", help="compare a local build with the recorded reference build")
-    p.add_argument("name", help="NAME/CONFIG, e.g. rlu_bsuite/catch_noise0_run0")
-    p.add_argument("--data-dir", default=None,
-                   help="data root (default: $TFDS_DATA_DIR or ~/tensorflow_datasets)")
+    _dataset_args(p)
     p.set_defaults(func=_verify)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 import rl_unplugged
+from rl_unplugged import compat
 from rl_unplugged.evaluation.protocols import SELECTION_METHODS, Protocol
 from rl_unplugged.evaluation.vector_env import VectorEnv
 from rl_unplugged.specs import TaskSpec
@@ -191,6 +192,7 @@ def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
         "policy_source": policy_source,
         "datasets": dict(datasets),
         "package_version": rl_unplugged.__version__,
+        "versions": compat.versions(),  # Key dependencies, for reproducing the numbers.
         "episode_seeds": stats.seeds,
         "returns": stats.returns.tolist(),
         "lengths": stats.lengths.tolist(),

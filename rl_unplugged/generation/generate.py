@@ -147,23 +147,23 @@ class _Log:
         self.writer = writer
         self.progress = progress
         self.shard_transitions = shard_transitions
-        self._uncommitted = 0
         self._pending_returns: list[float] = []
-        # Counted here: RawLogWriter.num_transitions sums its pending episodes each call.
-        self.num_transitions = writer.num_transitions
+
+    @property
+    def num_transitions(self) -> int:
+        """Transitions committed plus pending (the writer keeps the count)."""
+        return self.writer.num_transitions
 
     def add(self, episode: Episode) -> None:
         self.writer.add(episode)
-        self._uncommitted += episode.num_transitions
-        self.num_transitions += episode.num_transitions
         self._pending_returns.append(episode.metadata[F.EPISODE_RETURN])
         if self.progress is not None:
             self.progress(episode.num_transitions)
 
     def maybe_commit(self, resume_state: Callable[[], dict[str, np.ndarray]]) -> None:
-        if self._uncommitted >= self.shard_transitions:
+        uncommitted = self.writer.num_transitions - self.writer.manifest["num_transitions"]
+        if uncommitted >= self.shard_transitions:
             self.writer.commit(resume_state=resume_state())
-            self._uncommitted = 0
             self._pending_returns = []
 
     def episode_returns(self) -> np.ndarray:

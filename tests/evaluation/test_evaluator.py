@@ -98,6 +98,8 @@ def test_evaluate_record_round_trip(tmp_path):
     assert result["datasets"] == {ds: "1.0.0"}
     import rl_unplugged
     assert result["package_version"] == rl_unplugged.__version__
+    versions = result["versions"]
+    assert versions["jax"] and versions["rl_unplugged"] == rl_unplugged.__version__
     path = evaluator.save_result(result, tmp_path / "r.json")
     assert evaluator.load_result(path) == result
 
