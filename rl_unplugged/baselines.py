@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from rl_unplugged import registry
+from rl_unplugged import fileio, registry
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -111,7 +111,7 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
         records, track=cfg.track, name=cfg.name, authors=cfg.authors,
         description=cfg.description, datasets={t: [d] for t, d in cfg.datasets.items()})
     validation.validate(submission)
-    (out / "submission.json").write_text(board.dumps(submission))
+    fileio.write_text(out / "submission.json", board.dumps(submission))
     return submission
 
 

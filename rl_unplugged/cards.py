@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rl_unplugged import registry
+from rl_unplugged import fileio, registry
 from rl_unplugged.specs import NOISE_LEVELS, TaskSpec
 
 _TITLES = {
@@ -199,7 +199,7 @@ def write_cards(out_dir: str | Path) -> list[Path]:
     written = []
     for domain in registry.domains():
         path = out / f"rlu_{domain}.md"
-        path.write_text(render_card(domain))
+        fileio.write_text(path, render_card(domain))
         written.append(path)
     return written
 

@@ -6,6 +6,8 @@ import argparse
 import shutil
 from pathlib import Path
 
+from rl_unplugged import fileio
+
 
 def _run(args: argparse.Namespace) -> int:
     from rl_unplugged import baselines
@@ -39,7 +41,7 @@ def _narrow(args: argparse.Namespace) -> int:
         seeds=tuple(range(args.seeds)), out_dir=args.out, data_dir=args.data_dir, log=print)
     text = json.dumps(study, indent=1)
     if args.record:
-        Path(args.record).write_text(text + "\n")
+        fileio.write_text(args.record, text + "\n")
         print(f"recorded {args.record}")
     print(text)
     return 0

@@ -7,7 +7,7 @@ import importlib
 import json
 from pathlib import Path
 
-from rl_unplugged import registry
+from rl_unplugged import fileio, registry
 from rl_unplugged.evaluation import protocols as protocols_lib
 
 
@@ -93,7 +93,7 @@ def _references(args: argparse.Namespace) -> int:
 def _freeze(args: argparse.Namespace) -> int:
     refs = protocols_lib.load_references(args.references)
     text = protocols_lib.protocols_to_json(protocols_lib.derive_protocols(refs))
-    Path(args.out).write_text(text)
+    fileio.write_text(args.out, text)
     print(f"wrote {args.out}")
     return 0
 

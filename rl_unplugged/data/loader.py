@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rl_unplugged import paths, registry
+from rl_unplugged import fileio, paths, registry
 from rl_unplugged.data import transitions as T
 from rl_unplugged.data.raw_log import MANIFEST, RawLog
 from rl_unplugged.specs import DatasetSpec
@@ -35,13 +35,11 @@ def transitions_from_log(log: RawLog) -> T.Transitions:
 
 
 def _write_cache(target: Path, data: T.Transitions) -> None:
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name, column in zip(T.Transitions._fields, data, strict=True):
-        np.save(tmp / f"{name}.npy", column, allow_pickle=False)
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(tmp, target)  # The cache appears whole or not at all.
+    def fill(tmp: Path) -> None:
+        for name, column in zip(T.Transitions._fields, data, strict=True):
+            np.save(tmp / f"{name}.npy", column, allow_pickle=False)
+
+    fileio.atomic_directory(target, fill)  # The cache appears whole or not at all.
 
 
 def _read_cache(directory: Path, mmap: bool) -> T.Transitions:

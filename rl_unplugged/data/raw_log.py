@@ -20,7 +20,6 @@ numpy-2 monkey patch): Parquet shards are also what the TF-free loader reads.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -31,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rl_unplugged import fileio
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
 
@@ -48,35 +48,8 @@ class LogLockedError(RuntimeError):
     """Another writer (another process, or an unclosed writer) holds the log."""
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Calls `write(tmp)` then renames tmp to `path` after an fsync."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _write_json(path: Path, obj: Any) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=1, sort_keys=True)))
+    fileio.atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=1, sort_keys=True)))
 
 
 def read_manifest(directory: Path) -> dict | None:
@@ -253,7 +226,7 @@ class RawLogWriter:
         """Writes a file (e.g. agent params) that the next `commit` registers."""
         path = self.directory / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, write)
+        fileio.atomic_write(path, write)
         self._new_checkpoints.append(dict(info, file=name))
 
     def commit(self, resume_state: dict[str, np.ndarray] | None = None) -> None:
@@ -267,11 +240,11 @@ class RawLogWriter:
             episodes = _episodes_table(self._pending)
             files = [f"{stem}.steps.parquet", f"{stem}.episodes.parquet"]
             for name, table in zip(files, (steps, episodes), strict=True):
-                atomic_write(self.directory / name,
+                fileio.atomic_write(self.directory / name,
                              lambda tmp, t=table: pq.write_table(t, tmp, compression="zstd"))
             entry = {
                 "files": files,
-                "sha256": {n: sha256(self.directory / n) for n in files},
+                "sha256": {n: fileio.sha256_file(self.directory / n) for n in files},
                 "first_episode": self._pending[0].metadata[F.EPISODE_ID],
                 "num_episodes": len(self._pending),
                 "num_rows": steps.num_rows,
@@ -292,7 +265,7 @@ class RawLogWriter:
                 with open(tmp, "wb") as f:
                     np.savez(f, **resume_state)
 
-            atomic_write(self.directory / name, write_state)
+            fileio.atomic_write(self.directory / name, write_state)
             new["resume_state"] = name
         _write_json(self.directory / MANIFEST, new)
         self._manifest = new
@@ -339,7 +312,7 @@ class RawLog:
         path = self.directory / name
         if not path.exists():
             raise CorruptLogError(f"{path}: shard file missing")
-        if sha256(path) != digest:
+        if fileio.sha256_file(path) != digest:
             raise CorruptLogError(f"{path}: checksum mismatch (truncated or corrupted shard)")
 
     @property

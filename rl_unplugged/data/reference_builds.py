@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from rl_unplugged import paths, registry
+from rl_unplugged import fileio, paths, registry
 from rl_unplugged.data.raw_log import MANIFEST, RawLog
 
 FILE = "reference_builds.json"
@@ -50,7 +50,7 @@ def record(data_dir: str | os.PathLike, out: str | os.PathLike | None = None) ->
     doc = {"note": "raw-log manifest digests of builds made with this package version; "
                    "rebuild with `rlu datasets build NAME` and compare with "
                    "`rlu datasets verify NAME`", "builds": dict(sorted(builds.items()))}
-    Path(out or _package_file()).write_text(json.dumps(doc, indent=1) + "\n")
+    fileio.write_json(out or _package_file(), doc, sort_keys=False)
     return doc
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rl_unplugged import fileio
 from rl_unplugged.evaluation import protocols as protocols_lib
 from rl_unplugged.leaderboard.submission_schema import (
     MAX_FILE_BYTES,
@@ -104,7 +105,7 @@ def render_protocol_docs(root: Path) -> list[Path]:
              "|---|---|---|---|---|---|"]
     for p in protocols.values():
         fname = p.task_id.replace("/", "-") + ".md"
-        (out_dir / fname).write_text(_task_doc(p))
+        fileio.write_text(out_dir / fname, _task_doc(p))
         written.append(out_dir / fname)
         refs = p.references
         fmt = lambda r: "pending" if r.get("value") is None else f"{r['value']:.4g}"
@@ -115,11 +116,10 @@ def render_protocol_docs(root: Path) -> list[Path]:
                                   epsilon=protocols_lib.EVAL_EPSILON,
                                   ret=protocols_lib.RETURN_DEFINITION,
                                   selection=protocols_lib.SELECTION_RULE)]
-    (out_dir / "README.md").write_text("\n".join(index))
-    (out_dir / "protocols.json").write_text(protocols_lib.protocols_to_json(protocols))
-    (root / "schemas").mkdir(exist_ok=True)
-    (root / "schemas" / SCHEMA_FILE).write_text(schema_text())
-    (root / "SUBMISSIONS.md").write_text(_SUBMISSIONS.format(
+    fileio.write_text(out_dir / "README.md", "\n".join(index))
+    fileio.write_text(out_dir / "protocols.json", protocols_lib.protocols_to_json(protocols))
+    fileio.write_text(root / "schemas" / SCHEMA_FILE, schema_text())
+    fileio.write_text(root / "SUBMISSIONS.md", _SUBMISSIONS.format(
         schema=SCHEMA_FILE, size=MAX_FILE_BYTES, tracks=", ".join(TRACKS), min_runs=MIN_RUNS))
     written += [out_dir / "README.md", out_dir / "protocols.json",
                 root / "schemas" / SCHEMA_FILE, root / "SUBMISSIONS.md"]

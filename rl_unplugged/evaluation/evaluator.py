@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 import rl_unplugged
-from rl_unplugged import compat
+from rl_unplugged import compat, fileio
 from rl_unplugged.evaluation.protocols import SELECTION_METHODS, Protocol
 from rl_unplugged.evaluation.vector_env import VectorEnv
 from rl_unplugged.specs import TaskSpec
@@ -205,11 +205,7 @@ def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
 
 def save_result(result: Mapping[str, Any], path: str | Path) -> Path:
     """Writes a results record as JSON (atomically)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1, allow_nan=False) + "\n")
-    tmp.replace(path)
-    return path
+    return fileio.write_json(path, dict(result), sort_keys=False)
 
 
 def load_result(path: str | Path) -> dict[str, Any]:

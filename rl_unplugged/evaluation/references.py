@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 import rl_unplugged
-from rl_unplugged import registry
+from rl_unplugged import fileio, registry
 from rl_unplugged.evaluation import protocols as protocols_lib
 from rl_unplugged.evaluation.evaluator import Policy, run_episodes
 
@@ -147,8 +147,5 @@ def record_references(path: str | Path, *, tasks: list[str] | None = None,
         }
     for task_id, record in expert.items():  # Expert-only updates.
         doc["tasks"].setdefault(task_id, {"random": None})["expert"] = record
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n")
-    tmp.replace(path)
+    fileio.write_json(path, doc)
     return doc

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from rl_unplugged import fileio
 from rl_unplugged.evaluation import protocols as protocols_lib
 from rl_unplugged.evaluation.normalisation import MissingReferenceError, normalise
 from rl_unplugged.evaluation.protocols import Protocol
@@ -81,9 +82,7 @@ def submit(path: str | Path, root: str | Path,
     dest = dest_dir / f"{_slug(sub['name'])}-{hashlib.sha256(data).hexdigest()[:8]}.json"
     if dest.exists():
         raise FileExistsError(f"{dest} already exists")
-    tmp = dest.with_name(dest.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(dest)
+    fileio.write_bytes(dest, data)
     return dest
 
 
@@ -159,10 +158,9 @@ def build_board(root: str | Path, *, protocols: Mapping[str, Protocol] | None = 
         tracks.append(info)
     board = {"entries": entries, "tracks": tracks, "seed": seed, "reps": reps}
     root.mkdir(parents=True, exist_ok=True)
-    (root / "LEADERBOARD.md").write_text(render.render_markdown(board))
-    (root / "leaderboard.html").write_text(render.render_html(board))
-    (root / "schemas").mkdir(exist_ok=True)
-    (root / "schemas" / SCHEMA_FILE).write_text(schema_text())
+    fileio.write_text(root / "LEADERBOARD.md", render.render_markdown(board))
+    fileio.write_text(root / "leaderboard.html", render.render_html(board))
+    fileio.write_text(root / "schemas" / SCHEMA_FILE, schema_text())
     return board
 
 

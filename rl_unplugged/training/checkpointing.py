@@ -17,6 +17,8 @@ from typing import Any
 
 from flax import serialization
 
+from rl_unplugged import fileio
+
 CHECKPOINT_DIR = "checkpoints"
 _PATTERN = re.compile(r"^step_(\d+)\.msgpack$")
 
@@ -28,11 +30,7 @@ def checkpoint_path(run_dir: Path, step: int) -> Path:
 def save(run_dir: Path, step: int, state: Any) -> Path:
     """Writes `state` (any pytree of arrays) as the checkpoint of `step`."""
     path = checkpoint_path(run_dir, step)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(serialization.to_bytes(state))
-    os.replace(tmp, path)
-    return path
+    return fileio.write_bytes(path, serialization.to_bytes(state))
 
 
 def list_checkpoints(run_dir: str | os.PathLike) -> list[int]:

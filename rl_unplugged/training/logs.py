@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
+
+from rl_unplugged import fileio
 
 METRICS_FILE = "metrics.jsonl"
 PROBES_FILE = "probes.jsonl"
@@ -39,6 +40,4 @@ class JsonlLogger:
 
     def truncate_after(self, step: int) -> None:
         rows = [r for r in self.read() if r["step"] <= step]
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        os.replace(tmp, self.path)
+        fileio.write_text(self.path, "".join(json.dumps(r) + "\n" for r in rows))

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rl_unplugged import agents as agents_lib
+from rl_unplugged import fileio
 from rl_unplugged import probes as probes_lib
 from rl_unplugged.agents import AgentSpec, Batch, Learner, LearnerConfig, TrainingState
 from rl_unplugged.data.transitions import Transitions
@@ -145,9 +146,7 @@ def _config_dict(config: LearnerConfig) -> dict[str, Any]:
 
 
 def _write_json(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    fileio.write_json(path, value, indent=2)
 
 
 def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: int,
