@@ -37,6 +37,110 @@ class ArraySpec:
         return math.prod(self.shape)
 
 
+ACTION_KINDS = ("discrete", "continuous")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ActionSpec:
+    """The action space of a task: discrete (one integer) or continuous (a float vector).
+
+    Attributes:
+      kind: 'discrete' (actions are int32 scalars in [0, num_values)) or 'continuous'
+        (actions are float32 vectors of `shape`, each entry in [minimum, maximum]).
+      num_values: number of discrete actions (discrete only).
+      shape: () for discrete; (A,) for continuous.
+      minimum, maximum: per-dimension bounds (continuous only), length A.
+    """
+
+    kind: str
+    num_values: int | None = None
+    shape: tuple[int, ...] = ()
+    minimum: tuple[float, ...] | None = None
+    maximum: tuple[float, ...] | None = None
+
+    def __post_init__(self):
+        if self.kind not in ACTION_KINDS:
+            raise ValueError(f"unknown action kind {self.kind!r}; valid: {ACTION_KINDS}")
+        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        if self.kind == "discrete":
+            if self.num_values is None or self.num_values < 2 or self.shape != ():
+                raise ValueError("a discrete ActionSpec needs num_values >= 2 and shape ()")
+            if self.minimum is not None or self.maximum is not None:
+                raise ValueError("a discrete ActionSpec takes no bounds")
+            return
+        if self.num_values is not None or len(self.shape) != 1 or self.shape[0] < 1:
+            raise ValueError("a continuous ActionSpec needs shape (A,) and no num_values")
+        for name in ("minimum", "maximum"):
+            bound = getattr(self, name)
+            if bound is None or len(bound) != self.shape[0]:
+                raise ValueError(f"a continuous ActionSpec needs {name} of length "
+                                 f"{self.shape[0]}")
+            object.__setattr__(self, name, tuple(float(b) for b in bound))
+        if any(lo > hi for lo, hi in zip(self.minimum, self.maximum, strict=True)):
+            raise ValueError("ActionSpec minimum must be <= maximum")
+
+    @classmethod
+    def discrete(cls, num_values: int) -> ActionSpec:
+        return cls(kind="discrete", num_values=int(num_values))
+
+    @classmethod
+    def continuous(cls, minimum, maximum) -> ActionSpec:
+        minimum, maximum = tuple(minimum), tuple(maximum)
+        return cls(kind="continuous", shape=(len(minimum),), minimum=minimum, maximum=maximum)
+
+    @property
+    def is_discrete(self) -> bool:
+        return self.kind == "discrete"
+
+    @property
+    def dtype(self) -> str:
+        """Stored dtype of actions: int32 (discrete) or float32 (continuous)."""
+        return "int32" if self.is_discrete else "float32"
+
+    @property
+    def size(self) -> int:
+        """Network outputs per action choice: num_values (discrete) or A (continuous)."""
+        return int(self.num_values) if self.is_discrete else self.shape[0]
+
+    def describe(self) -> str:
+        if self.is_discrete:
+            return f"discrete ({self.num_values} actions)"
+        return f"continuous ({self.shape[0]}-d in [{min(self.minimum)}, {max(self.maximum)}])"
+
+
+def flatten_observation(observation, keys: tuple[tuple[str, tuple[int, ...]], ...]
+                        ) -> np.ndarray:
+    """A dict observation as one float32 vector, in the task's registered key order.
+
+    Each entry is ravelled (C order) and the pieces concatenated in the order of `keys`
+    ((name, shape) pairs, `TaskSpec.observation_keys`); a batch of dict observations
+    (each value with a leading batch axis) flattens to (B, D). Missing or extra keys,
+    and shapes other than registered, raise ValueError naming the key.
+    """
+    if set(observation) != {k for k, _ in keys}:
+        missing = sorted({k for k, _ in keys} - set(observation))
+        extra = sorted(set(observation) - {k for k, _ in keys})
+        raise ValueError(f"observation keys differ from the registered order: missing "
+                         f"{missing}, unexpected {extra}")
+    parts = []
+    batch = None
+    for name, shape in keys:
+        value = np.asarray(observation[name], np.float32)
+        if value.shape == tuple(shape):
+            lead = ()
+        elif value.shape[1:] == tuple(shape):
+            lead = value.shape[:1]
+        else:
+            raise ValueError(f"observation[{name!r}] has shape {value.shape}, registered "
+                             f"{tuple(shape)}")
+        if batch is None:
+            batch = lead
+        elif lead != batch:
+            raise ValueError(f"observation[{name!r}]: inconsistent batch axis")
+        parts.append(value.reshape(*lead, -1))
+    return np.concatenate(parts, axis=-1)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BehaviourConfig:
     """Online double-DQN that plays (and logs) the `replay` level of a task.
@@ -75,8 +179,12 @@ class TaskSpec:
       domain: one of `DOMAINS`; also names the TFDS builder `rlu_<domain>`.
       name: task name inside the domain, e.g. 'catch' or 'breakout'.
       env_id: identifier the backend understands ('catch/0', 'CartPole-v1', ...).
-      observation: spec of one observation as stored in datasets.
-      num_actions: size of the discrete action space.
+      observation: spec of one observation as stored in datasets (for dict
+        observations: the flat float32 vector `flatten_observation` makes).
+      num_actions: size of the discrete action space (None for continuous tasks).
+      action: the action space; derived from `num_actions` when omitted.
+      observation_keys: for environments with dict observations, the registered
+        flattening order as ((key, shape), ...); () for array observations.
       max_episode_steps: time limit; reaching it truncates (is_terminal=False).
       gamma: discount used by learners and evaluation on this task.
       network: torso for learners, 'mlp' (vector observations) or 'cnn' (MinAtar).
@@ -90,7 +198,7 @@ class TaskSpec:
     name: str
     env_id: str
     observation: ArraySpec
-    num_actions: int
+    num_actions: int | None = None
     max_episode_steps: int
     gamma: float
     network: str
@@ -98,13 +206,31 @@ class TaskSpec:
     sticky_action_prob: float = 0.0
     num_runs: int = 3
     description: str = ""
+    action: ActionSpec | None = None
+    observation_keys: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def __post_init__(self):
         if self.domain not in DOMAINS:
             raise ValueError(f"unknown domain {self.domain!r}; valid: {DOMAINS}")
         if self.network not in ("mlp", "cnn"):
             raise ValueError(f"network must be 'mlp' or 'cnn', got {self.network!r}")
-        if self.num_actions < 2 or self.max_episode_steps < 1 or self.num_runs < 1:
+        if self.action is None:
+            if self.num_actions is None:
+                raise ValueError(f"TaskSpec {self.name!r} needs num_actions or action")
+            object.__setattr__(self, "action", ActionSpec.discrete(self.num_actions))
+        elif self.action.is_discrete:
+            if self.num_actions not in (None, self.action.num_values):
+                raise ValueError(f"TaskSpec {self.name!r}: num_actions disagrees with action")
+            object.__setattr__(self, "num_actions", self.action.num_values)
+        elif self.num_actions is not None:
+            raise ValueError(f"TaskSpec {self.name!r}: a continuous task has no num_actions")
+        keys = tuple((str(k), tuple(int(d) for d in shape)) for k, shape in self.observation_keys)
+        object.__setattr__(self, "observation_keys", keys)
+        if keys and sum(math.prod(s) for _, s in keys) != self.observation.size:
+            raise ValueError(f"TaskSpec {self.name!r}: observation_keys cover "
+                             f"{sum(math.prod(s) for _, s in keys)} values, observation has "
+                             f"{self.observation.size}")
+        if self.max_episode_steps < 1 or self.num_runs < 1:
             raise ValueError(f"invalid TaskSpec sizes for {self.name!r}")
         if not 0.0 < self.gamma <= 1.0:
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma}")
@@ -112,6 +238,10 @@ class TaskSpec:
     @property
     def id(self) -> str:
         return f"{self.domain}/{self.name}"
+
+    @property
+    def is_discrete(self) -> bool:
+        return self.action.is_discrete
 
 
 def level_tag(level: str, noise: float) -> str:
