@@ -1,12 +1,20 @@
 """Flax networks shared by the behaviour agent and the offline learners.
 
-Every network returns a `NetworkOutput` with its head's values and the penultimate
-`representation` (plus each hidden layer's activations), which the representation
-probes (srank, dormant units, DR3) read.
+Every network returns its head's output with the penultimate `representation` (plus
+each hidden layer's activations), which the representation probes (srank, dormant
+units, DR3) read.
+
+Discrete tasks: `make_network` gives a `HeadNetwork`, obs -> values (B, num_actions)
+or (B, num_actions, num_atoms). Continuous tasks: `make_network` gives a
+`CriticNetwork`, (obs, action) -> values (B,) or (B, num_atoms), and
+`make_policy_network` a `PolicyNetwork`, obs -> actions (B, A) inside the action
+spec's bounds. Dict observations arrive flattened (`specs.flatten_observation`, done
+by the data layer and the environments), so the MLP torso sees flat vectors.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -14,11 +22,19 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from rl_unplugged.errors import ConfigError
 from rl_unplugged.specs import TaskSpec
 
 
 class NetworkOutput(NamedTuple):
-    values: jax.Array  # (B, num_actions) or (B, num_actions, num_atoms).
+    # (B, num_actions) or (B, num_actions, num_atoms); critics: (B,) or (B, num_atoms).
+    values: jax.Array
+    representation: jax.Array  # (B, D): the penultimate layer.
+    activations: tuple[jax.Array, ...]  # Each hidden layer's post-ReLU output.
+
+
+class PolicyOutput(NamedTuple):
+    actions: jax.Array  # (B, A) float32, inside the action spec's bounds.
     representation: jax.Array  # (B, D): the penultimate layer.
     activations: tuple[jax.Array, ...]  # Each hidden layer's post-ReLU output.
 
@@ -72,6 +88,53 @@ class HeadNetwork(nn.Module):
         return NetworkOutput(values=out, representation=rep, activations=acts)
 
 
+class CriticNetwork(nn.Module):
+    """State-action critic for continuous actions: MLP over [obs, action] + linear head.
+
+    The action joins the flattened observation at the input (as in TD3, SAC and CQL).
+    """
+
+    hidden: Sequence[int]
+    num_atoms: int = 1  # 1: one value; >1: quantiles of the return.
+
+    @nn.compact
+    def __call__(self, obs: jax.Array, action: jax.Array) -> NetworkOutput:
+        """obs (B, *obs_shape), action (B, A) -> values (B,) or (B, num_atoms)."""
+        x = jnp.concatenate([obs.reshape(obs.shape[0], -1).astype(jnp.float32),
+                             action.astype(jnp.float32)], axis=-1)
+        rep, acts = MLPTorso(hidden=self.hidden)(x)
+        out = nn.Dense(self.num_atoms)(rep)
+        values = out[:, 0] if self.num_atoms == 1 else out
+        return NetworkOutput(values=values, representation=rep, activations=acts)
+
+
+def squash(x: jax.Array, minimum: Sequence[float], maximum: Sequence[float]) -> jax.Array:
+    """Unbounded (..., A) -> actions in [minimum, maximum]: tanh, then an affine rescale.
+
+    The final clip only absorbs float32 rounding of the rescale (a bound that is not a
+    float32 number), so actions never leave the bounds the environments check.
+    """
+    low = jnp.asarray(minimum, jnp.float32)
+    high = jnp.asarray(maximum, jnp.float32)
+    return jnp.clip(low + (jnp.tanh(x) + 1.0) * 0.5 * (high - low), low, high)
+
+
+class PolicyNetwork(nn.Module):
+    """Deterministic (or mean) policy for continuous actions: torso + tanh-squashed head."""
+
+    torso: nn.Module
+    minimum: tuple[float, ...]  # Per-dimension bounds (A,), finite.
+    maximum: tuple[float, ...]
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> PolicyOutput:
+        """obs (B, *obs_shape) -> actions (B, A) in [minimum, maximum]."""
+        rep, acts = self.torso(obs)
+        out = nn.Dense(len(self.minimum))(rep)
+        return PolicyOutput(actions=squash(out, self.minimum, self.maximum),
+                            representation=rep, activations=acts)
+
+
 def make_torso(task: TaskSpec, hidden: Sequence[int]) -> nn.Module:
     """The task's torso: MLP for vector observations, MinAtar CNN for images."""
     if task.network == "cnn":
@@ -79,6 +142,42 @@ def make_torso(task: TaskSpec, hidden: Sequence[int]) -> nn.Module:
     return MLPTorso(hidden=tuple(hidden))
 
 
-def make_network(task: TaskSpec, hidden: Sequence[int], num_atoms: int = 1) -> HeadNetwork:
-    return HeadNetwork(torso=make_torso(task, hidden), num_actions=task.num_actions,
-                       num_atoms=num_atoms)
+def _continuous_mlp(task: TaskSpec, what: str) -> None:
+    if task.is_discrete:
+        raise ConfigError(f"{task.id} has discrete actions; {what} is for continuous tasks")
+    if task.network != "mlp":
+        raise ConfigError(f"{task.id}: continuous-action networks need network 'mlp', "
+                          f"got {task.network!r}")
+
+
+def make_network(task: TaskSpec, hidden: Sequence[int],
+                 num_atoms: int = 1) -> HeadNetwork | CriticNetwork:
+    """The task's value network.
+
+    Discrete tasks: `HeadNetwork`, `apply(params, obs)` -> values (B, num_actions) or
+    (B, num_actions, num_atoms). Continuous tasks: `CriticNetwork`,
+    `apply(params, obs, action)` -> values (B,) or (B, num_atoms).
+
+    Raises:
+      ConfigError: a continuous task whose torso is not the MLP.
+    """
+    if task.is_discrete:
+        return HeadNetwork(torso=make_torso(task, hidden), num_actions=task.num_actions,
+                           num_atoms=num_atoms)
+    _continuous_mlp(task, "a critic")
+    return CriticNetwork(hidden=tuple(hidden), num_atoms=num_atoms)
+
+
+def make_policy_network(task: TaskSpec, hidden: Sequence[int]) -> PolicyNetwork:
+    """The deterministic/mean policy of a continuous task: obs -> actions (B, A).
+
+    Raises:
+      ConfigError: a discrete task (its policy is the argmax of `make_network`'s
+        values), a non-MLP torso, or unbounded actions (tanh squashing needs bounds).
+    """
+    _continuous_mlp(task, "a policy network")
+    spec = task.action
+    if not all(math.isfinite(b) for b in (*spec.minimum, *spec.maximum)):
+        raise ConfigError(f"{task.id}: a squashed policy needs finite action bounds")
+    return PolicyNetwork(torso=make_torso(task, hidden), minimum=spec.minimum,
+                         maximum=spec.maximum)

@@ -26,7 +26,9 @@ Metrics = dict[str, jax.Array]
 class Batch(NamedTuple):
     """A minibatch of transitions (see `rl_unplugged.data.transitions.Transitions`).
 
-    observation: (B, *obs_shape); action: (B,) int32; reward: (B,) float32;
+    observation: (B, *obs_shape) (dict observations arrive flattened, (B, D));
+    action: (B,) int32 for discrete tasks, (B, A) float32 inside the action spec's
+    bounds for continuous ones (`TaskSpec.action`); reward: (B,) float32;
     discount: (B,) float32, 0 where next_observation is terminal, 1 otherwise (also
     after a time-limit truncation, which therefore bootstraps normally);
     next_observation: (B, *obs_shape).

@@ -1,11 +1,15 @@
-"""Environments of the registered tasks behind one interface (`Environment`)."""
+"""Environments of the registered tasks behind one interface (`Environment`).
+
+Backends by domain: bsuite, MinAtar, gymnasium ('classic' and 'mujoco': discrete or
+Box actions) and dm_control ('control': dict observations, bounded actions).
+"""
 
 from __future__ import annotations
 
-from rl_unplugged.envs.base import Environment, TimeLimit, TimeStep
+from rl_unplugged.envs.base import Environment, TimeLimit, TimeStep, action_bounds
 from rl_unplugged.specs import TaskSpec
 
-__all__ = ["Environment", "TimeLimit", "TimeStep", "make"]
+__all__ = ["Environment", "TimeLimit", "TimeStep", "action_bounds", "make"]
 
 
 def make(task: TaskSpec | str) -> Environment:
@@ -16,5 +20,6 @@ def make(task: TaskSpec | str) -> Environment:
     if isinstance(task, str):
         task = registry.get_task(task)
     backend = {"bsuite": backends.BsuiteEnv, "minatar": backends.MinAtarEnv,
-               "classic": backends.GymnasiumEnv}[task.domain]
+               "classic": backends.GymnasiumEnv, "mujoco": backends.GymnasiumEnv,
+               "control": backends.DMControlEnv}[task.domain]
     return TimeLimit(backend(task))

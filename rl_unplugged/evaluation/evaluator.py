@@ -1,7 +1,8 @@
 """Runs a policy under a protocol, batched across episodes, into a results record.
 
-A policy is any callable `obs (B, *obs_shape) -> actions (B,)` (integer actions in
-[0, num_actions)), so external agents can be evaluated; `load_run_policy` adapts a
+A policy is any callable `obs (B, *obs_shape) -> actions`: integers (B,) in
+[0, num_actions) for discrete tasks, floats (B, A) clipped into the action bounds
+for continuous ones, so external agents can be evaluated; `load_run_policy` adapts a
 run directory of this suite's learners. The policy is called once per vector step
 with a full (num_envs, *obs_shape) batch: rows of environments whose episodes have
 finished (at the tail of an evaluation) hold their last observation and their actions
@@ -26,9 +27,10 @@ import numpy as np
 
 import rl_unplugged
 from rl_unplugged import compat, fileio
+from rl_unplugged.envs import action_bounds
 from rl_unplugged.evaluation.protocols import SELECTION_METHODS, Protocol
 from rl_unplugged.evaluation.vector_env import VectorEnv
-from rl_unplugged.specs import TaskSpec
+from rl_unplugged.specs import ActionSpec, TaskSpec
 
 Policy = Callable[[np.ndarray], np.ndarray]
 RESULT_FORMAT = "rl_unplugged evaluation result"
@@ -46,32 +48,64 @@ class EpisodeStats:
     seconds: float  # Wall-clock time of the rollouts.
 
 
-def _actions(policy: Policy, obs: np.ndarray, num_actions: int) -> np.ndarray:
+def _actions(policy: Policy, obs: np.ndarray, spec: ActionSpec,
+             bounds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """The policy's actions for `obs`, checked: int (B,) or float32 (B, A) clipped to bounds.
+
+    Args:
+      policy: the batched policy.
+      obs: (B, *obs_shape) observations.
+      spec: the task's action spec.
+      bounds: continuous tasks only: `action_bounds(spec)` (float32 (A,) each).
+
+    Raises:
+      ValueError: wrong shape or dtype (integers for discrete tasks, floats for
+        continuous ones), or non-finite continuous actions.
+    """
     actions = np.asarray(policy(obs))
-    if actions.shape != (obs.shape[0],):
+    expected = (obs.shape[0], *spec.shape)
+    if actions.shape != expected:
         raise ValueError(f"policy returned actions of shape {actions.shape}; expected "
-                         f"({obs.shape[0]},) for an observation batch of shape {obs.shape}")
-    if not np.issubdtype(actions.dtype, np.integer):
-        raise ValueError(f"policy returned {actions.dtype} actions; expected integers "
-                         f"in [0, {num_actions})")
-    return actions
+                         f"{expected} for an observation batch of shape {obs.shape}")
+    if spec.is_discrete:
+        if not np.issubdtype(actions.dtype, np.integer):
+            raise ValueError(f"policy returned {actions.dtype} actions; expected integers "
+                             f"in [0, {spec.num_values})")
+        return actions
+    if not np.issubdtype(actions.dtype, np.floating):
+        raise ValueError(f"policy returned {actions.dtype} actions; expected floats of "
+                         f"shape {expected} for continuous actions")
+    actions = actions.astype(np.float32)
+    finite = np.isfinite(actions).all(axis=1)
+    if not finite.all():
+        raise ValueError(f"policy returned non-finite (NaN or inf) actions for batch rows "
+                         f"{np.flatnonzero(~finite).tolist()}")
+    return np.clip(actions, *bounds)
 
 
 def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
                  num_envs: int = 16, epsilon: float = 0.0) -> EpisodeStats:
     """Plays one episode per seed with `policy`, `num_envs` episodes at a time.
 
+    Continuous tasks: the policy returns floats (num_envs, A); finite actions outside
+    the spec's bounds are clipped into them (what dm_control and gymnasium users
+    expect: the simulators clip too), so the executed action is always in bounds.
+
     Args:
-      policy: batched policy, obs (num_envs, *obs_shape) -> int actions (num_envs,).
+      policy: batched policy, obs (num_envs, *obs_shape) -> actions: int (num_envs,)
+        for discrete tasks, float (num_envs, A) for continuous ones.
       task: the task (spec or id); its environment includes the time limit.
       seeds: one reset seed per episode.
       num_envs: parallel environments (capped at len(seeds)).
       epsilon: probability of replacing the policy's action by a uniform one, drawn
         from a per-episode `np.random.default_rng(seed)` (1.0: a uniform random policy).
+        Every step draws `rng.random()` then the random action: `rng.integers(
+        num_actions)` (discrete) or `rng.uniform(minimum, maximum)` (continuous, one
+        draw per dimension), so the stream stays aligned per episode.
 
     Raises:
-      ValueError: bad arguments, or the policy returns actions of the wrong
-        shape/dtype/range.
+      ValueError: bad arguments (epsilon > 0 with unbounded continuous actions), or
+        the policy returns actions of the wrong shape/dtype/range, or non-finite ones.
     """
     seeds = [int(s) for s in seeds]
     if not seeds:
@@ -79,7 +113,10 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
     venv = VectorEnv(task, min(num_envs, len(seeds)))
+    spec = venv.task.action
+    discrete = spec.is_discrete
     num_actions = venv.task.num_actions
+    bounds = None if discrete else action_bounds(spec)
     n = venv.num_envs
     # Python lists, not NumPy scalars, in the inner loop: the same float64 sums, cheaper.
     returns = [0.0] * len(seeds)
@@ -87,6 +124,9 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
     episode_of = list(range(n))  # Episode index each slot plays; -1 when idle.
     rngs: list[np.random.Generator | None] = [None] * n
     use_epsilon = epsilon > 0.0  # Only then build per-episode generators (~20 us each).
+    if use_epsilon and not discrete and not np.isfinite(bounds).all():
+        venv.close()
+        raise ValueError(f"{venv.task.id}: epsilon > 0 needs finite action bounds")
     start = time.perf_counter()
     for i in range(n):
         venv.reset(i, seeds[i])
@@ -95,7 +135,9 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
     next_episode, active = n, n
     try:
         while active:
-            actions = _actions(policy, venv.observations, num_actions).tolist()
+            actions = _actions(policy, venv.observations, spec, bounds)
+            if discrete:
+                actions = actions.tolist()
             for i in range(n):
                 e = episode_of[i]
                 if e < 0:
@@ -104,7 +146,11 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
                 if use_epsilon:
                     rng = rngs[i]
                     # Draw both numbers every step: the stream stays aligned per episode.
-                    u, random_action = rng.random(), int(rng.integers(num_actions))
+                    u = rng.random()
+                    if discrete:
+                        random_action = int(rng.integers(num_actions))
+                    else:
+                        random_action = rng.uniform(*bounds).astype(np.float32)
                     if u < epsilon:
                         action = random_action
                 ts = venv.step(i, action)

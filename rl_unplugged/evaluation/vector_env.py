@@ -3,7 +3,8 @@
 The backends are Python environments, so there is nothing to gain from subprocesses
 on the small observations of this suite; what matters is calling the (batched)
 policy once per vector step. `VectorEnv` keeps one observation buffer of shape
-(num_envs, *obs_shape) that the policy reads directly.
+(num_envs, *obs_shape) that the policy reads directly (dict observations are
+flattened by the environments, so the buffer is (num_envs, D) for them).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class VectorEnv:
     def reset(self, index: int, seed: int) -> None:
         self.observations[index] = self.envs[index].reset(seed)
 
-    def step(self, index: int, action: int) -> TimeStep:
+    def step(self, index: int, action: int | np.ndarray) -> TimeStep:
+        """Steps environment `index` with an int (discrete) or float32 (A,) action."""
         ts = self.envs[index].step(action)
         self.observations[index] = ts.observation
         return ts
