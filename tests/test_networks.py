@@ -1,7 +1,12 @@
+import dataclasses
+
 import jax
 import jax.numpy as jnp
+import pytest
 
 from rl_unplugged import networks, registry
+from rl_unplugged.errors import ConfigError
+from tests.envs.helpers import continuous_task
 
 
 def test_networks_return_values_and_representation():
@@ -14,3 +19,72 @@ def test_networks_return_values_and_representation():
         assert out.values.shape == (2, task.num_actions, 3)
         assert out.representation.shape == (2, hidden[-1])
         assert out.activations[-1] is not None and len(out.activations) >= len(hidden)
+
+
+def test_discrete_param_tree_is_unchanged():
+    # Checkpoints and learners' saved params rely on this exact tree (HeadNetwork).
+    task = registry.get_task("bsuite/catch")
+    net = networks.make_network(task, (8, 6), num_atoms=3)
+    assert isinstance(net, networks.HeadNetwork)
+    params = net.init(jax.random.PRNGKey(0), jnp.zeros((1, 10, 5)))
+    shapes = jax.tree_util.tree_map(lambda x: x.shape, params)
+    assert shapes == {"params": {
+        "torso": {"Dense_0": {"kernel": (50, 8), "bias": (8,)},
+                  "Dense_1": {"kernel": (8, 6), "bias": (6,)}},
+        "Dense_0": {"kernel": (6, 9), "bias": (9,)}}}
+
+
+def _continuous(minimum=(-2.0, 0.0), maximum=(2.0, 0.1)):
+    return continuous_task("classic", "c", "unused", 3, minimum, maximum, 10)
+
+
+def test_critic_values_representation_and_action_dependence():
+    task = _continuous()
+    obs = jnp.arange(12, dtype=jnp.float32).reshape(4, 3)
+    action = jnp.zeros((4, 2))
+    for num_atoms, shape in ((1, (4,)), (5, (4, 5))):
+        critic = networks.make_network(task, (8, 6), num_atoms=num_atoms)
+        assert isinstance(critic, networks.CriticNetwork)
+        params = critic.init(jax.random.PRNGKey(0), obs, action)
+        out = critic.apply(params, obs, action)
+        assert out.values.shape == shape
+        assert out.representation.shape == (4, 6)
+        assert [a.shape for a in out.activations] == [(4, 8), (4, 6)]
+        # The action is an input: the first layer sees obs (3) + action (2) values.
+        assert params["params"]["MLPTorso_0"]["Dense_0"]["kernel"].shape == (5, 8)
+        other = critic.apply(params, obs, jnp.ones((4, 2)))
+        assert not jnp.allclose(out.values, other.values)
+
+
+def test_policy_actions_stay_in_bounds():
+    task = _continuous()
+    policy = networks.make_policy_network(task, (8,))
+    obs = jnp.linspace(-1.0, 1.0, 15).reshape(5, 3)
+    params = policy.init(jax.random.PRNGKey(1), obs)
+    out = policy.apply(params, obs)
+    assert out.actions.shape == (5, 2) and out.actions.dtype == jnp.float32
+    assert out.representation.shape == (5, 8) and len(out.activations) == 1
+    low, high = jnp.asarray([-2.0, 0.0], jnp.float32), jnp.asarray([2.0, 0.1], jnp.float32)
+    for scale in (1.0, 1e6, -1e6):  # Huge inputs saturate tanh at the bounds.
+        actions = policy.apply(params, obs * scale).actions
+        assert bool(jnp.all(actions >= low)) and bool(jnp.all(actions <= high))
+
+
+def test_squash_is_tanh_then_affine():
+    lo, hi = (-2.0, 0.0), (2.0, 0.1)
+    x = jnp.asarray([[0.0, 0.0], [0.5, -0.5], [50.0, -50.0]])
+    expected = jnp.asarray([[0.0, 0.05],
+                            [2.0 * jnp.tanh(0.5), 0.05 * (1.0 - jnp.tanh(0.5))],
+                            [2.0, 0.0]])
+    assert jnp.allclose(networks.squash(x, lo, hi), expected, atol=1e-6)
+    # The upper bound 0.1 is not a float32 number; the squashed action never exceeds it.
+    assert float(networks.squash(jnp.asarray([[0.0, 50.0]]), lo, hi)[0, 1]) <= jnp.float32(0.1)
+
+
+def test_network_factory_refuses_mismatched_kinds():
+    with pytest.raises(ConfigError, match="discrete"):
+        networks.make_policy_network(registry.get_task("bsuite/catch"), (4,))
+    with pytest.raises(ConfigError, match="mlp"):
+        networks.make_network(dataclasses.replace(_continuous(), network="cnn"), (4,))
+    with pytest.raises(ConfigError, match="finite"):
+        networks.make_policy_network(_continuous((-float("inf"), 0.0), (2.0, 1.0)), (4,))

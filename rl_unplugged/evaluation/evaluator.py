@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 import rl_unplugged
-from rl_unplugged import compat, fileio
+from rl_unplugged import compat, fileio, registry
 from rl_unplugged.envs import action_bounds
 from rl_unplugged.evaluation.protocols import SELECTION_METHODS, Protocol
 from rl_unplugged.evaluation.vector_env import VectorEnv
@@ -112,11 +112,16 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
         raise ValueError("no seeds to evaluate")
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
-    venv = VectorEnv(task, min(num_envs, len(seeds)))
-    spec = venv.task.action
+    if isinstance(task, str):
+        task = registry.get_task(task)
+    spec = task.action
     discrete = spec.is_discrete
-    num_actions = venv.task.num_actions
+    num_actions = task.num_actions
     bounds = None if discrete else action_bounds(spec)
+    if epsilon > 0.0 and not discrete and not np.isfinite(bounds).all():
+        raise ValueError(f"{task.id}: epsilon > 0 needs finite action bounds (uniform "
+                         f"random actions), got {spec.describe()}")
+    venv = VectorEnv(task, min(num_envs, len(seeds)))
     n = venv.num_envs
     # Python lists, not NumPy scalars, in the inner loop: the same float64 sums, cheaper.
     returns = [0.0] * len(seeds)
@@ -124,9 +129,6 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
     episode_of = list(range(n))  # Episode index each slot plays; -1 when idle.
     rngs: list[np.random.Generator | None] = [None] * n
     use_epsilon = epsilon > 0.0  # Only then build per-episode generators (~20 us each).
-    if use_epsilon and not discrete and not np.isfinite(bounds).all():
-        venv.close()
-        raise ValueError(f"{venv.task.id}: epsilon > 0 needs finite action bounds")
     start = time.perf_counter()
     for i in range(n):
         venv.reset(i, seeds[i])
