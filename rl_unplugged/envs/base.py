@@ -66,8 +66,12 @@ class Environment(abc.ABC):
 
     @abc.abstractmethod
     def step(self, action: int | np.ndarray) -> TimeStep:
-        """Executes `action`: an index in [0, num_actions) (discrete tasks) or a float32
-        vector (A,) inside the spec's bounds (continuous tasks)."""
+        """Executes `action`.
+
+        Args:
+          action: an index in [0, num_actions) (discrete tasks) or a float32 vector (A,)
+            inside the spec's bounds (continuous tasks).
+        """
 
     def close(self) -> None:
         pass

@@ -1,11 +1,15 @@
 """The batched evaluator: exact per-episode returns, batching-independent, checked."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from rl_unplugged import envs
 from rl_unplugged.evaluation import evaluator, protocols
 from rl_unplugged.evaluation.vector_env import VectorEnv
+from rl_unplugged.specs import ActionSpec
+from tests.envs.helpers import cartpole_swingup_task, pendulum_task
 
 
 def _manual(task_id, seeds, policy):
@@ -124,3 +128,118 @@ def test_vector_env_shares_one_observation_buffer():
     assert np.array_equal(venv.observations[1], ts.observation)
     with pytest.raises(ValueError):
         VectorEnv("minatar/breakout", 0)
+
+
+# Continuous actions ---------------------------------------------------------------------
+
+def _manual_continuous(task, seeds, policy, epsilon):
+    """Independent reference: one episode at a time, clipping and epsilon spelled out."""
+    env = envs.make(task)
+    low = np.asarray(task.action.minimum, np.float32)
+    high = np.asarray(task.action.maximum, np.float32)
+    returns, lengths = [], []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        obs, ret, n = env.reset(seed), 0.0, 0
+        while True:
+            action = np.clip(np.asarray(policy(obs[None])[0], np.float32), low, high)
+            u, random_action = rng.random(), rng.uniform(low, high).astype(np.float32)
+            ts = env.step(random_action if u < epsilon else action)
+            ret, n, obs = ret + ts.reward, n + 1, ts.observation
+            if ts.last:
+                break
+        returns.append(ret)
+        lengths.append(n)
+    return returns, lengths
+
+
+def _swing(obs):
+    # State-dependent and often far outside the [-2, 2] torque bounds: exercises clipping.
+    return (-10.0 * obs[:, 2:3]).astype(np.float32)
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.3, 1.0])
+def test_continuous_returns_do_not_depend_on_num_envs(epsilon):
+    task = pendulum_task(max_episode_steps=40)
+    seeds = [5, 6, 7, 8, 9]
+    one = evaluator.run_episodes(_swing, task, seeds, num_envs=1, epsilon=epsilon)
+    four = evaluator.run_episodes(_swing, task, seeds, num_envs=4, epsilon=epsilon)
+    assert one.returns.tolist() == four.returns.tolist()
+    assert one.returns.tolist() == _manual_continuous(task, seeds, _swing, epsilon)[0]
+    assert one.lengths.tolist() == [40] * 5
+
+
+def test_dict_observation_returns_do_not_depend_on_num_envs():
+    task = cartpole_swingup_task(max_episode_steps=30)
+    seeds = [1, 2, 3, 4, 5]
+
+    def policy(obs):  # Pushes along the pole's velocity (registered order: velocity first).
+        return np.tanh(obs[:, 1:2]).astype(np.float32)
+
+    one = evaluator.run_episodes(policy, task, seeds, num_envs=1, epsilon=0.5)
+    four = evaluator.run_episodes(policy, task, seeds, num_envs=4, epsilon=0.5)
+    assert one.returns.tolist() == four.returns.tolist()
+    assert one.returns.tolist() == _manual_continuous(task, seeds, policy, 0.5)[0]
+
+
+def test_random_continuous_policy_is_uniform_in_bounds(monkeypatch):
+    task = pendulum_task(max_episode_steps=50)
+    seen = []
+
+    class Recording(VectorEnv):
+        def step(self, index, action):
+            seen.append(np.array(action))
+            return super().step(index, action)
+
+    monkeypatch.setattr(evaluator, "VectorEnv", Recording)
+    zeros = lambda o: np.zeros((len(o), 1), np.float32)
+    stats = evaluator.run_episodes(zeros, task, [0, 1, 2, 3], num_envs=2, epsilon=1.0)
+    assert stats.lengths.tolist() == [50] * 4
+    executed = np.concatenate(seen)
+    assert executed.dtype == np.float32 and len(executed) == 200
+    assert executed.min() >= -2.0 and executed.max() <= 2.0
+    assert executed.std() == pytest.approx(4.0 / np.sqrt(12.0), rel=0.15)  # U[-2, 2].
+    # Exactly the draws of the per-episode streams (random(), then uniform per step).
+    expected = np.concatenate(_manual_actions(task, [0, 1, 2, 3], 50))
+    np.testing.assert_array_equal(np.sort(executed), np.sort(expected))
+
+
+def _manual_actions(task, seeds, steps):
+    low = np.asarray(task.action.minimum, np.float32)
+    high = np.asarray(task.action.maximum, np.float32)
+    out = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        for _ in range(steps):
+            rng.random()
+            out.append(rng.uniform(low, high).astype(np.float32))
+    return out
+
+
+def test_out_of_bounds_actions_are_clipped():
+    task = pendulum_task(max_episode_steps=20)
+    big = lambda o: np.full((len(o), 1), 100.0)
+    edge = lambda o: np.full((len(o), 1), 2.0, np.float32)
+    a = evaluator.run_episodes(big, task, [3, 4], num_envs=2)
+    b = evaluator.run_episodes(edge, task, [3, 4], num_envs=2)
+    assert a.returns.tolist() == b.returns.tolist()
+
+
+@pytest.mark.parametrize("policy, match", [
+    (lambda o: np.full((len(o), 1), np.nan, np.float32), "non-finite"),
+    (lambda o: np.where(np.arange(len(o))[:, None] == 1, np.inf, 0.0), r"non-finite.*\[1\]"),
+    (lambda o: np.zeros(len(o), np.float32), "shape"),
+    (lambda o: np.zeros((len(o), 2), np.float32), "shape"),
+    (lambda o: np.zeros((len(o), 1), np.int64), "floats"),
+])
+def test_bad_continuous_policies_are_named(policy, match):
+    with pytest.raises(ValueError, match=match):
+        evaluator.run_episodes(policy, pendulum_task(), [0, 1], num_envs=2)
+
+
+def test_epsilon_needs_finite_bounds():
+    task = dataclasses.replace(pendulum_task(),
+                               action=ActionSpec.continuous([-np.inf], [np.inf]))
+    zeros = lambda o: np.zeros((len(o), 1), np.float32)
+    with pytest.raises(ValueError, match="finite action bounds"):
+        evaluator.run_episodes(zeros, task, [0], epsilon=0.1)
