@@ -83,18 +83,23 @@ def test_md_escape_and_plot_labels():
 def _record(task_id, returns, selection=("final", None)):
     from rl_unplugged.evaluation import protocols as P
     p = P.get_protocol(task_id)
-    return {"task": task_id, "protocol": {"hash": p.hash}, "episode_seeds": p.episode_seeds,
-            "returns": returns, "selection": {"method": selection[0], "name": selection[1]}}
+    return {"format": "rl_unplugged evaluation result", "task": task_id,
+            "protocol": {"hash": p.hash, "settings_hash": p.settings_hash},
+            "episode_seeds": p.episode_seeds, "returns": returns,
+            "selection": {"method": selection[0], "name": selection[1]}}
 
 
 def test_submission_from_evaluator_records_validates():
     from rl_unplugged.leaderboard.validation import validate
     tasks = ["classic/cartpole", "classic/acrobot", "classic/mountaincar"]
-    records = [_record(t, [float(k)] * 100, ("offline", "sbv")) for t in tasks for k in range(3)]
+    lowest = {"classic/cartpole": 1.0, "classic/acrobot": -500.0, "classic/mountaincar": -200.0}
+    records = [_record(t, [lowest[t] + k] * 100, ("offline", "sbv")) for t in tasks
+               for k in range(3)]
     sub = board.submission_from_results(records, track="classic", name="From records")
     assert validate(sub) == sub
     assert sub["selection"] == {"method": "offline", "name": "sbv"}
-    assert [r["returns"][0] for r in sub["results"]["classic/acrobot"]["runs"]] == [0, 1, 2]
+    assert [r["returns"][0] for r in sub["results"]["classic/acrobot"]["runs"]] == [-500, -499,
+                                                                                   -498]
     records[0]["selection"] = {"method": "final", "name": None}
     with pytest.raises(ValueError, match="mix selection"):
         board.submission_from_results(records, track="classic", name="x")
