@@ -28,6 +28,8 @@ def test_submit_and_build(tmp_path, write_json, small_protocols):
     assert len(list((root / "submissions").glob("*.json"))) == 3
     built = board.build_board(root, protocols=small_protocols, reps=100)
     assert [t["track"] for t in built["tracks"]] == ["all", "bsuite", "minatar", "classic"]
+    assert [t["title"] for t in built["tracks"]] == ["all tasks", "bsuite", "MinAtar",
+                                                     "classic control"]
     bsuite = built["tracks"][1]
     assert set(bsuite["entries"]) == {EVIL, "Plain", "Everything"}
     # Offsets 2 > 1 > 0 in return, same spread: the IQM ranks them that way.
