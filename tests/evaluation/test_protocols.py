@@ -176,3 +176,20 @@ def test_evaluator_and_validation_share_the_protocol_rules(monkeypatch):
     evaluator.evaluate(lambda o: np.zeros(len(o), np.int64), protocols["bsuite/catch"],
                        datasets=["rlu_bsuite/catch_random_run0"], num_envs=2)
     assert {"check_datasets", "check_selection", "check_returns"} <= set(calls)
+
+
+def test_committed_protocol_docs_are_current(tmp_path):
+    from pathlib import Path
+
+    import rl_unplugged
+    from rl_unplugged.evaluation import docs
+
+    repo = Path(rl_unplugged.__file__).parents[1] / "evaluation"
+    written = docs.render_protocol_docs(tmp_path)
+    assert any(p.name == "SUBMISSIONS.md" for p in written)
+    for path in written:
+        committed = repo / path.relative_to(tmp_path)
+        assert committed.read_text() == path.read_text(), (
+            f"{committed} is stale: run `rlu protocols render --out evaluation`")
+    assert "| feasible return range | [-1, 1] " in (repo / "protocols" / "bsuite-catch.md"
+                                                    ).read_text()
