@@ -193,3 +193,11 @@ def test_committed_protocol_docs_are_current(tmp_path):
             f"{committed} is stale: run `rlu protocols render --out evaluation`")
     assert "| feasible return range | [-1, 1] " in (repo / "protocols" / "bsuite-catch.md"
                                                     ).read_text()
+
+
+def test_measured_references_lie_inside_the_feasible_range():
+    for p in P.all_protocols().values():
+        lo, hi = p.feasible_return_range
+        for kind, record in p.references.items():
+            if record.get("value") is not None:
+                assert lo <= record["value"] <= hi, (p.task_id, kind, record["value"])
