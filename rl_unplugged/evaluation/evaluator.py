@@ -179,7 +179,10 @@ def load_run_policy(run_dir: str | Path, member: int = 0, checkpoint: int | None
         config = run_policy.read_config(run_dir)
     except FileNotFoundError as e:
         raise NotFoundError(str(e)) from None
-    if "task" not in config:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CorruptDataError(f"{run_dir / 'config.json'}: not JSON ({str(e)[:100]})"
+                               ) from None
+    if not isinstance(config, dict) or not isinstance(config.get("task"), str):
         raise ConfigError(f"{run_dir / 'config.json'}: no 'task' recorded")
     task, dataset = config["task"], config.get("dataset")
     if protocol is not None:  # Before the parameters load (and jit).

@@ -306,7 +306,7 @@ class Protocol:
             raise IncompatibleError(
                 f"{source} was trained on {run_task.id} (dataset {dataset}), not "
                 f"{self.task_id}: " + ("; ".join(diffs) or "a different task"))
-        if dataset is not None and dataset.split(":")[0] not in set(self.datasets):
+        if dataset is not None and str(dataset).split(":")[0] not in set(self.datasets):
             raise IncompatibleError(f"{source} was trained on dataset {dataset!r}, which the "
                                     f"protocol of {self.task_id} does not allow")
 

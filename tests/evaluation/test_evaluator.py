@@ -201,3 +201,16 @@ def test_results_records_are_checked_on_save_and_load(tmp_path):
     evaluator.check_result(record)
     with pytest.raises(ConfigError, match="settings"):
         evaluator.check_result(record, protocols.get_protocol("bsuite/catch"))
+
+
+def test_a_broken_run_directory_is_named(tmp_path):
+    from rl_unplugged.errors import ConfigError, CorruptDataError, NotFoundError
+
+    with pytest.raises(NotFoundError, match="config.json"):
+        evaluator.load_run_policy(tmp_path)
+    (tmp_path / "config.json").write_text("{")
+    with pytest.raises(CorruptDataError, match="config.json: not JSON"):
+        evaluator.load_run_policy(tmp_path)
+    (tmp_path / "config.json").write_text('{"agent": "bc"}')
+    with pytest.raises(ConfigError, match="no 'task' recorded"):
+        evaluator.load_run_policy(tmp_path)
