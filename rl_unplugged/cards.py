@@ -1,6 +1,7 @@
 """Dataset cards (`datasets/rlu_<domain>.md`), rendered from the registry.
 
-Task tables, behaviour settings and sizes come from `rl_unplugged.registry`, so the
+Titles, citations, task tables, behaviour settings and sizes come from
+`rl_unplugged.registry` (`get_domain`, `tasks`, `datasets`), so the
 cards cannot drift from the builders; tests check the committed cards equal the
 rendered ones. Regenerate with `python -m rl_unplugged.cards [OUT_DIR]`.
 """
@@ -14,21 +15,6 @@ import numpy as np
 
 from rl_unplugged import fileio, registry
 from rl_unplugged.specs import NOISE_LEVELS, TaskSpec
-
-_TITLES = {
-    "bsuite": ("bsuite", "the bsuite tasks catch, cartpole and mountain_car (Osband et al. "
-               "2020), as in RL Unplugged's bsuite datasets"),
-    "minatar": ("MinAtar", "the five MinAtar games (Young & Tian 2019), with MinAtar's sticky "
-                "actions (probability 0.1)"),
-    "classic": ("classic control", "gymnasium's CartPole-v1, Acrobot-v1 and MountainCar-v0"),
-}
-_CITATIONS = {
-    "bsuite": "Osband et al., *Behaviour Suite for Reinforcement Learning*, ICLR 2020.",
-    "minatar": "Young & Tian, *MinAtar: An Atari-Inspired Testbed for Thorough and "
-               "Reproducible Reinforcement Learning Experiments*, arXiv:1903.03176, 2019.",
-    "classic": "Towers et al., *Gymnasium: A Standard Interface for Reinforcement Learning "
-               "Environments*, arXiv:2407.17032, 2024.",
-}
 
 
 def _mib(task: TaskSpec) -> float:
@@ -59,7 +45,8 @@ def render_card(domain: str) -> str:
     tasks = registry.tasks(domain)
     builder = f"rlu_{domain}"
     specs = registry.datasets(builder)
-    title, what = _TITLES[domain]
+    spec = registry.get_domain(domain)
+    title, what = spec.title, spec.summary
     example = specs[0].name
     noise = ", ".join(f"noise{round(n * 100)}" for n in NOISE_LEVELS)
     lines = [
@@ -187,7 +174,7 @@ def render_card(domain: str) -> str:
         "",
         "- Gulcehre et al., *RL Unplugged: A Suite of Benchmarks for Offline Reinforcement "
         "Learning*, NeurIPS 2020.",
-        f"- {_CITATIONS[domain]}",
+        f"- {spec.citation}",
         "",
     ]
     return "\n".join(lines)

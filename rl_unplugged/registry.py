@@ -1,8 +1,9 @@
-"""The one registry of tasks and datasets.
+"""The one registry of domains, tasks and datasets.
 
-Builders' configs, loaders, environment factories, evaluation protocols and score
-normalisation all look tasks up here. Unknown names raise a `KeyError` that lists
-the closest valid names.
+Builders' configs and metadata, dataset cards, loaders, environment factories,
+evaluation protocols (including each task's feasible returns), score normalisation and
+the leaderboard's tracks all look them up here. Unknown names raise
+`rl_unplugged.errors.UnknownNameError` (a KeyError) that lists the closest valid names.
 """
 
 from __future__ import annotations
@@ -10,19 +11,102 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from rl_unplugged.errors import UnknownNameError
 from rl_unplugged.specs import (
     LEVELS,
     NOISE_LEVELS,
     ArraySpec,
     BehaviourConfig,
     DatasetSpec,
+    DomainSpec,
+    RewardBounds,
     TaskSpec,
 )
+
+_DOMAINS: tuple[DomainSpec, ...] = (
+    DomainSpec(
+        name="bsuite", title="bsuite",
+        summary="the bsuite tasks catch, cartpole and mountain_car (Osband et al. 2020), as "
+                "in RL Unplugged's bsuite datasets",
+        citation="Osband et al., *Behaviour Suite for Reinforcement Learning*, ICLR 2020.",
+        homepage="https://github.com/google-deepmind/bsuite",
+        bibtex="""\
+@inproceedings{osband2020bsuite,
+  title={Behaviour Suite for Reinforcement Learning},
+  author={Osband, Ian and Doron, Yotam and Hessel, Matteo and Aslanides, John and
+          Sezener, Eren and Saraiva, Andre and McKinney, Katrina and Lattimore, Tor and
+          Szepesvari, Csaba and Singh, Satinder and Van Roy, Benjamin and Sutton, Richard
+          and Silver, David and Van Hasselt, Hado},
+  booktitle={International Conference on Learning Representations},
+  year={2020}
+}"""),
+    DomainSpec(
+        name="minatar", title="MinAtar",
+        summary="the five MinAtar games (Young & Tian 2019), with MinAtar's sticky actions "
+                "(probability 0.1)",
+        citation="Young & Tian, *MinAtar: An Atari-Inspired Testbed for Thorough and "
+                 "Reproducible Reinforcement Learning Experiments*, arXiv:1903.03176, 2019.",
+        homepage="https://github.com/kenjyoung/MinAtar",
+        bibtex="""\
+@article{young2019minatar,
+  title={MinAtar: An Atari-Inspired Testbed for Thorough and Reproducible Reinforcement
+         Learning Experiments},
+  author={Young, Kenny and Tian, Tian},
+  journal={arXiv preprint arXiv:1903.03176},
+  year={2019}
+}"""),
+    DomainSpec(
+        name="classic", title="classic control",
+        summary="gymnasium's CartPole-v1, Acrobot-v1 and MountainCar-v0",
+        citation="Towers et al., *Gymnasium: A Standard Interface for Reinforcement Learning "
+                 "Environments*, arXiv:2407.17032, 2024.",
+        homepage="https://gymnasium.farama.org/environments/classic_control/",
+        bibtex="""\
+@article{towers2024gymnasium,
+  title={Gymnasium: A Standard Interface for Reinforcement Learning Environments},
+  author={Towers, Mark and Kwiatkowski, Ariel and Terry, Jordan and Balis, John U and
+          De Cola, Gianluca and Deleu, Tristan and Goul{\\~a}o, Manuel and Kallinteris,
+          Andreas and Krimmel, Markus and KG, Arjun and others},
+  journal={arXiv preprint arXiv:2407.17032},
+  year={2024}
+}"""),
+)
+
+# Per-step reward bounds of each environment, read from its source (the versions
+# installed here); they bound the feasible returns the evaluation protocols accept.
+_REWARDS: dict[str, RewardBounds] = {
+    # bsuite/environments/catch.py: 0 until the ball lands, then +1 (caught) or -1.
+    "bsuite/catch": RewardBounds(minimum=-1.0, maximum=1.0, rewarded_steps=1),
+    # bsuite/environments/cartpole.py: +1 while the pole is up (cos > 0.8), else 0.
+    "bsuite/cartpole": RewardBounds(minimum=0.0, maximum=1.0),
+    # bsuite/environments/mountain_car.py: -1 on every step, the goal step included.
+    "bsuite/mountain_car": RewardBounds(minimum=-1.0, maximum=-1.0),
+    # minatar/environments/breakout.py: +1 per brick; one ball strikes one brick a step.
+    "minatar/breakout": RewardBounds(minimum=0.0, maximum=1.0),
+    # minatar/environments/asterix.py: +1 per treasure on the player's cell; one entity
+    # per row, met at most twice a step (after the player moves, after entities move).
+    "minatar/asterix": RewardBounds(minimum=0.0, maximum=2.0),
+    # minatar/environments/freeway.py: +1 when the chicken reaches the top row.
+    "minatar/freeway": RewardBounds(minimum=0.0, maximum=1.0),
+    # minatar/environments/seaquest.py: +1 per enemy hit by a friendly bullet (at most 3
+    # alive: shot_cool_down 5 on a 10-cell row) plus oxygen*10//max_oxygen <= 10 when
+    # surfacing with 6 divers.
+    "minatar/seaquest": RewardBounds(minimum=0.0, maximum=13.0),
+    # minatar/environments/space_invaders.py: +1 per alien on a friendly bullet's cell
+    # (at most 3 bullets alive: shot_cool_down 5, 10 rows).
+    "minatar/space_invaders": RewardBounds(minimum=0.0, maximum=3.0),
+    # gymnasium/envs/classic_control/cartpole.py: +1 per step, the terminating one included.
+    "classic/cartpole": RewardBounds(minimum=1.0, maximum=1.0),
+    # gymnasium/envs/classic_control/acrobot.py: -1 per step, 0 on reaching the goal.
+    "classic/acrobot": RewardBounds(minimum=-1.0, maximum=0.0),
+    # gymnasium/envs/classic_control/mountain_car.py: -1 per step, the goal step included.
+    "classic/mountaincar": RewardBounds(minimum=-1.0, maximum=-1.0),
+}
 
 
 def _bsuite(name: str, shape, num_actions, max_steps, num_steps, description) -> TaskSpec:
     return TaskSpec(
-        domain="bsuite", name=name, env_id=name,
+        domain="bsuite", name=name, env_id=name, rewards=_REWARDS[f"bsuite/{name}"],
         observation=ArraySpec(shape=shape, dtype="float32"), num_actions=num_actions,
         max_episode_steps=max_steps, gamma=0.99, network="mlp",
         # bsuite's example DQN: MLP [56, 56], lr 3e-4... target period scaled to the
@@ -34,7 +118,7 @@ def _bsuite(name: str, shape, num_actions, max_steps, num_steps, description) ->
 
 def _minatar(name: str, channels: int, num_actions: int, description: str) -> TaskSpec:
     return TaskSpec(
-        domain="minatar", name=name, env_id=name,
+        domain="minatar", name=name, env_id=name, rewards=_REWARDS[f"minatar/{name}"],
         observation=ArraySpec(shape=(10, 10, channels), dtype="uint8"),
         num_actions=num_actions, max_episode_steps=10_000, gamma=0.99, network="cnn",
         sticky_action_prob=0.1,
@@ -57,8 +141,9 @@ def _classic(name: str, obs_dim: int, num_actions: int, max_steps: int, num_step
     config = dict(num_steps=num_steps, hidden=(64, 64), learning_rate=5e-4,
                   target_update_period=500, epsilon_decay_steps=num_steps // 4)
     config.update(behaviour)
+    short = name.split("-")[0].lower()
     return TaskSpec(
-        domain="classic", name=name.split("-")[0].lower(), env_id=name,
+        domain="classic", name=short, env_id=name, rewards=_REWARDS[f"classic/{short}"],
         observation=ArraySpec(shape=(obs_dim,), dtype="float32"), num_actions=num_actions,
         max_episode_steps=max_steps, gamma=0.99, network="mlp",
         behaviour=BehaviourConfig(**config), description=description)
@@ -95,13 +180,24 @@ def _index(items: Iterable, key) -> dict:
 
 
 TASKS: dict[str, TaskSpec] = _index(_TASKS, lambda t: t.id)
+DOMAINS: dict[str, DomainSpec] = _index(_DOMAINS, lambda d: d.name)
+if set(DOMAINS) != {t.domain for t in _TASKS}:
+    raise ValueError("every domain needs a DomainSpec and at least one task")
 
 
-def _unknown(kind: str, name: str, valid: Iterable[str]) -> KeyError:
+def _unknown(kind: str, name: str, valid: Iterable[str]) -> UnknownNameError:
     valid = sorted(valid)
-    close = difflib.get_close_matches(name, valid, n=5, cutoff=0.4)
+    close = difflib.get_close_matches(str(name), valid, n=5, cutoff=0.4)
     hint = f"did you mean {', '.join(close)}?" if close else f"valid: {', '.join(valid[:20])}"
-    return KeyError(f"unknown {kind} {name!r}; {hint}")
+    return UnknownNameError(f"unknown {kind} {name!r}; {hint}")
+
+
+def get_domain(name: str) -> DomainSpec:
+    """Looks a domain up by name ('bsuite') or by its builder's name ('rlu_bsuite')."""
+    key = name[len("rlu_"):] if name.startswith("rlu_") else name
+    if key not in DOMAINS:
+        raise _unknown("domain", name, DOMAINS)
+    return DOMAINS[key]
 
 
 def get_task(task_id: str) -> TaskSpec:
@@ -112,7 +208,31 @@ def get_task(task_id: str) -> TaskSpec:
 
 
 def domains() -> tuple[str, ...]:
-    return tuple(sorted({t.domain for t in _TASKS}))
+    """Domain names, sorted."""
+    return tuple(sorted(DOMAINS))
+
+
+def tracks() -> tuple[str, ...]:
+    """Leaderboard tracks: 'all', each domain (registry order), then each task id."""
+    return ("all", *DOMAINS, *TASKS)
+
+
+def track_tasks(track: str) -> list[str]:
+    """Task ids of a track: 'all', a domain ('bsuite') or one task ('bsuite/catch')."""
+    if track in TASKS:
+        return [track]
+    if track != "all" and track not in DOMAINS:
+        raise _unknown("track", track, tracks())
+    return [t.id for t in _TASKS if track in ("all", t.domain)]
+
+
+def track_title(track: str) -> str:
+    """Display name of a track: 'all tasks', a domain's title, or a task id."""
+    if track == "all":
+        return "all tasks"
+    if track in DOMAINS:
+        return DOMAINS[track].title
+    return get_task(track).id
 
 
 def tasks(domain: str | None = None) -> list[TaskSpec]:

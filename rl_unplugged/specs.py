@@ -142,6 +142,68 @@ def flatten_observation(observation, keys: tuple[tuple[str, tuple[int, ...]], ..
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class DomainSpec:
+    """One domain (one TFDS builder `rlu_<name>`, one leaderboard track): its metadata.
+
+    Attributes:
+      name: one of `DOMAINS`.
+      title: short display name ('bsuite', 'MinAtar', 'classic control').
+      summary: what the datasets hold, completing 'RLDS datasets of ...'.
+      citation: the environment's reference, one Markdown line.
+      bibtex: the same reference as BibTeX (TFDS citations).
+      homepage: the environment's home page.
+    """
+
+    name: str
+    title: str
+    summary: str
+    citation: str
+    bibtex: str
+    homepage: str
+
+    def __post_init__(self):
+        if self.name not in DOMAINS:
+            raise ValueError(f"unknown domain {self.name!r}; valid: {DOMAINS}")
+        for field in ("title", "summary", "citation", "bibtex", "homepage"):
+            if not getattr(self, field):
+                raise ValueError(f"DomainSpec {self.name!r}: {field} is empty")
+
+    @property
+    def builder_name(self) -> str:
+        return f"rlu_{self.name}"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RewardBounds:
+    """Bounds of a task's raw per-step rewards, as its environment's source defines them.
+
+    Attributes:
+      minimum, maximum: the smallest and largest reward of one step.
+      rewarded_steps: how many steps of an episode can carry a nonzero reward; None
+        when any step can (bsuite catch rewards only its last step: 1).
+    """
+
+    minimum: float
+    maximum: float
+    rewarded_steps: int | None = None
+
+    def __post_init__(self):
+        if not (math.isfinite(self.minimum) and math.isfinite(self.maximum)
+                and self.minimum <= self.maximum):
+            raise ValueError(f"RewardBounds need finite minimum <= maximum, got "
+                             f"[{self.minimum}, {self.maximum}]")
+        if self.rewarded_steps is not None and self.rewarded_steps < 1:
+            raise ValueError("RewardBounds.rewarded_steps must be >= 1")
+
+    def return_range(self, max_episode_steps: int) -> tuple[float, float]:
+        """The feasible undiscounted return of an episode of 1..`max_episode_steps` steps."""
+        n = max_episode_steps if self.rewarded_steps is None else min(
+            self.rewarded_steps, max_episode_steps)
+        return (float(min(self.minimum, n * self.minimum)),
+                float(max(self.maximum, n * self.maximum)))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class BehaviourConfig:
     """Online double-DQN that plays (and logs) the `replay` level of a task.
 
@@ -192,6 +254,8 @@ class TaskSpec:
       behaviour: the online agent that generates the `replay` level.
       num_runs: number of logged runs (seeds) per level.
       description: one line for tables and dataset cards.
+      rewards: bounds of the environment's per-step rewards (feasible returns of the
+        evaluation protocols); None when unknown.
     """
 
     domain: str
@@ -208,6 +272,7 @@ class TaskSpec:
     description: str = ""
     action: ActionSpec | None = None
     observation_keys: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    rewards: RewardBounds | None = None
 
     def __post_init__(self):
         if self.domain not in DOMAINS:
@@ -242,6 +307,13 @@ class TaskSpec:
     @property
     def is_discrete(self) -> bool:
         return self.action.is_discrete
+
+    @property
+    def return_range(self) -> tuple[float, float]:
+        """Feasible undiscounted episode return under the time limit; (-inf, inf) if unknown."""
+        if self.rewards is None:
+            return (-math.inf, math.inf)
+        return self.rewards.return_range(self.max_episode_steps)
 
 
 def level_tag(level: str, noise: float) -> str:

@@ -30,3 +30,16 @@ def test_card_lists_every_task_and_the_recorded_checksums(tmp_path, monkeypatch)
     monkeypatch.setattr(reference_builds, "load", dict)
     assert "No reference build recorded yet" in cards.render_card("bsuite")
     assert len(cards.write_cards(tmp_path)) == 3
+
+
+def test_card_title_summary_and_citation_come_from_the_registry(monkeypatch):
+    import dataclasses
+
+    domain = registry.get_domain("minatar")
+    changed = dataclasses.replace(domain, title="Mini Atari", summary="five tiny games",
+                                  citation="Someone, *A Paper*, 2099.")
+    monkeypatch.setitem(registry.DOMAINS, "minatar", changed)
+    text = cards.render_card("minatar")
+    assert text.startswith("# `rlu_minatar`: Mini Atari datasets")
+    assert "RLDS datasets of five tiny games, generated" in text
+    assert "- Someone, *A Paper*, 2099." in text and domain.citation not in text

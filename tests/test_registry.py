@@ -1,7 +1,12 @@
+import math
+
+import numpy as np
 import pytest
 
 from rl_unplugged import registry
-from rl_unplugged.specs import DatasetSpec
+from rl_unplugged.errors import UnknownNameError
+from rl_unplugged.specs import DOMAINS as DOMAIN_NAMES
+from rl_unplugged.specs import DatasetSpec, DomainSpec, RewardBounds
 
 
 def test_every_domain_has_tasks_and_unique_names():
@@ -38,3 +43,92 @@ def test_seed_is_a_pure_function_of_the_config():
     a = registry.get_dataset("rlu_bsuite/catch_noise0_run0")
     b = registry.get_dataset("rlu_bsuite/catch_noise0_run1")
     assert a.seed == a.replace(num_steps=5).seed != b.seed
+
+
+# Feasible returns by hand from the environments' sources (per-step reward bounds x the
+# episode cap): catch pays -1 or +1 once; CartPole +1 a step for <= 500 steps; Acrobot
+# -1 a step, 0 on the goal step, <= 500 steps; MountainCar -1 a step, <= 200 steps...
+HAND_RANGES = {
+    "bsuite/catch": (-1, 1), "bsuite/cartpole": (0, 1000), "bsuite/mountain_car": (-1000, -1),
+    "minatar/breakout": (0, 10_000), "minatar/asterix": (0, 20_000),
+    "minatar/freeway": (0, 10_000), "minatar/seaquest": (0, 130_000),
+    "minatar/space_invaders": (0, 30_000), "classic/cartpole": (1, 500),
+    "classic/acrobot": (-500, 0), "classic/mountaincar": (-200, -1),
+}
+
+
+def test_every_task_declares_reward_bounds_and_its_feasible_returns():
+    assert set(HAND_RANGES) == set(registry.TASKS)
+    for task in registry.tasks():
+        assert task.rewards is not None, task.id
+        assert task.return_range == HAND_RANGES[task.id], task.id
+
+
+def test_random_play_stays_inside_the_reward_bounds():
+    from rl_unplugged import envs
+
+    for task in registry.tasks():
+        env, rng = envs.make(task.id), np.random.default_rng(0)
+        env.reset(0)
+        rewards, episode, rewarded = [], 0.0, 0
+        for step in range(300):
+            ts = env.step(int(rng.integers(task.num_actions)))
+            rewards.append(ts.reward)
+            episode += ts.reward
+            rewarded += ts.reward != 0
+            if ts.last:
+                lo, hi = task.return_range
+                assert lo <= episode <= hi, (task.id, episode)
+                if task.rewards.rewarded_steps is not None:
+                    assert rewarded <= task.rewards.rewarded_steps
+                env.reset(step + 1)
+                episode, rewarded = 0.0, 0
+        assert task.rewards.minimum <= min(rewards) and max(rewards) <= task.rewards.maximum
+
+
+def test_reward_bounds_validate_and_cap_rewarded_steps():
+    assert RewardBounds(minimum=-1, maximum=1, rewarded_steps=1).return_range(9) == (-1, 1)
+    assert RewardBounds(minimum=-1, maximum=0).return_range(500) == (-500, 0)
+    assert RewardBounds(minimum=1, maximum=1).return_range(500) == (1, 500)
+    with pytest.raises(ValueError, match="minimum <= maximum"):
+        RewardBounds(minimum=1, maximum=0)
+    with pytest.raises(ValueError, match="finite"):
+        RewardBounds(minimum=0, maximum=math.inf)
+    with pytest.raises(ValueError, match="rewarded_steps"):
+        RewardBounds(minimum=0, maximum=1, rewarded_steps=0)
+
+
+def test_domains_live_in_the_registry():
+    # specs.DOMAINS names every domain an environment backend exists for; the registry
+    # holds those with registered tasks (control and mujoco tasks come later).
+    assert set(registry.DOMAINS) <= set(DOMAIN_NAMES)
+    assert set(registry.DOMAINS) == {t.domain for t in registry.tasks()}
+    for name in registry.DOMAINS:
+        domain = registry.get_domain(name)
+        assert domain.name == name and registry.get_domain(domain.builder_name) is domain
+        assert domain.homepage.startswith("https://") and domain.bibtex.startswith("@")
+        assert registry.track_title(name) == domain.title
+    assert registry.get_domain("minatar").title == "MinAtar"
+    assert registry.tracks() == ("all", *registry.DOMAINS, *registry.TASKS)
+    assert registry.track_tasks("classic") == ["classic/cartpole", "classic/acrobot",
+                                               "classic/mountaincar"]
+    assert registry.track_tasks("bsuite/catch") == ["bsuite/catch"]
+    assert len(registry.track_tasks("all")) == 11
+    with pytest.raises(ValueError, match="empty"):
+        DomainSpec(name="bsuite", title="", summary="s", citation="c", bibtex="b",
+                   homepage="h")
+
+
+@pytest.mark.parametrize("lookup, name, close", [
+    (registry.get_task, "bsuite/catc", "bsuite/catch"),
+    (registry.get_dataset, "rlu_bsuite/cach_noise0_run0", "rlu_bsuite/catch_noise0_run0"),
+    (registry.get_domain, "minatr", "minatar"),
+    (registry.tasks, "clasic", "classic"),
+    (registry.datasets, "rlu_bsuit", "rlu_bsuite"),
+    (registry.track_tasks, "bsuite/cartpol", "bsuite/cartpole"),
+])
+def test_unknown_names_raise_unknown_name_error(lookup, name, close):
+    with pytest.raises(UnknownNameError) as info:
+        lookup(name)
+    assert isinstance(info.value, KeyError)
+    assert str(info.value).startswith("unknown ") and close in str(info.value)

@@ -86,8 +86,6 @@ class RluBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         "1.0.0": "Initial release: replay (noise 0..0.5), random and expert levels, "
                  "3 runs per task, built locally from raw logs.",
     }
-    ENV_CITATION: ClassVar[str] = ""
-    HOMEPAGE: ClassVar[str] = ""
 
     @tfds.core.utils.classproperty
     @classmethod
@@ -113,14 +111,15 @@ class RluBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         steps.update({k: tfds.features.Scalar(dtype=d) for k, d in STEP_DTYPES.items()})
         features = {F.STEPS: tfds.features.Dataset(steps)}
         features.update({k: tfds.features.Scalar(dtype=d) for k, d in METADATA_DTYPES.items()})
+        domain = registry.get_domain(self.spec.task.domain)  # Homepage and citation.
         return self.dataset_info_from_configs(
             description=(f"{self.spec.task.description}. Every episode in RLDS layout: an "
                          "episode of T transitions has T+1 steps; the last step holds the "
                          "final observation and zero action/reward/discount (padding)."),
             features=tfds.features.FeaturesDict(features),
             supervised_keys=None,
-            homepage=self.HOMEPAGE,
-            citation=RLU_CITATION + "\n" + self.ENV_CITATION,
+            homepage=domain.homepage,
+            citation=RLU_CITATION + "\n" + domain.bibtex,
         )
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):

@@ -1,4 +1,7 @@
-"""TFDS builder `rlu_minatar`: the five MinAtar games (sticky actions 0.1)."""
+"""TFDS builder `rlu_minatar`: the five MinAtar games (sticky actions 0.1).
+
+Homepage and citation come from the registry's `DomainSpec` (see `base.RluBuilder`).
+"""
 
 from rl_unplugged.builders import base
 
@@ -8,12 +11,3 @@ class RluMinatar(base.RluBuilder):
 
     name = "rlu_minatar"
     BUILDER_CONFIGS = base.configs("rlu_minatar")
-    HOMEPAGE = "https://github.com/kenjyoung/MinAtar"
-    ENV_CITATION = """\
-@article{young2019minatar,
-  title={MinAtar: An Atari-Inspired Testbed for Thorough and Reproducible Reinforcement
-         Learning Experiments},
-  author={Young, Kenny and Tian, Tian},
-  journal={arXiv preprint arXiv:1903.03176},
-  year={2019}
-}"""

@@ -6,6 +6,8 @@
 
 from rl_unplugged.evaluation.evaluator import (
     EpisodeStats,
+    RunPolicy,
+    check_result,
     evaluate,
     load_result,
     load_run_policy,
@@ -13,8 +15,13 @@ from rl_unplugged.evaluation.evaluator import (
     save_result,
 )
 from rl_unplugged.evaluation.normalisation import MissingReferenceError, normalise
-from rl_unplugged.evaluation.protocols import Protocol, all_protocols, get_protocol
+from rl_unplugged.evaluation.protocols import (
+    Protocol,
+    ProtocolViolation,
+    all_protocols,
+    get_protocol,
+)
 
-__all__ = ["EpisodeStats", "MissingReferenceError", "Protocol", "all_protocols", "evaluate",
-           "get_protocol", "load_result", "load_run_policy", "normalise", "run_episodes",
-           "save_result"]
+__all__ = ["EpisodeStats", "MissingReferenceError", "Protocol", "ProtocolViolation",
+           "RunPolicy", "all_protocols", "check_result", "evaluate", "get_protocol",
+           "load_result", "load_run_policy", "normalise", "run_episodes", "save_result"]

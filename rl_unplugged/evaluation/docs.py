@@ -53,8 +53,11 @@ def _task_doc(p: protocols_lib.Protocol) -> str:
         lines.append(f"| {key} | `{env[key]}` |")
     lines.append(f"| observation | `{tuple(env['observation']['shape'])} "
                  f"{env['observation']['dtype']}` |")
+    lo, hi = p.feasible_return_range  # Derived from the registry's reward bounds, not hashed.
     lines += [f"| evaluation episodes | {ev['num_episodes']} |",
-              f"| evaluation epsilon | {ev['epsilon']} |", "", "## References", ""]
+              f"| evaluation epsilon | {ev['epsilon']} |",
+              f"| feasible return range | [{lo:g}, {hi:g}] (reward bounds x episode cap) |",
+              "", "## References", ""]
     for kind, rec in p.references.items():
         if rec.get("value") is None:
             lines.append(f"- {kind}: **{rec.get('status', 'missing')}**: {rec.get('note', '')}")
@@ -84,9 +87,14 @@ Rules checked beyond the schema (each failure names the JSON path of the field):
 - per task: `protocol_hash` and `protocol_version` of the task's current protocol
   (`rlu protocols list`); datasets among the protocol's allowed datasets;
 - at least {min_runs} runs per task, the same number on every task, unique run seeds;
-- per run: `episode_seeds` exactly the protocol's seeds in order, one return per seed;
+- per run: `episode_seeds` exactly the protocol's seeds in order, one return per seed,
+  each inside the task's feasible return range (its reward bounds times the episode cap,
+  listed in each protocol's doc);
 - `selection.method` `final`, or `offline` with the method's `name`; never selection on
   evaluation-environment returns;
+- no control characters (tabs and newlines allowed in `description`) and no
+  bidirectional embedding, override or isolate characters (U+202A-U+202E, U+2066-U+2069)
+  in any string;
 - entry names unique on the board (case- and whitespace-insensitive).
 """
 

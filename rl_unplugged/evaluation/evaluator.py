@@ -11,6 +11,10 @@ are ignored, so a jitted policy sees one batch shape and compiles once.
 Episode i always runs from `protocol.episode_seeds[i]`, and evaluation-epsilon
 actions come from `numpy.random.default_rng(episode_seed)`, so the per-episode
 returns do not depend on `num_envs` or on scheduling.
+
+The protocol's rules (allowed datasets, selection, a run's task, feasible returns) are
+`Protocol` methods, shared with submission validation; results records are checked
+against them when evaluated, saved and loaded.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ import numpy as np
 import rl_unplugged
 from rl_unplugged import compat, fileio, registry
 from rl_unplugged.envs import action_bounds
-from rl_unplugged.evaluation.protocols import SELECTION_METHODS, Protocol
+from rl_unplugged.errors import ConfigError, CorruptDataError, NotFoundError
+from rl_unplugged.evaluation import protocols as protocols_lib
+from rl_unplugged.evaluation.protocols import Protocol, ProtocolViolation
 from rl_unplugged.evaluation.vector_env import VectorEnv
 from rl_unplugged.specs import ActionSpec, TaskSpec
 
@@ -177,23 +183,61 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
                         steps=int(lengths.sum()), seconds=seconds)
 
 
-def load_run_policy(run_dir: str | Path, member: int = 0,
-                    checkpoint: int | None = None) -> Policy:
-    """The greedy policy of a learner's run directory (`rl_unplugged.training`)."""
-    from rl_unplugged import training  # Lazy: the learners are optional here.
+@dataclasses.dataclass(frozen=True)
+class RunPolicy:
+    """The greedy policy of one member of a run directory, with what it was trained on.
 
-    return training.load_policy(Path(run_dir), member=member, checkpoint=checkpoint)
+    Callable like any `Policy`; `evaluate` checks `task` and `dataset` against the
+    protocol (`Protocol.check_run`) before any rollout.
+    """
+
+    policy: Policy
+    run_dir: Path
+    task: str  # Task id from the run's config.json.
+    dataset: str | None  # Dataset name from the run's config.json (None if not recorded).
+    member: int = 0
+    checkpoint: int | None = None
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        return self.policy(obs)
+
+    @property
+    def source(self) -> str:
+        return f"run {self.run_dir}"
 
 
-def _selection(method: str, name: str | None) -> dict[str, Any]:
-    if method not in SELECTION_METHODS:
-        raise ValueError(f"selection method must be one of {SELECTION_METHODS}, got {method!r}")
-    if method == "offline" and not name:
-        raise ValueError("selection method 'offline' needs the name of the offline "
-                         "selection method (e.g. 'sbv')")
-    if method == "final" and name:
-        raise ValueError("selection method 'final' takes no name")
-    return {"method": method, "name": name}
+def load_run_policy(run_dir: str | Path, member: int = 0, checkpoint: int | None = None, *,
+                    protocol: Protocol | None = None) -> RunPolicy:
+    """The greedy policy of a learner's run directory (`rl_unplugged.training`).
+
+    Args:
+      run_dir: a run directory (config.json records its task and dataset).
+      member, checkpoint: which ensemble member and checkpoint (default: the latest).
+      protocol: if given, the run is checked against it before its parameters load.
+
+    Raises:
+      NotFoundError: `run_dir` has no config.json.
+      IncompatibleError: (with `protocol`) the run was trained on another task or on a
+        dataset the protocol does not allow.
+    """
+    from rl_unplugged.training import policy as run_policy  # Lazy: learners are optional.
+
+    run_dir = Path(run_dir)
+    try:
+        config = run_policy.read_config(run_dir)
+    except FileNotFoundError as e:
+        raise NotFoundError(str(e)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CorruptDataError(f"{run_dir / 'config.json'}: not JSON ({str(e)[:100]})"
+                               ) from None
+    if not isinstance(config, dict) or not isinstance(config.get("task"), str):
+        raise ConfigError(f"{run_dir / 'config.json'}: no 'task' recorded")
+    task, dataset = config["task"], config.get("dataset")
+    if protocol is not None:  # Before the parameters load (and jit).
+        protocol.check_run(task, dataset, source=f"run {run_dir}")
+    return RunPolicy(policy=run_policy.load_policy(run_dir, member=member, checkpoint=checkpoint),
+                     run_dir=run_dir, task=task, dataset=dataset, member=member,
+                     checkpoint=checkpoint)
 
 
 def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
@@ -203,7 +247,8 @@ def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
     """Evaluates `policy` under `protocol` and returns the results record (JSON-able).
 
     Args:
-      policy: batched policy obs (B, *obs_shape) -> actions (B,).
+      policy: batched policy obs (B, *obs_shape) -> actions (B,); a `RunPolicy`
+        (`load_run_policy`) is first checked against the protocol (`check_run`).
       protocol: the task's frozen protocol (`protocols.get_protocol`).
       selection: 'final' or 'offline' (how the evaluated checkpoint was chosen).
       selection_name: the offline selection method's name (required for 'offline').
@@ -216,20 +261,24 @@ def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
       A dict with the per-episode returns, lengths and seeds, the protocol's id,
       version and hashes, the selection method, datasets and versions, the package
       version and timing. `save_result`/`load_result` write and read it.
+
+    Raises:
+      ProtocolViolation (a ConfigError): a dataset not allowed, or a bad selection.
+      IncompatibleError: a `RunPolicy` trained on another task or disallowed data.
     """
     if protocol.frame_stack != 1:
         raise ValueError(f"{protocol.task_id}: frame_stack {protocol.frame_stack} is not "
                          "supported by this evaluator (every protocol uses 1)")
     if not isinstance(datasets, Mapping):
         datasets = {name: None for name in datasets}
-    allowed = set(protocol.datasets)
-    for name in datasets:
-        if name.split(":")[0] not in allowed:
-            raise ValueError(f"dataset {name!r} is not allowed by the protocol of "
-                             f"{protocol.task_id}")
-    sel = _selection(selection, selection_name)
+    protocol.check_datasets(list(datasets))
+    sel = protocol.check_selection(selection, selection_name)
+    if isinstance(policy, RunPolicy):  # A run trained on another task is refused here.
+        protocol.check_run(policy.task, policy.dataset, source=policy.source)
     stats = run_episodes(policy, protocol.task, protocol.episode_seeds, num_envs=num_envs,
                          epsilon=protocol.epsilon)
+    # Returns outside the task's reward bounds mean a broken environment or registry.
+    protocol.check_returns(stats.returns.tolist())
     return {
         "format": RESULT_FORMAT,
         "format_version": RESULT_FORMAT_VERSION,
@@ -251,13 +300,74 @@ def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
     }
 
 
-def save_result(result: Mapping[str, Any], path: str | Path) -> Path:
-    """Writes a results record as JSON (atomically)."""
-    return fileio.write_json(path, dict(result), sort_keys=False)
+def check_result(result: Any, protocol: Protocol | None = None) -> dict[str, Any]:
+    """Checks a results record against its protocol's rules; returns it.
+
+    Under `protocol` (default: the task's frozen one, when the record's settings hash is
+    its) the seeds must be the protocol's and the returns one per seed, finite and
+    inside `protocol.feasible_return_range`. A record of other settings (a custom or
+    retired protocol) is still held to one finite return per recorded seed inside the
+    task's feasible range (`TaskSpec.return_range`).
+
+    Raises:
+      ProtocolViolation (a ConfigError): naming the offending field.
+    """
+    if not isinstance(result, Mapping) or result.get("format") != RESULT_FORMAT:
+        raise ProtocolViolation(("format",), "not an rl_unplugged evaluation result")
+    try:
+        frozen = protocols_lib.get_protocol(result.get("task"))
+    except (KeyError, TypeError):
+        raise ProtocolViolation(("task",), f"unknown task {str(result.get('task'))[:80]!r}"
+                                ) from None
+    record = result.get("protocol")
+    settings_hash = record.get("settings_hash") if isinstance(record, Mapping) else None
+    if protocol is None and settings_hash == frozen.settings_hash:
+        protocol = frozen
+    if protocol is not None:
+        if settings_hash != protocol.settings_hash or protocol.task_id != frozen.task_id:
+            raise ProtocolViolation(("protocol", "settings_hash"), "not the settings of the "
+                                    f"protocol of {protocol.task_id} "
+                                    f"({protocol.settings_hash[:12]})")
+        if result.get("episode_seeds") != protocol.episode_seeds:
+            raise ProtocolViolation(("episode_seeds",), f"not the {protocol.num_episodes} "
+                                    f"episode seeds of the protocol of {protocol.task_id}")
+    seeds, returns = result.get("episode_seeds"), result.get("returns")
+    for name, value in (("episode_seeds", seeds), ("returns", returns)):
+        if not isinstance(value, list):
+            raise ProtocolViolation((name,), "not a list")
+    if protocol is not None:
+        protocol.check_returns(returns)
+    else:
+        protocols_lib.check_returns(returns, num_episodes=len(seeds),
+                                    feasible=frozen.task.return_range, task_id=frozen.task_id)
+    return dict(result)
 
 
-def load_result(path: str | Path) -> dict[str, Any]:
-    result = json.loads(Path(path).read_text())
-    if result.get("format") != RESULT_FORMAT:
-        raise ValueError(f"{path}: not an rl_unplugged evaluation result")
-    return result
+def save_result(result: Mapping[str, Any], path: str | Path,
+                protocol: Protocol | None = None) -> Path:
+    """Checks a results record (`check_result`) and writes it as JSON (atomically)."""
+    return fileio.write_json(path, check_result(result, protocol), sort_keys=False)
+
+
+def load_result(path: str | Path, protocol: Protocol | None = None) -> dict[str, Any]:
+    """Reads a results record and checks it (`check_result`, under `protocol` if given).
+
+    Raises:
+      NotFoundError: no such file.
+      CorruptDataError: not JSON.
+      ProtocolViolation (a ConfigError): the record breaks its protocol (message names
+        the file and the field).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise NotFoundError(f"{path}: no such evaluation result") from None
+    try:
+        result = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise CorruptDataError(f"{path}: not JSON ({str(e)[:100]})") from None
+    try:
+        return check_result(result, protocol)
+    except ProtocolViolation as e:
+        raise ProtocolViolation(e.field, f"{e.reason} (in {path})") from None

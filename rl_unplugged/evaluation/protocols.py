@@ -29,6 +29,13 @@ Choices (documented in the rendered docs under `evaluation/protocols/`):
     would add a second source of randomness.
   - Frame stack 1: bsuite, MinAtar and the classic tasks are (near) Markov in a single
     observation, and the datasets store single observations.
+
+The rules a protocol imposes on what is evaluated and reported are its methods, used
+by both the evaluator and submission validation: `check_datasets`, `check_selection`,
+`check_returns` (count, finiteness and the feasible range) and `check_run` (a run
+directory's task and dataset). The feasible return range is not part of the hashed
+content: it is derived from the registry's reward bounds (`TaskSpec.rewards`) and the
+protocol's episode cap, so declaring it left every published hash unchanged.
 """
 
 from __future__ import annotations
@@ -37,11 +44,13 @@ import copy
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
 from rl_unplugged import registry
+from rl_unplugged.errors import ConfigError, IncompatibleError, UnknownNameError
 from rl_unplugged.specs import TaskSpec
 
 PROTOCOL_VERSION = 1
@@ -68,6 +77,60 @@ def canonical_json(obj: Any) -> str:
 
 def content_hash(obj: Any) -> str:
     return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
+
+
+def field_path(parts: Iterable[Any]) -> str:
+    """A JSON path naming a field: ('results', 'bsuite/catch', 'runs', 0) ->
+    '$.results["bsuite/catch"].runs[0]'."""
+    out = "$"
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif isinstance(p, str) and p.isidentifier():
+            out += f".{p}"
+        else:
+            out += f"[{json.dumps(str(p))[:80]}]"
+    return out
+
+
+def _short(value: Any) -> str:
+    """A value for a message, never echoed in full (it may be huge or hostile)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+class ProtocolViolation(ConfigError):
+    """What was evaluated or reported breaks a protocol rule.
+
+    Attributes:
+      field: path of the offending field, e.g. ('returns', 3) (`field_path` renders it).
+      reason: the rule broken, naming the value.
+    """
+
+    def __init__(self, field: Sequence[Any], reason: str):
+        self.field = tuple(field)
+        self.reason = reason
+        super().__init__(f"{field_path(self.field)}: {reason}")
+
+
+def check_returns(returns: Sequence[Any], *, num_episodes: int,
+                  feasible: tuple[float, float], task_id: str,
+                  field: Sequence[Any] = ("returns",)) -> None:
+    """`num_episodes` finite numbers inside `feasible` (see `Protocol.check_returns`)."""
+    if len(returns) != num_episodes:
+        raise ProtocolViolation(field, f"{len(returns)} returns for {num_episodes} episode "
+                                f"seeds of the protocol of {task_id}")
+    lo, hi = feasible
+    for i, value in enumerate(returns):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ProtocolViolation((*field, i), f"{_short(value)} is not a number")
+        try:
+            ok = math.isfinite(value) and lo <= value <= hi
+        except OverflowError:  # An int beyond float64.
+            ok = False
+        if not ok:
+            raise ProtocolViolation((*field, i), f"{_short(value)} is outside the feasible "
+                                    f"range [{lo:g}, {hi:g}] of {task_id}")
 
 
 def episode_seeds(task_id: str, num_episodes: int = NUM_EPISODES) -> list[int]:
@@ -150,6 +213,102 @@ class Protocol:
     @property
     def references(self) -> dict[str, Any]:
         return copy.deepcopy(self._content["references"])
+
+    @property
+    def max_episode_steps(self) -> int:
+        return self._content["environment"]["max_episode_steps"]
+
+    @property
+    def selection_methods(self) -> tuple[str, ...]:
+        return tuple(self._content["selection"]["methods"])
+
+    @property
+    def feasible_return_range(self) -> tuple[float, float]:
+        """[lowest, highest] undiscounted return an episode can have under this protocol.
+
+        The task's per-step reward bounds (registry, `TaskSpec.rewards`) times the
+        protocol's episode cap; (-inf, inf) for a task without recorded bounds. Derived
+        at use, not hashed: see the module docstring.
+        """
+        rewards = self.task.rewards
+        if rewards is None:
+            return (-math.inf, math.inf)
+        return rewards.return_range(self.max_episode_steps)
+
+    def check_datasets(self, names: Iterable[str], field: Sequence[Any] = ("datasets",)
+                       ) -> None:
+        """Raises ProtocolViolation at `field[i]` for a name the protocol does not allow.
+
+        A trailing ':VERSION' is ignored, as tfds does.
+        """
+        allowed = set(self.datasets)
+        for i, name in enumerate(names):
+            if not isinstance(name, str) or name.split(":")[0] not in allowed:
+                raise ProtocolViolation((*field, i), f"dataset {_short(name)} is not allowed "
+                                        f"by the protocol of {self.task_id}")
+
+    def check_selection(self, method: Any, name: Any = None,
+                        field: Sequence[Any] = ("selection",)) -> dict[str, Any]:
+        """Checks how the evaluated checkpoint was selected; returns {method, name}.
+
+        Raises:
+          ProtocolViolation: an unknown method, 'offline' without the name of the
+            offline selection method, or 'final' with one.
+        """
+        if method not in self.selection_methods:
+            raise ProtocolViolation((*field, "method"), f"selection method {_short(method)} "
+                                    f"is not one of {list(self.selection_methods)}")
+        if method == "offline" and not name:
+            raise ProtocolViolation((*field, "name"), "selection method 'offline' needs the "
+                                    "name of the offline selection method (e.g. 'sbv')")
+        if method == "final" and name:
+            raise ProtocolViolation((*field, "name"), "selection method 'final' takes no name")
+        return {"method": method, "name": name}
+
+    def check_returns(self, returns: Sequence[Any], field: Sequence[Any] = ("returns",)
+                      ) -> None:
+        """Checks reported per-episode returns: one per protocol episode, each a finite
+        number inside `feasible_return_range`.
+
+        Raises:
+          ProtocolViolation: naming `field` (or `field[i]`) and the value.
+        """
+        check_returns(returns, num_episodes=self.num_episodes,
+                      feasible=self.feasible_return_range, task_id=self.task_id, field=field)
+
+    def check_run(self, task_id: str, dataset: str | None = None, *,
+                  source: str = "the run") -> None:
+        """Refuses a policy trained on another task, or on data the protocol disallows.
+
+        Args:
+          task_id: the task the run was trained on (a run directory's config.json).
+          dataset: the dataset it was trained on, if recorded.
+          source: names the run in the message (e.g. its directory).
+
+        Raises:
+          IncompatibleError: one line naming the run's task/dataset and this protocol.
+        """
+        here = self.task
+        try:
+            run_task = registry.get_task(task_id)
+        except UnknownNameError:
+            raise IncompatibleError(f"{source} was trained on unknown task {task_id!r}; it "
+                                    f"cannot be evaluated on {self.task_id}") from None
+        if run_task.id != here.id:
+            diffs = []
+            if run_task.observation != here.observation:
+                diffs.append(f"observation {run_task.observation.shape} "
+                             f"{run_task.observation.dtype} vs {here.observation.shape} "
+                             f"{here.observation.dtype}")
+            if run_task.action != here.action:
+                diffs.append(f"actions {run_task.action.describe()} vs "
+                             f"{here.action.describe()}")
+            raise IncompatibleError(
+                f"{source} was trained on {run_task.id} (dataset {dataset}), not "
+                f"{self.task_id}: " + ("; ".join(diffs) or "a different task"))
+        if dataset is not None and str(dataset).split(":")[0] not in set(self.datasets):
+            raise IncompatibleError(f"{source} was trained on dataset {dataset!r}, which the "
+                                    f"protocol of {self.task_id} does not allow")
 
     def __repr__(self) -> str:
         return f"Protocol({self.task_id!r}, v{self.version}, {self.hash[:12]})"

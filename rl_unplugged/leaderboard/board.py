@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from rl_unplugged import fileio
+from rl_unplugged import fileio, registry
+from rl_unplugged.evaluation import evaluator
 from rl_unplugged.evaluation import protocols as protocols_lib
 from rl_unplugged.evaluation.normalisation import MissingReferenceError, normalise
 from rl_unplugged.evaluation.protocols import Protocol
@@ -135,7 +136,8 @@ def build_board(root: str | Path, *, protocols: Mapping[str, Protocol] | None = 
         # every entry's per-task breakdown is linked from its row anyway.
         if not names or (len(tasks) == 1 and track not in {e["track"] for e in entries.values()}):
             continue
-        info = {"track": track, "tasks": tasks, "entries": names, "estimates": {},
+        info = {"track": track, "title": registry.track_title(track), "tasks": tasks,
+                "entries": names, "estimates": {},
                 "improvement": {}, "plots": {}, "pending": ""}
         try:
             scores = {n: aggregate.score_matrix(entries[n]["results"], protocols, tasks)
@@ -206,7 +208,11 @@ def submission_from_results(results: list[Mapping[str, Any]], *, track: str, nam
     protocols = protocols_lib.all_protocols()
     runs: dict[str, list[list[float]]] = {}
     selections = set()
-    for r in results:
+    for i, r in enumerate(results):
+        try:
+            r = evaluator.check_result(r)  # Seeds, feasible returns: the protocol's rules.
+        except protocols_lib.ProtocolViolation as e:
+            raise protocols_lib.ProtocolViolation((i, *e.field), e.reason) from None
         p = protocols_lib.get_protocol(r["task"])
         if r["protocol"]["hash"] != p.hash:
             raise ValueError(f"a {r['task']} result was evaluated under protocol "

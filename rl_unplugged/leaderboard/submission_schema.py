@@ -14,9 +14,9 @@ SCHEMA_VERSION = 1
 SCHEMA_FILE = f"submission-v{SCHEMA_VERSION}.json"
 MAX_FILE_BYTES = 2 * 1024 * 1024  # Size limit of one submission file.
 MIN_RUNS = 3  # Training runs (seeds) per task: rliable's intervals need several.
-# Tracks: all tasks, one domain's tasks, or a single task (ids from the registry; the
+# Tracks: all tasks, one domain's tasks, or a single task (`registry.tracks`; the
 # published schema lists the same names, and a test keeps the two equal).
-TRACKS = ("all", "bsuite", "minatar", "classic", *registry.TASKS)
+TRACKS = registry.tracks()
 
 
 @functools.cache

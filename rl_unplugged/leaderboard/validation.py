@@ -3,10 +3,13 @@
 Order: size limit -> UTF-8 -> JSON (duplicate keys refused) -> finite numbers ->
 JSON Schema (`schemas/submission-v1.json`) -> semantic checks against the protocols
 (known, current protocol hash per task; every task of the track; every evaluation
-seed in protocol order; one return per seed; at least `MIN_RUNS` runs, the same number
-on every task; unique run seeds; allowed datasets; selection method consistent; entry
-name unique on the board). Every failure is a `SubmissionError` whose message starts
-with the JSON path of the offending field ('$.results["bsuite/catch"].runs[0]').
+seed in protocol order; one finite return per seed inside the task's feasible range;
+at least `MIN_RUNS` runs, the same number on every task; unique run seeds; allowed
+datasets; selection method consistent; entry name unique on the board). The protocol
+rules are `Protocol` methods (`check_selection`, `check_datasets`, `check_returns`), the
+same the evaluator applies. Strings carry no control or bidirectional-override
+characters. Every failure is a `SubmissionError` whose message starts with the JSON
+path of the offending field ('$.results["bsuite/catch"].runs[0]').
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from typing import Any
 import jsonschema
 
 from rl_unplugged import registry
+from rl_unplugged.errors import ConfigError
 from rl_unplugged.evaluation import protocols as protocols_lib
-from rl_unplugged.evaluation.protocols import Protocol
+from rl_unplugged.evaluation.protocols import Protocol, ProtocolViolation
 from rl_unplugged.leaderboard.submission_schema import MAX_FILE_BYTES, MIN_RUNS, schema
 
 
-class SubmissionError(ValueError):
+class SubmissionError(ConfigError):
     """An invalid submission; `path` is the JSON path of the offending field."""
 
     def __init__(self, path: str, message: str):
@@ -36,16 +40,11 @@ class SubmissionError(ValueError):
         self.message = message
 
 
-def json_path(parts: Iterable[Any]) -> str:
-    out = "$"
-    for p in parts:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        elif isinstance(p, str) and p.isidentifier():
-            out += f".{p}"
-        else:
-            out += f"[{json.dumps(str(p))[:80]}]"
-    return out
+json_path = protocols_lib.field_path  # '$.results["bsuite/catch"].runs[0]'
+
+
+def _violation(e: ProtocolViolation, base: list) -> SubmissionError:
+    return SubmissionError(json_path([*base, *e.field]), e.reason)
 
 
 def _no_duplicate_keys(pairs):
@@ -77,10 +76,13 @@ def parse(data: bytes) -> Any:
 
 
 _FLOAT_MAX = sys.float_info.max
-# Control characters (C0, DEL) are refused in every string but `description`, where
-# tabs and newlines are fine: JSON Schema patterns in Python let a trailing newline
-# through `$`, so this check, not the patterns, is what keeps names single-line.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters (C0, DEL, C1) and the bidirectional embedding, override and
+# isolate characters (U+202A-U+202E, U+2066-U+2069, which can make a rendered name read
+# differently from its bytes; with the marks U+200E, U+200F, U+061C) are refused in
+# every string but `description`, where tabs and newlines are fine: JSON Schema patterns
+# in Python let a trailing newline through `$`, so this check, not the patterns, is what
+# keeps names single-line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _DESCRIPTION_OK = re.compile(r"[\t\n\r]")
 
 
@@ -93,11 +95,13 @@ def _check_finite(value: Any, path: list, depth: int = 0) -> None:
         raise SubmissionError(json_path(path), "integer too large: not a finite float64")
     if isinstance(value, str) and _CONTROL.search(
             _DESCRIPTION_OK.sub("", value) if path == ["description"] else value):
-        raise SubmissionError(json_path(path), "control characters are not allowed here")
+        raise SubmissionError(json_path(path), "control characters or bidirectional "
+                              "overrides are not allowed here")
     if isinstance(value, dict):
         for k, v in value.items():
             if _CONTROL.search(k):
-                raise SubmissionError(json_path(path), "control characters in a key")
+                raise SubmissionError(json_path(path), "control characters or bidirectional "
+                                      "overrides in a key")
             _check_finite(v, [*path, k], depth + 1)
     elif isinstance(value, list):
         for i, v in enumerate(value):
@@ -148,9 +152,7 @@ def normalise_name(name: str) -> str:
 
 def track_tasks(track: str) -> list[str]:
     """Task ids of a track: 'all', a domain ('bsuite') or one task ('bsuite/catch')."""
-    if track in registry.TASKS:
-        return [track]
-    return [t.id for t in registry.tasks(None if track == "all" else track)]
+    return registry.track_tasks(track)
 
 
 def _check_semantics(sub: dict, protocols: Mapping[str, Protocol],
@@ -158,12 +160,6 @@ def _check_semantics(sub: dict, protocols: Mapping[str, Protocol],
     if normalise_name(sub["name"]) in {normalise_name(n) for n in existing_names}:
         raise SubmissionError("$.name", f"duplicate entry name {sub['name']!r}: an entry "
                               "with this name is already on the board")
-    sel = sub["selection"]
-    if sel["method"] == "offline" and not sel.get("name"):
-        raise SubmissionError("$.selection.name", "selection method 'offline' needs the "
-                              "name of the offline selection method")
-    if sel["method"] == "final" and sel.get("name"):
-        raise SubmissionError("$.selection.name", "selection method 'final' takes no name")
     required = track_tasks(sub["track"])
     results = sub["results"]
     for task_id in results:
@@ -182,6 +178,10 @@ def _check_semantics(sub: dict, protocols: Mapping[str, Protocol],
         if task_id not in protocols:
             raise SubmissionError(json_path(base), f"no protocol for task {task_id!r}")
         protocol = protocols[task_id]
+        try:
+            protocol.check_selection(sub["selection"]["method"], sub["selection"].get("name"))
+        except ProtocolViolation as e:
+            raise _violation(e, []) from None
         h = res["protocol_hash"]
         if h != protocol.hash:
             other = known.get(h)
@@ -194,11 +194,10 @@ def _check_semantics(sub: dict, protocols: Mapping[str, Protocol],
             raise SubmissionError(json_path([*base, "protocol_version"]),
                                   f"protocol version {res['protocol_version']} does not match "
                                   f"v{protocol.version} of hash {protocol.hash[:12]}")
-        allowed = set(protocol.datasets)
-        for i, name in enumerate(res["datasets"]):
-            if name.split(":")[0] not in allowed:
-                raise SubmissionError(json_path([*base, "datasets", i]),
-                                      f"dataset {name[:100]!r} is not allowed for {task_id}")
+        try:
+            protocol.check_datasets(res["datasets"])
+        except ProtocolViolation as e:
+            raise _violation(e, base) from None
         runs = res["runs"]
         if len(runs) < MIN_RUNS:
             raise SubmissionError(json_path([*base, "runs"]),
@@ -229,10 +228,10 @@ def _check_semantics(sub: dict, protocols: Mapping[str, Protocol],
                 raise SubmissionError(json_path([*rpath, "episode_seeds", bad]),
                                       "episode seeds must be the protocol's "
                                       f"{len(seeds)} seeds, in protocol order")
-            if len(run["returns"]) != len(seeds):
-                raise SubmissionError(json_path([*rpath, "returns"]),
-                                      f"{len(run['returns'])} returns for {len(seeds)} "
-                                      "episode seeds")
+            try:
+                protocol.check_returns(run["returns"])
+            except ProtocolViolation as e:
+                raise _violation(e, rpath) from None
 
 
 def validate(obj: Any, *, protocols: Mapping[str, Protocol] | None = None,

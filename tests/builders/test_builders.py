@@ -112,3 +112,18 @@ def test_nonconforming_raw_log_fails_the_build(tmp_path):
     w.finalize()
     with pytest.raises(CorruptLogError, match="episode 0 does not conform: is_terminal"):
         builders.builder(name, tmp_path, num_steps=10).download_and_prepare()
+
+
+def test_homepage_and_citation_come_from_the_registry(tmp_path, monkeypatch):
+    import dataclasses
+
+    domain = registry.get_domain("classic")
+    info = builders.builder("rlu_classic/cartpole_random_run0", tmp_path).info
+    assert info.homepage == domain.homepage and domain.bibtex in info.citation
+    assert "gulcehre2020rl" in info.citation
+    changed = dataclasses.replace(domain, homepage="https://example.org/classic",
+                                  bibtex="@misc{x2099, title={X}}")
+    monkeypatch.setitem(registry.DOMAINS, "classic", changed)
+    info = builders.builder("rlu_classic/cartpole_random_run0", tmp_path).info
+    assert info.homepage == "https://example.org/classic"
+    assert info.citation.endswith("@misc{x2099, title={X}}")

@@ -62,8 +62,9 @@ def test_freeze_reproduces_the_frozen_file(tmp_path):
 def test_leaderboard_validate_submit_build_with_frozen_protocols(tmp_path):
     frozen = protocols.all_protocols()
     rng = np.random.default_rng(0)
-    runs = {t: [rng.normal(size=100).tolist() for _ in range(3)] for t in
-            ("bsuite/catch", "bsuite/cartpole", "bsuite/mountain_car")}
+    runs = {t: [rng.uniform(*frozen[t].feasible_return_range, size=100).tolist()
+                for _ in range(3)] for t in ("bsuite/catch", "bsuite/cartpole",
+                                             "bsuite/mountain_car")}
     sub = board.submission_template(frozen, "bsuite", "CLI entry", runs)
     path = tmp_path / "s.json"
     path.write_text(board.dumps(sub))

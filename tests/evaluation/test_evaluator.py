@@ -1,6 +1,7 @@
 """The batched evaluator: exact per-episode returns, batching-independent, checked."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -243,3 +244,89 @@ def test_epsilon_needs_finite_bounds():
     zeros = lambda o: np.zeros((len(o), 1), np.float32)
     with pytest.raises(ValueError, match="finite action bounds"):
         evaluator.run_episodes(zeros, task, [0], epsilon=0.1)
+@pytest.fixture(scope="module")
+def cartpole_run(tmp_path_factory):
+    """A tiny BC run trained on bsuite/cartpole data (config.json records task, dataset)."""
+    from rl_unplugged import agents, registry, training
+    from tests.training.helpers import random_transitions
+
+    task = registry.get_task("bsuite/cartpole")
+    run_dir = tmp_path_factory.mktemp("run")
+    training.train("bc", random_transitions(task, 64), task, steps=2, log_every=2,
+                   probe_every=None, checkpoint_every=2, out_dir=run_dir,
+                   config=agents.make_config("bc", hidden=(8,), batch_size=8),
+                   dataset="rlu_bsuite/cartpole_noise0_run0", make_plots=False)
+    return run_dir
+
+
+def test_a_run_is_refused_on_another_task_before_any_rollout(cartpole_run, monkeypatch,
+                                                             tmp_path, capsys):
+    from rl_unplugged.cli import main
+    from rl_unplugged.errors import IncompatibleError
+
+    acrobot = protocols.get_protocol("classic/acrobot")
+    with pytest.raises(IncompatibleError, match="trained on bsuite/cartpole"):
+        evaluator.load_run_policy(cartpole_run, protocol=acrobot)
+    policy = evaluator.load_run_policy(cartpole_run)
+    assert (policy.task, policy.dataset) == ("bsuite/cartpole",
+                                             "rlu_bsuite/cartpole_noise0_run0")
+
+    def no_rollout(*args, **kwargs):
+        raise AssertionError("rolled out before checking the run")
+    monkeypatch.setattr(evaluator, "run_episodes", no_rollout)
+    with pytest.raises(IncompatibleError) as info:
+        evaluator.evaluate(policy, acrobot)
+    assert "bsuite/cartpole" in str(info.value) and "classic/acrobot" in str(info.value)
+    out = tmp_path / "r.json"
+    assert main(["evaluate", "--task", "classic/acrobot", "--run-dir", str(cartpole_run),
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "bsuite/cartpole" in err and "classic/acrobot" in err
+    assert not out.exists()
+
+
+def test_a_run_is_evaluated_on_its_own_task(cartpole_run):
+    p = _small_protocol("bsuite/cartpole", n=2)
+    policy = evaluator.load_run_policy(cartpole_run, protocol=p)
+    result = evaluator.evaluate(policy, p, datasets=[policy.dataset], num_envs=2)
+    assert len(result["returns"]) == 2 and result["datasets"] == {policy.dataset: None}
+
+
+def test_results_records_are_checked_on_save_and_load(tmp_path):
+    from rl_unplugged.errors import ConfigError
+
+    p = _small_protocol("bsuite/catch")
+    record = evaluator.evaluate(lambda o: np.ones(len(o), np.int64), p, num_envs=2)
+    path = evaluator.save_result(record, tmp_path / "ok.json", p)
+    assert evaluator.load_result(path, p) == record
+    for returns, match in (([1.0, 1.0, 1e308, -1.0], r"\$\.returns\[2\]: 1e\+308 is outside "
+                                                     r"the feasible range \[-1, 1\]"),
+                           ([1.0, float("nan"), 1.0, 1.0], r"\$\.returns\[1\]: nan"),
+                           ([1.0] * 5, r"\$\.returns: 5 returns for 4")):
+        bad = {**record, "returns": returns}
+        with pytest.raises(ConfigError, match=match):
+            evaluator.save_result(bad, tmp_path / "bad.json", p)
+        assert not (tmp_path / "bad.json").exists()
+        (tmp_path / "bad.json").write_text(json.dumps(bad))
+        with pytest.raises(ConfigError, match=match + r".*bad\.json"):
+            evaluator.load_result(tmp_path / "bad.json", p)
+        (tmp_path / "bad.json").unlink()
+    # Without its protocol (a custom one), a record is still held to the task's range.
+    with pytest.raises(ConfigError, match=r"\$\.returns\[0\]: 3\.0 is outside"):
+        evaluator.check_result({**record, "returns": [3.0, 1.0, 1.0, 1.0]})
+    evaluator.check_result(record)
+    with pytest.raises(ConfigError, match="settings"):
+        evaluator.check_result(record, protocols.get_protocol("bsuite/catch"))
+
+
+def test_a_broken_run_directory_is_named(tmp_path):
+    from rl_unplugged.errors import ConfigError, CorruptDataError, NotFoundError
+
+    with pytest.raises(NotFoundError, match="config.json"):
+        evaluator.load_run_policy(tmp_path)
+    (tmp_path / "config.json").write_text("{")
+    with pytest.raises(CorruptDataError, match="config.json: not JSON"):
+        evaluator.load_run_policy(tmp_path)
+    (tmp_path / "config.json").write_text('{"agent": "bc"}')
+    with pytest.raises(ConfigError, match="no 'task' recorded"):
+        evaluator.load_run_policy(tmp_path)

@@ -78,3 +78,126 @@ def test_bad_settings_are_refused():
         P.settings("bsuite/catch", num_episodes=0)
     with pytest.raises(ValueError):
         P.settings("bsuite/catch", epsilon=1.5)
+
+
+def test_feasible_range_is_derived_not_hashed():
+    p = P.get_protocol("bsuite/catch")
+    assert p.feasible_return_range == (-1.0, 1.0)
+    assert P.get_protocol("classic/acrobot").feasible_return_range == (-500.0, 0.0)
+    assert P.get_protocol("classic/mountaincar").feasible_return_range == (-200.0, -1.0)
+    assert "feasible" not in P.canonical_json(p.content)
+    # The cap that bounds it is the protocol's own (a protocol with a shorter cap than
+    # the registry's would get a narrower range).
+    content = P.settings("classic/cartpole")
+    content["environment"]["max_episode_steps"] = 100
+    short = P.make_protocol(content, {"random": {"value": 0.0}, "expert": {"value": 1.0}})
+    assert short.feasible_return_range == (1.0, 100.0)
+
+
+def test_check_returns_names_the_field_and_the_range():
+    p = P.get_protocol("bsuite/catch")
+    ok = [1.0, -1.0] * 50
+    p.check_returns(ok)
+    cases = [(3, 1e308, r"\$\.returns\[3\]: 1e\+308 is outside the feasible range \[-1, 1\] "
+                        r"of bsuite/catch"),
+             (0, float("nan"), r"\$\.returns\[0\]: nan is outside"),
+             (7, float("-inf"), r"\$\.returns\[7\]: -inf is outside"),
+             (1, 10**400, r"\$\.returns\[1\]: 1000000.*\.\.\. is outside"),
+             (2, "1.0", r"\$\.returns\[2\]: '1\.0' is not a number"),
+             (4, True, r"\$\.returns\[4\]: True is not a number")]
+    for i, value, match in cases:
+        bad = list(ok)
+        bad[i] = value
+        with pytest.raises(P.ProtocolViolation, match=match) as info:
+            p.check_returns(bad)
+        assert info.value.field == ("returns", i) and isinstance(info.value, ValueError)
+    with pytest.raises(P.ProtocolViolation, match=r"\$\.returns: 101 returns for 100"):
+        p.check_returns([*ok, 1.0])
+    with pytest.raises(P.ProtocolViolation, match=r'\$\.results\["bsuite/catch"\]\.x\[5\]'):
+        p.check_returns([*ok[:5], 2.0, *ok[6:]], field=("results", "bsuite/catch", "x"))
+
+
+def test_check_datasets_and_selection():
+    p = P.get_protocol("bsuite/catch")
+    p.check_datasets(["rlu_bsuite/catch_noise0_run0:1.0.0", "rlu_bsuite/catch_expert_run2"])
+    with pytest.raises(P.ProtocolViolation, match=r"\$\.datasets\[1\]: dataset "
+                       "'rlu_bsuite/cartpole_noise0_run0' is not allowed"):
+        p.check_datasets(["rlu_bsuite/catch_noise0_run0", "rlu_bsuite/cartpole_noise0_run0"])
+    assert p.check_selection("final") == {"method": "final", "name": None}
+    assert p.check_selection("offline", "sbv") == {"method": "offline", "name": "sbv"}
+    for args, match in ((("best_on_eval",), r"\$\.selection\.method: .* not one of"),
+                        (("offline",), r"\$\.selection\.name: .*needs the name"),
+                        (("final", "sbv"), r"\$\.selection\.name: .*takes no name")):
+        with pytest.raises(P.ProtocolViolation, match=match):
+            p.check_selection(*args)
+
+
+def test_check_run_names_the_run_task_and_the_protocol():
+    from rl_unplugged.errors import IncompatibleError
+
+    p = P.get_protocol("classic/acrobot")
+    p.check_run("classic/acrobot", "rlu_classic/acrobot_noise0_run0")
+    p.check_run("classic/acrobot", None)
+    with pytest.raises(IncompatibleError) as info:
+        p.check_run("bsuite/cartpole", "rlu_bsuite/cartpole_noise0_run0", source="run r1")
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("run r1 was trained on bsuite/cartpole")
+    assert "classic/acrobot" in message and "observation (1, 6) float32 vs (6,)" in message
+    with pytest.raises(IncompatibleError, match="rlu_classic/cartpole_noise0_run0.*does not "
+                       "allow"):
+        p.check_run("classic/acrobot", "rlu_classic/cartpole_noise0_run0")
+    with pytest.raises(IncompatibleError, match="unknown task 'x/y'.*classic/acrobot"):
+        p.check_run("x/y")
+    with pytest.raises(IncompatibleError, match=r"actions discrete \(2 actions\) vs "
+                       r"discrete \(3 actions\)"):
+        p.check_run("classic/cartpole")
+
+
+def test_evaluator_and_validation_share_the_protocol_rules(monkeypatch):
+    """One implementation: both callers go through the Protocol methods."""
+    import numpy as np
+
+    from rl_unplugged.evaluation import evaluator
+    from rl_unplugged.leaderboard import validation
+    from tests.leaderboard.conftest import make_small_protocols, make_submission
+
+    calls = []
+    for name in ("check_datasets", "check_selection", "check_returns"):
+        original = getattr(P.Protocol, name)
+
+        def spy(self, *args, _name=name, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+        monkeypatch.setattr(P.Protocol, name, spy)
+    protocols = make_small_protocols()
+    validation.validate(make_submission(protocols, track="bsuite/catch"), protocols=protocols)
+    assert {"check_datasets", "check_selection", "check_returns"} <= set(calls)
+    calls.clear()
+    evaluator.evaluate(lambda o: np.zeros(len(o), np.int64), protocols["bsuite/catch"],
+                       datasets=["rlu_bsuite/catch_random_run0"], num_envs=2)
+    assert {"check_datasets", "check_selection", "check_returns"} <= set(calls)
+
+
+def test_committed_protocol_docs_are_current(tmp_path):
+    from pathlib import Path
+
+    import rl_unplugged
+    from rl_unplugged.evaluation import docs
+
+    repo = Path(rl_unplugged.__file__).parents[1] / "evaluation"
+    written = docs.render_protocol_docs(tmp_path)
+    assert any(p.name == "SUBMISSIONS.md" for p in written)
+    for path in written:
+        committed = repo / path.relative_to(tmp_path)
+        assert committed.read_text() == path.read_text(), (
+            f"{committed} is stale: run `rlu protocols render --out evaluation`")
+    assert "| feasible return range | [-1, 1] " in (repo / "protocols" / "bsuite-catch.md"
+                                                    ).read_text()
+
+
+def test_measured_references_lie_inside_the_feasible_range():
+    for p in P.all_protocols().values():
+        lo, hi = p.feasible_return_range
+        for kind, record in p.references.items():
+            if record.get("value") is not None:
+                assert lo <= record["value"] <= hi, (p.task_id, kind, record["value"])

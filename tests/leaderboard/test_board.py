@@ -28,6 +28,8 @@ def test_submit_and_build(tmp_path, write_json, small_protocols):
     assert len(list((root / "submissions").glob("*.json"))) == 3
     built = board.build_board(root, protocols=small_protocols, reps=100)
     assert [t["track"] for t in built["tracks"]] == ["all", "bsuite", "minatar", "classic"]
+    assert [t["title"] for t in built["tracks"]] == ["all tasks", "bsuite", "MinAtar",
+                                                     "classic control"]
     bsuite = built["tracks"][1]
     assert set(bsuite["entries"]) == {EVIL, "Plain", "Everything"}
     # Offsets 2 > 1 > 0 in return, same spread: the IQM ranks them that way.
@@ -83,18 +85,23 @@ def test_md_escape_and_plot_labels():
 def _record(task_id, returns, selection=("final", None)):
     from rl_unplugged.evaluation import protocols as P
     p = P.get_protocol(task_id)
-    return {"task": task_id, "protocol": {"hash": p.hash}, "episode_seeds": p.episode_seeds,
-            "returns": returns, "selection": {"method": selection[0], "name": selection[1]}}
+    return {"format": "rl_unplugged evaluation result", "task": task_id,
+            "protocol": {"hash": p.hash, "settings_hash": p.settings_hash},
+            "episode_seeds": p.episode_seeds, "returns": returns,
+            "selection": {"method": selection[0], "name": selection[1]}}
 
 
 def test_submission_from_evaluator_records_validates():
     from rl_unplugged.leaderboard.validation import validate
     tasks = ["classic/cartpole", "classic/acrobot", "classic/mountaincar"]
-    records = [_record(t, [float(k)] * 100, ("offline", "sbv")) for t in tasks for k in range(3)]
+    lowest = {"classic/cartpole": 1.0, "classic/acrobot": -500.0, "classic/mountaincar": -200.0}
+    records = [_record(t, [lowest[t] + k] * 100, ("offline", "sbv")) for t in tasks
+               for k in range(3)]
     sub = board.submission_from_results(records, track="classic", name="From records")
     assert validate(sub) == sub
     assert sub["selection"] == {"method": "offline", "name": "sbv"}
-    assert [r["returns"][0] for r in sub["results"]["classic/acrobot"]["runs"]] == [0, 1, 2]
+    assert [r["returns"][0] for r in sub["results"]["classic/acrobot"]["runs"]] == [-500, -499,
+                                                                                   -498]
     records[0]["selection"] = {"method": "final", "name": None}
     with pytest.raises(ValueError, match="mix selection"):
         board.submission_from_results(records, track="classic", name="x")

@@ -2,8 +2,11 @@
 
 The oracle (`expected_valid`) restates the submission rules in plain Python, without
 the validator's code or jsonschema. Mutations: delete/replace/add at any path, list
-item duplication, protocol-hash swaps, name clashes, raw byte edits. The validator must
-raise `SubmissionError` (never anything else) iff the oracle says invalid.
+item duplication, protocol-hash swaps, name clashes, raw byte edits, returns at the
+numeric bounds (huge, negative, subnormal, NaN, inf, just outside the feasible range)
+and returns lists longer than the protocol's episode count. The validator must raise
+`SubmissionError` (never anything else) iff the oracle says invalid. Evaluation results
+records get the same numeric fuzz (`check_result`, `save_result`, `load_result`).
 """
 
 import copy
@@ -26,7 +29,17 @@ BASE["url"] = "https://example.org/x"
 TOP_REQUIRED = {"schema", "schema_version", "name", "authors", "description", "date",
                 "package_version", "track", "selection", "results"}
 TOP_ALLOWED = TOP_REQUIRED | {"url"}
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0, DEL, C1, the bidi marks and the embedding/override/isolate characters.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Feasible returns per task, by hand from the environments' sources: per-step reward
+# bounds x the episode cap (catch: one reward of -1 or +1 per episode).
+FEASIBLE = {
+    "bsuite/catch": (-1, 1), "bsuite/cartpole": (0, 1000), "bsuite/mountain_car": (-1000, -1),
+    "minatar/breakout": (0, 10_000), "minatar/asterix": (0, 20_000),
+    "minatar/freeway": (0, 10_000), "minatar/seaquest": (0, 130_000),
+    "minatar/space_invaders": (0, 30_000), "classic/cartpole": (1, 500),
+    "classic/acrobot": (-500, 0), "classic/mountaincar": (-200, -1),
+}
 
 
 def _is_int(v):
@@ -133,8 +146,9 @@ def expected_valid(doc, existing=()):  # noqa: C901 - a flat list of rules reads
                     and es == p.episode_seeds):
                 return False
             rets = run["returns"]
+            lo, hi = FEASIBLE[task_id]
             if not (isinstance(rets, list) and len(rets) == len(es)
-                    and all(_is_num(r) for r in rets)):
+                    and all(_is_num(r) and lo <= r <= hi for r in rets)):
                 return False
         if len(set(seeds)) != len(seeds):
             return False
@@ -160,7 +174,18 @@ VALUES = st.one_of(
         "2026-01-01\n", "a\nb", "<script>x</script>", 1, 0, 2**32, 2**32 - 1, 10**400,
         [], {}, [1], {"a": 1}, "0" * 64, PROTOCOLS["bsuite/catch"].hash,
         PROTOCOLS["bsuite/cartpole"].hash, "rlu_bsuite/catch_noise0_run1",
-        "rlu_minatar/breakout_noise0_run0"]))
+        "rlu_minatar/breakout_noise0_run0", "a\u202eb", "\u2066x\u2069", "x\u200f", "\x85",
+        "\u00e9t\u00e9", 1e308, -1e308, 5e-324, -5e-324, 1.0000001, -1.0000001, 500.0, 1000,
+        -1000, -200, 10**20]))
+# Numbers at the edges: every feasible-range bound and its neighbours, subnormals, huge.
+EDGES = sorted({float(b) for r in FEASIBLE.values() for b in r}
+               | {math.nextafter(float(b), d) for r in FEASIBLE.values() for b in r
+                  for d in (-math.inf, math.inf)})
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True),
+    st.floats(-1e4, 1e4), st.integers(-10**5, 10**5), st.integers(), st.sampled_from(
+        [*EDGES, 0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1e308, -1e308,
+         1.7976931348623157e308, math.nan, math.inf, -math.inf, 10**308, 10**400]))
 
 
 def _get(doc, path):
@@ -246,3 +271,73 @@ def test_byte_mutations(edits):
             V.validate_bytes(data, protocols=PROTOCOLS)
         return
     _check(doc, data=data)
+
+
+RETURN_PATHS = [p for p in PATHS if len(p) == 6 and p[4] == "returns"]
+
+
+@settings(max_examples=600, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(RETURN_PATHS), value=NUMBERS,
+       extra=st.lists(NUMBERS, max_size=3), with_seeds=st.booleans())
+def test_returns_at_numeric_bounds(path, value, extra, with_seeds):
+    doc = _mutate(copy.deepcopy(BASE), path, "replace", value)
+    run = _get(doc, path[:-2])
+    run["returns"] += extra  # Longer than the protocol's episode count when non-empty.
+    if with_seeds and extra:
+        run["episode_seeds"] += list(range(len(extra)))
+    _check(doc)
+
+
+def test_bidi_and_control_characters_are_refused_naming_the_field():
+    for field, text in (("name", "Entry \u202egnp.exe"), ("authors", "a\u2066b\u2069"),
+                        ("description", "ok\nbut \u202d"), ("name", "x\x9b")):
+        doc = copy.deepcopy(BASE)
+        doc[field] = text
+        assert not expected_valid(doc)
+        with pytest.raises(V.SubmissionError) as info:
+            V.validate(doc, protocols=PROTOCOLS)
+        assert info.value.path == f"$.{field}" and "bidirectional" in str(info.value)
+    doc = copy.deepcopy(BASE)
+    doc["description"] = "tabs\tand\nnewlines, accents \u00e9 and emoji \U0001f600 stay fine"
+    V.validate(doc, protocols=PROTOCOLS)
+
+
+def _result_record(protocol, returns):
+    from rl_unplugged.evaluation import evaluator
+
+    return {"format": evaluator.RESULT_FORMAT, "task": protocol.task_id,
+            "protocol": {"hash": protocol.hash, "settings_hash": protocol.settings_hash},
+            "episode_seeds": protocol.episode_seeds, "returns": returns}
+
+
+@settings(max_examples=300, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(task_id=st.sampled_from(sorted(FEASIBLE)), index=st.integers(0, 3), value=NUMBERS,
+       extra=st.lists(NUMBERS, max_size=2))
+def test_evaluation_results_at_numeric_bounds(tmp_path_factory, task_id, index, value, extra):
+    from rl_unplugged.errors import ConfigError
+    from rl_unplugged.evaluation import evaluator
+
+    protocol = PROTOCOLS[task_id]
+    lo, hi = FEASIBLE[task_id]
+    returns = [float(lo)] * protocol.num_episodes
+    returns[index] = value
+    returns += extra
+    valid = len(returns) == protocol.num_episodes and all(
+        _is_num(r) and lo <= r <= hi for r in returns)
+    record = _result_record(protocol, returns)
+    path = tmp_path_factory.mktemp("r") / "r.json"
+    try:
+        evaluator.save_result(record, path, protocol)
+        saved = True
+    except ConfigError:
+        saved = False
+    assert saved == valid and path.exists() == valid
+    # A hand-written file (NaN and all) is refused on load, never crashes.
+    path.write_text(json.dumps(record, allow_nan=True))
+    try:
+        loaded = evaluator.load_result(path, protocol)
+        assert valid and loaded["returns"] == returns
+    except ConfigError:
+        assert not valid

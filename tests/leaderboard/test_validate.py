@@ -160,3 +160,45 @@ def test_integer_limits(sub, small_protocols):
     data = json.dumps(sub).replace('"seed": 0', '"seed": ' + "9" * 5000).encode()
     with pytest.raises(V.SubmissionError, match="invalid JSON"):
         V.validate_bytes(data, protocols=small_protocols)
+
+
+def test_returns_outside_the_feasible_range_or_too_many(sub, small_protocols):
+    s = copy.deepcopy(sub)
+    s["results"]["bsuite/catch"]["runs"][0]["returns"][3] = 1e308
+    _check(s, small_protocols, f"{CATCH}.runs[0].returns[3]",
+           r"1e\+308 is outside the feasible range \[-1, 1\] of bsuite/catch")
+    for value in (-1.5, -1.0000000000000002, 1.0000000000000002):
+        s = copy.deepcopy(sub)
+        s["results"]["bsuite/catch"]["runs"][1]["returns"][0] = value
+        _check(s, small_protocols, f"{CATCH}.runs[1].returns[0]", "outside the feasible")
+    s = copy.deepcopy(sub)  # mountain_car pays -1 a step: a positive return is impossible.
+    s["results"]["bsuite/mountain_car"]["runs"][2]["returns"][1] = 5e-324
+    _check(s, small_protocols, '$.results["bsuite/mountain_car"].runs[2].returns[1]',
+           r"outside the feasible range \[-1000, -1\]")
+    s = copy.deepcopy(sub)  # More returns than the protocol has episodes.
+    s["results"]["bsuite/catch"]["runs"][0]["returns"].append(0.0)
+    _check(s, small_protocols, f"{CATCH}.runs[0].returns", "5 returns for 4")
+
+
+def test_bidi_overrides_are_refused_naming_the_field(sub, small_protocols):
+    for field, text in (("name", "Best \u202eredael"), ("authors", "A \u2067B\u2069"),
+                        ("description", "fine\nthen \u202a"), ("authors", "C1 \x85")):
+        s = copy.deepcopy(sub)
+        s[field] = text
+        _check(s, small_protocols, f"$.{field}", "bidirectional")
+    s = copy.deepcopy(sub)
+    s["selection"] = {"method": "offline", "name": "sbv\u2066"}
+    _check(s, small_protocols, "$.selection.name", "bidirectional")
+
+
+def test_committed_submissions_still_validate():
+    from pathlib import Path
+
+    import rl_unplugged
+
+    files = sorted((Path(rl_unplugged.__file__).parents[1] / "evaluation" / "submissions")
+                   .glob("*.json"))
+    assert files
+    names = []
+    for path in files:
+        names.append(V.validate_file(path, existing_names=names)["name"])
