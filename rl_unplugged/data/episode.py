@@ -44,7 +44,8 @@ class Episode:
 
         Args:
           observations: (T + 1, *obs_shape) o_0..o_T.
-          actions: (T,) executed actions a_0..a_{T-1}.
+          actions: (T,) executed discrete actions a_0..a_{T-1} (stored as int64), or
+            (T, A) continuous action vectors (stored as float32).
           rewards: (T,) rewards r_0..r_{T-1}.
           terminated: whether o_T is a true terminal state.
           extras: per-action arrays of shape (T,) (padded with 0 on the last step).
@@ -61,9 +62,16 @@ class Episode:
             raise ValueError("episode metadata needs an episode_id")
 
         def pad(x, dtype):
-            out = np.zeros(num + 1, dtype)
+            x = np.asarray(x)
+            out = np.zeros((num + 1, *x.shape[1:]), dtype)
             out[:num] = x
             return out
+
+        actions = np.asarray(actions)
+        # (T,) is discrete whatever its dtype (the bytes of discrete logs never change).
+        continuous = actions.ndim == 2
+        if actions.ndim not in (1, 2):
+            raise ValueError(f"actions need shape (T,) or (T, A), got {actions.shape}")
 
         discount = pad(np.ones(num), np.float32)
         if terminated:
@@ -71,7 +79,7 @@ class Episode:
         flags = np.zeros(num + 1, bool)
         steps = {
             F.OBSERVATION: np.asarray(observations),
-            F.ACTION: pad(actions, np.int64),
+            F.ACTION: pad(actions, np.float32 if continuous else np.int64),
             F.REWARD: pad(rewards, np.float32),
             F.DISCOUNT: discount,
             F.IS_FIRST: flags.copy(),
