@@ -55,7 +55,17 @@ def _bad_actions(actions: np.ndarray, spec: ActionSpec) -> np.ndarray:
     return ~np.all((actions >= lo) & (actions <= hi), axis=1)  # NaN fails both.
 
 
+def _length(column) -> int:
+    """Steps in a column (a dict observation: its entries' leading axis)."""
+    if isinstance(column, Mapping):
+        return min((len(v) for v in column.values()), default=0)
+    return len(column)
+
+
 def _nan_rows(observation) -> np.ndarray | None:
+    if isinstance(observation, Mapping):
+        rows = [r for r in map(_nan_rows, observation.values()) if r is not None]
+        return np.logical_or.reduce(rows) if rows else None
     obs = np.asarray(observation)
     if not np.issubdtype(obs.dtype, np.floating):
         return None
@@ -79,7 +89,7 @@ def check_episode(steps: Mapping[str, np.ndarray], metadata: Mapping[str, object
     missing = [k for k in F.STEP_FIELDS if k not in steps]
     if missing:
         return [f"missing step fields {missing}"]
-    lengths = {k: len(v) for k, v in steps.items()}
+    lengths = {k: _length(v) for k, v in steps.items()}
     n = lengths[F.REWARD]
     if len(set(lengths.values())) != 1:
         return [f"step columns have different lengths {lengths}"]
@@ -211,7 +221,7 @@ def check_block(steps: Mapping[str, np.ndarray], metadata: Mapping[str, np.ndarr
     missing = [k for k in F.STEP_FIELDS if k not in steps]
     if missing:
         return [(-1, f"missing step fields {missing}")]
-    lengths = {k: len(v) for k, v in steps.items()}
+    lengths = {k: _length(v) for k, v in steps.items()}
     if len(set(lengths.values())) != 1:
         return [(-1, f"step columns have different lengths {lengths}")]
     is_first = np.asarray(steps[F.IS_FIRST], bool)

@@ -12,6 +12,7 @@ o_{k+1}) for k < T: a time-limit truncation keeps d = 1 and bootstraps.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -43,7 +44,8 @@ class Episode:
         """Aligns one rollout into RLDS steps.
 
         Args:
-          observations: (T + 1, *obs_shape) o_0..o_T.
+          observations: (T + 1, *obs_shape) o_0..o_T, or a dict of such arrays (dict
+            observations; the store flattens them in the task's registered order).
           actions: (T,) executed discrete actions a_0..a_{T-1} (stored as int64), or
             (T, A) continuous action vectors (stored as float32).
           rewards: (T,) rewards r_0..r_{T-1}.
@@ -55,8 +57,10 @@ class Episode:
           ValueError: on inconsistent lengths or an empty episode.
         """
         num = len(actions)
-        if num < 1 or len(rewards) != num or len(observations) != num + 1:
-            raise ValueError(f"rollout lengths disagree: {len(observations)} observations, "
+        num_obs = (len(next(iter(observations.values()))) if isinstance(observations, Mapping)
+                   else len(observations))
+        if num < 1 or len(rewards) != num or num_obs != num + 1:
+            raise ValueError(f"rollout lengths disagree: {num_obs} observations, "
                              f"{num} actions, {len(rewards)} rewards (need T+1, T, T, T>=1)")
         if F.EPISODE_ID not in metadata:
             raise ValueError("episode metadata needs an episode_id")
@@ -78,7 +82,8 @@ class Episode:
             discount[num - 1] = 0.0
         flags = np.zeros(num + 1, bool)
         steps = {
-            F.OBSERVATION: np.asarray(observations),
+            F.OBSERVATION: ({k: np.asarray(v) for k, v in observations.items()}
+                            if isinstance(observations, Mapping) else np.asarray(observations)),
             F.ACTION: pad(actions, np.float32 if continuous else np.int64),
             F.REWARD: pad(rewards, np.float32),
             F.DISCOUNT: discount,
