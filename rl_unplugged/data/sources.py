@@ -210,9 +210,10 @@ class RawLogSource(Source):
     def signature(self) -> dict[str, Any]:
         """{shard file: [size, mtime_ns]} (missing files: None)."""
         out: dict[str, Any] = {}
+        root = str(self.directory)
         for name in self._files():
             try:
-                st = (self.directory / name).stat()
+                st = os.stat(os.path.join(root, name))  # Not pathlib: called on every load.
                 out[name] = [st.st_size, st.st_mtime_ns]
             except FileNotFoundError:
                 out[name] = None
