@@ -29,7 +29,7 @@ from rl_unplugged.data import transitions as T
 from rl_unplugged.data.episode import Episode
 from rl_unplugged.data.prepare import Generate, ensure_raw_log
 from rl_unplugged.data.raw_log import RawLog
-from rl_unplugged.data.sources import RawLogSource
+from rl_unplugged.data.sources import RawLogSource, Source
 from rl_unplugged.errors import CorruptDataError, DiskFullError
 from rl_unplugged.specs import DatasetSpec
 
@@ -52,9 +52,12 @@ def transitions_from_log(log: RawLog, task=None) -> T.Transitions:
     return T.concatenate(parts)
 
 
-def _source(dataset: str | DatasetSpec, data_dir, build: bool, generate: Generate | None
+def _spec(dataset: str | DatasetSpec) -> DatasetSpec:
+    return registry.get_dataset(dataset) if isinstance(dataset, str) else dataset
+
+
+def _source(spec: DatasetSpec, data_dir, build: bool, generate: Generate | None
             ) -> RawLogSource:
-    spec = registry.get_dataset(dataset) if isinstance(dataset, str) else dataset
     if build:
         ensure_raw_log(spec, data_dir, generate=generate)  # The one gate.
     return RawLogSource.from_spec(spec, data_dir)
@@ -81,8 +84,8 @@ def open_dataset(dataset: str | DatasetSpec, data_dir: str | os.PathLike | None 
         conform (names the file or the episode and field).
       DiskFullError: the store cannot be written there (read-only disk, no space).
     """
-    source = _source(dataset, data_dir, build, generate)
-    spec = registry.get_dataset(dataset) if isinstance(dataset, str) else dataset
+    spec = _spec(dataset)
+    source = _source(spec, data_dir, build, generate)
     target = paths.cache_dir(spec, data_dir, cache_dir) / source.fingerprint()[:16]
     if (target / S.MANIFEST).exists():
         try:
@@ -99,7 +102,7 @@ def open_dataset(dataset: str | DatasetSpec, data_dir: str | os.PathLike | None 
     return S.materialize(source, target)
 
 
-def _check_source(store: S.Store, source: RawLogSource) -> None:
+def _check_source(store: S.Store, source: Source) -> None:
     """A store is trusted while its raw log's files look as they did when it was written;
     when they do not, the raw log is verified in full (and the new look recorded)."""
     if store.source.get("signature") == source.signature():
@@ -140,14 +143,14 @@ def load_transitions(dataset: str | DatasetSpec, data_dir: str | os.PathLike | N
         corrupted (names it), or an episode does not conform.
     """
     if not cache:
-        return S.convert(_source(dataset, data_dir, build, generate))[0]
+        return S.convert(_source(_spec(dataset), data_dir, build, generate))[0]
     try:
         store = open_dataset(dataset, data_dir, build=build, generate=generate,
                              cache_dir=cache_dir)
     except DiskFullError as e:
         warnings.warn(f"{e}; reading without a store (pass cache_dir= or set "
                       f"{paths.CACHE_ENV} to keep one)", UncachedReadWarning, stacklevel=2)
-        return S.convert(_source(dataset, data_dir, False, None))[0]
+        return S.convert(_source(_spec(dataset), data_dir, False, None))[0]
     return store.transitions(mmap=mmap)
 
 

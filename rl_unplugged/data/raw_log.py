@@ -7,6 +7,10 @@ A raw log is one directory per dataset:
   shard-00000.episodes.parquet       one row per episode (metadata)
   resume.npz / checkpoints/...       written by the generator, named in the manifest
 
+Observations are stored as fixed-size lists (reshaped to the manifest's shape on
+read); so are continuous action vectors ((rows, A) float32); discrete actions and
+the other step fields are plain columns.
+
 A shard's files are written under a temporary name, fsynced and renamed; only then
 is the manifest, which lists each shard with its row counts and SHA-256, replaced.
 A crash therefore never leaves a shard that looks complete: files the manifest does

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +111,7 @@ def _index_from_columns(columns: dict[str, np.ndarray]) -> EpisodeIndex:
 
 def _check_observations(steps: dict, task: TaskSpec, where: str) -> np.ndarray:
     obs = steps[F.OBSERVATION]
-    if isinstance(obs, dict):
+    if isinstance(obs, Mapping):
         try:
             obs = flatten_observation(obs, task.observation_keys)
         except ValueError as e:
@@ -151,7 +151,7 @@ def convert(source: Source) -> tuple[T.Transitions, EpisodeIndex]:
         seen.update(ids.tolist())
         data = T.from_steps(steps, action=task.action)
         parts.append(data)
-        _append_index(index, block, data, offset)
+        _append_index(index, block, offset)
         offset += data.size
     if not parts:
         raise CorruptDataError(f"{source.uri}: holds no episodes")
@@ -163,8 +163,8 @@ def convert(source: Source) -> tuple[T.Transitions, EpisodeIndex]:
     return T.concatenate(parts), _index_from_columns(columns)
 
 
-def _append_index(index: dict[str, list[np.ndarray]], block: Block, data: T.Transitions,
-                  offset: int) -> None:
+def _append_index(index: dict[str, list[np.ndarray]], block: Block, offset: int) -> None:
+    """Appends the block's episodes to the index columns (`offset`: transitions before it)."""
     is_first = np.asarray(block.steps[F.IS_FIRST], bool)
     starts = np.flatnonzero(is_first)
     lengths = np.diff(np.append(starts, len(is_first))) - 1  # Transitions per episode.
