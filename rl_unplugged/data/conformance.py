@@ -291,7 +291,7 @@ def _check_slow(steps: Mapping[str, np.ndarray], metadata: Mapping[str, np.ndarr
     if len(is_first) and (len(starts) == 0 or starts[0] != 0):
         starts = np.concatenate([[0], starts])
     ends = np.append(starts[1:], len(is_first))
-    num = len(np.asarray(metadata.get(F.EPISODE_ID, [])))
+    num = min((len(np.asarray(v)) for v in metadata.values()), default=0)
     problems = []
     if len(starts) != num:
         problems.append((-1, f"{len(starts)} episodes in the steps (by is_first), {num} in "

@@ -79,8 +79,10 @@ def block_of(episodes: list[Episode]) -> Block:
             raise IncompatibleError(f"episode {ep.metadata.get(F.EPISODE_ID)} has other fields "
                                     f"than episode {episodes[0].metadata.get(F.EPISODE_ID)}")
     steps = {k: _concat([ep.steps[k] for ep in episodes]) for k in episodes[0].steps}
-    steps[F.EPISODE_ID] = np.concatenate([
-        np.full(len(ep.steps[F.REWARD]), ep.metadata[F.EPISODE_ID], np.int64) for ep in episodes])
+    if F.EPISODE_ID in keys:  # Else conformance names the episodes without one.
+        steps[F.EPISODE_ID] = np.concatenate([
+            np.full(len(ep.steps[F.REWARD]), ep.metadata[F.EPISODE_ID], np.int64)
+            for ep in episodes])
     metadata = {k: np.asarray([ep.metadata[k] for ep in episodes]) for k in keys}
     return Block(steps=steps, metadata=metadata)
 

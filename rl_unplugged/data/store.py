@@ -140,7 +140,7 @@ def convert(source: Source) -> tuple[T.Transitions, EpisodeIndex]:
         steps = dict(block.steps)
         steps[F.OBSERVATION] = _check_observations(steps, task, source.uri)
         problems = conformance.check_block(steps, block.metadata, action=task.action)
-        ids = np.asarray(block.metadata[F.EPISODE_ID], np.int64)
+        ids = np.asarray(block.metadata.get(F.EPISODE_ID, []), np.int64)
         repeated = seen.intersection(ids.tolist())
         problems += [(i, "duplicate episode_id (in an earlier block)") for i in sorted(repeated)]
         if problems:

@@ -136,3 +136,11 @@ def test_count_disagreeing_with_the_source_is_refused(tmp_path):
 
     with pytest.raises(CorruptDataError, match="5 transitions read, its manifest says 99"):
         S.materialize(Short(CARTPOLE, make_episodes(CARTPOLE, [2, 3])), tmp_path / "store")
+
+
+def test_episodes_without_ids_are_refused_by_name(tmp_path):
+    episodes = make_episodes(CARTPOLE, [2, 3])
+    for ep in episodes:
+        del ep.metadata[F.EPISODE_ID]
+    with pytest.raises(CorruptDataError, match="has no episode_id"):
+        S.materialize(ListSource(CARTPOLE, episodes), tmp_path / "store")
