@@ -50,7 +50,8 @@ def ensure_raw_log(spec: DatasetSpec, data_dir: str | os.PathLike | None = None,
             generate(spec, data_dir, progress=progress)
         elif manifest is None:
             raise NotFoundError(f"{spec.name} is not built under {paths.data_dir(data_dir)}; "
-                                f"run `rlu datasets build {spec.name}`")
+                                f"run `rlu datasets build {spec.name}` (or pass "
+                                f"generate=rl_unplugged.generation.generate)")
     log = RawLog(raw)  # Verifies every shard's SHA-256; refuses an unfinished log.
     if log.manifest["dataset"] != spec.name:
         raise IncompatibleError(f"{raw} holds a raw log of {log.manifest['dataset']}, "

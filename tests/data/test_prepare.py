@@ -13,8 +13,10 @@ NAME = "rlu_bsuite/catch_noise10_run0"
 
 
 def test_missing_log_without_a_generator_is_refused(tmp_path):
-    with pytest.raises(NotFoundError, match=f"rlu datasets build {NAME}"):
+    with pytest.raises(NotFoundError, match=f"rlu datasets build {NAME}.*generate="):
         ensure_raw_log(tiny_spec(NAME), tmp_path)
+    with pytest.raises(NotFoundError, match="generation.generate"):
+        loader.load_transitions(tiny_spec(NAME), tmp_path, build=True)
 
 
 def test_unfinished_log_without_a_generator_is_refused(tmp_path):
