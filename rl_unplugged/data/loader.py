@@ -96,6 +96,9 @@ def open_dataset(dataset: str | DatasetSpec, data_dir: str | os.PathLike | None 
         else:
             _check_source(store, source)
             return store
+    elif target.exists():  # Deleted manifest, or a cache written before stores had one.
+        warnings.warn(f"{target / S.MANIFEST}: store manifest missing; rebuilding the store "
+                      f"from {source.uri}", StoreRebuiltWarning, stacklevel=2)
     for stale in (target.parent.iterdir() if target.parent.exists() else ()):
         if stale.name != target.name and not stale.name.startswith("."):
             shutil.rmtree(stale, ignore_errors=True)

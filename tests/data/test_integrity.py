@@ -107,6 +107,14 @@ def test_unreadable_store_manifest_is_named(built):
         S.open_store(store_dir)
 
 
+def test_deleted_store_manifest_is_named_and_rebuilt(built):
+    root, store_dir, data = built
+    (store_dir / S.MANIFEST).unlink()
+    with pytest.warns(loader.StoreRebuiltWarning, match=r"store\.json: store manifest missing"):
+        assert_equal(loader.load_transitions(SPEC, root), data)
+    assert (store_dir / S.MANIFEST).exists()
+
+
 def test_parquet_shard_changed_under_an_existing_store_is_named(built):
     root, _, _ = built
     shard = paths.raw_dir(SPEC, root) / "shard-00001.steps.parquet"
