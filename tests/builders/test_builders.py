@@ -112,3 +112,20 @@ def test_nonconforming_raw_log_fails_the_build(tmp_path):
     w.finalize()
     with pytest.raises(CorruptLogError, match="episode 0 does not conform: is_terminal"):
         builders.builder(name, tmp_path, num_steps=10).download_and_prepare()
+
+
+def test_builder_generates_a_missing_log_through_the_gate(tmp_path, monkeypatch):
+    """The builders wire `generation.generate` into `ensure_raw_log` (data never imports it)."""
+    calls = []
+
+    def generate(spec, data_dir=None, *, progress=None):  # Stands in for the generator.
+        calls.append((spec.name, spec.num_steps))
+        return write_random_log(spec, data_dir)
+
+    monkeypatch.setattr("rl_unplugged.generation.generate", generate)
+    name = "rlu_bsuite/catch_random_run2"
+    b = builders.builder(name, tmp_path, num_steps=30)
+    b.download_and_prepare()
+    assert calls == [(name, 30)]
+    assert b.info.splits["train"].num_examples == RawLog(
+        paths.raw_dir(tiny_spec(name, 30), tmp_path)).num_episodes
