@@ -82,7 +82,7 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
     Writes `out_dir/<task>/` run directories, `out_dir/results/*.json` evaluation
     records and `out_dir/submission.json`. Datasets are generated if missing.
     """
-    from rl_unplugged import training
+    from rl_unplugged import generation, training
     from rl_unplugged.data import loader
     from rl_unplugged.evaluation import evaluator, protocols
     from rl_unplugged.leaderboard import board, validation
@@ -93,7 +93,7 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
     for task_id, dataset in sorted(cfg.datasets.items()):
         spec = registry.get_dataset(dataset)
         log(f"[{cfg.name}] {task_id}: dataset {dataset}")
-        data = loader.load_transitions(spec, data_dir, build=True)
+        data = loader.load_transitions(spec, data_dir, build=True, generate=generation.generate)
         run_dir = out / task_id.replace("/", "-")
         log(f"[{cfg.name}] {task_id}: training {cfg.agent} x{len(cfg.seeds)} seeds, "
             f"{cfg.steps} updates on {data.size:,} transitions")
@@ -138,14 +138,14 @@ def narrow_data_study(dataset: str, *, fraction: float, learners: Mapping[str, t
     """
     import numpy as np
 
-    from rl_unplugged import training
+    from rl_unplugged import generation, training
     from rl_unplugged.data import loader
     from rl_unplugged.evaluation import evaluator, protocols
 
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     spec = registry.get_dataset(dataset)
-    data = loader.load_transitions(spec, data_dir, build=True)
+    data = loader.load_transitions(spec, data_dir, build=True, generate=generation.generate)
     rng = np.random.default_rng(subsample_seed)
     keep = np.sort(rng.choice(data.size, size=max(1, int(round(fraction * data.size))),
                               replace=False))

@@ -4,7 +4,8 @@ One builder per domain (`rlu_bsuite`, `rlu_minatar`, `rlu_classic`) subclasses
 `RluBuilder`; its `BUILDER_CONFIGS` are derived from `rl_unplugged.registry`, one
 per `DatasetSpec` (config name = `DatasetSpec.config_name`). Building a config
 first makes sure its raw log exists under the data root tfds was given
-(`<root>/rlu_raw/...`, generating or resuming it), then streams the verified
+(`<root>/rlu_raw/...`, generating or resuming it with `rl_unplugged.generation`;
+the builders are the layer that wires generation into `data.prepare`), then streams the verified
 episodes, shard by shard, into the RLDS format. Each episode is checked by
 `rl_unplugged.data.conformance` on the way: a nonconforming log fails the build.
 
@@ -55,6 +56,13 @@ METADATA_DTYPES = {
     F.EPISODE_ID: np.int64, F.EPISODE_RETURN: np.float32, F.EPISODE_LENGTH: np.int64,
     F.RUN: np.int64, F.CHECKPOINT: np.int64, F.NOISE: np.float32,
 }
+
+
+def _generate(spec: DatasetSpec, data_dir, *, progress=None):
+    """The generator `ensure_raw_log` calls (imported here: the data layer never does)."""
+    from rl_unplugged import generation  # Lazy: generation imports JAX.
+
+    return generation.generate(spec, data_dir, progress=progress)
 
 
 @dataclasses.dataclass(eq=False)
@@ -124,11 +132,11 @@ class RluBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         del dl_manager  # Nothing is downloaded: the data are generated locally.
-        log = ensure_raw_log(self.spec, Path(str(self.data_dir_root)))
+        log = ensure_raw_log(self.spec, Path(str(self.data_dir_root)), generate=_generate)
         return {"train": self._generate_examples(log)}
 
     def _generate_examples(self, log):
-        num_actions = self.spec.task.num_actions
+        action = self.spec.task.action
         where = log.directory
         for episode in log.iter_episodes():
             meta = episode.metadata
@@ -137,7 +145,7 @@ class RluBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             if missing:
                 raise CorruptLogError(f"{where}: episode {meta.get(F.EPISODE_ID)} lacks "
                                       f"fields {missing}")
-            problems = conformance.check_episode(episode.steps, meta, num_actions=num_actions)
+            problems = conformance.check_episode(episode.steps, meta, action=action)
             if problems:
                 raise CorruptLogError(f"{where}: episode {meta[F.EPISODE_ID]} does not conform: "
                                       + "; ".join(problems))

@@ -28,7 +28,7 @@ def build(spec, data_dir=None, *, num_steps: int | None = None):
     """Generates (with a progress bar) and prepares one dataset; returns the tfds builder."""
     from tqdm import tqdm
 
-    from rl_unplugged import builders, paths
+    from rl_unplugged import builders, generation, paths
     from rl_unplugged.data.prepare import ensure_raw_log
 
     if num_steps is not None:
@@ -45,7 +45,7 @@ def build(spec, data_dir=None, *, num_steps: int | None = None):
         bar.update(new_transitions)
 
     try:
-        log = ensure_raw_log(spec, root, progress=progress)
+        log = ensure_raw_log(spec, root, generate=generation.generate, progress=progress)
     finally:
         if bar is not None:
             bar.close()

@@ -12,7 +12,14 @@ Rules, for an episode of T >= 1 transitions (T + 1 steps):
     discount[T - 1] == 0, else discount[T - 1] == 1; discount[k] == 1 for k < T - 1;
   * the last step is padding: action, reward, discount (and the extras) are 0;
   * metadata episode_return == sum of rewards, episode_length == T;
-  * actions lie in [0, num_actions) when `num_actions` is given.
+  * actions lie in the task's action space when it is given: discrete actions in
+    [0, num_values), continuous action vectors of shape (A,) within [minimum, maximum];
+  * observations hold no NaN.
+
+`check_block` applies the same rules to many episodes at once (whole episodes
+concatenated, as a raw-log shard holds them) with vectorised NumPy, and asks
+`check_episode` for the messages of the few episodes it flags; the store
+(`rl_unplugged.data.store.materialize`) checks every block it writes with it.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from rl_unplugged.data import fields as F
+from rl_unplugged.specs import ActionSpec
 
 # episode_return is stored in float64 by the raw log but may pass through float32.
 _RETURN_RTOL = 1e-6
@@ -30,8 +38,43 @@ _RETURN_ATOL = 1e-4
 _PADDED = (F.ACTION, F.REWARD, F.DISCOUNT, F.ACTION_REPLACED, F.GREEDY_ACTION)
 
 
+def _action_spec(num_actions: int | None, action: ActionSpec | None) -> ActionSpec | None:
+    if action is not None:
+        return action
+    return None if num_actions is None else ActionSpec.discrete(num_actions)
+
+
+def _bad_actions(actions: np.ndarray, spec: ActionSpec) -> np.ndarray:
+    """Mask over (T, ...) actions: outside the action space (per action, not per entry)."""
+    if spec.is_discrete:
+        return (actions < 0) | (actions >= spec.num_values) if actions.ndim == 1 \
+            else np.ones(len(actions), bool)
+    if actions.ndim != 2 or actions.shape[1:] != spec.shape:
+        return np.ones(len(actions), bool)
+    lo, hi = np.asarray(spec.minimum), np.asarray(spec.maximum)
+    return ~np.all((actions >= lo) & (actions <= hi), axis=1)  # NaN fails both.
+
+
+def _length(column) -> int:
+    """Steps in a column (a dict observation: its entries' leading axis)."""
+    if isinstance(column, Mapping):
+        return min((len(v) for v in column.values()), default=0)
+    return len(column)
+
+
+def _nan_rows(observation) -> np.ndarray | None:
+    if isinstance(observation, Mapping):
+        rows = [r for r in map(_nan_rows, observation.values()) if r is not None]
+        return np.logical_or.reduce(rows) if rows else None
+    obs = np.asarray(observation)
+    if not np.issubdtype(obs.dtype, np.floating):
+        return None
+    return np.isnan(obs.reshape(len(obs), -1)).any(axis=1)
+
+
 def check_episode(steps: Mapping[str, np.ndarray], metadata: Mapping[str, object], *,
-                  num_actions: int | None = None) -> list[str]:
+                  num_actions: int | None = None,
+                  action: ActionSpec | None = None) -> list[str]:
     """Returns the problems of one episode (empty if it conforms).
 
     Args:
@@ -39,12 +82,14 @@ def check_episode(steps: Mapping[str, np.ndarray], metadata: Mapping[str, object
         is_terminal and optional extras), each with a leading axis of T + 1 steps.
       metadata: episode metadata (episode_return and episode_length at least).
       num_actions: if given, actions on steps 0..T-1 must lie in [0, num_actions).
+      action: the task's action space (instead of `num_actions`): discrete actions in
+        range, continuous (T + 1, A) vectors within the bounds.
     """
     problems = []
     missing = [k for k in F.STEP_FIELDS if k not in steps]
     if missing:
         return [f"missing step fields {missing}"]
-    lengths = {k: len(v) for k, v in steps.items()}
+    lengths = {k: _length(v) for k, v in steps.items()}
     n = lengths[F.REWARD]
     if len(set(lengths.values())) != 1:
         return [f"step columns have different lengths {lengths}"]
@@ -75,13 +120,18 @@ def check_episode(steps: Mapping[str, np.ndarray], metadata: Mapping[str, object
     if bad.size:
         problems.append(f"discount != 1 before the last transition (steps {bad.tolist()})")
     for key in _PADDED:
-        if key in steps and np.asarray(steps[key])[t] != 0:
+        if key in steps and np.any(np.asarray(steps[key])[t] != 0):
             problems.append(f"last step is not padding: {key} = {np.asarray(steps[key])[t]}")
-    if num_actions is not None:
-        actions = np.asarray(steps[F.ACTION])[:t]
-        out = np.flatnonzero((actions < 0) | (actions >= num_actions))
+    spec = _action_spec(num_actions, action)
+    if spec is not None:
+        out = np.flatnonzero(_bad_actions(np.asarray(steps[F.ACTION])[:t], spec))
         if out.size:
-            problems.append(f"actions outside [0, {num_actions}) on steps {out.tolist()}")
+            where = (f"[0, {spec.num_values})" if spec.is_discrete
+                     else f"the action space {spec.describe()} (shape {spec.shape})")
+            problems.append(f"actions outside {where} on steps {out.tolist()}")
+    nan = _nan_rows(steps[F.OBSERVATION])
+    if nan is not None and nan.any():
+        problems.append(f"observation holds NaN on steps {np.flatnonzero(nan).tolist()}")
 
     if F.EPISODE_RETURN not in metadata:
         problems.append("metadata has no episode_return")
@@ -124,13 +174,14 @@ class ConformanceReport:
         return "\n".join(lines)
 
 
-def check_dataset(episodes: Iterable, *, num_actions: int | None = None) -> ConformanceReport:
+def check_dataset(episodes: Iterable, *, num_actions: int | None = None,
+                  action: ActionSpec | None = None) -> ConformanceReport:
     """Checks every episode and that episode ids are unique.
 
     Args:
       episodes: `Episode`s, or (steps, metadata) pairs, e.g. from `RawLog.iter_episodes()`
         or `tfds.as_numpy` of an RLDS dataset.
-      num_actions: passed to `check_episode`.
+      num_actions, action: passed to `check_episode`.
     """
     report = ConformanceReport()
     seen: set[int] = set()
@@ -148,5 +199,106 @@ def check_dataset(episodes: Iterable, *, num_actions: int | None = None) -> Conf
         report.num_transitions += max(n - 1, 0)
         report.num_terminal += bool(n and np.asarray(steps.get(F.IS_TERMINAL, [False]))[-1])
         report.problems += [(episode_id, p)
-                            for p in check_episode(steps, metadata, num_actions=num_actions)]
+                            for p in check_episode(steps, metadata, num_actions=num_actions,
+                                                   action=action)]
     return report
+
+
+def check_block(steps: Mapping[str, np.ndarray], metadata: Mapping[str, np.ndarray], *,
+                action: ActionSpec | None = None) -> list[tuple[int, str]]:
+    """The problems of whole episodes concatenated, as (episode_id, message) pairs.
+
+    The same rules as `check_episode` (episode ids unique within the block), found with
+    array operations over the block; the flagged episodes are then re-checked one by one
+    for their messages.
+
+    Args:
+      steps: step columns over S steps of E whole episodes (leading axis S).
+      metadata: episode metadata columns (leading axis E, in the episodes' order);
+        episode_id, episode_return and episode_length at least.
+      action: the task's action space.
+    """
+    missing = [k for k in F.STEP_FIELDS if k not in steps]
+    if missing:
+        return [(-1, f"missing step fields {missing}")]
+    lengths = {k: _length(v) for k, v in steps.items()}
+    if len(set(lengths.values())) != 1:
+        return [(-1, f"step columns have different lengths {lengths}")]
+    is_first = np.asarray(steps[F.IS_FIRST], bool)
+    is_last = np.asarray(steps[F.IS_LAST], bool)
+    ids = np.asarray(metadata.get(F.EPISODE_ID, []), np.int64)
+    starts = np.flatnonzero(is_first)
+    n = len(is_first)
+    if (n == 0 or not is_first[0] or not is_last[-1] or np.any(is_first[1:] != is_last[:-1])
+            or len(starts) != len(ids)):
+        # Boundaries themselves are broken: fall back to the per-episode checker over
+        # the episodes the step ids delimit (rare; only ever on bad data).
+        return _check_slow(steps, metadata, action)
+    ends = np.append(starts[1:], n)  # Exclusive; the last step of an episode is ends - 1.
+    last = ends - 1
+    episode_of = np.repeat(np.arange(len(starts)), ends - starts)
+    bad = (ends - starts) < 2
+    if len(np.unique(ids)) != len(ids):
+        bad |= np.isin(ids, ids[np.flatnonzero(np.diff(np.sort(ids)) == 0)])
+    not_last = np.ones(n, bool)
+    not_last[last] = False
+    terminal = np.asarray(steps[F.IS_TERMINAL], bool)
+    bad[episode_of[terminal & not_last]] = True
+    discount = np.asarray(steps[F.DISCOUNT], np.float64)
+    expected = np.ones(n)
+    ok_len = (ends - starts) >= 2
+    expected[last[ok_len] - 1] = np.where(terminal[last[ok_len]], 0.0, 1.0)
+    wrong = not_last & (discount != expected)
+    bad[episode_of[wrong]] = True
+    for key in _PADDED:
+        if key in steps:
+            value = np.asarray(steps[key])[last]
+            bad |= (value != 0).reshape(len(last), -1).any(axis=1)
+    spec = action
+    if spec is not None:
+        actions = np.asarray(steps[F.ACTION])
+        bad[episode_of[_bad_actions(actions, spec) & not_last]] = True
+    nan = _nan_rows(steps[F.OBSERVATION])
+    if nan is not None:
+        bad[episode_of[nan]] = True
+    reward = np.asarray(steps[F.REWARD], np.float64)
+    if F.EPISODE_RETURN not in metadata or F.EPISODE_LENGTH not in metadata:
+        return _check_slow(steps, metadata, action)
+    totals = np.add.reduceat(reward, starts)
+    returns = np.asarray(metadata[F.EPISODE_RETURN], np.float64)
+    bad |= ~np.isclose(returns, totals, rtol=_RETURN_RTOL, atol=_RETURN_ATOL)
+    bad |= np.asarray(metadata[F.EPISODE_LENGTH], np.int64) != (ends - starts - 1)
+    problems = []
+    seen: dict[int, int] = {}
+    for i in np.flatnonzero(bad):
+        episode_id = int(ids[i])
+        meta = {k: np.asarray(v)[i].item() for k, v in metadata.items()}
+        found = check_episode({k: v[starts[i]:ends[i]] for k, v in steps.items()}, meta,
+                              action=action)
+        if np.count_nonzero(ids == episode_id) > 1:
+            seen[episode_id] = seen.get(episode_id, 0) + 1
+            if seen[episode_id] == 2:
+                found.append("duplicate episode_id")
+        problems += [(episode_id, p) for p in found]
+    return problems
+
+
+def _check_slow(steps: Mapping[str, np.ndarray], metadata: Mapping[str, np.ndarray],
+                action: ActionSpec | None) -> list[tuple[int, str]]:
+    """Per-episode checks of a block whose boundaries disagree with its metadata."""
+    is_first = np.asarray(steps.get(F.IS_FIRST, []), bool)
+    starts = np.flatnonzero(is_first)
+    if len(is_first) and (len(starts) == 0 or starts[0] != 0):
+        starts = np.concatenate([[0], starts])
+    ends = np.append(starts[1:], len(is_first))
+    num = min((len(np.asarray(v)) for v in metadata.values()), default=0)
+    problems = []
+    if len(starts) != num:
+        problems.append((-1, f"{len(starts)} episodes in the steps (by is_first), {num} in "
+                             "the metadata"))
+    report = check_dataset(
+        (({k: v[s:e] for k, v in steps.items()},
+          {k: np.asarray(v)[i].item() for k, v in metadata.items()})
+         for i, (s, e) in enumerate(zip(starts[:num], ends[:num], strict=True))),
+        action=action)
+    return problems + report.problems

@@ -12,6 +12,7 @@ o_{k+1}) for k < T: a time-limit truncation keeps d = 1 and bootstraps.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -43,8 +44,10 @@ class Episode:
         """Aligns one rollout into RLDS steps.
 
         Args:
-          observations: (T + 1, *obs_shape) o_0..o_T.
-          actions: (T,) executed actions a_0..a_{T-1}.
+          observations: (T + 1, *obs_shape) o_0..o_T, or a dict of such arrays (dict
+            observations; the store flattens them in the task's registered order).
+          actions: (T,) executed discrete actions a_0..a_{T-1} (stored as int64), or
+            (T, A) continuous action vectors (stored as float32).
           rewards: (T,) rewards r_0..r_{T-1}.
           terminated: whether o_T is a true terminal state.
           extras: per-action arrays of shape (T,) (padded with 0 on the last step).
@@ -54,24 +57,34 @@ class Episode:
           ValueError: on inconsistent lengths or an empty episode.
         """
         num = len(actions)
-        if num < 1 or len(rewards) != num or len(observations) != num + 1:
-            raise ValueError(f"rollout lengths disagree: {len(observations)} observations, "
+        num_obs = (len(next(iter(observations.values()))) if isinstance(observations, Mapping)
+                   else len(observations))
+        if num < 1 or len(rewards) != num or num_obs != num + 1:
+            raise ValueError(f"rollout lengths disagree: {num_obs} observations, "
                              f"{num} actions, {len(rewards)} rewards (need T+1, T, T, T>=1)")
         if F.EPISODE_ID not in metadata:
             raise ValueError("episode metadata needs an episode_id")
 
         def pad(x, dtype):
-            out = np.zeros(num + 1, dtype)
+            x = np.asarray(x)
+            out = np.zeros((num + 1, *x.shape[1:]), dtype)
             out[:num] = x
             return out
+
+        actions = np.asarray(actions)
+        # (T,) is discrete whatever its dtype (the bytes of discrete logs never change).
+        continuous = actions.ndim == 2
+        if actions.ndim not in (1, 2):
+            raise ValueError(f"actions need shape (T,) or (T, A), got {actions.shape}")
 
         discount = pad(np.ones(num), np.float32)
         if terminated:
             discount[num - 1] = 0.0
         flags = np.zeros(num + 1, bool)
         steps = {
-            F.OBSERVATION: np.asarray(observations),
-            F.ACTION: pad(actions, np.int64),
+            F.OBSERVATION: ({k: np.asarray(v) for k, v in observations.items()}
+                            if isinstance(observations, Mapping) else np.asarray(observations)),
+            F.ACTION: pad(actions, np.float32 if continuous else np.int64),
             F.REWARD: pad(rewards, np.float32),
             F.DISCOUNT: discount,
             F.IS_FIRST: flags.copy(),

@@ -28,3 +28,11 @@ EPISODE_METADATA = (EPISODE_ID, EPISODE_RETURN, EPISODE_LENGTH, RUN, CHECKPOINT,
 # Transition fields (see rl_unplugged.data.transitions).
 NEXT_OBSERVATION = "next_observation"
 STEP_INDEX = "step"
+# Set on the last transition of an episode that ended by the time limit (not a
+# termination): its discount stays 1 and learners bootstrap from next_observation.
+TRUNCATED = "truncated"
+
+# Episode index of a store (see rl_unplugged.data.store): where each episode's
+# transitions start and how many there are.
+EPISODE_START = "start"
+TERMINATED = "terminated"

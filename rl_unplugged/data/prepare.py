@@ -1,10 +1,12 @@
 """Making sure a dataset's raw log exists, is complete and is big enough (TF-free).
 
 `ensure_raw_log` is the one gate between generation and everything that reads a
-raw log (the tfds builders, `rlu datasets build`): a missing or unfinished log is
-generated or resumed by `rl_unplugged.generation.generate`; an incomplete,
-corrupted or too-short log is refused with an error naming the directory or file,
-so a build never yields a silently short dataset.
+raw log (the tfds builders, `rlu datasets build`, `load_transitions(build=True)`):
+a missing or unfinished log is generated or resumed by the `generate` callable the
+caller passes (`rl_unplugged.generation.generate`: the data layer never imports
+generation, which imports it); an incomplete, corrupted or too-short log is refused
+with an error naming the directory or file, so a build never yields a silently
+short dataset.
 """
 
 from __future__ import annotations
@@ -14,33 +16,46 @@ from collections.abc import Callable
 
 from rl_unplugged import paths
 from rl_unplugged.data.raw_log import CorruptLogError, RawLog, read_manifest
+from rl_unplugged.errors import IncompatibleError, NotFoundError
 from rl_unplugged.specs import DatasetSpec
+
+# generate(spec, data_dir, *, progress=None): writes or resumes spec's raw log.
+Generate = Callable[..., object]
 
 
 def ensure_raw_log(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
+                   generate: Generate | None = None,
                    progress: Callable[[int], None] | None = None) -> RawLog:
     """Returns the verified, complete raw log of `spec`, generating it if needed.
 
     Args:
       spec: the dataset (its `num_steps` may be reduced for tiny builds).
       data_dir: data root (default: $TFDS_DATA_DIR or ~/tensorflow_datasets).
-      progress: called by the generator with the number of new transitions logged.
+      generate: called as `generate(spec, data_dir, progress=progress)` when the log is
+        missing or unfinished, e.g. `rl_unplugged.generation.generate`; without it such
+        a log is refused.
+      progress: passed to `generate` (called with the number of new transitions logged).
 
     Raises:
+      NotFoundError: no raw log and no `generate`.
       CorruptLogError: a shard is missing or corrupted (names the file), or the log
-        is still incomplete after generation.
-      ValueError: the directory holds another dataset's log, or fewer transitions
-        than `spec.num_steps`.
+        is still incomplete (after generation, or unfinished and no `generate`), or
+        holds fewer transitions than `spec.num_steps`.
+      IncompatibleError: the directory holds another dataset's log.
     """
     raw = paths.raw_dir(spec, data_dir)
     manifest = read_manifest(raw)
     if manifest is None or not manifest["complete"]:
-        from rl_unplugged import generation  # Lazy: generation imports JAX.
-
-        generation.generate(spec, data_dir, progress=progress)
+        if generate is not None:
+            generate(spec, data_dir, progress=progress)
+        elif manifest is None:
+            raise NotFoundError(f"{spec.name} is not built under {paths.data_dir(data_dir)}; "
+                                f"run `rlu datasets build {spec.name}` (or pass "
+                                f"generate=rl_unplugged.generation.generate)")
     log = RawLog(raw)  # Verifies every shard's SHA-256; refuses an unfinished log.
     if log.manifest["dataset"] != spec.name:
-        raise ValueError(f"{raw} holds a raw log of {log.manifest['dataset']}, not {spec.name}")
+        raise IncompatibleError(f"{raw} holds a raw log of {log.manifest['dataset']}, "
+                                f"not {spec.name}")
     if log.num_transitions < spec.num_steps:
         raise CorruptLogError(f"{raw}: raw log holds {log.num_transitions} transitions, "
                               f"{spec.name} needs {spec.num_steps}; delete it and rebuild")

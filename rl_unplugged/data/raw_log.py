@@ -7,6 +7,10 @@ A raw log is one directory per dataset:
   shard-00000.episodes.parquet       one row per episode (metadata)
   resume.npz / checkpoints/...       written by the generator, named in the manifest
 
+Observations are stored as fixed-size lists (reshaped to the manifest's shape on
+read); so are continuous action vectors ((rows, A) float32); discrete actions and
+the other step fields are plain columns.
+
 A shard's files are written under a temporary name, fsynced and renamed; only then
 is the manifest, which lists each shard with its row counts and SHA-256, replaced.
 A crash therefore never leaves a shard that looks complete: files the manifest does
@@ -33,6 +37,7 @@ import pyarrow.parquet as pq
 from rl_unplugged import fileio
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
+from rl_unplugged.errors import CorruptDataError, LockedError, NotFoundError
 
 LOCK = ".lock"  # Held (flock) by the one process writing a log.
 FORMAT = "rlu-raw-log"
@@ -40,11 +45,11 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 
 
-class CorruptLogError(IOError):
+class CorruptLogError(CorruptDataError):
     """A raw-log file is missing, truncated or does not match its manifest."""
 
 
-class LogLockedError(RuntimeError):
+class LogLockedError(LockedError):
     """Another writer (another process, or an unclosed writer) holds the log."""
 
 
@@ -81,6 +86,9 @@ def _steps_table(episodes: list[Episode], obs_shape: tuple[int, ...], obs_dtype)
                 raise ValueError(f"observations {value.shape[1:]} {value.dtype} do not match "
                                  f"spec {tuple(obs_shape)} {obs_dtype}")
             arrays[key] = pa.FixedSizeListArray.from_arrays(pa.array(value.reshape(-1)), size)
+        elif value.ndim > 1:  # Continuous action vectors (discrete logs never get here).
+            width = int(np.prod(value.shape[1:]))
+            arrays[key] = pa.FixedSizeListArray.from_arrays(pa.array(value.reshape(-1)), width)
         else:
             arrays[key] = pa.array(value)
     return pa.table(arrays)
@@ -295,7 +303,7 @@ class RawLog:
         self.directory = Path(directory)
         manifest = read_manifest(self.directory)
         if manifest is None:
-            raise FileNotFoundError(f"no raw log at {self.directory} (missing {MANIFEST})")
+            raise NotFoundError(f"no raw log at {self.directory} (missing {MANIFEST})")
         if require_complete and not manifest["complete"]:
             raise CorruptLogError(f"{self.directory}: generation did not finish "
                                   f"({manifest['num_transitions']} transitions committed); "
@@ -344,9 +352,23 @@ class RawLog:
         out = {}
         for name in table.column_names:
             col = table.column(name)
-            out[name] = (self._observations(col) if name == F.OBSERVATION
-                         else col.to_numpy())
+            if name == F.OBSERVATION:
+                out[name] = self._observations(col)
+            elif pa.types.is_fixed_size_list(col.type):  # (rows, A) action vectors.
+                flat = col.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+                out[name] = flat.reshape(-1, col.type.list_size)
+            else:
+                out[name] = col.to_numpy()
         return out
+
+    def shard_episodes(self, index: int) -> dict[str, np.ndarray]:
+        """One shard's episode metadata, as columns."""
+        shard = self.manifest["shards"][index]
+        table = self._read(shard["files"][1])
+        if table.num_rows != shard["num_episodes"]:
+            raise CorruptLogError(f"{self.directory / shard['files'][1]}: {table.num_rows} "
+                                  f"episodes, manifest says {shard['num_episodes']}")
+        return {n: table.column(n).to_numpy() for n in table.column_names}
 
     def episodes_table(self) -> dict[str, np.ndarray]:
         """Episode metadata of the whole log, as columns."""

@@ -100,7 +100,9 @@ def load_transitions_tfds(dataset: str, data_dir: str | os.PathLike | None = Non
       split: tfds split.
       batch_size: steps per tf.data batch (large: per-batch overhead dominates).
     """
-    return T.from_steps(load_steps_tfds(dataset, data_dir, split=split, batch_size=batch_size))
+    spec = registry.get_dataset(dataset)
+    steps = load_steps_tfds(dataset, data_dir, split=split, batch_size=batch_size)
+    return T.from_steps(steps, action=spec.task.action)
 
 
 def load_episodes_tfds(dataset: str, data_dir: str | os.PathLike | None = None, *,
@@ -109,7 +111,9 @@ def load_episodes_tfds(dataset: str, data_dir: str | os.PathLike | None = None, 
     """(steps, metadata) per episode of a prepared dataset, in episode_id order.
 
     Reads steps and metadata in large batches, then slices episodes in memory
-    (for inspection and conformance checks of whole datasets).
+    (for inspection and conformance checks of whole datasets). Metadata values are
+    Python scalars; `episode_return` holds the float32 the TFDS files store
+    (tf.train.Example has no float64), where the raw log and the store keep float64.
 
     Raises:
       KeyError: unknown dataset name. FileNotFoundError: dataset not prepared there.

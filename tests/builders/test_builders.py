@@ -127,3 +127,20 @@ def test_homepage_and_citation_come_from_the_registry(tmp_path, monkeypatch):
     info = builders.builder("rlu_classic/cartpole_random_run0", tmp_path).info
     assert info.homepage == "https://example.org/classic"
     assert info.citation.endswith("@misc{x2099, title={X}}")
+
+
+def test_builder_generates_a_missing_log_through_the_gate(tmp_path, monkeypatch):
+    """The builders wire `generation.generate` into `ensure_raw_log` (data never imports it)."""
+    calls = []
+
+    def generate(spec, data_dir=None, *, progress=None):  # Stands in for the generator.
+        calls.append((spec.name, spec.num_steps))
+        return write_random_log(spec, data_dir)
+
+    monkeypatch.setattr("rl_unplugged.generation.generate", generate)
+    name = "rlu_bsuite/catch_random_run2"
+    b = builders.builder(name, tmp_path, num_steps=30)
+    b.download_and_prepare()
+    assert calls == [(name, 30)]
+    assert b.info.splits["train"].num_examples == RawLog(
+        paths.raw_dir(tiny_spec(name, 30), tmp_path)).num_episodes
