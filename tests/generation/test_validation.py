@@ -125,3 +125,14 @@ def test_behaviour_update_is_the_dqn_learners_update():
         assert bool(np.all(state.target_params == state.params)) == (step == 2)
     assert int(state.step) == 3 and state.hparams == {}
     np.testing.assert_array_equal(state.key, agent.init(jax.random.PRNGKey(3)).key)
+
+
+def test_behaviour_agent_is_compiled_once_per_task_and_config():
+    from rl_unplugged import compile_cache
+
+    task = tiny_task()
+    agent = dqn.agent_for(task, task.behaviour)
+    assert dqn.agent_for(tiny_task(), tiny_task().behaviour) is agent  # Equal specs: one entry.
+    assert dqn.agent_for(task, tiny_task(hidden=(8,)).behaviour) is not agent
+    compile_cache.clear()
+    assert dqn.agent_for(task, task.behaviour) is not agent
