@@ -1,8 +1,6 @@
 """Checkpoints and resume states: the one home of pytree (de)serialisation and its checksums.
 
-Format: flax.serialization msgpack, not orbax (orbax-checkpoint 0.12.8 is installed only as
-flax's dependency, not in setup.py; its async, directory-per-step, multi-host machinery buys
-nothing for single-host pytrees of small networks, and msgpack bytes are deterministic).
+msgpack, not orbax (installed only via flax, not in setup.py; async multi-host buys nothing here).
 
 Three kinds of files, one set of readers:
 - Learner-ensemble checkpoints, `<run_dir>/checkpoints/step_<step:09d>.msgpack`
