@@ -1,8 +1,11 @@
-"""Pieces shared by the offline learners, written once.
+"""The value-learning core, written once (after Acme's `LossFn` + `SGDLearner`).
 
 The Huber loss, the double-DQN target, the periodic target-network copy, the
-training state of value-based agents and their generic update all live here; the
-agents' own `losses.py` / `learning.py` import them (never copy them).
+training state, Adam and the generic SGD update live here. The offline learners
+(`agents/<algo>/learning.py`, wired by `agents/builder.py`) and the online behaviour
+DQN that logs the datasets (`generation/dqn.py`) both use them: a hyperparameter is
+either traced (read from `TrainingState.hparams`, so ensembles can vary it) or fixed
+at trace time (the behaviour agent: fewer leaves per jitted call, same numbers).
 """
 
 from __future__ import annotations
@@ -87,6 +90,11 @@ class LearnerConfig:
     def traced(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in self.TRACED}
 
+    def resolve(self, task: TaskSpec) -> LearnerConfig:
+        """The config with task-dependent defaults filled in (none here)."""
+        del task
+        return self
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ValueConfig(LearnerConfig):
@@ -150,59 +158,90 @@ def select_action_values(values: jax.Array, action: jax.Array) -> jax.Array:
 
 
 def periodic_target_update(params: Params, target_params: Params, step: jax.Array,
-                           period: jax.Array) -> Params:
-    """Hard copy of the online parameters every `period` updates (Mnih et al. 2015)."""
-    return optax.periodic_update(params, target_params, step, period.astype(step.dtype))
+                           period: int | jax.Array) -> Params:
+    """Hard copy of the online parameters every `period` updates (Mnih et al. 2015).
+
+    `period` is traced (an ensemble's hparam) or a fixed int; the copy is exact either way.
+    """
+    return optax.periodic_update(params, target_params, step, jnp.asarray(period, step.dtype))
 
 
 # ---------------------------------------------------------------------------------------
 # Network, optimizer and state construction shared by all learners.
 
 
-def make_optimizer(config: LearnerConfig) -> optax.GradientTransformation:
-    """Adam whose learning rate is a state entry (so ensembles can vary it)."""
-    return optax.inject_hyperparams(optax.adam)(learning_rate=config.learning_rate,
-                                                eps=config.adam_eps)
+def make_optimizer(learning_rate: float, eps: float = 1e-8, *, traced: bool = True
+                   ) -> optax.GradientTransformation:
+    """Adam.
+
+    traced=True: the learning rate is a state entry (`new_state` sets it from the
+    hparams), so ensembles can vary it. traced=False: a constant of the compiled update
+    (the behaviour agent's, whose resume states and datasets were made with it).
+    """
+    if not traced:
+        return optax.adam(learning_rate, eps=eps)
+    return optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate, eps=eps)
 
 
-def make_network(task: TaskSpec, config: LearnerConfig, num_atoms: int = 1
-                 ) -> networks.HeadNetwork:
-    return networks.make_network(task, config.hidden, num_atoms=num_atoms)
+def dummy_observation(task: TaskSpec) -> jax.Array:
+    """A batch of one zero observation (1, *obs_shape), to initialise networks."""
+    return jnp.zeros((1, *task.observation.shape), task.observation.dtype)
+
+
+def new_state(params: Params, key: jax.Array, optimizer: optax.GradientTransformation,
+              hparams: dict[str, float | jax.Array]) -> TrainingState:
+    """The state before any update: target = online params, step 0, Adam initialised.
+
+    `hparams` are the traced hyperparameters (possibly none); a traced learning rate
+    among them is written into the optimizer state.
+    """
+    opt_state = optimizer.init(params)
+    hp = {k: jnp.asarray(v, jnp.float32) for k, v in hparams.items()}
+    if "learning_rate" in hp and hasattr(opt_state, "hyperparams"):
+        opt_state.hyperparams["learning_rate"] = hp["learning_rate"]
+    return TrainingState(params=params, target_params=params, opt_state=opt_state, key=key,
+                         step=jnp.zeros((), jnp.int32), hparams=hp)
 
 
 def init_state(key: jax.Array, network: networks.HeadNetwork,
                optimizer: optax.GradientTransformation, task: TaskSpec,
                hparams: dict[str, float | jax.Array]) -> TrainingState:
-    """Initial state; `hparams` may hold per-member values (learning rate included)."""
+    """Initial learner state; `hparams` may hold per-member values (learning rate included)."""
     init_key, state_key = jax.random.split(key)
-    dummy = jnp.zeros((1, *task.observation.shape), task.observation.dtype)
-    params = network.init(init_key, dummy)
-    opt_state = optimizer.init(params)
-    hp = {k: jnp.asarray(v, jnp.float32) for k, v in hparams.items()}
-    opt_state.hyperparams["learning_rate"] = hp["learning_rate"]
-    return TrainingState(params=params, target_params=params, opt_state=opt_state,
-                         key=state_key, step=jnp.zeros((), jnp.int32), hparams=hp)
+    return new_state(network.init(init_key, dummy_observation(task)), state_key, optimizer,
+                     hparams)
 
 
 LossFn = Callable[[Params, Params, TrainingState, Batch, jax.Array], tuple[jax.Array, Metrics]]
 
 
 def sgd_update(state: TrainingState, batch: Batch, *, loss_fn: LossFn,
-               optimizer: optax.GradientTransformation, use_target: bool = True
+               optimizer: optax.GradientTransformation, use_target: bool = True,
+               target_update_period: int | None = None, split_key: bool = True
                ) -> tuple[TrainingState, Metrics]:
     """One gradient step on `loss_fn(params, target_params, state, batch, key)`.
 
-    Every learner's `update` is this function with its own loss bound in.
+    Every learner's `update`, and the behaviour agent's, is this function with its own
+    loss bound in.
+
+    Args:
+      use_target: copy the online params to the target every period (False: BC).
+      target_update_period: a fixed period; None reads the traced
+        `state.hparams['target_update_period']`.
+      split_key: give the loss a fresh key and carry the other half. False: the loss
+        gets `state.key`, which stays constant (the behaviour agent's exploration key).
     """
-    key, loss_key = jax.random.split(state.key)
+    key, loss_key = jax.random.split(state.key) if split_key else (state.key, state.key)
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
     (loss, metrics), grads = grad_fn(state.params, state.target_params, state, batch, loss_key)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     step = state.step + 1
-    target = (periodic_target_update(params, state.target_params, step,
-                                     state.hparams["target_update_period"])
-              if use_target else state.target_params)
+    target = state.target_params
+    if use_target:
+        period = (state.hparams["target_update_period"] if target_update_period is None
+                  else target_update_period)
+        target = periodic_target_update(params, target, step, period)
     metrics = {"loss": loss, "grad_norm": optax.global_norm(grads), **metrics}
     return state._replace(params=params, target_params=target, opt_state=opt_state, key=key,
                           step=step), metrics

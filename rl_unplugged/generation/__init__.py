@@ -7,7 +7,11 @@ Public API:
   greedy_policy(task, params, hidden) -> obs (B, ...) -> actions (B,)
 """
 
-from rl_unplugged.generation.checkpoints import best_checkpoint, greedy_policy, load_checkpoint
+from rl_unplugged.generation.behaviour_checkpoints import (
+    best_checkpoint,
+    greedy_policy,
+    load_checkpoint,
+)
 from rl_unplugged.generation.generate import (
     DEFAULT_SHARD_TRANSITIONS,
     episode_rng,

@@ -9,7 +9,7 @@ Levels (see `rl_unplugged.specs.DatasetSpec`):
     `action_replaced` (the replacement happened) and `greedy_action` (the agent's own,
     epsilon-greedy, pick before noise). The DQN learns from the executed actions.
   random: a uniform random policy (action_replaced False, greedy_action = action).
-  expert: greedy rollouts of the best checkpoint (`checkpoints.best_checkpoint`: highest
+  expert: greedy rollouts of the best checkpoint (`behaviour_checkpoints.best_checkpoint`: highest
     mean logged return of the episodes it played) of `registry.expert_source(spec)`,
     generated first if missing (action_replaced False, greedy_action = action).
 
@@ -38,7 +38,6 @@ an uninterrupted run's, bit for bit (the tests check it, also after SIGKILL).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -46,13 +45,12 @@ from pathlib import Path
 
 import jax
 import numpy as np
-from flax import serialization
 
-from rl_unplugged import envs, paths, registry
+from rl_unplugged import checkpointing, envs, paths, registry
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
 from rl_unplugged.data.raw_log import CorruptLogError, RawLog, RawLogWriter
-from rl_unplugged.generation import checkpoints, dqn, pytree_io
+from rl_unplugged.generation import behaviour_checkpoints, dqn
 from rl_unplugged.generation.replay_buffer import ReplayBuffer
 from rl_unplugged.specs import DatasetSpec
 
@@ -239,13 +237,14 @@ def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
         return {"num_checkpoints": int(resume["num_checkpoints"]),
                 "sgd_steps": int(resume["sgd_steps"])}
     if resume is not None:
-        state = pytree_io.from_flat_dict(state, resume, "agent/")
+        state = checkpointing.from_flat_dict(state, resume, "agent/",
+                                             writer.directory / writer.manifest["resume_state"])
         buffer.restore(resume)
         env_steps, sgd_steps = int(resume["env_steps"]), int(resume["sgd_steps"])
         num_ckpts, last_ckpt_episode = int(resume["num_checkpoints"]), int(resume["last_ckpt"])
 
     def resume_state() -> dict[str, np.ndarray]:
-        out = pytree_io.to_flat_dict(state, "agent/")
+        out = checkpointing.to_flat_dict(state, "agent/")
         out.update(buffer.state())
         out.update(env_steps=np.int64(env_steps), sgd_steps=np.int64(sgd_steps),
                    num_checkpoints=np.int64(num_ckpts), last_ckpt=np.int64(last_ckpt_episode))
@@ -253,10 +252,10 @@ def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
 
     def save_checkpoint(last_episode: int) -> None:
         nonlocal num_ckpts, last_ckpt_episode
-        data = serialization.to_bytes(jax.device_get(agent.unravel(state.params)))
+        data = checkpointing.to_bytes(jax.device_get(agent.unravel(state.params)))
         info = {"index": num_ckpts, "first_episode": last_ckpt_episode + 1,
                 "last_episode": last_episode, "env_steps": env_steps, "sgd_steps": sgd_steps,
-                "sha256": hashlib.sha256(data).hexdigest()}
+                "sha256": checkpointing.sha256(data)}
         writer.add_checkpoint(f"checkpoints/checkpoint-{num_ckpts:05d}.msgpack",
                               lambda tmp: tmp.write_bytes(data), info)
         num_ckpts += 1
@@ -354,8 +353,8 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
     expert = None
     if spec.level == "expert":
         source_log = generate(registry.expert_source(spec), data_dir)
-        best = checkpoints.best_checkpoint(source_log.directory)
-        _, params, info = checkpoints.load_checkpoint(source_log.directory, best)
+        best = behaviour_checkpoints.best_checkpoint(source_log.directory)
+        _, params, info = behaviour_checkpoints.load_checkpoint(source_log.directory, best)
         expert = {"source": source_log.manifest["dataset"], "checkpoint": info["index"],
                   "checkpoint_sha256": info["sha256"]}
     directory = paths.raw_dir(spec, data_dir)
@@ -376,7 +375,7 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
                     _run_policy(spec, env, log, lambda obs, rng: int(rng.integers(num_actions)), -1)
                     summary = {}
                 else:
-                    policy = checkpoints.greedy_policy(spec.task, params,
+                    policy = behaviour_checkpoints.greedy_policy(spec.task, params,
                                                        tuple(spec.task.behaviour.hidden))
                     _run_policy(spec, env, log, lambda obs, rng: int(policy(obs[None])[0]),
                                 expert["checkpoint"])

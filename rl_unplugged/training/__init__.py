@@ -1,6 +1,6 @@
 """Training offline learners: one loop, ensembles, checkpoints, logs and plots."""
 
-from rl_unplugged.training.checkpointing import list_checkpoints
+from rl_unplugged.checkpointing import list_checkpoints
 from rl_unplugged.training.loop import (
     NonFiniteLossError,
     TrainResult,

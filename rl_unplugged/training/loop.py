@@ -28,12 +28,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from rl_unplugged import agents as agents_lib
-from rl_unplugged import fileio
+from rl_unplugged import checkpointing, fileio
 from rl_unplugged import probes as probes_lib
 from rl_unplugged.agents import AgentSpec, Batch, Learner, LearnerConfig, TrainingState
 from rl_unplugged.data.transitions import Transitions
 from rl_unplugged.specs import TaskSpec
-from rl_unplugged.training import checkpointing, ensemble, logs, plots
+from rl_unplugged.training import ensemble, logs, plots
 
 CONFIG_FILE = "config.json"
 FAILURE_FILE = "failure.json"

@@ -12,9 +12,8 @@ import jax
 import numpy as np
 
 from rl_unplugged import agents as agents_lib
-from rl_unplugged import registry
+from rl_unplugged import checkpointing, registry
 from rl_unplugged.agents import Learner
-from rl_unplugged.training import checkpointing
 from rl_unplugged.training.loop import CONFIG_FILE
 
 list_checkpoints = checkpointing.list_checkpoints

@@ -1,8 +1,12 @@
+import json
+import shutil
+
 import numpy as np
 import pytest
 
-from rl_unplugged import paths
+from rl_unplugged import checkpointing, paths
 from rl_unplugged.data import fields as F
+from rl_unplugged.errors import CorruptDataError, IncompatibleError
 from rl_unplugged.generation import best_checkpoint, generate, greedy_policy, load_checkpoint
 from tests.generation.helpers import assert_same_data, columns, tiny_spec, tiny_task
 
@@ -86,6 +90,38 @@ def test_load_checkpoint_and_greedy_policy(replay_log):
     np.testing.assert_array_equal(actions, q.argmax(-1))
     with pytest.raises(IndexError, match="no checkpoint 99"):
         load_checkpoint(replay_log.directory, 99)
+
+
+@pytest.mark.parametrize("damage, error, message", [
+    ("flip", CorruptDataError, "checksum mismatch"),
+    ("truncate", CorruptDataError, "checksum mismatch"),
+    ("delete", CorruptDataError, "missing"),
+    ("garbage", CorruptDataError, "not a readable checkpoint"),
+    ("other_config", IncompatibleError, "another configuration"),
+])
+def test_damaged_behaviour_checkpoint_is_named(replay_log, tmp_path, damage, error, message):
+    log = tmp_path / "log"
+    shutil.copytree(replay_log.directory, log)
+    info = replay_log.manifest["checkpoints"][0]
+    path = log / info["file"]
+    data = path.read_bytes()
+    if damage == "flip":
+        path.write_bytes(data[:-3] + bytes([data[-3] ^ 0x10]) + data[-2:])
+    elif damage == "truncate":
+        path.write_bytes(data[:len(data) // 2])
+    elif damage == "delete":
+        path.unlink()
+    else:  # A file the manifest vouches for, that is not this network's params.
+        if damage == "garbage":
+            data = b"\x01\x02not msgpack params"
+        else:
+            data = checkpointing.to_bytes({"params": {"Dense_0": {"kernel": np.zeros((2, 2))}}})
+        path.write_bytes(data)
+        manifest = json.loads((log / "manifest.json").read_text())
+        manifest["checkpoints"][0]["sha256"] = checkpointing.sha256(data)
+        (log / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(error, match=f"{info['file']}: .*{message}"):
+        load_checkpoint(log, 0)
 
 
 def test_random_level(tmp_path):

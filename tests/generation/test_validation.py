@@ -3,7 +3,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from rl_unplugged.generation import dqn, generate, pytree_io
+from rl_unplugged.generation import dqn, generate
 from rl_unplugged.generation.replay_buffer import ReplayBuffer
 from rl_unplugged.specs import ArraySpec
 from tests.generation.helpers import tiny_spec, tiny_task
@@ -59,10 +59,13 @@ def test_replay_ring_overwrites_oldest_and_round_trips():
     assert set(buf.sample(0)[1]) <= {2, 3, 4}
 
 
-def test_double_dqn_loss_by_hand():
-    """One linear layer, Q = o @ W: hand-computed targets and Huber loss."""
+def test_behaviour_loss_is_the_shared_double_dqn_loss_by_hand():
+    """One linear layer, Q = o @ W: hand-computed targets and Huber loss, through the loss
+    the behaviour agent binds (DQN's `loss_fn` with gamma and kappa fixed)."""
     import flax.linen as nn
     import jax.numpy as jnp
+
+    from rl_unplugged.agents.dqn import learning as dqn_learning
 
     class Linear(nn.Module):
         @nn.compact
@@ -75,20 +78,61 @@ def test_double_dqn_loss_by_hand():
     batch = dqn.Batch(observation=jnp.array([[1.0, 1.0]]), action=jnp.array([0]),
                       reward=jnp.array([0.5]), discount=jnp.array([1.0]),
                       next_observation=jnp.array([[2.0, 0.0]]))
+
+    def loss(b):
+        return dqn_learning.loss_fn(online, target, None, b, None, network=net, gamma=0.9,
+                                    kappa=dqn.HUBER_KAPPA)[0]
+
     # Online Q(o') = [2, 0] -> a* = 0; target Q(o', 0) = 6; y = 0.5 + 0.9 * 6 = 5.9.
     # Q(o, 0) = 1; |td| = 4.9 > 1: Huber = 4.9 - 0.5 = 4.4.
-    loss = dqn.double_dqn_loss(online, target, batch, network=net, gamma=0.9)
-    assert float(loss) == pytest.approx(4.4)
+    assert float(loss(batch)) == pytest.approx(4.4)
     terminal = batch._replace(discount=jnp.array([0.0]))  # y = 0.5: Huber(0.5) = 0.125.
-    assert float(dqn.double_dqn_loss(online, target, terminal, network=net, gamma=0.9)) == \
-        pytest.approx(0.125)
+    assert float(loss(terminal)) == pytest.approx(0.125)
 
 
-def test_pytree_round_trip_and_mismatch():
-    tree = {"a": np.arange(3, dtype=np.float32), "b": (np.int32(4), np.ones((2, 2)))}
-    flat = pytree_io.to_flat_dict(tree, "x/")
-    back = pytree_io.from_flat_dict(tree, flat, "x/")
-    np.testing.assert_array_equal(back["b"][1], tree["b"][1])
-    flat["x/0000"] = np.zeros(4, np.float32)
-    with pytest.raises(ValueError, match="x/0000"):
-        pytree_io.from_flat_dict(tree, flat, "x/")
+def test_behaviour_update_is_the_dqn_learners_update():
+    """The behaviour agent's SGD step (flat params, fixed hyperparameters, plain Adam) equals
+    the offline DQN learner's (pytree params, traced hyperparameters) on the same data."""
+    import jax
+
+    from rl_unplugged import agents
+    from rl_unplugged.agents import common
+
+    task = tiny_task(target_update_period=2)
+    cfg = task.behaviour
+    agent = dqn.Agent(task, cfg)
+    learner = agents.make_learner("dqn", task, agents.make_config(
+        "dqn", hidden=cfg.hidden, learning_rate=cfg.learning_rate, huber_kappa=dqn.HUBER_KAPPA,
+        target_update_period=cfg.target_update_period, batch_size=cfg.batch_size))
+    state = agent.init(jax.random.PRNGKey(3))
+    other = learner.init(jax.random.PRNGKey(0), learner.config.traced())
+    other = common.new_state(agent.unravel(state.params), other.key,
+                             common.make_optimizer(cfg.learning_rate), other.hparams)
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(2 * cfg.batch_size, *task.observation.shape)).astype(np.float32)
+    batch = dqn.Batch(obs[:cfg.batch_size], rng.integers(3, size=cfg.batch_size, dtype=np.int32),
+                      rng.normal(size=cfg.batch_size).astype(np.float32),
+                      np.ones(cfg.batch_size, np.float32), obs[cfg.batch_size:])
+    update = jax.jit(learner.update)
+    for step in (1, 2, 3):
+        state, metrics = agent.update(state, batch)
+        other, other_metrics = update(other, batch)
+        np.testing.assert_allclose(metrics["loss"], other_metrics["loss"], rtol=1e-5)
+        for a, b in zip(jax.tree.leaves(agent.unravel(state.params)),
+                        jax.tree.leaves(other.params), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+        # Target copied after SGD step 2 (period 2), by both.
+        assert bool(np.all(state.target_params == state.params)) == (step == 2)
+    assert int(state.step) == 3 and state.hparams == {}
+    np.testing.assert_array_equal(state.key, agent.init(jax.random.PRNGKey(3)).key)
+
+
+def test_behaviour_agent_is_compiled_once_per_task_and_config():
+    from rl_unplugged import compile_cache
+
+    task = tiny_task()
+    agent = dqn.agent_for(task, task.behaviour)
+    assert dqn.agent_for(tiny_task(), tiny_task().behaviour) is agent  # Equal specs: one entry.
+    assert dqn.agent_for(task, tiny_task(hidden=(8,)).behaviour) is not agent
+    compile_cache.clear()
+    assert dqn.agent_for(task, task.behaviour) is not agent

@@ -6,8 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from rl_unplugged import registry, training
-from rl_unplugged.training import checkpointing
+from rl_unplugged import checkpointing, registry, training
 from tests.training.helpers import random_transitions
 
 TASK = registry.get_task("classic/cartpole")

@@ -5,14 +5,21 @@ L(theta) = -E_{(s,a)~D} log pi_theta(a|s), pi_theta = Categorical(logits=f_theta
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
 
-from rl_unplugged.agents.distributions import tfd
+if TYPE_CHECKING:
+    from rl_unplugged.agents.distributions import tfd
 
 
 def policy(logits: jax.Array) -> tfd.Categorical:
     """The BC policy pi(.|s): a categorical over actions; logits (B, A)."""
+    # Imported here: TFP takes ~1 s to import, and importing the agents (the behaviour DQN
+    # of dataset generation included) should not pay it unless BC runs.
+    from rl_unplugged.agents.distributions import tfd
+
     return tfd.Categorical(logits=logits)
 
 

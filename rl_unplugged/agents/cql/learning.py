@@ -1,10 +1,10 @@
-"""CQL learner: the base TD loss (DQN or QR-DQN) + alpha * CQL(H) penalty."""
+"""CQL's loss wiring: the base TD loss (DQN or QR-DQN) + alpha * CQL(H) penalty."""
 
 from __future__ import annotations
 
 import functools
 
-from rl_unplugged.agents import common
+from rl_unplugged.agents import builder, common
 from rl_unplugged.agents.common import Batch, TrainingState
 from rl_unplugged.agents.cql import losses
 from rl_unplugged.agents.cql.config import CQLConfig
@@ -28,7 +28,7 @@ def loss_fn(params, target_params, state: TrainingState, batch: Batch, key, *, n
 
 def make_learner(config: CQLConfig, task: TaskSpec) -> common.Learner:
     qrdqn = config.base == "qrdqn"
-    return dqn_learning.build(
-        "cql", config.resolve(task), task, functools.partial(loss_fn, base=config.base),
+    return builder.build(
+        "cql", config, task, functools.partial(loss_fn, base=config.base),
         (lambda out: out.values.mean(-1)) if qrdqn else (lambda out: out.values),
         num_atoms=config.num_atoms if qrdqn else 1)

@@ -1,12 +1,10 @@
-"""DQN learner: TrainingState, init and the pure update."""
+"""DQN's loss wiring: double-DQN TD loss over one forward pass of [s; s']."""
 
 from __future__ import annotations
 
-import functools
-
 import jax.numpy as jnp
 
-from rl_unplugged.agents import common
+from rl_unplugged.agents import builder, common
 from rl_unplugged.agents.common import Batch, TrainingState
 from rl_unplugged.agents.dqn import losses
 from rl_unplugged.agents.dqn.config import DQNConfig
@@ -24,33 +22,29 @@ def q_values_and_targets(params, target_params, batch: Batch, network):
     return q, next_q, next_q_target
 
 
-def td_terms(params, target_params, state: TrainingState, batch: Batch, network):
-    """(loss, metrics, Q(s) of shape (B, A)): the TD loss and the values it computed."""
+def td_terms(params, target_params, state: TrainingState, batch: Batch, network, *,
+             gamma: float | None = None, kappa: float | None = None):
+    """(loss, metrics, Q(s) of shape (B, A)): the TD loss and the values it computed.
+
+    gamma, kappa: fixed values; None reads the traced `state.hparams` entries
+    ('discount', 'huber_kappa').
+    """
+    gamma = state.hparams["discount"] if gamma is None else gamma
+    kappa = state.hparams["huber_kappa"] if kappa is None else kappa
     q, next_q, next_q_target = q_values_and_targets(params, target_params, batch, network)
     loss, metrics = losses.td_loss(q, batch.action, batch.reward, batch.discount, next_q,
-                                   next_q_target, gamma=state.hparams["discount"],
-                                   kappa=state.hparams["huber_kappa"])
+                                   next_q_target, gamma=gamma, kappa=kappa)
     return loss, metrics, q
 
 
-def loss_fn(params, target_params, state: TrainingState, batch: Batch, key, *, network):
+def loss_fn(params, target_params, state: TrainingState, batch: Batch, key, *, network,
+            gamma: float | None = None, kappa: float | None = None):
+    """DQN's `common.LossFn` (also the behaviour agent's, with gamma and kappa fixed)."""
     del key
-    loss, metrics, _ = td_terms(params, target_params, state, batch, network)
+    loss, metrics, _ = td_terms(params, target_params, state, batch, network, gamma=gamma,
+                                kappa=kappa)
     return loss, metrics
 
 
-def build(name: str, config, task: TaskSpec, loss, q_values, num_atoms: int = 1
-          ) -> common.Learner:
-    """A value-based learner from its loss (shared by DQN, QR-DQN and CQL)."""
-    network = common.make_network(task, config, num_atoms=num_atoms)
-    optimizer = common.make_optimizer(config)
-    update = functools.partial(common.sgd_update, optimizer=optimizer,
-                               loss_fn=functools.partial(loss, network=network))
-    init = functools.partial(common.init_state, network=network, optimizer=optimizer, task=task)
-    return common.Learner(name=name, config=config, task=task, network=network,
-                          init=lambda key, hparams: init(key, hparams=hparams), update=update,
-                          q_values=lambda params, obs: q_values(network.apply(params, obs)))
-
-
 def make_learner(config: DQNConfig, task: TaskSpec) -> common.Learner:
-    return build("dqn", config.resolve(task), task, loss_fn, lambda out: out.values)
+    return builder.build("dqn", config, task, loss_fn, lambda out: out.values)

@@ -1,10 +1,10 @@
-"""QR-DQN learner: TrainingState, init and the pure update."""
+"""QR-DQN's loss wiring: quantile Huber TD loss with double-DQN selection."""
 
 from __future__ import annotations
 
-from rl_unplugged.agents import common
+from rl_unplugged.agents import builder, common
 from rl_unplugged.agents.common import Batch, TrainingState
-from rl_unplugged.agents.dqn.learning import build, q_values_and_targets
+from rl_unplugged.agents.dqn.learning import q_values_and_targets
 from rl_unplugged.agents.qrdqn import losses
 from rl_unplugged.agents.qrdqn.config import QRDQNConfig
 from rl_unplugged.specs import TaskSpec
@@ -28,5 +28,5 @@ def loss_fn(params, target_params, state: TrainingState, batch: Batch, key, *, n
 
 
 def make_learner(config: QRDQNConfig, task: TaskSpec) -> common.Learner:
-    return build("qrdqn", config.resolve(task), task, loss_fn, lambda out: out.values.mean(-1),
-                 num_atoms=config.num_atoms)
+    return builder.build("qrdqn", config, task, loss_fn, lambda out: out.values.mean(-1),
+                         num_atoms=config.num_atoms)

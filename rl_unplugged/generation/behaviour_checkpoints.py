@@ -1,15 +1,12 @@
-"""Behaviour checkpoints of a raw log: load them and act greedily with them.
+"""Behaviour checkpoints of a raw log: pick one, load it, act greedily with it.
 
-Checkpoints are the online network's params serialised with `flax.serialization`
-(msgpack): one self-contained file per checkpoint restored against a template, no
-extra dependency and nothing to manage (orbax's async/multi-host machinery and
-directory-per-step layout buy nothing for params of a few hundred kB).
+A checkpoint is the behaviour network's params as plain msgpack, its SHA-256 in the
+raw log's manifest; (de)serialisation and the checksum check are
+`rl_unplugged.checkpointing`'s (`to_bytes`, `sha256`, `read_payload`).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,10 +15,9 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import serialization
 
-from rl_unplugged import networks
-from rl_unplugged.data.raw_log import CorruptLogError, read_manifest
+from rl_unplugged import checkpointing, compile_cache, networks
+from rl_unplugged.data.raw_log import read_manifest
 from rl_unplugged.specs import TaskSpec
 
 
@@ -48,7 +44,9 @@ def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[nn.Module
     Raises:
       FileNotFoundError: no raw log in `raw_log_dir`.
       IndexError: no checkpoint `index` (e.g. a random-level log has none).
-      CorruptLogError: the checkpoint file is missing or fails its checksum.
+      CorruptDataError: the checkpoint file is missing, fails its checksum or is not
+        a checkpoint (names the file).
+      IncompatibleError: its params do not fit the manifest's network (names the file).
     """
     raw_log_dir = Path(raw_log_dir)
     manifest = read_manifest(raw_log_dir)
@@ -62,14 +60,8 @@ def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[nn.Module
         info = ckpts[index]
     except IndexError:
         raise IndexError(f"{raw_log_dir}: no checkpoint {index}; it has {len(ckpts)}") from None
-    path = raw_log_dir / info["file"]
-    if not path.exists():
-        raise CorruptLogError(f"{path}: checkpoint file missing")
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != info["sha256"]:
-        raise CorruptLogError(f"{path}: checkpoint checksum mismatch")
     module, template = network_from_generation(manifest["generation"])
-    params = serialization.from_bytes(template, data)
+    params = checkpointing.read_payload(raw_log_dir / info["file"], info["sha256"], template)
     return module, params, dict(info)
 
 
@@ -118,13 +110,14 @@ def greedy_policy(task: TaskSpec, params: Any,
     `hidden` is the behaviour network's widths: `task.behaviour.hidden`, as recorded
     in the raw log's manifest (generation['behaviour']['hidden']).
     """
-    act = _greedy_fn(task, tuple(hidden))
+    hidden = tuple(hidden)
+    act = compile_cache.cached(("behaviour_greedy", task, hidden),
+                               lambda: _greedy_fn(task, hidden))
     return lambda obs: np.asarray(act(params, obs))
 
 
-@functools.lru_cache(maxsize=16)
 def _greedy_fn(task: TaskSpec, hidden: tuple[int, ...]):
-    """The jitted greedy forward of (task, hidden), compiled once per process."""
+    """The jitted batched greedy forward of (task, hidden)."""
     module = networks.make_network(task, hidden)
 
     @jax.jit
