@@ -105,16 +105,16 @@ class ProgressLogger:
     def __init__(self, total: int, *, initial: int = 0, desc: str = ""):
         from tqdm.auto import tqdm  # Lazy: only runs that show a bar need tqdm.
 
-        self._bar = tqdm(total=total, initial=initial, unit="upd", unit_scale=True,
+        self.bar = tqdm(total=total, initial=initial, unit="upd", unit_scale=True,
                          dynamic_ncols=True, desc=desc)
 
     def write(self, rows: list[Row]) -> None:
         if not rows:
             return
-        self._bar.update(rows[-1]["step"] - self._bar.n)
+        self.bar.update(rows[-1]["step"] - self.bar.n)
         losses = [r["loss"] for r in rows if "loss" in r]
         if losses:
-            self._bar.set_postfix(loss=f"{sum(losses) / len(losses):.4g}")
+            self.bar.set_postfix(loss=f"{sum(losses) / len(losses):.4g}")
 
     def close(self) -> None:
-        self._bar.close()
+        self.bar.close()
