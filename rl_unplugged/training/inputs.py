@@ -20,6 +20,13 @@ def _describe(action: np.ndarray) -> str:
     return f"{kind} actions (shape {action.shape}, dtype {action.dtype})"
 
 
+def check_action_kind(agent: AgentSpec, task: TaskSpec) -> None:
+    """Raises IncompatibleError (naming both kinds) if `agent` learns another action kind."""
+    if agent.action_kind != task.action.kind:
+        raise IncompatibleError(f"{agent.name} learns {agent.action_kind} actions but "
+                                f"{task.id} has {task.action.describe()} actions")
+
+
 def check_transitions(data: Transitions, task: TaskSpec, agent: AgentSpec | None = None
                       ) -> None:
     """Checks that `data` fits `task` (and `agent`, if given).
@@ -35,10 +42,9 @@ def check_transitions(data: Transitions, task: TaskSpec, agent: AgentSpec | None
     """
     if data.size == 0:
         raise ConfigError("the dataset holds no transitions")
+    if agent is not None:
+        check_action_kind(agent, task)
     spec = task.action
-    if agent is not None and agent.action_kind != spec.kind:
-        raise IncompatibleError(f"{agent.name} learns {agent.action_kind} actions but "
-                                f"{task.id} has {spec.describe()} actions")
     who = agent.name if agent is not None else task.id
     action = np.asarray(data.action)
     if spec.is_discrete:

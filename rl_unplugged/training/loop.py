@@ -35,12 +35,17 @@ from rl_unplugged import agents as agents_lib
 from rl_unplugged import compile_cache
 from rl_unplugged.agents import AgentSpec, Batch, Learner, LearnerConfig, TrainingState
 from rl_unplugged.data.transitions import Transitions
-from rl_unplugged.errors import ConfigError, IncompatibleError
+from rl_unplugged.errors import ConfigError
 from rl_unplugged.specs import TaskSpec
 from rl_unplugged.training import ensemble, plots
 from rl_unplugged.training.callbacks import Callback, RepresentationProbes
 from rl_unplugged.training.checkpointer import Checkpointer
-from rl_unplugged.training.inputs import check_transitions, fingerprint, to_batch
+from rl_unplugged.training.inputs import (
+    check_action_kind,
+    check_transitions,
+    fingerprint,
+    to_batch,
+)
 from rl_unplugged.training.logs import ListLogger, Logger, ProgressLogger, member_rows
 from rl_unplugged.training.run_dir import CONFIG_FILE, FAILURE_FILE, RunDir
 
@@ -117,9 +122,7 @@ class Plan:
         ensemble.validate_grid(spec, config, grid)
         if steps <= 0 or log_every <= 0:
             raise ConfigError(f"steps ({steps}) and log_every ({log_every}) must be > 0")
-        if spec.action_kind != task.action.kind:
-            raise IncompatibleError(f"{spec.name} learns {spec.action_kind} actions but "
-                                    f"{task.id} has {task.action.describe()} actions")
+        check_action_kind(spec, task)  # Before the learner builds a network for the task.
         learner = agents_lib.make_learner(spec, task, config)
         members = ensemble.make_members(learner.config, seeds, grid)  # Resolved config.
         return cls(spec=spec, task=task, learner=learner, seeds=tuple(int(s) for s in seeds),
