@@ -370,6 +370,7 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
             metric_loggers.append(bar)
         probes = ([RepresentationProbes(plan.learner, data, every=probe_every, size=probe_size,
                                         loggers=[probe_log])] if probe_every is not None else [])
+        # Restores only what `run.open` validated and cut the logs back to (start > 0).
         checkpointer = (Checkpointer(run.path, every=checkpoint_every, resume=start > 0)
                         if run is not None else None)
         try:
