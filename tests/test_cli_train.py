@@ -66,3 +66,31 @@ def test_rlu_train_bad_input(tmp_path, capsys):
     assert main(["train", "dqn", "--dataset", SPEC.name, "--data-dir", str(tmp_path),
                  "--steps", "1", "--out", str(tmp_path / "r")]) == 2
     assert "rlu datasets build" in capsys.readouterr().err
+
+
+def _strict(text):
+    def refuse(name):
+        raise ValueError(f"bare {name} in JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_rlu_train_of_one_chunk_prints_no_nan(tmp_path, capsys):
+    # One jitted chunk leaves no steady-state rate to report: null, never a bare NaN.
+    write_random_log(tmp_path / "data")
+    rc = main(["train", "bc", "--dataset", SPEC.name, "--data-dir", str(tmp_path / "data"),
+               "--steps", "2", "--set", "hidden=8,8", "--set", "batch_size=4", "--out",
+               str(tmp_path / "run"), "--log-every", "2", "--probe-every", "0", "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    summary = _strict(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["updates_per_s_per_member"] is None and summary["members"] == 1
+
+
+def test_rlu_train_batch_larger_than_data_is_one_line(tmp_path, capsys):
+    write_random_log(tmp_path / "data")  # 6 Catch episodes: 54 transitions.
+    rc = main(["train", "bc", "--dataset", SPEC.name, "--data-dir", str(tmp_path / "data"),
+               "--steps", "2", "--set", "batch_size=100", "--out", str(tmp_path / "run"),
+               "--log-every", "2", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "batch_size 100" in err and "54 transitions" in err
+    assert not (tmp_path / "run").exists()  # Refused before the run directory is made.

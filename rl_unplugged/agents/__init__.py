@@ -12,11 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from rl_unplugged.agents import bc, cql, dqn, qrdqn
+from rl_unplugged.agents.builder import build as build_learner
 from rl_unplugged.agents.common import Batch, Learner, LearnerConfig, TrainingState
-from rl_unplugged.specs import TaskSpec
+from rl_unplugged.errors import ConfigError
+from rl_unplugged.specs import ACTION_KINDS, TaskSpec
 
 __all__ = ["AGENTS", "AgentSpec", "Batch", "Learner", "LearnerConfig", "TrainingState",
-           "get_agent", "make_config", "make_learner"]
+           "build_learner", "get_agent", "make_config", "make_learner", "register_agent"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -28,6 +30,12 @@ class AgentSpec:
     factory: Callable[[Any, TaskSpec], Learner]
     defaults: dict[str, Any] = dataclasses.field(default_factory=dict)
     description: str = ""
+    action_kind: str = "discrete"  # The actions it learns from: 'discrete' or 'continuous'.
+
+    def __post_init__(self):
+        if self.action_kind not in ACTION_KINDS:
+            raise ConfigError(f"AgentSpec {self.name!r}: action_kind must be one of "
+                              f"{ACTION_KINDS}, got {self.action_kind!r}")
 
     def fields(self) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(self.config_cls))
@@ -45,6 +53,23 @@ AGENTS: dict[str, AgentSpec] = {s.name: s for s in (
     AgentSpec(name="cql_qrdqn", config_cls=cql.CQLConfig, factory=cql.make_learner,
               defaults={"base": "qrdqn"}, description="CQL(H) over QR-DQN (CQL's Atari setup)"),
 )}
+
+
+def register_agent(spec: AgentSpec, *, replace: bool = False) -> AgentSpec:
+    """Adds an algorithm to `AGENTS`, so `train`, `rlu train` and policies find it by name.
+
+    Raises:
+      ConfigError: the name is taken (pass `replace=True` to swap it) or empty.
+    """
+    if not isinstance(spec, AgentSpec):
+        raise TypeError(f"register_agent needs an AgentSpec, got {type(spec).__name__}")
+    if not spec.name:
+        raise ConfigError("an AgentSpec needs a non-empty name")
+    if spec.name in AGENTS and not replace:
+        raise ConfigError(f"agent {spec.name!r} is already registered; pick another name "
+                          f"or pass replace=True")
+    AGENTS[spec.name] = spec
+    return spec
 
 
 def get_agent(name: str) -> AgentSpec:

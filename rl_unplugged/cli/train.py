@@ -78,8 +78,9 @@ def _train(args: argparse.Namespace) -> int:
     last = {}
     for row in result.metrics:
         last[row["member"]] = row
+    rate = result.updates_per_s  # None for a run of one chunk (no steady-state timing).
     summary = {"run_dir": str(result.run_dir), "members": len(result.members),
-               "updates_per_s_per_member": round(result.updates_per_s, 1),
+               "updates_per_s_per_member": None if rate is None else round(rate, 1),
                "final_loss": {m: round(r["loss"], 6) for m, r in sorted(last.items())}}
     print(json.dumps(summary))
     return 0

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rl_unplugged.agents import AgentSpec, LearnerConfig
+from rl_unplugged.errors import ConfigError, UnknownNameError
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -29,27 +30,32 @@ class Member:
 
 def validate_grid(spec: AgentSpec, config: LearnerConfig, grid: Mapping[str, Sequence[Any]]
                   ) -> None:
-    """Raises KeyError for unknown keys and ValueError for keys that cannot be vmapped."""
+    """Checks a grid's keys: names of the agent's config that can vary in one ensemble.
+
+    Raises:
+      UnknownNameError: an unknown key (a KeyError; lists the valid ones).
+      ConfigError: a key that cannot be vmapped, or one without values.
+    """
     fields = spec.fields()
     for key, values in grid.items():
         if key not in fields:
-            raise KeyError(f"unknown hyperparameter {key!r} for {spec.name}; "
-                           f"valid: {', '.join(fields)}")
+            raise UnknownNameError(f"unknown hyperparameter {key!r} for {spec.name}; "
+                                   f"valid: {', '.join(fields)}")
         if key not in config.TRACED:
-            raise ValueError(f"{key!r} changes the network or batch shape and cannot vary "
-                             f"inside one vmapped ensemble; grid keys for {spec.name}: "
-                             f"{', '.join(config.TRACED)}")
+            raise ConfigError(f"{key!r} changes the network or batch shape and cannot vary "
+                              f"inside one vmapped ensemble; grid keys for {spec.name}: "
+                              f"{', '.join(config.TRACED)}")
         if len(values) == 0:
-            raise ValueError(f"grid key {key!r} has no values")
+            raise ConfigError(f"grid key {key!r} has no values")
 
 
 def make_members(config: LearnerConfig, seeds: Sequence[int],
                  grid: Mapping[str, Sequence[Any]]) -> list[Member]:
     """Seeds x grid points, seed-major; each member's config is validated."""
     if len(seeds) == 0:
-        raise ValueError("need at least one seed")
+        raise ConfigError("need at least one seed")
     if len(set(seeds)) != len(seeds):
-        raise ValueError(f"duplicate seeds: {list(seeds)}")
+        raise ConfigError(f"duplicate seeds: {list(seeds)}")
     keys = list(grid)
     members = []
     for seed in seeds:

@@ -2,9 +2,15 @@
 
 The dataset lives in device memory; each jitted call samples minibatches inside jit
 and runs K = `log_every` updates of every ensemble member, fused with `lax.scan`
-over a `vmap` of (sample, update). Between calls the loop logs metrics, computes
-representation probes every `probe_every` updates, checkpoints every
-`checkpoint_every` updates and checks for non-finite metrics.
+over a `vmap` of (sample, update) (`_scan_updates`, the hot path). Between calls the
+loop checks the metrics for NaN/inf, hands one row per member to its loggers, runs
+its callbacks (representation probes, ...) and asks its checkpointer whether to save.
+
+The parts, each replaceable:
+  `Plan`: what to train (agent, resolved config, ensemble members, steps).
+  `fit(plan, data, loggers=, callbacks=, checkpointer=)`: the loop itself.
+  `train(...)`: the suite's default assembly of `fit` (a `RunDir` with config.json,
+    JSONL logs, probes, checkpoints, plots and a progress bar), used by `rlu train`.
 
 Minibatch indices come from `fold_in(sample_key, state.step)`, a pure function of
 the member's seed and step, so a run resumed from a checkpoint sees the same
@@ -13,37 +19,60 @@ batches as an uninterrupted one (and ends bit-identical on CPU).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
-import hashlib
-import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from rl_unplugged import agents as agents_lib
-from rl_unplugged import checkpointing, fileio
-from rl_unplugged import probes as probes_lib
+from rl_unplugged import compile_cache
 from rl_unplugged.agents import AgentSpec, Batch, Learner, LearnerConfig, TrainingState
 from rl_unplugged.data.transitions import Transitions
+from rl_unplugged.errors import ConfigError
 from rl_unplugged.specs import TaskSpec
-from rl_unplugged.training import ensemble, logs, plots
+from rl_unplugged.training import ensemble, plots
+from rl_unplugged.training.callbacks import Callback, RepresentationProbes
+from rl_unplugged.training.checkpointer import Checkpointer
+from rl_unplugged.training.inputs import (
+    check_action_kind,
+    check_transitions,
+    fingerprint,
+    to_batch,
+)
+from rl_unplugged.training.logs import ListLogger, Logger, ProgressLogger, member_rows
+from rl_unplugged.training.run_dir import CONFIG_FILE, FAILURE_FILE, RunDir
 
-CONFIG_FILE = "config.json"
-FAILURE_FILE = "failure.json"
-# config.json keys that must agree for a run directory to be resumed.
-_IDENTITY = ("agent", "config", "task", "seeds", "grid", "log_every", "probe_every",
-             "probe_size", "data")
+__all__ = ["CONFIG_FILE", "FAILURE_FILE", "FitResult", "NonFiniteLossError", "Plan",
+           "TrainResult", "check_transitions", "fit", "train"]
 
 
 class NonFiniteLossError(FloatingPointError):
-    """A metric became NaN/inf; the run stopped and wrote failure.json."""
+    """A metric became NaN/inf; training stopped. `failure` says where (failure.json)."""
+
+    def __init__(self, message: str, failure: dict[str, Any]):
+        super().__init__(message)
+        self.failure = failure
+
+
+@dataclasses.dataclass
+class FitResult:
+    """What `fit` returns."""
+
+    state: TrainingState  # Leading axis: ensemble members.
+    members: list[ensemble.Member]
+    metrics: list[dict[str, Any]]  # The rows this call logged (from `start` on).
+    start: int  # The update training started (or resumed) from.
+    # Updates per second of each member (x len(members) for the aggregate), wall clock
+    # after the first jitted call, callbacks, logging and checkpoints included; None
+    # when the call ran fewer than two chunks.
+    updates_per_s: float | None
 
 
 @dataclasses.dataclass
@@ -55,41 +84,67 @@ class TrainResult:
     metrics: list[dict[str, Any]]
     probes: list[dict[str, Any]]
     run_dir: Path | None
-    # Updates per second of each member (x len(members) for the aggregate), wall clock
-    # after the first jitted call, probes, logging and checkpoints included; NaN when
-    # the run had a single call.
-    updates_per_s: float
+    updates_per_s: float | None  # As in `FitResult`.
 
 
-def check_transitions(data: Transitions, task: TaskSpec) -> None:
-    """Raises ValueError if `data` does not fit the discrete agents of `task`."""
-    action = np.asarray(data.action)
-    if data.size == 0:
-        raise ValueError("the dataset holds no transitions")
-    if action.ndim != 1 or not np.issubdtype(action.dtype, np.integer):
-        raise ValueError(f"these agents need discrete actions of shape (N,) and integer dtype; "
-                         f"the dataset's actions have shape {action.shape} and dtype "
-                         f"{action.dtype} (continuous actions need a continuous agent)")
-    lo, hi = int(action.min()), int(action.max())
-    if lo < 0 or hi >= task.num_actions:
-        raise ValueError(f"actions span [{lo}, {hi}] but {task.id} has {task.num_actions}")
-    shape = tuple(data.observation.shape[1:])
-    if shape != task.observation.shape or data.next_observation.shape != data.observation.shape:
-        raise ValueError(f"observations have shape {shape}, {task.id} expects "
-                         f"{task.observation.shape}")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Plan:
+    """What to train: an agent's resolved config, its ensemble members and the steps.
 
+    Build it with `Plan.make`, which validates everything that does not need data.
+    """
 
-def _fingerprint(data: Transitions) -> dict[str, Any]:
-    h = hashlib.sha256()
-    for column in (data.observation, data.action, data.reward, data.discount):
-        h.update(np.ascontiguousarray(column).tobytes())
-    return {"num_transitions": data.size, "sha256": h.hexdigest()[:16]}
+    spec: AgentSpec
+    task: TaskSpec
+    learner: Learner
+    seeds: tuple[int, ...]
+    grid: dict[str, list[Any]]
+    members: list[ensemble.Member]
+    steps: int  # Updates per member.
+    log_every: int  # Updates fused per jitted call; logged metrics are their mean.
 
+    @classmethod
+    def make(cls, agent: str | AgentSpec, task: TaskSpec, *, steps: int,
+             config: LearnerConfig | Mapping[str, Any] | None = None,
+             seeds: Sequence[int] = (0,), grid: Mapping[str, Sequence[Any]] | None = None,
+             log_every: int = 1_000) -> Plan:
+        """Resolves and validates a plan (see `train` for the arguments).
 
-def _to_batch(data: Transitions) -> Batch:
-    return Batch(*(jnp.asarray(np.asarray(x)) for x in (
-        data.observation, data.action.astype(np.int32), data.reward.astype(np.float32),
-        data.discount.astype(np.float32), data.next_observation)))
+        Raises:
+          KeyError: unknown algorithm or hyperparameter (lists the valid ones).
+          ConfigError: invalid settings.
+          IncompatibleError: the agent learns another action kind than the task has.
+        """
+        spec = agents_lib.get_agent(agent) if isinstance(agent, str) else agent
+        if config is None or isinstance(config, Mapping):
+            config = agents_lib.make_config(spec, **dict(config or {}))
+        grid = {k: list(v) for k, v in (grid or {}).items()}
+        ensemble.validate_grid(spec, config, grid)
+        if steps <= 0 or log_every <= 0:
+            raise ConfigError(f"steps ({steps}) and log_every ({log_every}) must be > 0")
+        check_action_kind(spec, task)  # Before the learner builds a network for the task.
+        learner = agents_lib.make_learner(spec, task, config)
+        members = ensemble.make_members(learner.config, seeds, grid)  # Resolved config.
+        return cls(spec=spec, task=task, learner=learner, seeds=tuple(int(s) for s in seeds),
+                   grid=grid, members=members, steps=steps, log_every=log_every)
+
+    @property
+    def config(self) -> LearnerConfig:
+        return self.learner.config
+
+    def check(self, data: Transitions) -> None:
+        """Raises if `data` does not fit the task and agent, or holds fewer rows than a batch.
+
+        Raises:
+          IncompatibleError: see `check_transitions`.
+          ConfigError: an empty dataset, or `batch_size` > the number of transitions
+            (minibatches are drawn with replacement, so every batch would repeat rows).
+        """
+        check_transitions(data, self.task, self.spec)
+        if self.config.batch_size > data.size:
+            raise ConfigError(f"batch_size {self.config.batch_size} is larger than the "
+                              f"dataset's {data.size} transitions; use a batch_size <= "
+                              f"{data.size} or more data")
 
 
 def _scan_updates(states: TrainingState, sample_keys: jax.Array, data: Batch, *,
@@ -109,35 +164,123 @@ def _scan_updates(states: TrainingState, sample_keys: jax.Array, data: Batch, *,
     return jax.lax.scan(body, states, None, length=length)
 
 
-def _probe(states: TrainingState, obs: jax.Array, next_obs: jax.Array, *, learner: Learner
-           ) -> dict[str, jax.Array]:
-    def one(params):
-        both = learner.network.apply(params, jnp.concatenate([obs, next_obs]))
-        n = obs.shape[0]
-        q = learner.q_values(params, obs)
-        out = probes_lib.all_probes(both.representation[:n], both.representation[n:],
-                                    [a[:n] for a in both.activations])
-        return {**out, "probe_q_mean": jnp.mean(q), "probe_q_max": jnp.mean(q.max(-1))}
-
-    return jax.vmap(one)(states.params)
+def _jitted(kind: Any, learner: Learner, build: Callable[[], Callable]) -> Callable:
+    # Keyed by what decides the trace: runs of the same learner in one process
+    # (ensembles over seeds, resumed runs, tests, notebooks) share one compilation.
+    return compile_cache.cached(("training", kind, learner.name, learner.config, learner.task),
+                                build)
 
 
-# Jitted functions by (kind, agent, config, task): runs of the same learner in one
-# process (ensembles over seeds, resumed runs, tests, notebooks) reuse one compilation.
-_JITTED: dict[tuple, Any] = {}
+def _init_fn(learner: Learner) -> Callable:
+    return _jitted("init", learner, lambda: jax.jit(jax.vmap(learner.init)))
 
 
-def _compiled(kind, agent: str, config: LearnerConfig, task: TaskSpec, fn, learner: Learner):
-    key = (kind, agent, config, task)
-    if key not in _JITTED:
-        _JITTED[key] = jax.jit(functools.partial(fn, learner=learner))
-    return _JITTED[key]
+def _chunk_fn(learner: Learner, length: int) -> Callable:
+    return _jitted(("scan", length), learner, lambda: jax.jit(
+        functools.partial(_scan_updates, learner=learner, length=length)))
 
 
-def _rows(step: int, values: Mapping[str, np.ndarray], extra: dict | None = None) -> list[dict]:
-    n = len(next(iter(values.values())))
-    return [{"step": step, "member": m, **(extra or {}),
-             **{k: float(v[m]) for k, v in values.items()}} for m in range(n)]
+class _FiniteGuard:
+    """Finds the first non-finite metric of a chunk; remembers each member's last finite row."""
+
+    def __init__(self, num_members: int):
+        self.last_finite: list[dict[str, Any]] = [{} for _ in range(num_members)]
+
+    def check(self, step: int, metrics: Mapping[str, np.ndarray]) -> dict[str, Any] | None:
+        """The failure record of a chunk starting at `step`, or None if all is finite."""
+        finite = np.all([np.isfinite(v) for v in metrics.values()], axis=0)  # (K, N)
+        if finite.all():
+            for m in range(len(self.last_finite)):
+                self.last_finite[m] = {"step": step + finite.shape[0],
+                                       **{k: float(v[-1, m]) for k, v in metrics.items()}}
+            return None
+        k, member = (int(i[0]) for i in np.nonzero(~finite))
+        if k > 0:
+            self.last_finite[member] = {"step": step + k,
+                                        **{n: float(v[k - 1, member]) for n, v in metrics.items()}}
+        bad = sorted(n for n, v in metrics.items() if not np.isfinite(v[k, member]))
+        return {"step": step + k + 1, "member": member, "non_finite": bad,
+                "last_finite_metrics": self.last_finite[member]}
+
+
+def fit(plan: Plan, data: Transitions, *, loggers: Sequence[Logger] = (),
+        callbacks: Sequence[Callback] = (), checkpointer: Checkpointer | None = None
+        ) -> FitResult:
+    """Trains `plan`'s ensemble on `data`: the loop with its parts injected.
+
+    Every `plan.log_every` updates, one row per member (the chunk's mean metrics, the
+    step and `updates_per_s`) goes to each logger, then each callback's `on_chunk`
+    runs, then the checkpointer saves if `due`. Loggers are written to, never closed
+    (their maker closes them).
+
+    Args:
+      plan: what to train (`Plan.make`).
+      data: the dataset's transitions (resident on device for the whole run).
+      loggers: receive the metric rows (any object with `write(rows)` and `close()`).
+      callbacks: hooks around the jitted core (`on_start`, `on_chunk`, `on_end`).
+      checkpointer: restores the starting state before the first chunk and saves
+        when due; None keeps everything in memory.
+
+    Raises:
+      IncompatibleError, ConfigError: data that does not fit the plan (`Plan.check`).
+      NonFiniteLossError: a metric became non-finite; its `failure` names the update,
+        member and metrics, the last finite metrics and the last checkpoint.
+    """
+    plan.check(data)
+    learner, members = plan.learner, plan.members
+    states = _init_fn(learner)(ensemble.member_keys(members, 0),
+                               ensemble.stacked_hparams(members))
+    sample_keys = ensemble.member_keys(members, 1)
+    start = 0
+    if checkpointer is not None:
+        start, states = checkpointer.restore(states)
+    device_data = to_batch(data, plan.task)
+    for callback in callbacks:
+        callback.on_start(start, states)
+
+    full_chunk = _chunk_fn(learner, plan.log_every)
+    guard = _FiniteGuard(len(members))
+    metric_rows: list[dict[str, Any]] = []
+    step = start
+    timed_updates, timed_seconds = 0, 0.0
+    timed_start: tuple[int, float] | None = None
+    while step < plan.steps:
+        length = min(plan.log_every, plan.steps - step)
+        chunk = full_chunk if length == plan.log_every else _chunk_fn(learner, length)
+        t0 = time.perf_counter()
+        new_states, metrics = chunk(states, sample_keys, device_data)
+        metrics = jax.device_get(metrics)  # The chunk's one device sync.
+        elapsed = time.perf_counter() - t0
+        failure = guard.check(step, metrics)
+        if failure is not None:
+            failure["last_checkpoint"] = checkpointer.latest() if checkpointer else None
+            raise NonFiniteLossError(
+                f"non-finite {', '.join(failure['non_finite'])} at update {failure['step']} "
+                f"of member {failure['member']}; last finite metrics: "
+                f"{failure['last_finite_metrics']}", failure)
+        states = new_states
+        step += length
+        rows = member_rows(step, {k: v.mean(axis=0) for k, v in metrics.items()},
+                           {"updates_per_s": length / elapsed})
+        metric_rows.extend(rows)
+        for logger in loggers:
+            logger.write(rows)
+        for callback in callbacks:
+            callback.on_chunk(step, states, metrics)
+        if checkpointer is not None and checkpointer.due(step, final=step == plan.steps):
+            checkpointer.save(step, states)
+        # Steady-state rate: everything after the first (compiling) call, callbacks,
+        # logs and checkpoints included.
+        if timed_start is None:
+            timed_start = (step, time.perf_counter())
+        else:
+            timed_updates = step - timed_start[0]
+            timed_seconds = time.perf_counter() - timed_start[1]
+    for callback in callbacks:
+        callback.on_end(step, states)
+    rate = timed_updates / timed_seconds if timed_seconds else None
+    return FitResult(state=states, members=list(members), metrics=metric_rows, start=start,
+                     updates_per_s=rate)
 
 
 def _config_dict(config: LearnerConfig) -> dict[str, Any]:
@@ -145,8 +288,15 @@ def _config_dict(config: LearnerConfig) -> dict[str, Any]:
             dataclasses.asdict(config).items()}
 
 
-def _write_json(path: Path, value: Any) -> None:
-    fileio.write_json(path, value, indent=2)
+def _header(plan: Plan, data: Transitions, *, dataset: str | None, probe_every: int | None,
+            checkpoint_every: int | None, probe_size: int) -> dict[str, Any]:
+    """The run's config.json."""
+    return {"agent": plan.spec.name, "config": _config_dict(plan.config), "task": plan.task.id,
+            "dataset": dataset, "seeds": list(plan.seeds), "grid": plan.grid,
+            "members": [m.to_json() for m in plan.members], "steps": plan.steps,
+            "log_every": plan.log_every, "probe_every": probe_every,
+            "checkpoint_every": checkpoint_every, "probe_size": probe_size,
+            "data": fingerprint(data), "jax_version": jax.__version__}
 
 
 def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: int,
@@ -154,11 +304,17 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
           grid: Mapping[str, Sequence[Any]] | None = None, out_dir: str | os.PathLike | None = None,
           dataset: str | None = None, log_every: int = 1_000, probe_every: int | None = 5_000,
           checkpoint_every: int | None = 10_000, probe_size: int = 2_048, resume: bool = True,
-          make_plots: bool = True, progress: bool = False) -> TrainResult:
-    """Trains an ensemble of offline learners on `data`.
+          make_plots: bool = True, progress: bool = False, loggers: Sequence[Logger] = (),
+          callbacks: Sequence[Callback] = ()) -> TrainResult:
+    """Trains an ensemble of offline learners on `data` (the suite's default parts).
+
+    Assembles `fit` with a `RunDir` (config.json, resume, failure.json), JSONL logs
+    of metrics and probes, `RepresentationProbes`, a `Checkpointer`, an optional
+    progress bar and, at the end, plots.
 
     Args:
-      agent: a registered algorithm name ('bc', 'dqn', 'qrdqn', 'cql', 'cql_qrdqn').
+      agent: a registered algorithm name ('bc', 'dqn', 'qrdqn', 'cql', 'cql_qrdqn', or
+        one added with `agents.register_agent`) or its `AgentSpec`.
       data: the dataset's transitions (resident on device for the whole run).
       task: the task the data was logged on (observation shape, actions, gamma).
       steps: updates per member.
@@ -177,153 +333,58 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
       resume: continue from the latest checkpoint in out_dir if its config matches.
       make_plots: write PNG plots at the end.
       progress: show a tqdm progress bar (updates/s) on stderr.
+      loggers: more loggers of the metric rows (besides metrics.jsonl).
+      callbacks: more callbacks, run after the probes.
 
     Raises:
       KeyError: unknown algorithm or hyperparameter (lists the valid ones).
-      ValueError: invalid settings, data that does not fit the agent, or an out_dir
-        holding a different run.
+      ValueError: invalid settings (`ConfigError`), data that does not fit the agent
+        or an out_dir holding a different run (`IncompatibleError`).
       NonFiniteLossError: a metric became non-finite (failure.json names the step and
         holds the last finite metrics).
     """
-    spec = agents_lib.get_agent(agent) if isinstance(agent, str) else agent
-    if config is None or isinstance(config, Mapping):
-        config = agents_lib.make_config(spec, **dict(config or {}))
-    grid = {k: list(v) for k, v in (grid or {}).items()}
-    ensemble.validate_grid(spec, config, grid)
-    if steps <= 0 or log_every <= 0 or probe_size <= 0:
-        raise ValueError("steps, log_every and probe_size must be > 0")
+    plan = Plan.make(agent, task, steps=steps, config=config, seeds=seeds, grid=grid,
+                     log_every=log_every)
+    if probe_size <= 0:
+        raise ConfigError(f"probe_size must be > 0, got {probe_size}")
     for name, every in (("probe_every", probe_every), ("checkpoint_every", checkpoint_every)):
         if every is not None and (every <= 0 or every % log_every):
-            raise ValueError(f"{name} ({every}) must be a positive multiple of log_every "
-                             f"({log_every})")
-    check_transitions(data, task)
+            raise ConfigError(f"{name} ({every}) must be a positive multiple of log_every "
+                              f"({log_every})")
+    plan.check(data)  # Before the run directory is touched.
 
-    learner = agents_lib.make_learner(spec, task, config)
-    config = learner.config  # Resolved (e.g. discount from the task).
-    members = ensemble.make_members(config, seeds, grid)
-    n = len(members)
-
-    run_dir = Path(out_dir) if out_dir is not None else None
-    header = {"agent": spec.name, "config": _config_dict(config), "task": task.id,
-              "dataset": dataset, "seeds": [int(s) for s in seeds], "grid": grid,
-              "members": [m.to_json() for m in members], "steps": steps,
-              "log_every": log_every, "probe_every": probe_every,
-              "checkpoint_every": checkpoint_every, "probe_size": probe_size,
-              "data": _fingerprint(data), "jax_version": jax.__version__}
-    metrics_log = probes_log = None
-    if run_dir is not None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        metrics_log = logs.JsonlLogger(run_dir / logs.METRICS_FILE)
-        probes_log = logs.JsonlLogger(run_dir / logs.PROBES_FILE)
-
-    init_fn = _compiled("init", spec.name, config, task,
-                        lambda keys, hparams, learner: jax.vmap(learner.init)(keys, hparams),
-                        learner)
-    states = init_fn(ensemble.member_keys(members, 0), ensemble.stacked_hparams(members))
-    sample_keys = ensemble.member_keys(members, 1)
+    run = RunDir(out_dir) if out_dir is not None else None
     start = 0
-    if run_dir is not None and (run_dir / CONFIG_FILE).exists():
-        previous = json.loads((run_dir / CONFIG_FILE).read_text())
-        changed = [k for k in _IDENTITY if previous.get(k) != json.loads(json.dumps(header[k]))]
-        if changed:
-            raise ValueError(f"{run_dir} holds a different run (differs in {changed}); "
-                             f"use another --out or delete it")
-        if resume and checkpointing.list_checkpoints(run_dir):
-            start, states = checkpointing.restore(run_dir, states)
-            metrics_log.truncate_after(start)
-            probes_log.truncate_after(start)
-        elif checkpointing.list_checkpoints(run_dir) or metrics_log.read():
-            raise ValueError(f"{run_dir} already holds a run; pass resume=True or delete it")
-    if run_dir is not None:
-        (run_dir / FAILURE_FILE).unlink(missing_ok=True)
-        _write_json(run_dir / CONFIG_FILE, header)
-
-    device_data = _to_batch(data)
-    rng = np.random.default_rng(0)  # The probe batch is a fixed function of the data.
-    probe_idx = np.sort(rng.choice(data.size, size=min(probe_size, data.size), replace=False))
-    probe_obs = device_data.observation[probe_idx]
-    probe_next = device_data.next_observation[probe_idx]
-    probe_fn = _compiled("probe", spec.name, config, task, _probe, learner)
-    chunk_fn = lambda length: _compiled(("scan", length), spec.name, config, task,
-                                        functools.partial(_scan_updates, length=length),
-                                        learner)
-
-    def run_probes(step: int) -> None:
-        values = jax.device_get(probe_fn(states, probe_obs, probe_next))
-        rows = _rows(step, values)
-        probe_rows.extend(rows)
-        if probes_log is not None:
-            probes_log.write(rows)
-
-    metric_rows: list[dict] = []
-    probe_rows: list[dict] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, initial=start, unit="upd", unit_scale=True, dynamic_ncols=True,
-                   desc=f"{spec.name} x{n}")
-    if probe_every is not None and start == 0:
-        run_probes(0)
-    step = start
-    last_finite: list[dict] = [{} for _ in range(n)]
-    timed_updates, timed_seconds = 0, 0.0
-    timed_start: tuple[int, float] | None = None
-    try:
-        while step < steps:
-            length = min(log_every, steps - step)
-            t0 = time.perf_counter()
-            new_states, metrics = chunk_fn(length)(states, sample_keys, device_data)
-            metrics = jax.device_get(metrics)
-            elapsed = time.perf_counter() - t0
-            finite = np.all([np.isfinite(v) for v in metrics.values()], axis=0)  # (K, N)
-            if not finite.all():
-                k, member = (int(i[0]) for i in np.nonzero(~finite))
-                if k > 0:
-                    last_finite[member] = {"step": step + k,
-                                           **{n_: float(v[k - 1, member])
-                                              for n_, v in metrics.items()}}
-                bad = sorted(n_ for n_, v in metrics.items() if not np.isfinite(v[k, member]))
-                saved = checkpointing.list_checkpoints(run_dir) if run_dir is not None else []
-                failure = {"step": step + k + 1, "member": member, "non_finite": bad,
-                           "last_finite_metrics": last_finite[member],
-                           "last_checkpoint": saved[-1] if saved else None}
-                if run_dir is not None:
-                    _write_json(run_dir / FAILURE_FILE, failure)
-                raise NonFiniteLossError(
-                    f"non-finite {', '.join(bad)} at update {failure['step']} of member "
-                    f"{member}; last finite metrics: {failure['last_finite_metrics']}")
-            states = new_states
-            step += length
-            means = {k: v.mean(axis=0) for k, v in metrics.items()}
-            rows = _rows(step, means, {"updates_per_s": length / elapsed})
-            for m in range(n):
-                last_finite[m] = {"step": step, **{k: float(v[-1, m]) for k, v in metrics.items()}}
-            metric_rows.extend(rows)
-            if metrics_log is not None:
-                metrics_log.write(rows)
-            if probe_every is not None and step % probe_every == 0:
-                run_probes(step)
-            if run_dir is not None and (step == steps or (checkpoint_every is not None
-                                                          and step % checkpoint_every == 0)):
-                checkpointing.save(run_dir, step, states)
-            # Steady-state rate: everything after the first (compiling) call, probes,
-            # logs and checkpoints included.
-            if timed_start is None:
-                timed_start = (step, time.perf_counter())
-            else:
-                timed_updates = step - timed_start[0]
-                timed_seconds = time.perf_counter() - timed_start[1]
-            if bar is not None:
-                bar.update(length)
-                bar.set_postfix(loss=f"{float(means['loss'].mean()):.4g}")
-    finally:
-        if bar is not None:
-            bar.close()
-    if run_dir is not None:
+    if run is not None:
+        header = _header(plan, data, dataset=dataset, probe_every=probe_every,
+                         checkpoint_every=checkpoint_every, probe_size=probe_size)
+        start = run.open(header, resume=resume)
+    in_memory = ListLogger()  # Probe rows of a run without a directory.
+    probe_log: Logger = run.probes if run is not None else in_memory
+    metric_loggers: list[Logger] = [run.metrics] if run is not None else []
+    with contextlib.ExitStack() as stack:
+        if progress:
+            bar = ProgressLogger(steps, initial=start,
+                                 desc=f"{plan.spec.name} x{len(plan.members)}")
+            stack.callback(bar.close)
+            metric_loggers.append(bar)
+        probes = ([RepresentationProbes(plan.learner, data, every=probe_every, size=probe_size,
+                                        loggers=[probe_log])] if probe_every is not None else [])
+        # Restores only what `run.open` validated and cut the logs back to (start > 0).
+        checkpointer = (Checkpointer(run.path, every=checkpoint_every, resume=start > 0)
+                        if run is not None else None)
+        try:
+            result = fit(plan, data, loggers=[*metric_loggers, *loggers],
+                         callbacks=[*probes, *callbacks], checkpointer=checkpointer)
+        except NonFiniteLossError as e:
+            if run is not None:
+                run.write_failure(e.failure)
+            raise
+    metric_rows, probe_rows = result.metrics, in_memory.rows
+    if run is not None:
+        metric_rows, probe_rows = run.metrics.read(), run.probes.read()
         if make_plots:
-            plots.plot_run(run_dir, metrics_log.read(), probes_log.read())
-        metric_rows, probe_rows = metrics_log.read(), probes_log.read()
-    rate = timed_updates / timed_seconds if timed_seconds else float("nan")
-    return TrainResult(state=states, members=members, metrics=metric_rows, probes=probe_rows,
-                       run_dir=run_dir, updates_per_s=rate)
+            plots.plot_run(run.path, metric_rows, probe_rows)
+    return TrainResult(state=result.state, members=result.members, metrics=metric_rows,
+                       probes=probe_rows, run_dir=run.path if run is not None else None,
+                       updates_per_s=result.updates_per_s)

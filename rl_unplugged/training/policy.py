@@ -12,7 +12,7 @@ import jax
 import numpy as np
 
 from rl_unplugged import agents as agents_lib
-from rl_unplugged import checkpointing, registry
+from rl_unplugged import checkpointing, compile_cache, registry
 from rl_unplugged.agents import Learner
 from rl_unplugged.training.loop import CONFIG_FILE
 
@@ -48,17 +48,14 @@ def _learner_and_params(run_dir, member: int, checkpoint: int | None) -> tuple[L
     return learner, params
 
 
-# Jitted action-value and greedy functions by (agent, config, task): every member and
-# checkpoint of a run shares one compilation (params are arguments, not constants).
-_JITTED: dict[tuple, tuple[Callable, Callable]] = {}
-
-
 def _functions(learner: Learner) -> tuple[Callable, Callable]:
-    key = (learner.name, learner.config, learner.task)
-    if key not in _JITTED:
+    # Jitted action-value and greedy functions by (agent, config, task): every member and
+    # checkpoint of a run shares one compilation (params are arguments, not constants).
+    def build():
         q = learner.q_values
-        _JITTED[key] = (jax.jit(q), jax.jit(lambda p, o: q(p, o).argmax(-1)))
-    return _JITTED[key]
+        return jax.jit(q), jax.jit(lambda p, o: q(p, o).argmax(-1))
+
+    return compile_cache.cached(("policy", learner.name, learner.config, learner.task), build)
 
 
 def load_q_function(run_dir: str | os.PathLike, member: int = 0, checkpoint: int | None = None

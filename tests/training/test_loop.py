@@ -1,12 +1,14 @@
 """The training loop: determinism, kill-and-resume, NaN stops, bad input, artefacts."""
 
+import dataclasses
 import json
 
 import jax
 import numpy as np
 import pytest
 
-from rl_unplugged import checkpointing, registry, training
+from rl_unplugged import agents, checkpointing, errors, registry, training
+from rl_unplugged.specs import ActionSpec
 from tests.training.helpers import random_transitions
 
 TASK = registry.get_task("classic/cartpole")
@@ -109,3 +111,68 @@ def test_run_directory_artefacts_and_changed_config_refused(tmp_path):
     with pytest.raises(ValueError, match="different run"):
         training.train("qrdqn", data, TASK, out_dir=tmp_path,
                        **{**KW, "config": {**CONFIG, "num_atoms": 5}})
+
+
+def _strict_json(text):
+    def refuse(name):
+        raise ValueError(f"bare {name} in JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_batch_larger_than_the_dataset_is_refused_naming_both(tmp_path):
+    data = random_transitions(TASK, num=20)
+    with pytest.raises(errors.ConfigError, match=r"batch_size 32 .* 20 transitions"):
+        training.train("bc", data, TASK, steps=2, log_every=2, config={"batch_size": 32},
+                       out_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # Refused before the run directory is made.
+    training.train("bc", data, TASK, steps=2, log_every=2, probe_every=None,
+                   config={"hidden": (8,), "batch_size": 20})  # Equal is fine.
+
+
+def test_one_chunk_run_records_no_nan(tmp_path):
+    data = random_transitions(TASK)
+    result = training.train("dqn", data, TASK, out_dir=tmp_path, **{**KW, "steps": 2})
+    assert result.updates_per_s is None  # No steady-state timing after one chunk.
+    _strict_json((tmp_path / "config.json").read_text())
+    for path in tmp_path.glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            _strict_json(line)
+    json.dumps(result.metrics + result.probes, allow_nan=False)
+    longer = training.train("dqn", data, TASK, **{**KW, "steps": 6, "checkpoint_every": None})
+    assert longer.updates_per_s > 0
+
+
+CONTINUOUS = dataclasses.replace(TASK, num_actions=None,
+                                 action=ActionSpec.continuous((-1.0, -2.0), (1.0, 2.0)))
+
+
+def test_check_transitions_uses_the_action_spec():
+    data = random_transitions(TASK)
+    floats = np.clip(np.random.default_rng(0).normal(size=(data.size, 2)), -1, 1)
+    continuous = data._replace(action=floats.astype(np.float32))
+    training.check_transitions(data, TASK)
+    training.check_transitions(continuous, CONTINUOUS)
+    # The reverse kinds: the message names both.
+    with pytest.raises(errors.IncompatibleError, match="discrete.*continuous"):
+        training.check_transitions(continuous, TASK, agents.get_agent("bc"))
+    with pytest.raises(errors.IncompatibleError, match="continuous.*discrete"):
+        training.check_transitions(data, CONTINUOUS)
+    with pytest.raises(errors.IncompatibleError, match=r"shape \(N, 2\)"):
+        training.check_transitions(continuous._replace(action=floats[:, :1]), CONTINUOUS)
+    with pytest.raises(errors.IncompatibleError, match="dimension 1 .* bounds"):
+        training.check_transitions(continuous._replace(action=floats * [1, 3]), CONTINUOUS)
+    with pytest.raises(errors.IncompatibleError, match=r"actions span \[0, 2\]"):
+        training.check_transitions(data._replace(action=data.action * 2), TASK)
+
+
+def test_a_discrete_learner_refuses_a_continuous_task_and_the_reverse():
+    data = random_transitions(TASK)
+    with pytest.raises(errors.IncompatibleError, match="bc learns discrete actions but "
+                                                       "classic/cartpole has continuous"):
+        training.train("bc", data, CONTINUOUS, steps=2)
+    spec = dataclasses.replace(agents.get_agent("bc"), name="bc_c", action_kind="continuous")
+    with pytest.raises(errors.IncompatibleError, match="continuous actions but .* discrete"):
+        training.train(spec, data, TASK, steps=2)
+    with pytest.raises(errors.ConfigError, match="action_kind"):
+        dataclasses.replace(spec, action_kind="hybrid")
