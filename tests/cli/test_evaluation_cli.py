@@ -23,7 +23,7 @@ def test_evaluate_an_external_callable(tmp_path, capsys):
     out = tmp_path / "r.json"
     p = protocols.get_protocol("classic/cartpole")
     assert main(["evaluate", "--task", "classic/cartpole", "--policy",
-                 "tests.evaluation.test_cli:push_left", "--num-envs", "8",
+                 "tests.cli.test_evaluation_cli:push_left", "--num-envs", "8",
                  "--dataset", p.datasets[0] + ":1.0.0", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["protocol"]["hash"] == p.hash and len(result["returns"]) == 100
