@@ -86,3 +86,21 @@ def test_importing_the_library_changes_no_logging_settings(tmp_path):
                               "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "None"
+
+
+def test_defaults_are_the_library_s(monkeypatch):
+    from rl_unplugged.evaluation import evaluator, references
+
+    # Changing the library's default changes the CLI's: there is no second copy.
+    monkeypatch.setattr(evaluator.evaluate, "__kwdefaults__",
+                        {**evaluator.evaluate.__kwdefaults__, "num_envs": 7})
+    monkeypatch.setattr(references.record_references, "__kwdefaults__",
+                        {**references.record_references.__kwdefaults__, "num_envs": 5})
+    parser = cli.build_parser()
+    assert parser.parse_args(["evaluate", "--task", "t", "--out", "o"]).num_envs == 7
+    assert parser.parse_args(["protocols", "references"]).num_envs == 5
+    # Options whose library lives behind a heavy import are passed only when given.
+    args = parser.parse_args(["train", "bc", "--dataset", "d", "--steps", "1", "--out", "o"])
+    assert (args.log_every, args.probe_every, args.checkpoint_every, args.seeds) == (None,) * 4
+    args = parser.parse_args(["leaderboard", "build"])
+    assert (args.seed, args.reps) == (None, None)
