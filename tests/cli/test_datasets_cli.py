@@ -183,7 +183,8 @@ def test_a_corrupt_tfrecord_is_one_line_naming_the_file(tiny_built, tmp_path, ca
     shutil.copytree(root, copy)
     record = sorted((copy / "rlu_bsuite").rglob("*.tfrecord*"))[0]
     data = bytearray(record.read_bytes())
-    data[len(data) // 2:len(data) // 2 + 64] = bytes(64)  # Bytes lost mid-file.
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(b ^ 0xFF for b in data[middle:middle + 64])  # Bit rot.
     record.write_bytes(bytes(data))
     assert cli.main(["datasets", "inspect", name, "--data-dir", str(copy)]) == 2
     err = _one_line_error(capsys)
