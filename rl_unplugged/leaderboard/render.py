@@ -242,15 +242,20 @@ def render_markdown(board: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _plot_labels(names: Sequence[str], limit: int = 60) -> list[str]:
-    """Plot labels of entry names: mathtext-safe, long ones cut at `limit`; a label shared
-    by two names (cut alike) gets its entry number."""
+def _plot_labels(names: Sequence[str], limit: int = 80) -> list[str]:
+    """Plot labels of entry names: mathtext-safe, cut only beyond `limit` (the schema's
+    longest name); a label shared by two names (cut alike) gets its entry number."""
     labels = [plot_label(n, limit) for n in names]
     return [f"{label} #{i}" if labels.count(label) > 1 else label
             for i, label in enumerate(labels)]
 
 
 def plot_aggregates(estimates: Mapping[str, Mapping[str, Sequence[float]]], path) -> None:
+    """Saves `aggregates_figure(estimates)` as a PNG."""
+    aggregates_figure(estimates).savefig(path, dpi=100)
+
+
+def aggregates_figure(estimates: Mapping[str, Mapping[str, Sequence[float]]]):
     """Aggregate bars with 95% CIs, one panel per metric, entries top to bottom.
 
     Drawn with matplotlib directly (rliable's `plot_interval_estimates` fixes the panel
@@ -285,7 +290,7 @@ def plot_aggregates(estimates: Mapping[str, Mapping[str, Sequence[float]]], path
     axes[0].set_yticks(range(len(names)), labels, fontsize=9)
     axes[0].invert_yaxis()  # First entry on top (shared y: one inversion for all).
     fig.supxlabel("Normalised score (95% stratified-bootstrap CIs)", fontsize=10)
-    fig.savefig(path, dpi=100)
+    return fig
 
 
 def plot_profiles(profiles: Mapping[str, np.ndarray], cis: Mapping[str, np.ndarray],
