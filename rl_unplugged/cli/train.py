@@ -125,9 +125,9 @@ def parse_seeds(text: str) -> list[int]:
     return values
 
 
-def _finite(value: float, digits: int) -> float | None:
-    """A float for JSON: rounded, or None (null) when it is NaN or infinite."""
-    return round(value, digits) if math.isfinite(value) else None
+def _finite(value: float | None, digits: int) -> float | None:
+    """A float for JSON: rounded, or None (null) when unknown, NaN or infinite."""
+    return round(value, digits) if value is not None and math.isfinite(value) else None
 
 
 def _train(args: argparse.Namespace) -> int:
