@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from rl_unplugged import fileio
+from rl_unplugged.cli import common
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = bsub.add_parser("run", help="run baseline configs (JSON, see baselines/configs)")
     q.add_argument("configs", nargs="+", help="baseline config files")
     q.add_argument("--out", default="runs/baselines", help="run directories")
-    q.add_argument("--data-dir", default=None, help="data root (default $TFDS_DATA_DIR)")
+    common.data_dir_arg(q)
     q.add_argument("--results", default=None,
                    help="copy evaluation records and the submission here (e.g. baselines/results)")
     q.add_argument("--submit", default=None, help="board root to submit to (e.g. evaluation)")
@@ -66,6 +67,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--alphas", type=float, nargs="+", default=[1.0, 4.0])
     q.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
     q.add_argument("--out", default="runs/narrow")
-    q.add_argument("--data-dir", default=None)
+    common.data_dir_arg(q)
     q.add_argument("--record", default=None, help="write the JSON result here")
     q.set_defaults(func=_narrow)

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import os
+from collections.abc import Iterator
+from pathlib import Path
 
 from rl_unplugged import registry
+from rl_unplugged.cli import common
+from rl_unplugged.errors import CorruptDataError, DiskFullError, IncompatibleError
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -24,13 +31,57 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_log_size(spec, data_dir=None, num_steps: int | None = None) -> None:
+    """Refuses a tiny build (`--num-steps`) where the full dataset is expected.
+
+    The generator records the `num_steps` it was asked for in the raw log's manifest
+    (`generation.num_steps`); a log made for fewer transitions than `num_steps` (default:
+    the registry's) sits under the same config name and must not be used unnoticed.
+
+    Raises:
+      IncompatibleError: the log was generated for fewer transitions (names the log).
+    """
+    from rl_unplugged import paths
+    from rl_unplugged.data.raw_log import read_manifest
+
+    wanted = spec.num_steps if num_steps is None else num_steps
+    raw = paths.raw_dir(spec, data_dir)
+    manifest = read_manifest(raw)
+    made = ((manifest or {}).get("generation") or {}).get("num_steps")
+    if isinstance(made, int) and made < wanted:
+        raise IncompatibleError(
+            f"{raw} holds a tiny build of {spec.name} ({made:,} transitions, made with "
+            f"--num-steps {made}), not the {wanted:,} expected; pass --num-steps {made} to "
+            f"use it, or delete {raw} and build again")
+
+
+@contextlib.contextmanager
+def _disk_full_names(where: Path) -> Iterator[None]:
+    """An OSError for lack of space (from tfds or a writer other than `fileio`) as a
+    one-line DiskFullError naming the file."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT) or isinstance(e, DiskFullError):
+            raise
+        raise DiskFullError(f"{e.filename or where}: cannot write ({os.strerror(e.errno)})"
+                            ) from e
+
+
 def build(spec, data_dir=None, *, num_steps: int | None = None):
-    """Generates (with a progress bar) and prepares one dataset; returns the tfds builder."""
+    """Generates (with a progress bar) and prepares one dataset; returns the tfds builder.
+
+    Raises:
+      IncompatibleError: the data root holds a tiny build of the dataset (`num_steps`
+        smaller than asked), or a prepared dataset made from another raw log.
+      DiskFullError: no space left (names the file).
+    """
     from tqdm import tqdm
 
     from rl_unplugged import builders, generation, paths
     from rl_unplugged.data.prepare import ensure_raw_log
 
+    check_log_size(spec, data_dir, num_steps)
     if num_steps is not None:
         spec = spec.replace(num_steps=num_steps)
     root = paths.data_dir(data_dir)
@@ -45,14 +96,24 @@ def build(spec, data_dir=None, *, num_steps: int | None = None):
         bar.update(new_transitions)
 
     try:
-        log = ensure_raw_log(spec, root, generate=generation.generate, progress=progress)
+        with _disk_full_names(paths.raw_dir(spec, root)):
+            log = ensure_raw_log(spec, root, generate=generation.generate,
+                                 progress=progress)
     finally:
         if bar is not None:
             bar.close()
     print(f"raw log: {log.directory} ({log.num_episodes:,} episodes, "
           f"{log.num_transitions:,} transitions)")
     builder = builders.builder(spec.name, root, num_steps=num_steps)
-    builder.download_and_prepare()
+    if builder.is_prepared():
+        # tfds skips a prepared dataset: it must come from this very log.
+        prepared = builder.info.splits["train"].num_examples
+        if prepared != log.num_episodes:
+            raise IncompatibleError(
+                f"{builder.data_dir} was prepared from another raw log ({prepared:,} "
+                f"episodes; the log has {log.num_episodes:,}); delete it and build again")
+    with _disk_full_names(Path(builder.data_dir)):
+        builder.download_and_prepare()
     print(f"prepared {spec.name}: {builder.data_dir}")
     return builder
 
@@ -68,6 +129,7 @@ def _inspect(args: argparse.Namespace) -> int:
     from rl_unplugged.data import conformance, summary, tfds_loader
 
     spec = registry.get_dataset(args.name)
+    check_log_size(spec, args.data_dir, args.num_steps)
     metas: dict[str, list] = {}
 
     def episodes():
@@ -76,7 +138,8 @@ def _inspect(args: argparse.Namespace) -> int:
                 metas.setdefault(key, []).append(value)
             yield steps, meta
 
-    report = conformance.check_dataset(episodes(), num_actions=spec.task.num_actions)
+    with _corrupt_records_named(spec, args.data_dir):
+        report = conformance.check_dataset(episodes(), num_actions=spec.task.num_actions)
     metadata = {k: np.asarray(v) for k, v in metas.items()}
     stats = summary.return_statistics(metadata)
     r = stats["returns"]
@@ -96,6 +159,39 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _corrupt_file(spec, data_dir) -> str | None:
+    """The first of a prepared dataset's TFRecord files that fails to read, if any."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    from rl_unplugged import paths
+
+    builder = tfds.builder(spec.name, data_dir=str(paths.data_dir(data_dir)))
+    for split in builder.info.splits.values():
+        for path in split.filepaths:
+            try:
+                for _ in tf.data.TFRecordDataset(str(path)).batch(1024):
+                    pass
+            except tf.errors.DataLossError:
+                return str(path)
+    return None
+
+
+@contextlib.contextmanager
+def _corrupt_records_named(spec, data_dir) -> Iterator[None]:
+    """TensorFlow's DataLossError (a truncated or corrupted TFRecord) as one line naming
+    the file."""
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.DataLossError as e:
+        where = _corrupt_file(spec, data_dir) or f"a TFRecord file of {spec.name}"
+        raise CorruptDataError(f"{where}: corrupted or truncated record ({e.message.strip()}"
+                               f"); delete the prepared dataset and run `rlu datasets build "
+                               f"{spec.name}`") from None
+
+
 def _verify(args: argparse.Namespace) -> int:
     from rl_unplugged.data import reference_builds
 
@@ -104,10 +200,10 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _dataset_args(p: argparse.ArgumentParser) -> None:
+def _dataset_args(p: argparse.ArgumentParser, *, needs_tensorflow: bool = True) -> None:
     p.add_argument("name", help="NAME/CONFIG, e.g. rlu_bsuite/catch_noise0_run0")
-    p.add_argument("--data-dir", default=None,
-                   help="data root (default: $TFDS_DATA_DIR or ~/tensorflow_datasets)")
+    common.data_dir_arg(p)
+    p.set_defaults(needs_tensorflow=needs_tensorflow)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -127,9 +223,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = dsub.add_parser("inspect", help="episodes, return statistics and conformance of a "
                                         "prepared dataset")
     _dataset_args(p)
+    p.add_argument("--num-steps", type=int, default=None,
+                   help="the dataset is a tiny build made with --num-steps N (else a tiny "
+                        "build is refused)")
     p.add_argument("--out", default=None, help="save a return-distribution plot (PNG) here")
     p.set_defaults(func=_inspect)
 
     p = dsub.add_parser("verify", help="compare a local build with the recorded reference build")
-    _dataset_args(p)
+    _dataset_args(p, needs_tensorflow=False)
     p.set_defaults(func=_verify)

@@ -5,36 +5,63 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
+import sys
 from pathlib import Path
 
 from rl_unplugged import fileio, registry
+from rl_unplugged.cli import common
+from rl_unplugged.errors import ConfigError, NotFoundError
+from rl_unplugged.evaluation import evaluator, references
 from rl_unplugged.evaluation import protocols as protocols_lib
 
 
-def _load_callable(spec: str):
-    if ":" not in spec:
-        raise ValueError(f"--policy must be MODULE:ATTRIBUTE, got {spec!r}")
-    module, attr = spec.split(":", 1)
-    obj = importlib.import_module(module)
+def load_callable(spec: str):
+    """The object named by 'MODULE:ATTR' (ATTR may be dotted).
+
+    The working directory is put on `sys.path` for this import only, so a policy module
+    is found from its own directory, as `python -c "import module"` would find it.
+
+    Raises:
+      ConfigError: malformed spec, or ATTR is missing or not callable.
+      NotFoundError: MODULE cannot be found.
+    """
+    module, sep, attr = spec.partition(":")
+    if not sep or not module or not attr:
+        raise ConfigError(f"--policy must be MODULE:ATTRIBUTE, got {spec!r}")
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        obj = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name is None or not module.startswith(e.name):
+            raise  # The module exists but imports something missing: its own problem.
+        raise NotFoundError(f"--policy {spec}: no module named {e.name!r} (looked in {cwd} "
+                            "and on sys.path)") from None
+    finally:
+        if added:
+            sys.path.remove(cwd)
     for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ConfigError(f"--policy {spec}: {module} has no attribute {attr!r}")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise ValueError(f"{spec} is not callable")
+        raise ConfigError(f"--policy {spec}: not callable")
     return obj
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from rl_unplugged.evaluation import evaluator
-
     protocol = protocols_lib.get_protocol(args.task)
     if (args.run_dir is None) == (args.policy is None):
-        raise ValueError("give exactly one of --run-dir and --policy")
+        raise ConfigError("give exactly one of --run-dir and --policy")
     if args.run_dir is not None:
         policy = evaluator.load_run_policy(args.run_dir, member=args.member,
                                            checkpoint=args.checkpoint)
         source = f"run_dir:{args.run_dir} member={args.member} checkpoint={args.checkpoint}"
     else:
-        policy, source = _load_callable(args.policy), f"callable:{args.policy}"
+        policy, source = load_callable(args.policy), f"callable:{args.policy}"
     datasets = {}
     for item in args.dataset:  # NAME or NAME:VERSION
         name, _, version = item.partition(":")
@@ -68,8 +95,6 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _references(args: argparse.Namespace) -> int:
-    from rl_unplugged.evaluation import references
-
     out = Path(args.out)
     existing = json.loads(out.read_text()) if out.exists() else None
     if args.expert:
@@ -103,15 +128,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a policy under a task's frozen protocol")
     p.add_argument("--task", required=True, help="task id, e.g. bsuite/catch")
     p.add_argument("--run-dir", default=None, help="a learner run directory")
-    p.add_argument("--member", type=int, default=0, help="ensemble member of the run")
+    p.add_argument("--member", type=int,
+                   default=common.library_default(evaluator.load_run_policy, "member"),
+                   help="ensemble member of the run (default %(default)s)")
     p.add_argument("--checkpoint", type=int, default=None, help="checkpoint (default: final)")
     p.add_argument("--policy", default=None,
                    help="MODULE:ATTR of a batched policy obs (B, ...) -> actions (B,)")
-    p.add_argument("--selection", choices=protocols_lib.SELECTION_METHODS, default="final")
+    p.add_argument("--selection", choices=protocols_lib.SELECTION_METHODS,
+                   default=common.library_default(evaluator.evaluate, "selection"),
+                   help="how the checkpoint was chosen (default %(default)s)")
     p.add_argument("--selection-name", default=None, help="offline selection method name")
     p.add_argument("--dataset", action="append", default=[],
                    help="training dataset NAME[:VERSION] (repeat)")
-    p.add_argument("--num-envs", type=int, default=16)
+    p.add_argument("--num-envs", type=int,
+                   default=common.library_default(evaluator.evaluate, "num_envs"),
+                   help="parallel environments (default %(default)s)")
     p.add_argument("--out", required=True, help="results JSON file")
     p.set_defaults(func=_evaluate)
 
@@ -120,17 +151,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = psub.add_parser("list", help="print every frozen protocol")
     q.set_defaults(func=_list)
     q = psub.add_parser("render", help="write the protocol docs (Markdown + JSON)")
-    q.add_argument("--out", default="evaluation", help="board root (default ./evaluation)")
+    q.add_argument("--out", default=common.BOARD_ROOT, help="board root (default ./%(default)s)")
     q.set_defaults(func=_render)
     q = psub.add_parser("references", help="measure the random (or, with --expert, the "
                                            "expert) references into a JSON file")
     q.add_argument("--expert", action="store_true",
                    help="measure expert references from the behaviour runs (builds the "
                         "noise0 run0 datasets under --data-dir if missing)")
-    q.add_argument("--data-dir", default=None, help="data root (default $TFDS_DATA_DIR)")
+    common.data_dir_arg(q)
     q.add_argument("--out", default=str(data_dir / protocols_lib.REFERENCES_FILE))
     q.add_argument("--task", action="append", default=[], help="only these tasks (repeat)")
-    q.add_argument("--num-envs", type=int, default=16)
+    q.add_argument("--num-envs", type=int,
+                   default=common.library_default(references.record_references, "num_envs"),
+                   help="parallel environments (default %(default)s)")
     q.set_defaults(func=_references)
     q = psub.add_parser("freeze", help="derive protocols from registry + references")
     q.add_argument("--references", default=None, help="references JSON (default: package)")

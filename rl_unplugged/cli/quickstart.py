@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 from pathlib import Path
 
 from rl_unplugged import registry
+from rl_unplugged.cli import common
 
 DEFAULT_DATASET = "rlu_bsuite/catch_noise30_run0"
 
@@ -17,13 +19,15 @@ def _quickstart(args: argparse.Namespace) -> int:
     from rl_unplugged.leaderboard import board
 
     spec = registry.get_dataset(args.dataset)
-    seeds = tuple(range(args.seeds))
+    seeds = {} if args.seeds is None else {"seeds": tuple(range(args.seeds))}
     # Validate every entry's config before any work.
     configs = [baselines.BaselineConfig(
         name=f"quickstart {agent}", agent=agent, track=spec.task.id,
-        datasets={spec.task.id: spec.name}, steps=args.steps, seeds=seeds,
-        description=f"rlu quickstart: {agent}, {args.steps} updates, {len(seeds)} seeds on "
-                    f"{spec.name}") for agent in args.agents]
+        datasets={spec.task.id: spec.name}, steps=args.steps, **seeds)
+        for agent in args.agents]
+    configs = [dataclasses.replace(c, description=f"rlu quickstart: {c.agent}, {c.steps} "
+                                                  f"updates, {len(c.seeds)} seeds on {spec.name}")
+               for c in configs]
     out = Path(args.out)
     root = paths.data_dir(args.data_dir)
     print(f"[1/4] dataset {spec.name} under {root}")
@@ -50,7 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", default=DEFAULT_DATASET, help="dataset to build and train on")
     p.add_argument("--agents", nargs="+", default=["bc", "cql"], help="algorithms to train")
     p.add_argument("--steps", type=int, default=5_000, help="updates per learner")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per algorithm (>= 3)")
-    p.add_argument("--data-dir", default=None, help="data root (default $TFDS_DATA_DIR)")
+    p.add_argument("--seeds", type=int, default=None,
+                   help="seeds per algorithm (default: BaselineConfig's; a submission needs "
+                        "at least 3)")
+    common.data_dir_arg(p)
     p.add_argument("--out", default="rlu_quickstart", help="output directory")
-    p.set_defaults(func=_quickstart)
+    p.set_defaults(func=_quickstart, needs_tensorflow=True)

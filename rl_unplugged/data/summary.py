@@ -42,6 +42,7 @@ def plot_returns(metadata: dict[str, np.ndarray], path: str | os.PathLike, title
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     returns = np.asarray(metadata[F.EPISODE_RETURN], np.float64)
     fig, (hist, trace) = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -49,9 +50,14 @@ def plot_returns(metadata: dict[str, np.ndarray], path: str | os.PathLike, title
     hist.set(xlabel="episode return", ylabel="episodes", title="return distribution")
     ids = np.asarray(metadata[F.EPISODE_ID])
     checkpoint = np.asarray(metadata.get(F.CHECKPOINT, np.full(returns.size, -1)))
-    trace.scatter(ids, returns, s=4, c=checkpoint, cmap="viridis")
+    points = trace.scatter(ids, returns, s=4, c=checkpoint, cmap="viridis")
     trace.set(xlabel="episode id (logging order)", ylabel="return",
-              title="returns while logging (colour: checkpoint)")
+              title="returns while logging")
+    if np.any(checkpoint >= 0):  # Random and expert logs have no checkpoints to colour.
+        bar = fig.colorbar(points, ax=trace)
+        bar.set_label("behaviour checkpoint")
+        bar.locator = matplotlib.ticker.MaxNLocator(integer=True)
+        bar.update_ticks()
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

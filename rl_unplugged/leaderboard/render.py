@@ -1,9 +1,10 @@
 """Rendering of the board: Markdown, one static HTML page, PNG plots.
 
-Every user string goes through `md_escape` (Markdown) or `html.escape` (HTML) exactly
-once, at the point of output; plot labels have mathtext `$` escaped. The HTML page is
-self-contained (inline CSS and script, no CDN), carries a Content-Security-Policy that
-allows only its own inline script (by sha256), and sorts tables by clicking headers.
+Every user string goes through `md_escape` (Markdown: backslash escapes only) or
+`html.escape` (HTML) exactly once, at the point of output; plot labels have mathtext
+`$` escaped. The HTML page is self-contained (inline CSS and script, no CDN), carries a
+Content-Security-Policy that allows only its own inline script (by sha256), and sorts
+tables by clicking headers.
 """
 
 from __future__ import annotations
@@ -17,16 +18,28 @@ from typing import Any
 
 import numpy as np
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Characters that make Markdown (GitHub's included) anywhere in a line: emphasis, code,
+# links and images ('[' ']'), raw HTML and autolinks ('<' '>'), table cells ('|'),
+# strikethrough ('~'), entities ('&') and math ('$'). '(' ')' '!' only act next to a
+# bracket, which is escaped. HTML escaping is not Markdown's: `&#x27;` would show as is.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&$])")
+# What makes a block only at the start of a line: a heading, a list item (-, +, 1. 1)),
+# a thematic break or setext underline (=).
+_MD_LINE_START = re.compile(r"^([#+\-=]|\d+(?=[.)]))")
 
 
 def md_escape(text: Any, limit: int | None = None) -> str:
-    """Escapes a user string for Markdown tables and text (HTML, pipes, brackets...)."""
+    """Escapes a user string for Markdown text and table cells (one line, no HTML escaping).
+
+    Backslash escapes only what Markdown would interpret, so the text reads as written:
+    "a task's <b>" -> "a task's \\<b\\>".
+    """
     s = " ".join(str(text).split())  # No newlines: they would break table rows.
     if limit is not None and len(s) > limit:
         s = s[:limit] + "…"
-    s = html.escape(s, quote=True)
-    return _MD_SPECIAL.sub(r"\\\1", s)
+    s = _MD_INLINE.sub(r"\\\1", s)
+    return _MD_LINE_START.sub(lambda m: "\\" + m.group(1) if not m.group(1).isdigit()
+                             else m.group(1) + "\\", s)
 
 
 def h(text: Any) -> str:
@@ -229,25 +242,55 @@ def render_markdown(board: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _plot_labels(names: Sequence[str], limit: int = 80) -> list[str]:
+    """Plot labels of entry names: mathtext-safe, cut only beyond `limit` (the schema's
+    longest name); a label shared by two names (cut alike) gets its entry number."""
+    labels = [plot_label(n, limit) for n in names]
+    return [f"{label} #{i}" if labels.count(label) > 1 else label
+            for i, label in enumerate(labels)]
+
+
 def plot_aggregates(estimates: Mapping[str, Mapping[str, Sequence[float]]], path) -> None:
-    """Aggregate bars with 95% CIs (rliable's `plot_interval_estimates`)."""
-    import matplotlib.pyplot as plt
-    from rliable import plot_utils
+    """Saves `aggregates_figure(estimates)` as a PNG."""
+    aggregates_figure(estimates).savefig(path, dpi=100)
+
+
+def aggregates_figure(estimates: Mapping[str, Mapping[str, Sequence[float]]]):
+    """Aggregate bars with 95% CIs, one panel per metric, entries top to bottom.
+
+    Drawn with matplotlib directly (rliable's `plot_interval_estimates` fixes the panel
+    widths, so its tick labels collided across panels and long names were cut): the
+    constrained layout keeps every tick label and the whole (wrapped) entry name.
+    """
+    import textwrap
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     names = list(estimates)
-    labels = {n: plot_label(n) + f" #{i}" for i, n in enumerate(names)}
     metrics = ("IQM", "Median", "Mean", "Optimality Gap")
-    point = {labels[n]: np.array([estimates[n][m][0] for m in metrics]) for n in names}
-    ci = {labels[n]: np.array([[estimates[n][m][1] for m in metrics],
-                               [estimates[n][m][2] for m in metrics]]) for n in names}
-    fig, axes = plot_utils.plot_interval_estimates(point, ci, metric_names=list(metrics),
-                                                   algorithms=list(point), xlabel="",
-                                                   xlabel_y_coordinate=-0.3)
-    for ax in np.ravel(axes):  # Few ticks: rliable's default ones collide at this width.
-        ax.xaxis.set_major_locator(plt.MaxNLocator(3))
-    fig.supxlabel("Normalised score", y=-0.15)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    labels = [textwrap.fill(label, 34) for label in _plot_labels(names)]
+    rows = max(label.count("\n") + 1 for label in labels)
+    fig = Figure(figsize=(11.5, 0.9 + 0.32 * rows * len(names)), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(metrics), sharey=True)
+    colors = [f"C{i % 10}" for i in range(len(names))]
+    for ax, metric in zip(axes, metrics, strict=True):
+        for i, name in enumerate(names):
+            point, low, high = estimates[name][metric]
+            ax.barh(i, high - low, left=low, height=0.6, color=colors[i], alpha=0.75)
+            ax.plot([point, point], [i - 0.3, i + 0.3], color="black", lw=1.2)
+        ax.set_title(metric, fontsize=11)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.grid(axis="x", alpha=0.3)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        ax.tick_params(axis="y", length=0)
+    axes[0].set_yticks(range(len(names)), labels, fontsize=9)
+    axes[0].invert_yaxis()  # First entry on top (shared y: one inversion for all).
+    fig.supxlabel("Normalised score (95% stratified-bootstrap CIs)", fontsize=10)
+    return fig
 
 
 def plot_profiles(profiles: Mapping[str, np.ndarray], cis: Mapping[str, np.ndarray],
@@ -257,7 +300,7 @@ def plot_profiles(profiles: Mapping[str, np.ndarray], cis: Mapping[str, np.ndarr
     from rliable import plot_utils
 
     names = list(profiles)
-    labels = {n: plot_label(n) + f" #{i}" for i, n in enumerate(names)}
+    labels = dict(zip(names, _plot_labels(names), strict=True))
     fig = Figure(figsize=(7, 4))
     ax = fig.add_subplot()
     plot_utils.plot_performance_profiles({labels[n]: profiles[n] for n in names}, taus,

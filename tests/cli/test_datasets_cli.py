@@ -1,5 +1,9 @@
 """`rlu datasets build/inspect` on tiny data."""
 
+import errno
+import json
+import shutil
+
 import numpy as np
 
 from rl_unplugged import cli, paths
@@ -85,3 +89,103 @@ def test_build_calls_the_generator_with_progress_and_refuses_short_logs(tmp_path
                      "--num-steps", "40"]) == 2
     assert "generation did not finish" in capsys.readouterr().err
     assert not list((other / "rlu_bsuite").rglob("*.tfrecord*"))
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("rlu: error: ") and len(err.splitlines()) == 1, err
+    return err
+
+
+def _record_num_steps(log_dir, num_steps):
+    """Marks a helper-written log as made by `rlu datasets build --num-steps num_steps`
+    (the generator records the num_steps it was asked for in the manifest)."""
+    manifest = json.loads((log_dir / "manifest.json").read_text())
+    manifest["generation"]["num_steps"] = num_steps
+    (log_dir / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_tiny_build_is_refused_where_the_full_dataset_is_expected(tmp_path, capsys):
+    name = "rlu_classic/acrobot_random_run0"
+    spec = tiny_spec(name, num_steps=50)
+    log = write_random_log(spec, tmp_path)
+    _record_num_steps(log.directory, 50)
+    for command in ("build", "inspect"):
+        assert cli.main(["datasets", command, name, "--data-dir", str(tmp_path)]) == 2
+        err = _one_line_error(capsys)
+        assert f"holds a tiny build of {name} (50 transitions" in err
+        assert "pass --num-steps 50" in err
+    assert cli.main(["datasets", "build", name, "--data-dir", str(tmp_path),
+                     "--num-steps", "50"]) == 0
+    capsys.readouterr()
+    assert cli.main(["datasets", "inspect", name, "--data-dir", str(tmp_path),
+                     "--num-steps", "50"]) == 0
+
+
+def test_a_dataset_prepared_from_another_log_is_refused(tmp_path, capsys):
+    name = "rlu_bsuite/catch_noise30_run1"
+    write_random_log(tiny_spec(name, num_steps=50), tmp_path)
+    assert cli.main(["datasets", "build", name, "--data-dir", str(tmp_path),
+                     "--num-steps", "50"]) == 0
+    shutil.rmtree(paths.raw_dir(tiny_spec(name), tmp_path))  # Logged again, differently.
+    write_random_log(tiny_spec(name, num_steps=120), tmp_path)
+    capsys.readouterr()
+    assert cli.main(["datasets", "build", name, "--data-dir", str(tmp_path),
+                     "--num-steps", "120"]) == 2
+    assert "was prepared from another raw log" in _one_line_error(capsys)
+
+
+def test_disk_full_during_prepare_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
+    name = "rlu_classic/acrobot_random_run2"
+    write_random_log(tiny_spec(name, num_steps=50), tmp_path)
+    target = tmp_path / "rlu_classic" / "acrobot_random_run2" / "1.0.0" / "x.tfrecord-00000"
+
+    def full(self, log):  # The writer's first write finds the disk full.
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        yield
+
+    monkeypatch.setattr("rl_unplugged.builders.base.RluBuilder._generate_examples", full)
+    assert cli.main(["datasets", "build", name, "--data-dir", str(tmp_path),
+                     "--num-steps", "50"]) == 2
+    err = capsys.readouterr().err  # After tfds's progress bars: one line, no traceback.
+    assert "Traceback" not in err and err.count("rlu: error:") == 1
+    assert err.endswith(f"rlu: error: {target}: cannot write (No space left on device)\n")
+
+
+def test_a_concurrent_build_is_one_line_naming_the_log(tmp_path, capsys, monkeypatch):
+    from rl_unplugged.data.raw_log import RawLogWriter
+
+    name = "rlu_bsuite/catch_noise20_run1"
+    spec = tiny_spec(name, num_steps=40)
+    raw = paths.raw_dir(spec, tmp_path)
+
+    def open_writer(directory):
+        return RawLogWriter.open(directory, dataset=name, observation_shape=(50,),
+                                 observation_dtype="float32", generation={})
+
+    def generate(spec, data_dir=None, *, progress=None):  # Opens the log as the generator.
+        open_writer(paths.raw_dir(spec, data_dir))
+
+    monkeypatch.setattr("rl_unplugged.generation.generate", generate)
+    holder = open_writer(raw)  # Another build is writing this log.
+    try:
+        assert cli.main(["datasets", "build", name, "--data-dir", str(tmp_path),
+                         "--num-steps", "40"]) == 2
+    finally:
+        holder.close()
+    err = _one_line_error(capsys)
+    assert f"{raw} is being written by another writer" in err
+
+
+def test_a_corrupt_tfrecord_is_one_line_naming_the_file(tiny_built, tmp_path, capsys):
+    name, root, _ = tiny_built
+    copy = tmp_path / "data"
+    shutil.copytree(root, copy)
+    record = sorted((copy / "rlu_bsuite").rglob("*.tfrecord*"))[0]
+    data = bytearray(record.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(b ^ 0xFF for b in data[middle:middle + 64])  # Bit rot.
+    record.write_bytes(bytes(data))
+    assert cli.main(["datasets", "inspect", name, "--data-dir", str(copy)]) == 2
+    err = _one_line_error(capsys)
+    assert f"{record}: corrupted or truncated record" in err

@@ -19,11 +19,16 @@ def push_left(obs):
     return np.zeros(len(obs), np.int64)
 
 
+def stay(obs):
+    """Another external policy (action 1)."""
+    return np.ones(len(obs), np.int64)
+
+
 def test_evaluate_an_external_callable(tmp_path, capsys):
     out = tmp_path / "r.json"
     p = protocols.get_protocol("classic/cartpole")
     assert main(["evaluate", "--task", "classic/cartpole", "--policy",
-                 "tests.evaluation.test_cli:push_left", "--num-envs", "8",
+                 "tests.cli.test_evaluation_cli:push_left", "--num-envs", "8",
                  "--dataset", p.datasets[0] + ":1.0.0", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["protocol"]["hash"] == p.hash and len(result["returns"]) == 100
@@ -80,3 +85,24 @@ def test_leaderboard_validate_submit_build_with_frozen_protocols(tmp_path):
                            str(path), "--root", str(root)], env=env, capture_output=True,
                           text=True, cwd=tmp_path)
     assert proc.returncode == 2 and "$.name: duplicate entry name" in proc.stderr
+
+
+def test_policy_module_is_found_in_the_working_directory(tmp_path, monkeypatch, capsys):
+    (tmp_path / "rlu_cwd_policy.py").write_text(
+        "import numpy as np\n\ndef act(obs):\n    return np.zeros(len(obs), np.int64)\n")
+    monkeypatch.chdir(tmp_path)
+    assert str(tmp_path) not in sys.path and "" not in sys.path
+    out = tmp_path / "r.json"
+    assert main(["evaluate", "--task", "bsuite/catch", "--policy", "rlu_cwd_policy:act",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    assert json.loads(out.read_text())["policy_source"] == "callable:rlu_cwd_policy:act"
+    assert str(tmp_path) not in sys.path  # Only for that import.
+    sys.modules.pop("rlu_cwd_policy", None)
+    for spec, message in (("rlu_no_such_module:act", "no module named 'rlu_no_such_module'"),
+                          ("rlu_cwd_policy:nope", "has no attribute 'nope'"),
+                          ("rlu_cwd_policy", "must be MODULE:ATTRIBUTE")):
+        assert main(["evaluate", "--task", "bsuite/catch", "--policy", spec,
+                     "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.splitlines()) == 1, err
+    sys.modules.pop("rlu_cwd_policy", None)

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from rl_unplugged import envs, paths, registry
 from rl_unplugged.cli import main
@@ -13,12 +14,13 @@ from rl_unplugged.data.raw_log import RawLogWriter
 SPEC = registry.get_dataset("rlu_bsuite/catch_random_run0")
 
 
-def write_random_log(root, episodes=6):
+def write_random_log(root, episodes=6, generation=None):
     env = envs.make(SPEC.task)
     rng = np.random.default_rng(0)
     w = RawLogWriter.open(paths.raw_dir(SPEC, root), dataset=SPEC.name,
                           observation_shape=SPEC.task.observation.shape,
-                          observation_dtype="float32", generation={"test": True})
+                          observation_dtype="float32",
+                          generation=generation or {"test": True})
     for i in range(episodes):
         obs, acts, rews = [env.reset(seed=i)], [], []
         while True:
@@ -66,6 +68,72 @@ def test_rlu_train_bad_input(tmp_path, capsys):
     assert main(["train", "dqn", "--dataset", SPEC.name, "--data-dir", str(tmp_path),
                  "--steps", "1", "--out", str(tmp_path / "r")]) == 2
     assert "rlu datasets build" in capsys.readouterr().err
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("rlu: error: ") and len(err.splitlines()) == 1, err
+    return err
+
+
+def test_grid_and_set_values_are_parsed_to_the_field_type(tmp_path, capsys):
+    base = ["train", "cql", "--dataset", SPEC.name, "--data-dir", str(tmp_path), "--steps", "1",
+            "--out", str(tmp_path / "run")]
+    assert main([*base, "--grid", "alpha=a,b"]) == 2
+    assert "--grid alpha=a: alpha must be a number" in _one_line_error(capsys)
+    for bad in ("nan", "inf", "abc"):
+        assert main([*base, "--set", f"learning_rate={bad}"]) == 2
+        err = _one_line_error(capsys)
+        assert f"--set learning_rate={bad}: learning_rate must be a" in err
+    assert main([*base, "--set", "batch_size=2.5"]) == 2
+    assert "batch_size must be an integer" in _one_line_error(capsys)
+    assert main([*base, "--set", "learning_rate=-1"]) == 2  # The config's own check.
+    assert "learning_rate must be > 0, got -1.0" in _one_line_error(capsys)
+    assert main([*base, "--grid", "alpha=1,-2"]) == 2  # A grid point's config check.
+    assert "alpha must be >= 0, got -2.0" in _one_line_error(capsys)
+    assert main([*base, "--grid", "hidden=8,16"]) == 2
+    assert "cannot vary inside one vmapped ensemble" in _one_line_error(capsys)
+    # Valid values reach the data check (no data under tmp_path).
+    assert main([*base, "--grid", "alpha=0.5,4", "--set", "discount=none"]) == 2
+    assert "rlu datasets build" in _one_line_error(capsys)
+
+
+def test_parse_helpers_follow_the_config_field_types():
+    from rl_unplugged.agents.cql.config import CQLConfig
+    from rl_unplugged.cli.train import parse_grid, parse_overrides
+
+    assert parse_overrides(["hidden=64,64", "alpha=4", "discount=None", "base=qrdqn"],
+                           CQLConfig) == {"hidden": (64, 64), "alpha": 4.0, "discount": None,
+                                          "base": "qrdqn"}
+    assert parse_grid(["alpha=0.5,1", "target_update_period=10,20"], CQLConfig) == {
+        "alpha": [0.5, 1.0], "target_update_period": [10, 20]}
+
+
+def test_a_finished_run_prints_valid_json(tmp_path, capsys):
+    write_random_log(tmp_path / "data")
+    args = ["train", "bc", "--dataset", SPEC.name, "--data-dir", str(tmp_path / "data"),
+            "--steps", "4", "--set", "hidden=8", "--set", "batch_size=4", "--out",
+            str(tmp_path / "run"), "--log-every", "2", "--probe-every", "0", "--no-progress"]
+    assert main(args) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(args) == 0  # Resumed at its last checkpoint: nothing left to do.
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    summary = json.loads(line, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert summary["updates_per_s_per_member"] is None
+    assert set(summary["final_loss"]) == {"0"}
+
+
+def test_a_tiny_build_is_not_used_for_the_full_dataset(tmp_path, capsys):
+    from rl_unplugged.cli.datasets import check_log_size
+
+    write_random_log(tmp_path / "data", generation={"num_steps": 50})
+    assert main(["train", "bc", "--dataset", SPEC.name, "--data-dir", str(tmp_path / "data"),
+                 "--steps", "1", "--out", str(tmp_path / "run")]) == 2
+    err = _one_line_error(capsys)
+    assert "holds a tiny build of rlu_bsuite/catch_random_run0 (50 transitions" in err
+    assert "pass --num-steps 50" in err
+    check_log_size(SPEC, tmp_path / "data", 50)  # Asked for: accepted.
+    check_log_size(SPEC, tmp_path / "data", 40)
 
 
 def _strict(text):
