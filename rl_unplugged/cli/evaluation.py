@@ -88,8 +88,10 @@ def _list(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     from rl_unplugged.evaluation import docs
+    from rl_unplugged.leaderboard import docs as submission_docs
 
     written = docs.render_protocol_docs(Path(args.out))
+    written += submission_docs.render_submission_docs(Path(args.out))
     print(f"wrote {len(written)} files under {args.out}")
     return 0
 

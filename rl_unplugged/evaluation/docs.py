@@ -1,4 +1,7 @@
-"""Rendered, human-readable protocol docs for the `evaluation/` content folder."""
+"""Rendered, human-readable protocol docs for the `evaluation/` content folder.
+
+This module never imports the leaderboard (which imports evaluation).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,6 @@ from pathlib import Path
 
 from rl_unplugged import fileio
 from rl_unplugged.evaluation import protocols as protocols_lib
-from rl_unplugged.leaderboard.submission_schema import (
-    MAX_FILE_BYTES,
-    MIN_RUNS,
-    SCHEMA_FILE,
-    TRACKS,
-    schema_text,
-)
 
 _CHOICES = """\
 ## Choices common to every protocol (version {version})
@@ -71,36 +67,13 @@ def _task_doc(p: protocols_lib.Protocol) -> str:
     return "\n".join(lines)
 
 
-_SUBMISSIONS = """\
-# Submitting to the rl_unplugged leaderboard
-
-A submission is one JSON file following `schemas/{schema}` (JSON Schema 2020-12, also
-shipped in the package as `rl_unplugged/leaderboard/schemas/{schema}`).
-
-    rlu leaderboard validate my-entry.json --root evaluation
-    rlu leaderboard submit my-entry.json          # copies it to evaluation/submissions/
-    rlu leaderboard build                         # LEADERBOARD.md, leaderboard.html, plots/
-
-Rules checked beyond the schema (each failure names the JSON path of the field):
-- file at most {size} bytes, UTF-8, no duplicate keys, only finite numbers;
-- `track` one of {tracks}; every task of the track present under `results`, no others;
-- per task: `protocol_hash` and `protocol_version` of the task's current protocol
-  (`rlu protocols list`); datasets among the protocol's allowed datasets;
-- at least {min_runs} runs per task, the same number on every task, unique run seeds;
-- per run: `episode_seeds` exactly the protocol's seeds in order, one return per seed,
-  each inside the task's feasible return range (its reward bounds times the episode cap,
-  listed in each protocol's doc);
-- `selection.method` `final`, or `offline` with the method's `name`; never selection on
-  evaluation-environment returns;
-- no control characters (tabs and newlines allowed in `description`) and no
-  bidirectional embedding, override or isolate characters (U+202A-U+202E, U+2066-U+2069)
-  in any string;
-- entry names unique on the board (case- and whitespace-insensitive).
-"""
-
-
 def render_protocol_docs(root: Path) -> list[Path]:
-    """Writes protocol docs, the protocols JSON and the schema under `root`."""
+    """Writes the protocol docs and the protocols JSON under `root`/protocols.
+
+    The submission guide and schema are the leaderboard's
+    (`rl_unplugged.leaderboard.docs.render_submission_docs`); `rlu protocols render`
+    writes both.
+    """
     root = Path(root)
     out_dir = root / "protocols"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -126,9 +99,5 @@ def render_protocol_docs(root: Path) -> list[Path]:
                                   selection=protocols_lib.SELECTION_RULE)]
     fileio.write_text(out_dir / "README.md", "\n".join(index))
     fileio.write_text(out_dir / "protocols.json", protocols_lib.protocols_to_json(protocols))
-    fileio.write_text(root / "schemas" / SCHEMA_FILE, schema_text())
-    fileio.write_text(root / "SUBMISSIONS.md", _SUBMISSIONS.format(
-        schema=SCHEMA_FILE, size=MAX_FILE_BYTES, tracks=", ".join(TRACKS), min_runs=MIN_RUNS))
-    written += [out_dir / "README.md", out_dir / "protocols.json",
-                root / "schemas" / SCHEMA_FILE, root / "SUBMISSIONS.md"]
+    written += [out_dir / "README.md", out_dir / "protocols.json"]
     return written

@@ -174,13 +174,40 @@ class _Log:
         return np.concatenate([np.asarray(done, np.float64), np.asarray(pending, np.float64)])
 
 
-def _rollout_episode(obs, actions, rewards, terminated, greedy, replaced, metadata) -> Episode:
-    return Episode.from_rollout(
-        observations=np.stack(obs), actions=np.asarray(actions, np.int64),
-        rewards=np.asarray(rewards, np.float32), terminated=terminated,
-        extras={F.ACTION_REPLACED: np.asarray(replaced, bool),
-                F.GREEDY_ACTION: np.asarray(greedy, np.int64)},
-        metadata=metadata)
+class _Rollout:
+    """One episode's columns as it is played: the per-step bookkeeping of every level.
+
+    `add` records one environment step (executed action, the agent's own pick before
+    noise, whether noise replaced it, and the step's reward and next observation) and
+    says whether the episode ended; `episode` aligns the columns into RLDS steps.
+    """
+
+    __slots__ = ("observations", "actions", "rewards", "greedy", "replaced", "terminated")
+
+    def __init__(self, observation: np.ndarray):
+        self.observations = [observation]
+        self.actions: list[int] = []
+        self.rewards: list[float] = []
+        self.greedy: list[int] = []
+        self.replaced: list[bool] = []
+        self.terminated = False
+
+    def add(self, executed: int, greedy: int, replaced: bool, ts) -> bool:
+        self.actions.append(executed)
+        self.greedy.append(greedy)
+        self.replaced.append(replaced)
+        self.rewards.append(ts.reward)
+        self.observations.append(ts.observation)
+        self.terminated = ts.terminated
+        return ts.terminated or ts.truncated
+
+    def episode(self, metadata: dict) -> Episode:
+        return Episode.from_rollout(
+            observations=np.stack(self.observations), actions=np.asarray(self.actions, np.int64),
+            rewards=np.asarray(self.rewards, np.float32), terminated=self.terminated,
+            extras={F.ACTION_REPLACED: np.asarray(self.replaced, bool),
+                    F.GREEDY_ACTION: np.asarray(self.greedy, np.int64)},
+            metadata=metadata)
 
 
 def _check_counter(writer: RawLogWriter, resume: dict | None) -> None:
@@ -204,19 +231,14 @@ def _run_policy(spec: DatasetSpec, env, log: _Log, act: Callable[[np.ndarray, np
         eid = writer.num_episodes
         obs = env.reset(episode_seed(seed, eid))
         rng = episode_rng(seed, eid)
-        observations, actions, rewards = [obs], [], []
+        rollout = _Rollout(obs)
         while True:
             a = act(obs, rng)
             ts = env.step(a)
-            actions.append(a)
-            rewards.append(ts.reward)
             obs = ts.observation
-            observations.append(obs)
-            if ts.terminated or ts.truncated:
+            if rollout.add(a, a, False, ts):
                 break
-        n = len(actions)
-        log.add(_rollout_episode(
-            observations, actions, rewards, ts.terminated, actions, np.zeros(n, bool),
+        log.add(rollout.episode(
             {F.EPISODE_ID: eid, F.RUN: spec.run, F.CHECKPOINT: checkpoint, F.NOISE: noise}))
         log.maybe_commit(lambda: {"env_steps": np.int64(log.num_transitions)})
     writer.commit(resume_state={"env_steps": np.int64(log.num_transitions)})
@@ -271,7 +293,7 @@ def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
         checkpoint = num_ckpts - 1
         obs = env.reset(episode_seed(seed, eid))
         rng = episode_rng(seed, eid)
-        observations, actions, rewards, greedy, replaced = [obs], [], [], [], []
+        rollout = _Rollout(obs)
         pending = None
         while True:
             if pending is None:
@@ -294,18 +316,12 @@ def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
             if env_steps >= min_replay and env_steps % update_period == 0:
                 pending = dqn.Batch(*buffer.sample(sgd_steps))
                 sgd_steps += 1
-            actions.append(executed)
-            greedy.append(a)
-            replaced.append(swap)
-            rewards.append(ts.reward)
             obs = ts.observation
-            observations.append(obs)
-            if ts.terminated or ts.truncated:
+            if rollout.add(executed, a, swap, ts):
                 break
         if pending is not None:  # Episodes end with every due SGD step taken.
             state, _ = update(state, pending)
-        log.add(_rollout_episode(
-            observations, actions, rewards, ts.terminated, greedy, replaced,
+        log.add(rollout.episode(
             {F.EPISODE_ID: eid, F.RUN: spec.run, F.CHECKPOINT: checkpoint, F.NOISE: noise}))
         if (eid + 1) % cfg.checkpoint_every_episodes == 0:
             save_checkpoint(eid)

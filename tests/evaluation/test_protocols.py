@@ -183,9 +183,11 @@ def test_committed_protocol_docs_are_current(tmp_path):
 
     import rl_unplugged
     from rl_unplugged.evaluation import docs
+    from rl_unplugged.leaderboard import docs as submission_docs
 
     repo = Path(rl_unplugged.__file__).parents[1] / "evaluation"
     written = docs.render_protocol_docs(tmp_path)
+    written += submission_docs.render_submission_docs(tmp_path)
     assert any(p.name == "SUBMISSIONS.md" for p in written)
     for path in written:
         committed = repo / path.relative_to(tmp_path)
