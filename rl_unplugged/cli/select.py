@@ -55,7 +55,7 @@ def _select(args: argparse.Namespace) -> int:
     from rl_unplugged.selection import study
 
     names = _criteria(args.criteria or "td,sbv,fqe,wis,srank")
-    summary = study.run_study(args.pool, names, args.out, seed=args.seed,
+    summary = study.run_study(args.pool, names, args.out, seed=args.seed, data_dir=args.data_dir,
                               bootstrap_samples=args.bootstrap_samples)
     if args.json:
         print(json.dumps(json_safe(summary), allow_nan=False))
