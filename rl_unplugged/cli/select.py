@@ -60,8 +60,9 @@ def _select(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(json_safe(summary), allow_nan=False))
     else:
+        rho = {k: v["spearman"]["mean"] for k, v in summary["metrics"].items()}
         print(f"wrote {args.out}: " + ", ".join(
-            f"{k} spearman {v['spearman']['mean']:+.3f}" for k, v in summary["metrics"].items()))
+            f"{k} spearman {'n/a' if r is None else f'{r:+.3f}'}" for k, r in rho.items()))
     return 0
 
 
