@@ -14,6 +14,7 @@ The evaluated policy is the candidate's greedy policy, or its epsilon-greedy ver
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import jax.numpy as jnp
 import numpy as np
@@ -77,15 +78,34 @@ def fit_fqe(candidate: Candidate, split: Split, config: FQEConfig) -> FittedQ:
     return FittedQ(feats, np.asarray(w, np.float64))
 
 
+def fit_fqe_pool(candidates: Sequence[Candidate], split: Split, config: FQEConfig
+                 ) -> list[FittedQ]:
+    """`fit_fqe` of many candidates in one vmapped call: the features and the per-action
+    Gram matrices are shared (vmap leaves what does not depend on the candidate
+    unbatched), only the policies' next-state actions differ."""
+    data = split.everything
+    feats = linear.PolyFeatures.fit(data.observation, config.degree)
+    probs = np.stack([policy_probs(c.actions(data.next_observation), split.num_actions,
+                                   config.epsilon) for c in candidates])
+    w = linear.batched_fitted_iteration(
+        jnp.asarray(feats(data.observation)), jnp.asarray(data.action, jnp.int32),
+        jnp.asarray(data.reward), jnp.asarray(data.discount),
+        jnp.asarray(feats(data.next_observation)), jnp.asarray(probs, jnp.float32),
+        gamma=split.gamma, lam=config.alpha, iterations=config.iterations)
+    return [FittedQ(feats, np.asarray(wi, np.float64)) for wi in w]
+
+
 def initial_states(split: Split) -> np.ndarray:
     """Observations at step 0 of the split's episodes (both parts)."""
     data = split.everything
     return data.observation[data.step == 0]
 
 
-def fqe_criterion(candidate: Candidate, split: Split, config: FQEConfig | None = None
-                  ) -> CriterionResult:
+def fqe_criterion(candidate: Candidate, split: Split, config: FQEConfig | None = None,
+                  fitted: FittedQ | None = None) -> CriterionResult:
     """FQE's estimate of the candidate's value at the initial states (higher is better).
+
+    `fitted`: a fit already made for this candidate and config (`fit_fqe_pool`).
 
     Raises:
       ConfigError: the split holds no initial state (no episode starts in it).
@@ -94,7 +114,7 @@ def fqe_criterion(candidate: Candidate, split: Split, config: FQEConfig | None =
     s0 = initial_states(split)
     if not len(s0):
         raise ConfigError("fqe: the split holds no initial state (no transition at step 0)")
-    fitted = fit_fqe(candidate, split, config)
+    fitted = fitted or fit_fqe(candidate, split, config)
     probs = policy_probs(candidate.actions(s0), split.num_actions, config.epsilon)
     value = float(np.mean(np.sum(probs * fitted(s0), -1)))
     return CriterionResult(criterion=NAME, score=value, higher_is_better=True, value=value,

@@ -154,15 +154,21 @@ def wis_criterion(candidate: Candidate, split: Split, config: OPEConfig | None =
                            details={"episodes": int(len(episodes.index))})
 
 
+def dr_config(config: OPEConfig) -> fqe_lib.FQEConfig:
+    """The FQE settings of DR's model: config.fqe at the evaluated policy's epsilon."""
+    return dataclasses.replace(config.fqe or fqe_lib.FQEConfig(), epsilon=config.epsilon)
+
+
 def dr_criterion(candidate: Candidate, split: Split, config: OPEConfig | None = None,
-                 behaviour: BehaviourModel | None = None) -> CriterionResult:
-    """Per-decision DR estimate of the candidate's epsilon-greedy value."""
+                 behaviour: BehaviourModel | None = None,
+                 model: fqe_lib.FittedQ | None = None) -> CriterionResult:
+    """Per-decision DR estimate of the candidate's epsilon-greedy value (`model`: its FQE
+    fit under `dr_config(config)`, when already made)."""
     config = config or OPEConfig()
     episodes = whole_episodes(split.valid)
     behaviour = behaviour or fit_behaviour(split.train, split.num_actions, config)
     ratios, rewards, pi_e = _ratios(candidate, split, episodes, config, behaviour)
-    fqe_config = dataclasses.replace(config.fqe or fqe_lib.FQEConfig(), epsilon=config.epsilon)
-    model = fqe_lib.fit_fqe(candidate, split, fqe_config)
+    model = model or fqe_lib.fit_fqe(candidate, split, dr_config(config))
     flat = episodes.index.reshape(-1)
     q = model(split.valid.observation[flat])
     q_sa = q[np.arange(len(flat)), split.valid.action[flat]].reshape(episodes.index.shape)

@@ -45,17 +45,28 @@ class StudyConfig:
     """valid_fraction: held-out episodes; threshold: normalised return for type I/II;
     sbv, fqe, ope: criterion settings (defaults sized for bsuite/classic observations)."""
 
+    def resolve(self, obs_dim: int) -> StudyConfig:
+        """Fills the FQE degree in: quadratic features of a 50-d state (1,326 per action)
+        would make FQE's Gram matrices the study's main cost."""
+        if self.fqe is not None:
+            return self
+        return dataclasses.replace(self, fqe=fqe.FQEConfig(
+            degree=2 if obs_dim <= 16 else 1, alpha=10.0, iterations=30))
+
     valid_fraction: float = 0.2
     threshold: float = 0.5
     sbv: sbv.SBVConfig = dataclasses.field(
         default_factory=lambda: sbv.SBVConfig(degrees=(1, 2), alphas=(1.0, 100.0)))
-    fqe: fqe.FQEConfig = dataclasses.field(
-        default_factory=lambda: fqe.FQEConfig(degree=2, alpha=10.0, iterations=30))
+    fqe: fqe.FQEConfig | None = None  # None: degree 2 up to 16-d states, else 1.
     ope: ope.OPEConfig = dataclasses.field(default_factory=ope.OPEConfig)
 
 
 def _overrides(candidates, split, names, config: StudyConfig):
-    out = {"fqe": lambda c, s: fqe.fqe_criterion(c, s, config.fqe)}
+    out = {}
+    if "fqe" in names:  # One vmapped fit for the pool (the Gram matrices are shared).
+        fits = dict(zip([c.name for c in candidates],
+                        fqe.fit_fqe_pool(candidates, split, config.fqe), strict=True))
+        out["fqe"] = lambda c, s: fqe.fqe_criterion(c, s, config.fqe, fits[c.name])
     if "sbv" in names:
         with_q = [c for c in candidates if c.q is not None]
         pooled = dict(zip([c.name for c in with_q], sbv.sbv_pool(with_q, split, config.sbv),
@@ -70,7 +81,12 @@ def _overrides(candidates, split, names, config: StudyConfig):
         opec = dataclasses.replace(config.ope, fqe=config.fqe)
         behaviour = ope.fit_behaviour(split.train, split.num_actions, opec)
         out["wis"] = lambda c, s: ope.wis_criterion(c, s, opec, behaviour)
-        out["dr"] = lambda c, s: ope.dr_criterion(c, s, opec, behaviour)
+        models = {}
+        if "dr" in names:
+            models = dict(zip([c.name for c in candidates],
+                              fqe.fit_fqe_pool(candidates, split, ope.dr_config(opec)),
+                              strict=True))
+        out["dr"] = lambda c, s: ope.dr_criterion(c, s, opec, behaviour, models.get(c.name))
     return out
 
 
@@ -118,6 +134,7 @@ def run_study(pool_dir: str | os.PathLike, criteria: Sequence[str], out_dir: str
                                 f"{meta['dataset_fingerprint'][:16]}, the data under "
                                 f"{data_dir} have {store.source['fingerprint'][:16]}")
     data = store.transitions()
+    config = config.resolve(int(np.prod(data.observation.shape[1:])))
     split = split_by_episode(data, gamma=meta["gamma"], num_actions=meta["num_actions"],
                              valid_fraction=config.valid_fraction,
                              rng=np.random.default_rng(seed))

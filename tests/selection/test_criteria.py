@@ -227,3 +227,17 @@ def test_rank_scores_respects_the_direction():
 def test_unknown_criterion():
     with pytest.raises(UnknownNameError, match="known: td"):
         criteria.get("nope")
+
+
+def test_pooled_fqe_fits_match_single_fits():
+    rng = np.random.default_rng(5)
+    data = random_transitions(rng, episodes=10, length=4)
+    split = Split(train=data, valid=data, gamma=0.8, num_actions=2)
+    cands = [identity_candidate("a"),
+             Candidate(name="b", num_actions=2, observation_shape=(2,), q=lambda o: -o)]
+    config = fqe.FQEConfig(degree=2, alpha=1.0, iterations=10)
+    pooled = fqe.fit_fqe_pool(cands, split, config)
+    for c, fit in zip(cands, pooled, strict=True):
+        single = fqe.fqe_criterion(c, split, config)
+        assert fqe.fqe_criterion(c, split, config, fit).value == pytest.approx(single.value,
+                                                                               rel=1e-4)
