@@ -30,8 +30,12 @@ def write_plots(table: pd.DataFrame, summary: dict[str, Any], criteria: Sequence
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     n = len(criteria)
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.0), squeeze=False)
-    for ax, name in zip(axes[0], criteria, strict=True):
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.0 * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, criteria, strict=False):
         score = table[f"{name}_score"].to_numpy(float)
         ok = np.isfinite(score)
         for agent in sorted(table["agent"].unique()):
@@ -43,6 +47,7 @@ def write_plots(table: pd.DataFrame, summary: dict[str, Any], criteria: Sequence
         ax.set_xlabel(f"{name} score ({better} is better)", fontsize=8)
         ax.set_ylabel("true normalised return", fontsize=8)
     axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
     paths.append(out_dir / "scatter.png")
     _save(fig, paths[-1])
     plt.close(fig)
