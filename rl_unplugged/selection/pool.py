@@ -1,0 +1,188 @@
+"""Candidate pools as a versioned artefact: trained members at several checkpoints, with
+their configs, true returns (protocol evaluator, Monte Carlo with a CI) and the dataset
+they were trained on (name and fingerprint).
+
+Layout of a pool directory:
+
+  pool.json        format 'rlu-selection-pool' (FORMAT_VERSION), dataset name and store
+                   fingerprint, task, gamma, protocol id/version/hash and its random and
+                   expert references, runs, and one record per candidate (run, member,
+                   checkpoint, config, `pessimistic`, `has_q`, true return mean/CI)
+  runs/<key>/      ordinary run directories (`training.train`): config.json and the
+                   checksummed checkpoints holding the parameters
+
+CQL's Q is pessimistic by design (Kumar et al. 2020, Thm 3.2: it lower-bounds the
+policy's value), so its candidates carry `pessimistic: true`: value-estimating criteria
+and Q-magnitude comparisons across agents must read it. BC's action scores are logits,
+not values: its candidates have `has_q: false` and only policy criteria apply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+import rl_unplugged
+from rl_unplugged import compile_cache, fileio, registry
+from rl_unplugged import data as data_lib
+from rl_unplugged.errors import ConfigError, CorruptDataError, NotFoundError
+from rl_unplugged.evaluation import evaluator, normalisation, protocols
+from rl_unplugged.selection.candidate import Candidate
+from rl_unplugged.training import loop, policy
+
+FORMAT = "rlu-selection-pool"
+FORMAT_VERSION = 1
+POOL_FILE = "pool.json"
+PESSIMISTIC_AGENTS = ("cql", "cql_qrdqn")
+POLICY_ONLY_AGENTS = ("bc",)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunSpec:
+    """One vmapped run of the pool: agent, config overrides, grid, seeds."""
+
+    key: str
+    agent: str
+    config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    grid: Mapping[str, Sequence[Any]] = dataclasses.field(default_factory=dict)
+    seeds: tuple[int, ...] = (0,)
+
+
+def _true_return(returns: Sequence[float]) -> dict[str, Any]:
+    """Mean with a 95% normal-approximation CI (mean +- 1.96 sd / sqrt(n))."""
+    r = np.asarray(returns, np.float64)
+    half = 1.96 * r.std(ddof=1) / np.sqrt(len(r)) if len(r) > 1 else float("nan")
+    return {"mean": float(r.mean()), "low": float(r.mean() - half),
+            "high": float(r.mean() + half), "std": float(r.std()), "num_episodes": len(r)}
+
+
+def build_pool(dataset: str, out_dir: str | os.PathLike, runs: Sequence[RunSpec], *,
+               steps: int, checkpoint_every: int, data_dir: str | os.PathLike | None = None,
+               log_every: int | None = None, num_envs: int = 16) -> Path:
+    """Trains the runs on `dataset`, evaluates every member at every checkpoint under the
+    task's frozen protocol, and writes the pool.
+
+    Args:
+      dataset: registered dataset name (must be built under `data_dir`).
+      out_dir: the pool directory (created; an existing pool.json is refused).
+      runs: the vmapped runs (agents x grids x seeds).
+      steps, checkpoint_every: updates per member, and between checkpoints.
+      log_every: updates per jitted chunk (default: checkpoint_every).
+
+    Raises:
+      ConfigError: an existing pool at `out_dir`, duplicate run keys.
+    """
+    out = Path(out_dir)
+    if (out / POOL_FILE).exists():
+        raise ConfigError(f"{out / POOL_FILE}: a pool already exists there")
+    if len({r.key for r in runs}) != len(runs):
+        raise ConfigError("build_pool: run keys must be unique")
+    spec = registry.get_dataset(dataset)
+    store = data_lib.open_dataset(spec, data_dir)
+    transitions = store.transitions()
+    task = spec.task
+    protocol = protocols.get_protocol(task.id)
+    low, high = normalisation.reference_values(protocol)
+    records, run_records = [], {}
+    for run in runs:
+        run_dir = out / "runs" / run.key
+        loop_log = log_every or checkpoint_every
+        loop.train(run.agent, transitions, task, steps=steps, config=dict(run.config),
+                   seeds=run.seeds, grid={k: list(v) for k, v in run.grid.items()} or None,
+                   out_dir=run_dir, dataset=spec.name, log_every=loop_log, probe_every=None,
+                   checkpoint_every=checkpoint_every, make_plots=False)
+        members = policy.list_members(run_dir)
+        run_records[run.key] = {"agent": run.agent, "path": f"runs/{run.key}",
+                                "config": dict(run.config),
+                                "grid": {k: list(v) for k, v in run.grid.items()},
+                                "seeds": list(run.seeds), "steps": steps}
+        for step in policy.list_checkpoints(run_dir):
+            for m in members:
+                result = evaluator.evaluate(
+                    evaluator.load_run_policy(run_dir, m["member"], step, protocol=protocol),
+                    protocol, datasets=[spec.name], num_envs=num_envs,
+                    policy_source=f"pool run {run.key}")
+                records.append({
+                    "name": f"{run.key}_m{m['member']}_s{step}", "run": run.key,
+                    "agent": run.agent, "member": m["member"], "checkpoint": step,
+                    "config": {**dict(run.config), **m["grid"], "seed": m["seed"]},
+                    "pessimistic": run.agent in PESSIMISTIC_AGENTS,
+                    "has_q": run.agent not in POLICY_ONLY_AGENTS,
+                    "true_return": _true_return(result["returns"])})
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "dataset": spec.name,
+            "dataset_fingerprint": store.source["fingerprint"], "task": task.id,
+            "gamma": task.gamma, "num_actions": task.num_actions,
+            "observation_shape": list(transitions.observation.shape[1:]),
+            "protocol": {"id": protocol.content["protocol"], "version": protocol.version,
+                         "hash": protocol.hash},
+            "references": {"random": low, "expert": high},
+            "package_version": rl_unplugged.__version__,
+            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "runs": run_records, "candidates": records}
+    fileio.write_json(out / POOL_FILE, meta)
+    return out
+
+
+def read_pool(pool_dir: str | os.PathLike) -> dict[str, Any]:
+    """The pool's metadata (checked format and version).
+
+    Raises:
+      NotFoundError: no pool.json; CorruptDataError: another format or a newer version.
+    """
+    import json
+
+    path = Path(pool_dir) / POOL_FILE
+    if not path.exists():
+        raise NotFoundError(f"{path}: not a candidate pool (no {POOL_FILE})")
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CorruptDataError(f"{path}: not JSON ({str(e)[:80]})") from None
+    if meta.get("format") != FORMAT:
+        raise CorruptDataError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise CorruptDataError(f"{path}: format_version {meta['format_version']} is newer "
+                               f"than this package reads ({FORMAT_VERSION})")
+    return meta
+
+
+def _member(run_dir: Path, member: int, checkpoint: int):
+    # The training package's loader (one home for member loading; see training.policy).
+    return policy._learner_and_params(run_dir, member, checkpoint)
+
+
+def load_candidates(pool_dir: str | os.PathLike, meta: Mapping[str, Any] | None = None
+                    ) -> list[Candidate]:
+    """The pool's candidates: Q (None for policy-only agents), greedy policy, features."""
+    pool_dir = Path(pool_dir)
+    meta = meta or read_pool(pool_dir)
+    out = []
+    for rec in meta["candidates"]:
+        learner, params = _member(pool_dir / meta["runs"][rec["run"]]["path"],
+                                  rec["member"], rec["checkpoint"])
+        scores, _ = policy._functions(learner)  # Jitted once per (agent, config, task).
+        rep = compile_cache.cached(
+            ("selection.features", learner.name, learner.config, learner.task),
+            lambda learner=learner: jax.jit(lambda p, o: learner.representation(p, o)[1:]))
+
+        def q(obs, scores=scores, params=params):
+            return np.asarray(scores(params, np.asarray(obs)), np.float64)
+
+        def features(obs, rep=rep, params=params):
+            r, acts = rep(params, np.asarray(obs))
+            return np.asarray(r), tuple(np.asarray(a) for a in acts)
+
+        out.append(Candidate(
+            name=rec["name"], num_actions=meta["num_actions"],
+            observation_shape=tuple(meta["observation_shape"]),
+            q=q if rec["has_q"] else None,
+            policy=None if rec["has_q"] else (lambda obs, q=q: q(obs).argmax(-1)),
+            features=features, metadata=rec))
+    return out
