@@ -70,8 +70,8 @@ def episodes_from_flat(*, observation: np.ndarray, action: np.ndarray, reward: n
         if next_observation is not None:
             inner = np.flatnonzero(np.any(
                 (next_observation[start:stop - 1] != observation[start + 1:stop]).reshape(
-                    stop - 1 - start, -1), axis=1))
-            if inner.size:
+                    stop - 1 - start, -1), axis=1)) if stop - start > 1 else ()
+            if len(inner):
                 raise CorruptDataError(f"{where}: next_observation of row {start + inner[0]} "
                                        f"differs from the observation of row "
                                        f"{start + inner[0] + 1} in the same episode")

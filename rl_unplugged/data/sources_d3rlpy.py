@@ -102,7 +102,7 @@ class D3rlpySource(Source):
         for i, e in enumerate(self._episodes):
             terminated = bool(e["terminated"])
             obs, actions, rewards = e["observations"], e["actions"], e["rewards"].reshape(-1)
-            if self._task.is_discrete:
+            if self._task.is_discrete and actions.ndim == 2 and actions.shape[1] == 1:
                 actions = actions.reshape(len(actions))
             if terminated:
                 obs = np.concatenate([obs, np.zeros_like(obs[:1])])

@@ -132,7 +132,7 @@ class D4RLSource(Source):
     def iter_episodes(self) -> Iterator[Episode]:
         c = self._columns
         actions = c["actions"]
-        if self._task.is_discrete and actions.ndim == 2:
+        if self._task.is_discrete and actions.ndim == 2 and actions.shape[1] == 1:
             actions = actions.reshape(-1)
         yield from episodes_from_flat(
             observation=c["observations"], action=actions, reward=c["rewards"],

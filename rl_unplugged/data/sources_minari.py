@@ -199,7 +199,7 @@ class MinariSource(Source):
                     raise CorruptDataError(f"{where}: missing field(s) {missing}")
                 terminations = np.asarray(g["terminations"][()], bool)
                 actions = np.asarray(g["actions"][()])
-                if self._task.is_discrete:
+                if self._task.is_discrete and actions.ndim == 2 and actions.shape[1] == 1:
                     actions = actions.reshape(len(actions))
                 eid = int(g.attrs.get("rlu_episode_id", g.attrs.get("id", i)))
                 try:

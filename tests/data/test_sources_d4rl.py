@@ -15,7 +15,7 @@ TERMINALS = np.array([0, 0, 1, 0, 0, 0, 0, 1], bool)
 TIMEOUTS = np.array([0, 0, 0, 0, 0, 1, 0, 1], bool)
 
 
-def write_d4rl(path, *, next_observations=True, drop=(), timeouts=TIMEOUTS):
+def write_d4rl(path, *, next_observations=True, drop=(), timeouts=TIMEOUTS, discrete=False):
     obs = np.arange(8 * 3, dtype=np.float32).reshape(8, 3)
     next_obs = np.concatenate([obs[1:], obs[:1]])
     next_obs[[2, 5, 7]] += 100  # Final observations, not the next episode's first.
@@ -25,6 +25,8 @@ def write_d4rl(path, *, next_observations=True, drop=(), timeouts=TIMEOUTS):
         "timeouts": timeouts, "next_observations": next_obs,
         "infos/qpos": np.zeros((8, 1)),
     }
+    if discrete:
+        columns["actions"] = np.array([0, 2, 1, 1, 0, 2, 2, 0], np.int64)
     if not next_observations:
         del columns["next_observations"]
     with h5py.File(path, "w") as f:
@@ -52,6 +54,15 @@ def test_d4rl_with_next_observations_keeps_every_row(tmp_path):
     np.testing.assert_array_equal(data.step, [0, 1, 2, 0, 1, 2, 0, 1])
     index = S.open_store(tmp_path / "store").episodes()
     np.testing.assert_array_equal(index.terminated, [True, False, True])
+
+
+def test_d4rl_integer_actions_are_discrete(tmp_path):
+    write_d4rl(tmp_path / "f.hdf5", discrete=True)
+    source = D4RLSource(tmp_path / "f.hdf5")
+    assert source.task.action.num_values == 3 and source.task.network == "mlp"
+    data = S.materialize(source, tmp_path / "store").transitions()
+    np.testing.assert_array_equal(data.action, [0, 2, 1, 1, 0, 2, 2, 0])
+    assert data.action.dtype == np.int32
 
 
 def test_d4rl_without_next_observations_drops_the_cut_row(tmp_path):
