@@ -5,6 +5,9 @@
   d4rl:/path/file.hdf5                 a D4RL-format HDF5 file
   npz:/path/file.npz                   the suite's flat npz export
   d3rlpy:/path/file.h5                 a d3rlpy 2.x ReplayBuffer dump
+  rlu-gcs:<root>/<Game>/run_<n>        RL Unplugged's original Atari files
+  rlu-gcs:<root>/dm_control_suite/<t>  RL Unplugged's original DM Control Suite files
+                                       (`rl_unplugged.data.rlu_originals`; gs:// works)
 
 `tfds://...`-style double slashes are accepted too. An unknown scheme raises
 `UnknownNameError` listing the valid ones.
@@ -18,7 +21,7 @@ from rl_unplugged.data.sources import Source
 from rl_unplugged.errors import ConfigError, UnknownNameError
 from rl_unplugged.specs import TaskSpec
 
-SCHEMES = ("tfds", "minari", "d4rl", "npz", "d3rlpy")
+SCHEMES = ("tfds", "minari", "d4rl", "npz", "d3rlpy", "rlu-gcs")
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -31,7 +34,7 @@ def split_uri(uri: str) -> tuple[str, str]:
     if not sep or scheme not in SCHEMES:
         raise UnknownNameError(f"unknown source {uri!r}; use one of "
                                f"{', '.join(s + ':...' for s in SCHEMES)}")
-    if rest.startswith("//"):
+    if rest.startswith("//") and scheme != "rlu-gcs":  # rlu-gcs:gs://... keeps its own.
         rest = rest[2:]
     if not rest:
         raise ConfigError(f"source {uri!r} names nothing after '{scheme}:'")
@@ -70,6 +73,10 @@ def open_source(uri: str, *, data_dir: str | os.PathLike | None = None,
         from rl_unplugged.data.sources_npz import NpzSource
 
         return NpzSource(rest, task=task, name=name)
+    if scheme == "rlu-gcs":
+        from rl_unplugged.data.rlu_originals import open_original
+
+        return open_original(rest)
     from rl_unplugged.data.sources_d3rlpy import D3rlpySource
 
     return D3rlpySource(rest, task=task, name=name)
