@@ -52,9 +52,7 @@ class TFDSSource(Source):
     def __init__(self, name: str, data_dir: str | os.PathLike | None = None, *,
                  split: str = "train", task: TaskSpec | None = None):
         """Raises: NotFoundError: not prepared under the data root (names it)."""
-        import tensorflow_datasets as tfds
-
-        import rl_unplugged.builders  # noqa: F401  (registers the suite's builders)
+        import tensorflow_datasets as tfds  # `import rl_unplugged` registered the builders.
 
         self._name, self._split = name, split
         self._root = str(paths.data_dir(data_dir))
