@@ -29,7 +29,19 @@ no termination between); else a new episode starts (truncated, or terminated whe
 d = 0). `episodic_reward` and `step_type` are not kept. Observations are flattened in
 the registry's key order; actions are the [-1, 1] normalised ones the agents emitted.
 
-Not read here (yet): RWRL, DMLab, bsuite originals, DM Locomotion camera bytes.
+RWRL (`rlu-gcs:<root>/combined_challenge_<c>/<domain>/<task>/offline_rl_challenge_<d>`,
+files `episodes.tfrecord-<i:05d>-of-<N:05d>`, uncompressed): one tf.Example per episode of
+1001 steps, every feature a float list of 1001 x size entries under a `:`-flattened key
+(`observation:<key>`, `action`, `reward`, `discount`). Step 0 holds the first
+observation and no action yet; entry k >= 1 holds the action taken at step k - 1 and the
+reward and discount that followed (RSA). The store's SAR steps take o_k with action[k +
+1], reward[k + 1], discount[k + 1] (as the original loader slices them); the episode ends
+terminated where that discount is 0, else truncated (the 1000-step limit). Observation
+keys and sizes come from the files (no registry table: the 40 configs differ), flattened
+in sorted key order; actions within [-1, 1] are declared so (else the data's range).
+
+Not read here (yet): DMLab (PNG pixels stored BGR: RGB needs the channel swap), bsuite
+originals, DM Locomotion camera bytes and 40-step sequences.
 Errors: a corrupted or truncated shard, a file that is not GZIP, a missing or malformed
 feature: `CorruptDataError` naming the file (and the feature where TensorFlow says).
 """
@@ -346,9 +358,104 @@ class ControlSuiteSource(Source):
                    for k in before["observation"])
 
 
+# ------------------------------------------------------------------------------- RWRL
+
+RWRL_STEPS = 1001
+RWRL_FILES = "episodes.tfrecord"
+
+
+class RWRLSource(Source):
+    """RL Unplugged RWRL episodes of one configuration; see the module docstring."""
+
+    def __init__(self, directory: str):
+        """Args: directory: `.../combined_challenge_<c>/<domain>/<task>/offline_rl_challenge_<d>`.
+
+        Raises: NotFoundError: no shards. CorruptDataError: an unreadable first episode."""
+        self._dir = directory.rstrip("/")
+        parts = self._dir.split("/")
+        self._label = "_".join(p for p in parts[-4:] if p)
+        self._files = shard_files(f"{self._dir}/{RWRL_FILES}")
+        first = next(self._episodes(self._files[0]), None)
+        if first is None:
+            raise CorruptDataError(f"{self._files[0]}: holds no episode")
+        _, columns = first
+        keys = tuple((k, (v.shape[1],)) for k, v in sorted(columns["observation"].items()))
+        action = adhoc.infer_action(columns["action"][1:])
+        self._task = adhoc.adhoc_task(
+            f"rlu_rwrl_{self._label}", observation_shape=(sum(s[0] for _, s in keys),),
+            observation_dtype="float32", action=action, max_episode_steps=RWRL_STEPS - 1,
+            observation_keys=keys, description=f"RL Unplugged RWRL {self._label} (original files)")
+
+    @property
+    def name(self) -> str:
+        return f"rlu_rwrl/{self._label}"
+
+    @property
+    def uri(self) -> str:
+        return f"rlu-gcs:{self._dir}"
+
+    @property
+    def task(self) -> TaskSpec:
+        return self._task
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {"format": "rlu-rwrl-tfrecord", "config": self._label, "shards": len(self._files)}
+
+    def fingerprint(self) -> str:
+        return _fingerprint(self._files)
+
+    def signature(self) -> dict[str, Any]:
+        return _signature(self._files)
+
+    def _episodes(self, path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(index, {'observation': {key: (1001, size)}, 'action': (1001, A), 'reward',
+        'discount': (1001,)}) per record of one (uncompressed) shard."""
+        tf = _tf()
+        try:
+            for index, record in enumerate(tf.data.TFRecordDataset(path)):
+                example = tf.train.Example.FromString(record.numpy())
+                columns: dict[str, Any] = {"observation": {}}
+                for key, feature in example.features.feature.items():
+                    values = np.asarray(feature.float_list.value, np.float32)
+                    if len(values) % RWRL_STEPS:
+                        raise CorruptDataError(f"{path}: field {key!r} of episode {index} has "
+                                               f"{len(values)} values, not a multiple of "
+                                               f"{RWRL_STEPS} steps")
+                    values = values.reshape(RWRL_STEPS, -1)
+                    head, _, rest = key.partition(":")
+                    if head == "observation" and rest:
+                        columns["observation"][rest] = values
+                    elif not rest:
+                        columns[key] = values if key == "action" else values[:, 0]
+                missing = [k for k in ("action", "reward", "discount") if k not in columns]
+                missing += [] if columns["observation"] else ["observation:*"]
+                if missing:
+                    raise CorruptDataError(f"{path}: episode {index} lacks field(s) {missing}")
+                yield index, columns
+        except tf.errors.DataLossError as e:
+            raise _read_errors(path, e) from None
+
+    def iter_episodes(self) -> Iterator[Episode]:
+        count = 0
+        for path in self._files:
+            for _, c in self._episodes(path):
+                discount = c["discount"][1:]
+                if np.any((discount != 0) & (discount != 1)):
+                    raise CorruptDataError(f"{path}: field 'discount' holds values other than "
+                                           f"0 and 1")
+                ends = np.flatnonzero(discount == 0)
+                stop = int(ends[0]) + 1 if len(ends) else RWRL_STEPS - 1
+                yield Episode.from_rollout(
+                    observations={k: v[:stop + 1] for k, v in c["observation"].items()},
+                    actions=c["action"][1:stop + 1], rewards=c["reward"][1:stop + 1],
+                    terminated=bool(len(ends)), metadata={F.EPISODE_ID: count})
+                count += 1
+
+
 def open_original(path: str, *, num_actions: int | None = None) -> Source:
-    """The source of an RL Unplugged path: `.../<Game>/run_<n>` (Atari) or
-    `.../dm_control_suite/<task>`.
+    """The source of an RL Unplugged path: `.../<Game>/run_<n>` (Atari),
+    `.../dm_control_suite/<task>` or `.../offline_rl_challenge_<d>` (RWRL).
 
     Raises:
       ConfigError: a path of neither form. NotFoundError: no shards there.
@@ -358,5 +465,8 @@ def open_original(path: str, *, num_actions: int | None = None) -> Source:
         return AtariSource(path, num_actions=num_actions or ATARI_ACTIONS)
     if os.path.basename(os.path.dirname(path)) == "dm_control_suite":
         return ControlSuiteSource(path)
-    raise ConfigError(f"rlu-gcs:{path}: expected <root>/<Game>/run_<n> (Atari) or "
-                      f"<root>/dm_control_suite/<task>")
+    if os.path.basename(path).startswith("offline_rl_challenge_"):
+        return RWRLSource(path)
+    raise ConfigError(f"rlu-gcs:{path}: expected <root>/<Game>/run_<n> (Atari), "
+                      f"<root>/dm_control_suite/<task> or <root>/combined_challenge_<c>/"
+                      f"<domain>/<task>/offline_rl_challenge_<d> (RWRL)")

@@ -180,3 +180,55 @@ def test_fish_swim_has_one_registered_shape():
     assert dict(spec.observation_keys) == {"target": (3,), "velocity": (13,), "upright": (1,),
                                            "joint_angles": (7,)}
     assert spec.action_shape == (5,) and spec.observation_size == 24
+
+
+def write_rwrl(root, *, terminate_at=None, drop=(), length=1001):
+    """Two RWRL episodes (uncompressed, one tf.Example each): observation:position (2),
+    observation:velocity (1), action (1), reward, discount; step k's values known."""
+    d = root / "combined_challenge_easy" / "cartpole" / "realworld_swingup" / \
+        "offline_rl_challenge_easy"
+    d.mkdir(parents=True, exist_ok=True)
+    examples = []
+    for e in range(2):
+        k = np.arange(length, dtype=np.float32)
+        discount = np.ones(length, np.float32)
+        if terminate_at is not None and e == 1:
+            discount[terminate_at] = 0.0
+        features = {"observation:position": _floats(np.stack([k + e, -k], 1)),
+                    "observation:velocity": _floats(k / 10),
+                    "action": _floats(np.tanh(k / 500 - e)), "reward": _floats(k / 1000),
+                    "discount": _floats(discount)}
+        examples.append({key: v for key, v in features.items() if key not in drop})
+    _write(d / "episodes.tfrecord-00000-of-00001", examples, compression="")
+    return d
+
+
+def test_rwrl_episodes_shift_actions_rewards_and_discounts(tmp_path):
+    d = write_rwrl(tmp_path, terminate_at=4)
+    source = uri.open_source(f"rlu-gcs:{d}")
+    assert source.name == ("rlu_rwrl/combined_challenge_easy_cartpole_realworld_swingup_"
+                           "offline_rl_challenge_easy")
+    assert source.task.observation_keys == (("position", (2,)), ("velocity", (1,)))
+    assert source.task.action.minimum == (-1.0,)
+    data = S.materialize(source, tmp_path / "store").transitions()
+    assert data.size == 1000 + 4
+    k = np.arange(1000, dtype=np.float32)
+    np.testing.assert_allclose(data.observation[:1000], np.stack([k, -k, k / 10], 1))
+    np.testing.assert_allclose(data.next_observation[:1000, 0], k + 1)
+    np.testing.assert_allclose(data.action[:1000, 0], np.tanh((k + 1) / 500), rtol=1e-6)
+    np.testing.assert_allclose(data.reward[:1000], (k + 1) / 1000, rtol=1e-6)
+    assert data.truncated[999] and data.discount[999] == 1.0
+    # Episode 2: discount[4] = 0 ends it after the transition from o_3 (4 transitions).
+    np.testing.assert_array_equal(data.discount[1000:], [1, 1, 1, 0])
+    np.testing.assert_allclose(data.observation[1000:, 0], np.arange(4) + 1)
+    np.testing.assert_array_equal(data.episode_id[1000:], 1)
+
+
+def test_rwrl_bad_episodes_name_the_file_and_field(tmp_path):
+    d = write_rwrl(tmp_path, drop=("reward",))
+    with pytest.raises(CorruptDataError, match=r"00000-of-00001: episode 0 lacks field\(s\) "
+                                               r"\['reward'\]"):
+        uri.open_source(f"rlu-gcs:{d}")
+    d = write_rwrl(tmp_path, length=1000)
+    with pytest.raises(CorruptDataError, match=r"field '[\w:]+' of episode 0 has 1000 values"):
+        uri.open_source(f"rlu-gcs:{d}")
