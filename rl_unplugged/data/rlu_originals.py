@@ -69,7 +69,7 @@ ATARI_FRAMES = 4
 ATARI_SHAPE = (84, 84, ATARI_FRAMES)
 ATARI_MAX_STEPS = 108_000
 CONTROL_MAX_STEPS = 1000
-BATCH = 256
+BATCH = 256  # Transitions decoded per tf.data batch (rlu_originals tests shrink it).
 _SHARD = re.compile(r"-(\d{5})-of-(\d{5})$")
 
 
@@ -169,8 +169,8 @@ class AtariSource(Source):
     def signature(self) -> dict[str, Any]:
         return _signature(self._files)
 
-    def read_file(self, path: str) -> dict[str, np.ndarray]:
-        """One shard's transitions as arrays (o_t, o_tp1 (N, 84, 84, 4) uint8, ...)."""
+    def batches(self, path: str) -> Iterator[dict[str, np.ndarray]]:
+        """One shard's transitions in batches of `BATCH` (o_t, o_tp1 (B, 84, 84, 4) uint8)."""
         tf = _tf()
         spec = {"o_t": tf.io.FixedLenFeature([ATARI_FRAMES], tf.string),
                 "o_tp1": tf.io.FixedLenFeature([ATARI_FRAMES], tf.string),
@@ -195,46 +195,59 @@ class AtariSource(Source):
 
         ds = tf.data.TFRecordDataset(path, compression_type="GZIP").batch(BATCH).map(
             parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
-        parts: dict[str, list[np.ndarray]] = {}
         try:
-            for batch in ds.as_numpy_iterator():
-                for key, value in batch.items():
-                    parts.setdefault(key, []).append(value)
+            yield from ds.as_numpy_iterator()
         except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
             raise _read_errors(path, e) from None
-        if not parts:
-            return {k: np.zeros((0,)) for k in spec}
+
+    def read_file(self, path: str) -> dict[str, np.ndarray]:
+        """One shard's transitions as arrays (o_t, o_tp1 (N, 84, 84, 4) uint8, ...)."""
+        parts: dict[str, list[np.ndarray]] = {}
+        for batch in self.batches(path):
+            for key, value in batch.items():
+                parts.setdefault(key, []).append(value)
         return {k: np.concatenate(v) for k, v in parts.items()}
 
+    def _episode(self, path: str, parts: list[dict[str, np.ndarray]], count: int) -> Episode:
+        rows = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        d = rows["d_t"]
+        if np.any((d != 0) & (d != 1)):
+            raise CorruptDataError(f"{path}: field 'd_t' holds {d[(d != 0) & (d != 1)][0]}, "
+                                   f"expected 0 or 1")
+        return Episode.from_rollout(
+            observations=np.concatenate([rows["o_t"], rows["o_tp1"][-1:]]),
+            actions=rows["a_t"], rewards=rows["r_t"], terminated=bool(d[-1] == 0),
+            metadata={F.EPISODE_ID: count,
+                      "source_episode_id": int(rows["episode_id"][0]),
+                      "source_episode_return": float(rows["episode_return"][0])})
+
     def iter_episodes(self) -> Iterator[Episode]:
+        """Streams each shard in batches: memory holds one episode, not a whole shard."""
         count = 0
         for path in self._files:
-            rows = self.read_file(path)
-            n = len(rows["a_t"])
-            if n == 0:
-                continue
-            ends = rows["d_t"] == 0
-            breaks = ends.copy()
-            breaks[:-1] |= rows["episode_id"][1:] != rows["episode_id"][:-1]
-            breaks[:-1] |= np.any((rows["o_tp1"][:-1] != rows["o_t"][1:]).reshape(n - 1, -1),
-                                  axis=1)
-            breaks[-1] = True
-            start = 0
-            for stop in np.flatnonzero(breaks) + 1:
-                d = rows["d_t"][start:stop]
-                if np.any((d != 0) & (d != 1)):
-                    raise CorruptDataError(f"{path}: field 'd_t' holds {d[(d != 0) & (d != 1)][0]}"
-                                           f", expected 0 or 1")
-                yield Episode.from_rollout(
-                    observations=np.concatenate([rows["o_t"][start:stop],
-                                                 rows["o_tp1"][stop - 1:stop]]),
-                    actions=rows["a_t"][start:stop], rewards=rows["r_t"][start:stop],
-                    terminated=bool(ends[stop - 1]),
-                    metadata={F.EPISODE_ID: count,
-                              "source_episode_id": int(rows["episode_id"][start]),
-                              "source_episode_return": float(rows["episode_return"][start])})
+            open_run: list[dict[str, np.ndarray]] = []  # Rows of the episode not yet ended.
+            for rows in self.batches(path):
+                n = len(rows["a_t"])
+                if open_run and not (
+                        open_run[-1]["episode_id"][-1] == rows["episode_id"][0]
+                        and np.array_equal(open_run[-1]["o_tp1"][-1], rows["o_t"][0])):
+                    yield self._episode(path, open_run, count)
+                    count, open_run = count + 1, []
+                breaks = rows["d_t"] == 0
+                breaks[:-1] |= rows["episode_id"][1:] != rows["episode_id"][:-1]
+                if n > 1:
+                    breaks[:-1] |= np.any(
+                        (rows["o_tp1"][:-1] != rows["o_t"][1:]).reshape(n - 1, -1), axis=1)
+                start = 0
+                for stop in np.flatnonzero(breaks) + 1:
+                    open_run.append({k: v[start:stop] for k, v in rows.items()})
+                    yield self._episode(path, open_run, count)
+                    count, open_run, start = count + 1, [], stop
+                if start < n:
+                    open_run.append({k: v[start:] for k, v in rows.items()})
+            if open_run:
+                yield self._episode(path, open_run, count)
                 count += 1
-                start = stop
 
 
 # -------------------------------------------------------------------- DM Control Suite

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from rl_unplugged import registry
+from rl_unplugged.data import rlu_originals, uri
 from rl_unplugged.data import store as S
-from rl_unplugged.data import uri
 from rl_unplugged.data.rlu_originals import AtariSource, ControlSuiteSource
 from rl_unplugged.errors import CorruptDataError, NotFoundError, UnknownNameError
 
@@ -68,7 +68,9 @@ def write_atari(root, drop=(), compression="GZIP"):
     return expected
 
 
-def test_atari_rows_become_episodes_with_every_field(tmp_path):
+@pytest.mark.parametrize("batch", [256, 2], ids=["one_batch", "episodes_straddle_batches"])
+def test_atari_rows_become_episodes_with_every_field(tmp_path, monkeypatch, batch):
+    monkeypatch.setattr(rlu_originals, "BATCH", batch)
     expected = write_atari(tmp_path)
     source = uri.open_source(f"rlu-gcs:{tmp_path / 'Pong' / 'run_1'}")
     assert isinstance(source, AtariSource) and source.name == "rlu_atari/Pong_run_1"
