@@ -8,7 +8,9 @@ the leaderboard's tracks all look them up here. Unknown names raise
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import math
 from collections.abc import Iterable
 
 from rl_unplugged.errors import UnknownNameError
@@ -288,3 +290,74 @@ def expert_source(spec: DatasetSpec) -> DatasetSpec:
     # specs this is exactly the registered `noise0` replay dataset.
     return DatasetSpec(task=spec.task, level="replay", noise=0.0, run=spec.run,
                        num_steps=spec.task.behaviour.num_steps)
+
+
+# ---------------------------------------------------------------------------------------
+# RL Unplugged's original datasets (Gulcehre et al. 2020), read by
+# `rl_unplugged.data.rlu_originals`. The one copy of their per-task shapes: the original
+# loaders (deepmind-research/rl_unplugged) repeated them per file, and their copies
+# disagree on fish_swim: `dm_control_suite.ControlSuite` only accepts the name 'swim'
+# (so 'fish_swim', the dataset's directory, fails there, and 'swim' would read
+# `dm_control_suite/swim/train`), while the data live under dm_control_suite/fish_swim.
+# Chosen here: the directory name fish_swim, with the shapes that loader gives (target 3,
+# velocity 13, upright 1, joint_angles 7; action 5), which are dm_control's own fish ones.
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OriginalTask:
+    """One RL Unplugged original dataset family's layout.
+
+    Attributes:
+      name: the task's directory name, e.g. 'cartpole_swingup'.
+      suite: 'dm_control_suite' or 'atari'.
+      observation_keys: ((key, shape), ...) of `observation/<key>` features, in the
+        order the observation is flattened.
+      action_shape: (A,) continuous actions in [-1, 1] (the original wrappers normalise
+        them), or () for Atari's discrete actions.
+      sequence_length: steps per stored tf.Example (2: SARSA).
+    """
+
+    name: str
+    suite: str
+    observation_keys: tuple[tuple[str, tuple[int, ...]], ...]
+    action_shape: tuple[int, ...]
+    sequence_length: int = 2
+
+    @property
+    def observation_size(self) -> int:
+        return sum(math.prod(s) for _, s in self.observation_keys)
+
+
+def _control(name: str, action: int, **keys: tuple[int, ...]) -> OriginalTask:
+    return OriginalTask(name=name, suite="dm_control_suite", action_shape=(action,),
+                        observation_keys=tuple(keys.items()))
+
+
+_MANIPULATOR = dict(arm_pos=(16,), arm_vel=(8,), touch=(5,), hand_pos=(4,), object_pos=(4,),
+                    object_vel=(3,), target_pos=(4,))
+_WALKER = dict(orientations=(14,), velocity=(9,), height=(1,))
+RLU_CONTROL_SUITE: dict[str, OriginalTask] = {t.name: t for t in (
+    _control("cartpole_swingup", 1, position=(3,), velocity=(2,)),
+    _control("cheetah_run", 6, position=(8,), velocity=(9,)),
+    _control("finger_turn_hard", 2, position=(4,), velocity=(3,), touch=(2,),
+             target_position=(2,), dist_to_target=(1,)),
+    _control("fish_swim", 5, target=(3,), velocity=(13,), upright=(1,), joint_angles=(7,)),
+    _control("humanoid_run", 21, velocity=(27,), com_velocity=(3,), torso_vertical=(3,),
+             extremities=(12,), head_height=(1,), joint_angles=(21,)),
+    _control("manipulator_insert_ball", 5, **_MANIPULATOR),
+    _control("manipulator_insert_peg", 5, **_MANIPULATOR),
+    _control("walker_stand", 6, **_WALKER),
+    _control("walker_walk", 6, **_WALKER),
+)}
+# Atari: 4 stacked 84x84 grey frames, each a PNG string; discrete actions.
+RLU_ATARI = OriginalTask(name="atari", suite="atari", observation_keys=(("o_t", (84, 84, 4)),),
+                         action_shape=())
+RLU_ATARI_TUNING_GAMES = ("BeamRider", "DemonAttack", "DoubleDunk", "IceHockey", "MsPacman",
+                          "Pooyan", "RoadRunner", "Robotank", "Zaxxon")
+
+
+def get_original_task(name: str) -> OriginalTask:
+    """An RL Unplugged DM Control Suite task by directory name (e.g. 'fish_swim')."""
+    if name not in RLU_CONTROL_SUITE:
+        raise _unknown("RL Unplugged control suite task", name, RLU_CONTROL_SUITE)
+    return RLU_CONTROL_SUITE[name]

@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 
-DOMAINS = ("bsuite", "minatar", "classic", "control", "mujoco")
+# "imported": ad-hoc tasks of imported datasets (`rl_unplugged.data.adhoc`); no builder.
+DOMAINS = ("bsuite", "minatar", "classic", "control", "mujoco", "imported")
 # Probability that the executed action is replaced by a uniformly random one, as in
 # RL Unplugged's bsuite data (Gulcehre et al. 2020, Appendix).
 NOISE_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)

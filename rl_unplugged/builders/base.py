@@ -9,6 +9,20 @@ the builders are the layer that wires generation into `data.prepare`), then stre
 episodes, shard by shard, into the RLDS format. Each episode is checked by
 `rl_unplugged.data.conformance` on the way: a nonconforming log fails the build.
 
+What users read back (`builder.info`):
+  * `info.metadata` (`rlu_metadata`): task id, env id, number of actions (also the
+    `num_classes` of the `action` feature, a `ClassLabel` for discrete tasks: stored as
+    the same int64), action space, gamma, time limit, observation shape and dtype,
+    level/noise/run, the normalisation references (random and expert returns of the
+    evaluation protocol, null while pending), and the two notes below;
+  * episodes in logged order: `disable_shuffling=True`, so `tfds.load(...,
+    shuffle_files=False)` yields episodes by ascending `episode_id` (the order the
+    behaviour agent played them);
+  * `episode_length` (episode metadata) counts transitions T; an episode has T + 1 RLDS
+    steps, which is what `rlds.transformations.episode_length` counts;
+  * `is_terminal` on the last step tells a termination from a time-limit truncation
+    (is_last without is_terminal): the suite's loaders turn it into `truncated`.
+
 For tiny builds (tests, notebooks) pass the builder keyword `num_steps`, e.g.
 `tfds.builder("rlu_bsuite/catch_random_run0", data_dir=tmp, num_steps=200)` or
 `tfds.load(..., builder_kwargs={"num_steps": 200})` (tfds refuses a custom config
@@ -19,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 from pathlib import Path
 from typing import ClassVar
 
@@ -26,6 +41,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
+import rl_unplugged
 from rl_unplugged import registry
 from rl_unplugged.data import conformance
 from rl_unplugged.data import fields as F
@@ -56,6 +72,39 @@ METADATA_DTYPES = {
     F.EPISODE_ID: np.int64, F.EPISODE_RETURN: np.float32, F.EPISODE_LENGTH: np.int64,
     F.RUN: np.int64, F.CHECKPOINT: np.int64, F.NOISE: np.float32,
 }
+
+
+EPISODE_ORDER = ("episodes are stored unshuffled, by ascending episode_id: the order the "
+                 "behaviour agent played them")
+EPISODE_LENGTH = ("episode_length counts transitions T; the episode has T + 1 RLDS steps "
+                  "(rlds.transformations.episode_length counts steps)")
+# The evaluation protocols' normalisation references, read as data (the builders sit
+# below `evaluation` in the layers and do not import it).
+_REFERENCES = Path(rl_unplugged.__file__).parent / "evaluation" / "data" / "references.json"
+
+
+def references(task_id: str) -> dict[str, float | None]:
+    """{'random': value, 'expert': value} of a task (None while pending or unknown)."""
+    try:
+        record = json.loads(_REFERENCES.read_text()).get("tasks", {}).get(task_id) or {}
+    except FileNotFoundError:
+        record = {}
+    return {kind: (record.get(kind) or {}).get("value") for kind in ("random", "expert")}
+
+
+def rlu_metadata(spec: DatasetSpec) -> dict:
+    """The dataset's facts for `builder.info.metadata` (JSON values only)."""
+    task = spec.task
+    return {
+        "task": task.id, "env_id": task.env_id, "num_actions": task.num_actions,
+        "action_space": dataclasses.asdict(task.action), "gamma": task.gamma,
+        "max_episode_steps": task.max_episode_steps,
+        "observation_shape": list(task.observation.shape),
+        "observation_dtype": task.observation.dtype, "level": spec.level,
+        "noise": spec.noise, "run": spec.run, "num_transitions": spec.num_steps,
+        "normalisation_references": references(task.id),
+        "episode_order": EPISODE_ORDER, "episode_length": EPISODE_LENGTH,
+    }
 
 
 def _generate(spec: DatasetSpec, data_dir, *, progress=None):
@@ -117,6 +166,8 @@ class RluBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         obs = self.spec.task.observation
         steps = {F.OBSERVATION: tfds.features.Tensor(shape=obs.shape, dtype=np.dtype(obs.dtype))}
         steps.update({k: tfds.features.Scalar(dtype=d) for k, d in STEP_DTYPES.items()})
+        if self.spec.task.is_discrete:  # Stored as the same int64; declares the count.
+            steps[F.ACTION] = tfds.features.ClassLabel(num_classes=self.spec.task.num_actions)
         features = {F.STEPS: tfds.features.Dataset(steps)}
         features.update({k: tfds.features.Scalar(dtype=d) for k, d in METADATA_DTYPES.items()})
         domain = registry.get_domain(self.spec.task.domain)  # Homepage and citation.
@@ -126,6 +177,8 @@ class RluBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
                          "final observation and zero action/reward/discount (padding)."),
             features=tfds.features.FeaturesDict(features),
             supervised_keys=None,
+            metadata=tfds.core.MetadataDict(rlu_metadata(self.spec)),
+            disable_shuffling=True,
             homepage=domain.homepage,
             citation=RLU_CITATION + "\n" + domain.bibtex,
         )

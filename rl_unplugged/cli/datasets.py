@@ -1,4 +1,4 @@
-"""`rlu datasets ...`: list the registry, build and inspect datasets."""
+"""`rlu datasets ...`: list the registry, build, inspect, import and export datasets."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rl_unplugged import registry
 from rl_unplugged.cli import common
-from rl_unplugged.errors import CorruptDataError, DiskFullError, IncompatibleError
+from rl_unplugged.errors import ConfigError, CorruptDataError, DiskFullError, IncompatibleError
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -200,6 +200,62 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _import(args: argparse.Namespace) -> int:
+    from rl_unplugged.data import imported, uri
+
+    task = registry.get_task(args.task) if args.task else None
+    source = uri.open_source(args.source, data_dir=args.data_dir, task=task, name=args.name)
+    store = imported.import_source(source, args.name, args.data_dir)
+    print(f"imported {source.uri} as {args.name}: {store.num_episodes:,} episodes, "
+          f"{store.num_transitions:,} transitions (task {source.task.id}) in {store.directory}")
+    return 0
+
+
+def open_any_store(name_or_dir: str, data_dir=None):
+    """(store, task) of a store directory, an imported dataset or a registered dataset.
+
+    Raises:
+      UnknownNameError: none of those (lists close registered names).
+      NotFoundError: a registered dataset never built.
+    """
+    from rl_unplugged.data import imported, loader, store
+
+    if (Path(name_or_dir) / store.MANIFEST).is_file():
+        opened = store.open_store(name_or_dir)
+    elif imported.exists(name_or_dir, data_dir):
+        opened = imported.open_imported(name_or_dir, data_dir)
+    else:
+        opened = loader.open_dataset(registry.get_dataset(name_or_dir), data_dir)
+    return opened, imported.store_task(opened)
+
+
+def references(task) -> tuple[float, float] | None:
+    """(random, expert) normalisation references of a registered task, if recorded."""
+    from rl_unplugged.evaluation import protocols
+
+    record = protocols.load_references().get("tasks", {}).get(task.id) or {}
+    values = [(record.get(kind) or {}).get("value") for kind in ("random", "expert")]
+    return None if None in values else (float(values[0]), float(values[1]))
+
+
+def _export(args: argparse.Namespace) -> int:
+    from rl_unplugged.data import export
+
+    store, task = open_any_store(args.name, args.data_dir)
+    fmt, target = args.to
+    if fmt == "npz":
+        out = export.export_npz(store, task, target)
+    elif fmt == "minari":
+        out = export.export_minari(store, task, target, dataset_id=args.dataset_id,
+                                   references=references(task))
+    elif fmt == "d3rlpy":
+        out = export.export_d3rlpy(store, task, target)
+    else:
+        raise ConfigError(f"--to {fmt}: unknown format; use npz, minari or d3rlpy")
+    print(f"exported {args.name} ({store.num_transitions:,} transitions) to {fmt}: {out}")
+    return 0
+
+
 def _dataset_args(p: argparse.ArgumentParser, *, needs_tensorflow: bool = True) -> None:
     p.add_argument("name", help="NAME/CONFIG, e.g. rlu_bsuite/catch_noise0_run0")
     common.data_dir_arg(p)
@@ -232,3 +288,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = dsub.add_parser("verify", help="compare a local build with the recorded reference build")
     _dataset_args(p, needs_tensorflow=False)
     p.set_defaults(func=_verify)
+
+    p = dsub.add_parser("import", help="materialise a dataset of another format into the "
+                                       "store (conformance checked, checksummed)")
+    p.add_argument("source", help="tfds:NAME[/CONFIG][:SPLIT], minari:PATH_OR_ID, "
+                                  "d4rl:FILE.hdf5, npz:FILE.npz or d3rlpy:FILE.h5")
+    p.add_argument("--as", dest="name", required=True,
+                   help="name of the imported dataset (for `rlu train --dataset NAME`)")
+    p.add_argument("--task", default=None,
+                   help="registered task of the data (e.g. bsuite/catch); default: the "
+                        "source's own, else one read off the data (imported/<name>)")
+    common.data_dir_arg(p)
+    p.set_defaults(func=_import, needs_tensorflow=False)
+
+    p = dsub.add_parser("export", help="write a dataset as npz, Minari or d3rlpy data")
+    p.add_argument("name", help="registered or imported dataset name, or a store directory")
+    p.add_argument("--to", nargs=2, metavar=("FORMAT", "PATH"), required=True,
+                   help="npz FILE | minari DIR | d3rlpy FILE.h5")
+    p.add_argument("--dataset-id", default=None,
+                   help="Minari dataset id (default: the last two parts of DIR)")
+    common.data_dir_arg(p)
+    p.set_defaults(func=_export, needs_tensorflow=False)

@@ -133,7 +133,7 @@ def _finite(value: float | None, digits: int) -> float | None:
 def _train(args: argparse.Namespace) -> int:
     from rl_unplugged import agents, registry, training
     from rl_unplugged.cli.datasets import check_log_size
-    from rl_unplugged.data import loader
+    from rl_unplugged.data import imported, loader
     from rl_unplugged.training import ensemble
 
     spec = agents.get_agent(args.algo)  # Fails fast, before loading data.
@@ -144,9 +144,14 @@ def _train(args: argparse.Namespace) -> int:
     with common.as_config_error("--grid"):
         ensemble.validate_grid(spec, config, grid)
         ensemble.make_members(config, seeds or [0], grid)  # Validates every grid point.
-    dataset = registry.get_dataset(args.dataset)
-    check_log_size(dataset, args.data_dir, args.num_steps)
-    data = loader.load_transitions(dataset, args.data_dir)
+    if imported.exists(args.dataset, args.data_dir):  # `rlu datasets import ... --as NAME`.
+        store = imported.open_imported(args.dataset, args.data_dir)
+        name, task, data = args.dataset, imported.store_task(store), store.transitions()
+    else:
+        dataset = registry.get_dataset(args.dataset)
+        check_log_size(dataset, args.data_dir, args.num_steps)
+        name, task = dataset.name, dataset.task
+        data = loader.load_transitions(dataset, args.data_dir)
     every = {k: (v or None) if k != "log_every" else v
              for k, v in common.given(args, "log_every", "probe_every",
                                       "checkpoint_every").items()}
@@ -154,8 +159,8 @@ def _train(args: argparse.Namespace) -> int:
         every["seeds"] = seeds
     try:
         result = training.train(
-            spec, data, dataset.task, config=config, steps=args.steps, grid=grid,
-            out_dir=args.out, dataset=dataset.name, resume=not args.no_resume,
+            spec, data, task, config=config, steps=args.steps, grid=grid,
+            out_dir=args.out, dataset=name, resume=not args.no_resume,
             progress=not args.no_progress, **every)
     except training.NonFiniteLossError as e:
         print(f"rlu: error: {e} (see {args.out}/failure.json)", file=sys.stderr)

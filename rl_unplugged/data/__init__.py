@@ -1,7 +1,8 @@
 """Data layer: one door from any source of episodes to the store learners read.
 
-  source (`Source`: `RawLogSource` today; RLDS/TFDS, RL Unplugged originals, Minari
-  later) --`materialize`--> store (`.npy` columns + checksummed manifest) --> learners
+  source (`Source`: `RawLogSource`; any other format by name through `open_source`:
+  tfds:, minari:, d4rl:, npz:, d3rlpy:, rlu-gcs:) --`materialize`--> store (`.npy`
+  columns + checksummed manifest) --> learners
   (`Store.transitions()`, `Store.episodes()`, `load_transitions`, `load_episodes`).
 
 Field names live in `fields` (imported as `F`). Errors: `CorruptDataError` (a file
@@ -14,6 +15,7 @@ missing, truncated or failing its checksum, or an episode that does not conform;
 
 from rl_unplugged.data import fields
 from rl_unplugged.data.episode import Episode
+from rl_unplugged.data.imported import import_source, open_imported, store_task
 from rl_unplugged.data.loader import (
     StoreRebuiltWarning,
     UncachedReadWarning,
@@ -26,11 +28,13 @@ from rl_unplugged.data.raw_log import CorruptLogError
 from rl_unplugged.data.sources import Block, RawLogSource, Source
 from rl_unplugged.data.store import EpisodeIndex, Store, materialize, open_store
 from rl_unplugged.data.transitions import Transitions, from_steps
+from rl_unplugged.data.uri import open_source
 from rl_unplugged.errors import CorruptDataError, NotFoundError
 
 __all__ = [
     "Block", "CorruptDataError", "CorruptLogError", "Episode", "EpisodeIndex", "NotFoundError",
     "RawLogSource", "Source", "Store", "StoreRebuiltWarning", "Transitions",
-    "UncachedReadWarning", "ensure_raw_log", "fields", "from_steps", "load_episodes",
-    "load_transitions", "materialize", "open_dataset", "open_store",
+    "UncachedReadWarning", "ensure_raw_log", "fields", "from_steps", "import_source",
+    "load_episodes", "load_transitions", "materialize", "open_dataset", "open_imported",
+    "open_source", "open_store", "store_task",
 ]

@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Iterator
 
 from rl_unplugged import fileio, paths, registry
+from rl_unplugged.data import imported
 from rl_unplugged.data import store as S
 from rl_unplugged.data import transitions as T
 from rl_unplugged.data.episode import Episode
@@ -83,7 +84,11 @@ def open_dataset(dataset: str | DatasetSpec, data_dir: str | os.PathLike | None 
       CorruptDataError: a raw-log shard is missing or damaged, or an episode does not
         conform (names the file or the episode and field).
       DiskFullError: the store cannot be written there (read-only disk, no space).
+
+    A name given to `rlu datasets import` opens that imported store instead.
     """
+    if isinstance(dataset, str) and imported.exists(dataset, data_dir):
+        return imported.open_imported(dataset, data_dir)
     spec = _spec(dataset)
     source = _source(spec, data_dir, build, generate)
     target = paths.cache_dir(spec, data_dir, cache_dir) / source.fingerprint()[:16]
@@ -144,7 +149,11 @@ def load_transitions(dataset: str | DatasetSpec, data_dir: str | os.PathLike | N
       NotFoundError: the dataset was never built and `build` is False.
       CorruptDataError (CorruptLogError for raw logs): a file is missing, truncated or
         corrupted (names it), or an episode does not conform.
+
+    A name given to `rlu datasets import` loads that imported store instead.
     """
+    if isinstance(dataset, str) and imported.exists(dataset, data_dir):
+        return imported.open_imported(dataset, data_dir).transitions(mmap=mmap)
     if not cache:
         return S.convert(_source(_spec(dataset), data_dir, build, generate))[0]
     try:

@@ -1,0 +1,485 @@
+"""RL Unplugged's original files as `Source`s (`rlu-gcs:<path>`); TensorFlow imported lazily.
+
+Paths are anything `tf.io.gfile` opens: a local copy of the buckets, or gs:// (supported,
+untested here). The per-task shapes live in `rl_unplugged.registry` (`RLU_CONTROL_SUITE`,
+`RLU_ATARI`); `datasets/interchange.md` is the card of every alignment change below.
+
+Atari (`rlu-gcs:<root>/<Game>/run_<n>`, files `<Game>/run_<n>-<i:05d>-of-<N:05d>`):
+GZIP TFRecords of tf.Example transitions: `o_t`, `o_tp1` (4 PNG strings each: 84x84
+grey frames, decoded and stacked on the last axis to (84, 84, 4) uint8), `a_t`, `a_tp1`
+(int64), `r_t` (float32, the clipped reward), `d_t` (float32 discount), `episode_id`
+(int64, bit-cast from uint64), `episode_return` (float32). Transitions carry no step
+index: episodes are rebuilt from runs of consecutive rows (in file order) with the same
+episode_id whose `o_tp1` equals the next row's `o_t`; a run ends terminated where
+d_t = 0, else truncated (the next row belongs elsewhere). The store's episode ids count
+these runs; the original id (int64 bits) and return are kept as episode metadata
+`source_episode_id` and `source_episode_return`. `a_tp1` is not kept (it is the next
+row's `a_t`). Actions: 18 values (ALE's full set; the minimal sets are prefixes-free
+subsets of it, so every logged action fits) unless `num_actions` is given.
+
+DM Control Suite (`rlu-gcs:<root>/dm_control_suite/<task>`, files
+`train-<i:05d>-of-<N:05d>`): GZIP TFRecords of tf.Example sequences of L steps (L = 2:
+SARSA) with float lists `observation/<key>`, `action`, `reward`, `discount`,
+`episodic_reward`, `step_type` (L entries per step). A sequence gives L - 1 transitions
+(o[k], a[k], r[k], d[k], o[k + 1]): reward and discount of step k go with step k's
+action, as the original loader's `_build_sarsa_example` pairs them (the RSA order of
+the files becomes the store's SAR steps). Consecutive sequences chain into one episode
+when the next one starts where this one ends (same observation, step_type not FIRST,
+no termination between); else a new episode starts (truncated, or terminated where
+d = 0). `episodic_reward` and `step_type` are not kept. Observations are flattened in
+the registry's key order; actions are the [-1, 1] normalised ones the agents emitted.
+
+RWRL (`rlu-gcs:<root>/combined_challenge_<c>/<domain>/<task>/offline_rl_challenge_<d>`,
+files `episodes.tfrecord-<i:05d>-of-<N:05d>`, uncompressed): one tf.Example per episode of
+1001 steps, every feature a float list of 1001 x size entries under a `:`-flattened key
+(`observation:<key>`, `action`, `reward`, `discount`). Step 0 holds the first
+observation and no action yet; entry k >= 1 holds the action taken at step k - 1 and the
+reward and discount that followed (RSA). The store's SAR steps take o_k with action[k +
+1], reward[k + 1], discount[k + 1] (as the original loader slices them); the episode ends
+terminated where that discount is 0, else truncated (the 1000-step limit). Observation
+keys and sizes come from the files (no registry table: the 40 configs differ), flattened
+in sorted key order; actions within [-1, 1] are declared so (else the data's range).
+
+Not read here (yet): DMLab (PNG pixels stored BGR: RGB needs the channel swap), bsuite
+originals, DM Locomotion camera bytes and 40-step sequences.
+Errors: a corrupted or truncated shard, a file that is not GZIP, a missing or malformed
+feature: `CorruptDataError` naming the file (and the feature where TensorFlow says).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from rl_unplugged import registry
+from rl_unplugged.data import adhoc
+from rl_unplugged.data import fields as F
+from rl_unplugged.data.episode import Episode
+from rl_unplugged.data.sources import Source
+from rl_unplugged.errors import ConfigError, CorruptDataError, NotFoundError
+from rl_unplugged.specs import ActionSpec, TaskSpec
+
+ATARI_ACTIONS = 18
+ATARI_FRAMES = 4
+ATARI_SHAPE = (84, 84, ATARI_FRAMES)
+ATARI_MAX_STEPS = 108_000
+CONTROL_MAX_STEPS = 1000
+BATCH = 256  # Transitions decoded per tf.data batch (rlu_originals tests shrink it).
+_SHARD = re.compile(r"-(\d{5})-of-(\d{5})$")
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+def shard_files(prefix: str) -> list[str]:
+    """`<prefix>-<i:05d>-of-<N:05d>` files, sorted by i.
+
+    Raises:
+      NotFoundError: none there. CorruptDataError: shards missing from 0..N-1.
+    """
+    tf = _tf()
+    files = sorted(tf.io.gfile.glob(f"{prefix}-*-of-*"))
+    files = [f for f in files if _SHARD.search(f)]
+    if not files:
+        raise NotFoundError(f"no RL Unplugged shards {prefix}-NNNNN-of-NNNNN")
+    total = int(_SHARD.search(files[0]).group(2))
+    have = {int(_SHARD.search(f).group(1)) for f in files}
+    missing = sorted(set(range(total)) - have)
+    if missing:
+        raise CorruptDataError(f"{prefix}: shards {missing[:5]} of {total} are missing")
+    return files
+
+
+def _read_errors(path: str, error: Exception) -> CorruptDataError:
+    tf = _tf()
+    message = str(getattr(error, "message", error)).strip().splitlines()[0]
+    if isinstance(error, tf.errors.DataLossError):
+        return CorruptDataError(f"{path}: corrupted or truncated record, or not a GZIP "
+                                f"TFRecord ({message})")
+    field = re.search(r"[Ff]eature:? ?'?([\w/]+)", message)
+    named = f"field {field.group(1)!r}: " if field else ""
+    return CorruptDataError(f"{path}: {named}missing or malformed ({message})")
+
+
+def _signature(files: list[str]) -> dict[str, Any]:
+    tf = _tf()
+    return {os.path.basename(f): [tf.io.gfile.stat(f).length, tf.io.gfile.stat(f).mtime_nsec]
+            for f in files}
+
+
+def _fingerprint(files: list[str]) -> str:
+    tf = _tf()
+    h = hashlib.sha256()
+    for f in files:
+        with tf.io.gfile.GFile(f, "rb") as g:
+            while chunk := g.read(1 << 22):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- Atari
+
+
+class AtariSource(Source):
+    """RL Unplugged Atari transitions of one game and run; see the module docstring."""
+
+    def __init__(self, prefix: str, *, num_actions: int = ATARI_ACTIONS):
+        """Args: prefix: `<root>/<Game>/run_<n>`; num_actions: the action set's size.
+
+        Raises: NotFoundError: no shards. ConfigError: a prefix not ending in run_<n>."""
+        match = re.search(r"([^/]+)/run_(\d+)$", prefix.rstrip("/"))
+        if not match:
+            raise ConfigError(f"rlu-gcs:{prefix}: Atari paths end in <Game>/run_<n>")
+        self._prefix = prefix.rstrip("/")
+        self._game, self._run = match.group(1), int(match.group(2))
+        self._files = shard_files(self._prefix)
+        self._task = adhoc.adhoc_task(
+            f"rlu_atari_{self._game}", observation_shape=ATARI_SHAPE, observation_dtype="uint8",
+            action=ActionSpec.discrete(num_actions), max_episode_steps=ATARI_MAX_STEPS,
+            env_id=self._game, description=f"RL Unplugged Atari {self._game} (original files)")
+
+    @property
+    def name(self) -> str:
+        return f"rlu_atari/{self._game}_run_{self._run}"
+
+    @property
+    def uri(self) -> str:
+        return f"rlu-gcs:{self._prefix}"
+
+    @property
+    def task(self) -> TaskSpec:
+        return self._task
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {"format": "rlu-atari-tfrecord", "game": self._game, "run": self._run,
+                "shards": len(self._files)}
+
+    def fingerprint(self) -> str:
+        return _fingerprint(self._files)
+
+    def signature(self) -> dict[str, Any]:
+        return _signature(self._files)
+
+    def batches(self, path: str) -> Iterator[dict[str, np.ndarray]]:
+        """One shard's transitions in batches of `BATCH` (o_t, o_tp1 (B, 84, 84, 4) uint8)."""
+        tf = _tf()
+        spec = {"o_t": tf.io.FixedLenFeature([ATARI_FRAMES], tf.string),
+                "o_tp1": tf.io.FixedLenFeature([ATARI_FRAMES], tf.string),
+                "a_t": tf.io.FixedLenFeature([], tf.int64),
+                "a_tp1": tf.io.FixedLenFeature([], tf.int64),
+                "r_t": tf.io.FixedLenFeature([], tf.float32),
+                "d_t": tf.io.FixedLenFeature([], tf.float32),
+                "episode_id": tf.io.FixedLenFeature([], tf.int64),
+                "episode_return": tf.io.FixedLenFeature([], tf.float32)}
+
+        def decode(pngs):  # (B, 4) PNG strings -> (B, 84, 84, 4) uint8.
+            flat = tf.reshape(pngs, [-1])
+            frames = tf.map_fn(lambda p: tf.io.decode_png(p, channels=1), flat,
+                               fn_output_signature=tf.TensorSpec((84, 84, 1), tf.uint8))
+            frames = tf.reshape(frames, [-1, ATARI_FRAMES, 84, 84])
+            return tf.transpose(frames, [0, 2, 3, 1])
+
+        def parse(records):
+            ex = tf.io.parse_example(records, spec)
+            ex["o_t"], ex["o_tp1"] = decode(ex["o_t"]), decode(ex["o_tp1"])
+            return ex
+
+        ds = tf.data.TFRecordDataset(path, compression_type="GZIP").batch(BATCH).map(
+            parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+        try:
+            yield from ds.as_numpy_iterator()
+        except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
+            raise _read_errors(path, e) from None
+
+    def read_file(self, path: str) -> dict[str, np.ndarray]:
+        """One shard's transitions as arrays (o_t, o_tp1 (N, 84, 84, 4) uint8, ...)."""
+        parts: dict[str, list[np.ndarray]] = {}
+        for batch in self.batches(path):
+            for key, value in batch.items():
+                parts.setdefault(key, []).append(value)
+        return {k: np.concatenate(v) for k, v in parts.items()}
+
+    def _episode(self, path: str, parts: list[dict[str, np.ndarray]], count: int) -> Episode:
+        rows = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        d = rows["d_t"]
+        if np.any((d != 0) & (d != 1)):
+            raise CorruptDataError(f"{path}: field 'd_t' holds {d[(d != 0) & (d != 1)][0]}, "
+                                   f"expected 0 or 1")
+        return Episode.from_rollout(
+            observations=np.concatenate([rows["o_t"], rows["o_tp1"][-1:]]),
+            actions=rows["a_t"], rewards=rows["r_t"], terminated=bool(d[-1] == 0),
+            metadata={F.EPISODE_ID: count,
+                      "source_episode_id": int(rows["episode_id"][0]),
+                      "source_episode_return": float(rows["episode_return"][0])})
+
+    def iter_episodes(self) -> Iterator[Episode]:
+        """Streams each shard in batches: memory holds one episode, not a whole shard."""
+        count = 0
+        for path in self._files:
+            open_run: list[dict[str, np.ndarray]] = []  # Rows of the episode not yet ended.
+            for rows in self.batches(path):
+                n = len(rows["a_t"])
+                if open_run and not (
+                        open_run[-1]["episode_id"][-1] == rows["episode_id"][0]
+                        and np.array_equal(open_run[-1]["o_tp1"][-1], rows["o_t"][0])):
+                    yield self._episode(path, open_run, count)
+                    count, open_run = count + 1, []
+                breaks = rows["d_t"] == 0
+                breaks[:-1] |= rows["episode_id"][1:] != rows["episode_id"][:-1]
+                if n > 1:
+                    breaks[:-1] |= np.any(
+                        (rows["o_tp1"][:-1] != rows["o_t"][1:]).reshape(n - 1, -1), axis=1)
+                start = 0
+                for stop in np.flatnonzero(breaks) + 1:
+                    open_run.append({k: v[start:stop] for k, v in rows.items()})
+                    yield self._episode(path, open_run, count)
+                    count, open_run, start = count + 1, [], stop
+                if start < n:
+                    open_run.append({k: v[start:] for k, v in rows.items()})
+            if open_run:
+                yield self._episode(path, open_run, count)
+                count += 1
+
+
+# -------------------------------------------------------------------- DM Control Suite
+
+
+class ControlSuiteSource(Source):
+    """RL Unplugged DM Control Suite sequences of one task; see the module docstring."""
+
+    def __init__(self, directory: str):
+        """Args: directory: `<root>/dm_control_suite/<task>`.
+
+        Raises: UnknownNameError: a task the registry does not list. NotFoundError: no
+        shards."""
+        self._dir = directory.rstrip("/")
+        self._spec = registry.get_original_task(os.path.basename(self._dir))
+        self._files = shard_files(f"{self._dir}/train")
+        keys = self._spec.observation_keys
+        self._task = adhoc.adhoc_task(
+            f"rlu_control_suite_{self._spec.name}", observation_shape=(
+                self._spec.observation_size,), observation_dtype="float32",
+            action=ActionSpec.continuous([-1.0] * self._spec.action_shape[0],
+                                         [1.0] * self._spec.action_shape[0]),
+            max_episode_steps=CONTROL_MAX_STEPS, env_id=self._spec.name.replace("_", "/", 1),
+            observation_keys=keys,
+            description=f"RL Unplugged DM Control Suite {self._spec.name} (original files)")
+
+    @property
+    def name(self) -> str:
+        return f"rlu_control_suite/{self._spec.name}"
+
+    @property
+    def uri(self) -> str:
+        return f"rlu-gcs:{self._dir}"
+
+    @property
+    def task(self) -> TaskSpec:
+        return self._task
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {"format": "rlu-control-suite-tfrecord", "task": self._spec.name,
+                "shards": len(self._files)}
+
+    def fingerprint(self) -> str:
+        return _fingerprint(self._files)
+
+    def signature(self) -> dict[str, Any]:
+        return _signature(self._files)
+
+    def read_file(self, path: str) -> list[dict[str, Any]]:
+        """One shard's sequences: {'observation': {key: (L, *shape)}, 'action': (L, A), ...}."""
+        tf = _tf()
+
+        def seq(shape):
+            return tf.io.FixedLenSequenceFeature(shape, tf.float32, allow_missing=True)
+
+        spec = {f"observation/{k}": seq(s) for k, s in self._spec.observation_keys}
+        spec.update({"action": seq(self._spec.action_shape), "reward": seq(()),
+                     "discount": seq(()), "step_type": seq(())})
+        ds = tf.data.TFRecordDataset(path, compression_type="GZIP").map(
+            lambda r: tf.io.parse_single_example(r, spec))
+        out = []
+        try:
+            for ex in ds.as_numpy_iterator():
+                for key in ("action", "reward", "discount"):
+                    if len(ex[key]) == 0:  # allow_missing: an absent feature parses empty.
+                        raise CorruptDataError(f"{path}: field {key!r} missing")
+                obs = {k[len("observation/"):]: v for k, v in ex.items()
+                       if k.startswith("observation/")}
+                for key, value in obs.items():
+                    if len(value) != len(ex["reward"]):
+                        raise CorruptDataError(f"{path}: field 'observation/{key}' has "
+                                               f"{len(value)} steps, reward has "
+                                               f"{len(ex['reward'])}")
+                out.append({"observation": obs, **{k: ex[k] for k in (
+                    "action", "reward", "discount", "step_type")}})
+        except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
+            raise _read_errors(path, e) from None
+        return out
+
+    @staticmethod
+    def _episode(path: str, windows: list[dict[str, Any]], episode_id: int) -> Episode:
+        """One episode from chained sequences (each shares its last step with the next)."""
+        obs = {k: np.concatenate([w["observation"][k][:-1] for w in windows]
+                                 + [windows[-1]["observation"][k][-1:]])
+               for k in windows[0]["observation"]}
+        disc = np.concatenate([w["discount"][:-1] for w in windows])
+        if np.any((disc != 0) & (disc != 1)):
+            raise CorruptDataError(f"{path}: field 'discount' holds "
+                                   f"{disc[(disc != 0) & (disc != 1)][0]}, expected 0 or 1")
+        return Episode.from_rollout(
+            observations=obs, actions=np.concatenate([w["action"][:-1] for w in windows]),
+            rewards=np.concatenate([w["reward"][:-1] for w in windows]),
+            terminated=bool(disc[-1] == 0), metadata={F.EPISODE_ID: episode_id})
+
+    def iter_episodes(self) -> Iterator[Episode]:
+        count = 0
+        for path in self._files:
+            pending: list[dict[str, Any]] = []
+            for window in self.read_file(path):
+                if len(window["reward"]) < 2:
+                    raise CorruptDataError(f"{path}: a sequence of {len(window['reward'])} "
+                                           f"step(s); needs 2 or more")
+                if pending and not self._chains(pending[-1], window):
+                    yield self._episode(path, pending, count)
+                    count, pending = count + 1, []
+                pending.append(window)
+                if np.any(window["discount"][:-1] == 0):  # A termination ends the episode.
+                    yield self._episode(path, pending, count)
+                    count, pending = count + 1, []
+            if pending:
+                yield self._episode(path, pending, count)
+                count += 1
+
+    @staticmethod
+    def _chains(before: dict[str, Any], after: dict[str, Any]) -> bool:
+        """`after` continues the episode of `before` (see the module docstring)."""
+        if after["step_type"][0] == 0:  # dm_env.StepType.FIRST
+            return False
+        return all(np.array_equal(before["observation"][k][-1], after["observation"][k][0])
+                   for k in before["observation"])
+
+
+# ------------------------------------------------------------------------------- RWRL
+
+RWRL_STEPS = 1001
+RWRL_FILES = "episodes.tfrecord"
+
+
+class RWRLSource(Source):
+    """RL Unplugged RWRL episodes of one configuration; see the module docstring."""
+
+    def __init__(self, directory: str):
+        """Args: directory: `.../combined_challenge_<c>/<domain>/<task>/offline_rl_challenge_<d>`.
+
+        Raises: NotFoundError: no shards. CorruptDataError: an unreadable first episode."""
+        self._dir = directory.rstrip("/")
+        parts = self._dir.split("/")
+        self._label = "_".join(p for p in parts[-4:] if p)
+        self._files = shard_files(f"{self._dir}/{RWRL_FILES}")
+        first = next(self._episodes(self._files[0]), None)
+        if first is None:
+            raise CorruptDataError(f"{self._files[0]}: holds no episode")
+        _, columns = first
+        keys = tuple((k, (v.shape[1],)) for k, v in sorted(columns["observation"].items()))
+        action = adhoc.infer_action(columns["action"][1:])
+        self._task = adhoc.adhoc_task(
+            f"rlu_rwrl_{self._label}", observation_shape=(sum(s[0] for _, s in keys),),
+            observation_dtype="float32", action=action, max_episode_steps=RWRL_STEPS - 1,
+            observation_keys=keys, description=f"RL Unplugged RWRL {self._label} (original files)")
+
+    @property
+    def name(self) -> str:
+        return f"rlu_rwrl/{self._label}"
+
+    @property
+    def uri(self) -> str:
+        return f"rlu-gcs:{self._dir}"
+
+    @property
+    def task(self) -> TaskSpec:
+        return self._task
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {"format": "rlu-rwrl-tfrecord", "config": self._label, "shards": len(self._files)}
+
+    def fingerprint(self) -> str:
+        return _fingerprint(self._files)
+
+    def signature(self) -> dict[str, Any]:
+        return _signature(self._files)
+
+    def _episodes(self, path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(index, {'observation': {key: (1001, size)}, 'action': (1001, A), 'reward',
+        'discount': (1001,)}) per record of one (uncompressed) shard."""
+        tf = _tf()
+        try:
+            for index, record in enumerate(tf.data.TFRecordDataset(path)):
+                example = tf.train.Example.FromString(record.numpy())
+                columns: dict[str, Any] = {"observation": {}}
+                for key, feature in example.features.feature.items():
+                    values = np.asarray(feature.float_list.value, np.float32)
+                    if len(values) % RWRL_STEPS:
+                        raise CorruptDataError(f"{path}: field {key!r} of episode {index} has "
+                                               f"{len(values)} values, not a multiple of "
+                                               f"{RWRL_STEPS} steps")
+                    values = values.reshape(RWRL_STEPS, -1)
+                    head, _, rest = key.partition(":")
+                    if head == "observation" and rest:
+                        columns["observation"][rest] = values
+                    elif not rest:
+                        columns[key] = values if key == "action" else values[:, 0]
+                missing = [k for k in ("action", "reward", "discount") if k not in columns]
+                missing += [] if columns["observation"] else ["observation:*"]
+                if missing:
+                    raise CorruptDataError(f"{path}: episode {index} lacks field(s) {missing}")
+                yield index, columns
+        except tf.errors.DataLossError as e:
+            raise _read_errors(path, e) from None
+
+    def iter_episodes(self) -> Iterator[Episode]:
+        count = 0
+        for path in self._files:
+            for _, c in self._episodes(path):
+                discount = c["discount"][1:]
+                if np.any((discount != 0) & (discount != 1)):
+                    raise CorruptDataError(f"{path}: field 'discount' holds values other than "
+                                           f"0 and 1")
+                ends = np.flatnonzero(discount == 0)
+                stop = int(ends[0]) + 1 if len(ends) else RWRL_STEPS - 1
+                yield Episode.from_rollout(
+                    observations={k: v[:stop + 1] for k, v in c["observation"].items()},
+                    actions=c["action"][1:stop + 1], rewards=c["reward"][1:stop + 1],
+                    terminated=bool(len(ends)), metadata={F.EPISODE_ID: count})
+                count += 1
+
+
+def open_original(path: str, *, num_actions: int | None = None) -> Source:
+    """The source of an RL Unplugged path: `.../<Game>/run_<n>` (Atari),
+    `.../dm_control_suite/<task>` or `.../offline_rl_challenge_<d>` (RWRL).
+
+    Raises:
+      ConfigError: a path of neither form. NotFoundError: no shards there.
+    """
+    path = path.rstrip("/")
+    if re.search(r"/run_\d+$", path) or re.fullmatch(r"[^/]+/run_\d+", path):
+        return AtariSource(path, num_actions=num_actions or ATARI_ACTIONS)
+    if os.path.basename(os.path.dirname(path)) == "dm_control_suite":
+        return ControlSuiteSource(path)
+    if os.path.basename(path).startswith("offline_rl_challenge_"):
+        return RWRLSource(path)
+    raise ConfigError(f"rlu-gcs:{path}: expected <root>/<Game>/run_<n> (Atari), "
+                      f"<root>/dm_control_suite/<task> or <root>/combined_challenge_<c>/"
+                      f"<domain>/<task>/offline_rl_challenge_<d> (RWRL)")
