@@ -99,8 +99,9 @@ def test_reward_bounds_validate_and_cap_rewarded_steps():
 
 
 def test_domains_live_in_the_registry():
-    # specs.DOMAINS names every domain an environment backend exists for; the registry
-    # holds those with registered tasks (control and mujoco tasks come later).
+    # specs.DOMAINS names every domain a TaskSpec may have (backends for control and
+    # mujoco, 'imported' for ad-hoc tasks of imported data); the registry holds those
+    # with registered tasks.
     assert set(registry.DOMAINS) <= set(DOMAIN_NAMES)
     assert set(registry.DOMAINS) == {t.domain for t in registry.tasks()}
     for name in registry.DOMAINS:
