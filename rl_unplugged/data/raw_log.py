@@ -66,9 +66,10 @@ def read_manifest(directory: Path) -> dict | None:
         return None
     try:
         manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise CorruptLogError(f"{path}: unreadable manifest ({e})") from e
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:  # Text garbage or binary.
+        raise CorruptLogError(f"{path}: unreadable manifest ({str(e)[:100]})") from None
+    if (not isinstance(manifest, dict) or manifest.get("format") != FORMAT
+            or manifest.get("format_version") != FORMAT_VERSION):
         raise CorruptLogError(f"{path}: not a {FORMAT} v{FORMAT_VERSION} manifest")
     return manifest
 
