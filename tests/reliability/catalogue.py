@@ -8,8 +8,9 @@ without being run).
 Outcomes:
   REJECTED: a clean one-line error (`rlu: error: ...`, exit 2, no traceback; or the
     `UserError` from the Python API) naming the file or the field at fault.
-  REBUILT: the damaged derived file is rebuilt from its source, announced with a
-    one-line warning naming the file; the data served equal the undamaged data.
+  REBUILT ("warned"): the damaged derived file is rebuilt from its source (or, when the
+    store cannot be written, bypassed), announced with one `rlu: warning:` line naming
+    the file; the data served equal the undamaged data.
   RECOVERED: the operation completes correctly (a resumed run equals an uninterrupted
     one bit for bit; a read-only data root is read through a separate cache).
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 
-REJECTED, REBUILT, RECOVERED = "rejected", "rebuilt", "recovered"
+REJECTED, REBUILT, RECOVERED = "rejected", "warned", "recovered"
 OUTCOMES = (REJECTED, REBUILT, RECOVERED)
 
 
@@ -148,7 +149,7 @@ CASES: tuple[Case, ...] = (
          _BOUNDS),
     Case("bounds-below-floor", BOUNDS, "a return just below the feasible minimum", REJECTED,
          _BOUNDS),
-    Case("bounds-subnormal", BOUNDS, "a subnormal return where the floor is -1 (bsuite/"
+    Case("bounds-subnormal", BOUNDS, "a subnormal return where the maximum is -1 (bsuite/"
          "mountain_car)", REJECTED, _BOUNDS),
     Case("bounds-nan", BOUNDS, "a NaN return", REJECTED, _BOUNDS),
     Case("bounds-inf", BOUNDS, "an infinite return", REJECTED, _BOUNDS),
@@ -175,3 +176,23 @@ def counts() -> dict[str, dict[str, int]]:
         out[group] = {"tried": len(members),
                       **{o: sum(c.outcome == o for c in members) for o in OUTCOMES}}
     return out
+
+
+def summary_table() -> str:
+    """The Markdown summary RELIABILITY.md carries (checked verbatim by test_catalogue)."""
+    rows = ["| kind of bad input | tried | rejected cleanly | served with a warning | "
+            "recovered | crashes | silent acceptances |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for group, n in counts().items():
+        name = "**total**" if group == "total" else group
+        rows.append(f"| {name} | {n['tried']} | {n[REJECTED]} | {n[REBUILT]} | "
+                    f"{n[RECOVERED]} | 0 | 0 |")
+    return "\n".join(rows)
+
+
+def case_table() -> str:
+    """One Markdown row per case: id, fault, outcome, test."""
+    rows = ["| case | fault | outcome | test |", "|---|---|---|---|"]
+    for c in CASES:
+        rows.append(f"| `{c.id}` | {c.fault} | {c.outcome} | `{c.test}` |")
+    return "\n".join(rows)
