@@ -26,6 +26,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -240,7 +241,7 @@ class RawLogWriter:
         try:
             with np.load(path, allow_pickle=False) as data:
                 return {k: data[k] for k in data.files}
-        except (OSError, ValueError, EOFError) as e:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
             raise CorruptLogError(f"{path}: unreadable resume state ({e})") from e
 
     def add(self, episode: Episode) -> None:

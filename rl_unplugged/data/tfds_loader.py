@@ -17,7 +17,6 @@ import numpy as np
 from rl_unplugged import paths, registry
 from rl_unplugged.data import fields as F
 from rl_unplugged.data import transitions as T
-from rl_unplugged.errors import CorruptDataError
 
 _STEP_KEYS = (*F.STEP_FIELDS, *F.STEP_EXTRAS)
 BATCH_STEPS = 65_536
@@ -79,7 +78,7 @@ def load_steps_tfds(dataset: str, data_dir: str | os.PathLike | None = None, *,
         for key, value in batch.items():
             parts.setdefault(key, []).append(value)
     if not parts:
-        raise CorruptDataError(f"{spec.name} under {root} holds no steps")
+        raise ValueError(f"{spec.name} under {root} holds no steps")
     steps = {k: np.concatenate(v) for k, v in parts.items()}
     for key, dtype in dtypes.items():  # Booleans are serialized as int64.
         steps[key] = steps[key].astype(dtype, copy=False)
@@ -136,8 +135,7 @@ def load_episodes_tfds(dataset: str, data_dir: str | os.PathLike | None = None, 
     starts = np.flatnonzero(steps[F.IS_FIRST])
     ends = np.append(starts[1:], len(steps[F.IS_FIRST]))
     if len(starts) != len(order):
-        raise CorruptDataError(f"{spec.name} under {root}: {len(starts)} episodes in steps, "
-                               f"{len(order)} in metadata")
+        raise ValueError(f"{spec.name}: {len(starts)} episodes in steps, {len(order)} in metadata")
     for i, (s, e) in enumerate(zip(starts, ends, strict=True)):
         yield ({k: v[s:e] for k, v in steps.items() if k != F.EPISODE_ID},
                {k: v[i].item() for k, v in meta.items()})

@@ -78,10 +78,13 @@ CASES: tuple[Case, ...] = (
     Case("raw-manifest-garbage", RAW, "manifest.json not JSON", REJECTED, _RAW),
     Case("raw-manifest-truncate", RAW, "truncate manifest.json", REJECTED, _RAW),
     Case("raw-manifest-format", RAW, "manifest.json of another format", REJECTED, _RAW),
+    Case("raw-manifest-not-object", RAW, "manifest.json a JSON list", REJECTED, _RAW),
     Case("resume-state-flip", RAW, "flip a byte of the resume .npz, then resume", REJECTED,
          _RESUME),
     Case("resume-state-truncate", RAW, "truncate the resume .npz, then resume", REJECTED,
          _RESUME),
+    Case("resume-state-replaced", RAW, "resume .npz replaced by a readable one with other "
+         "parameters, then resume", REJECTED, _RESUME),
     Case("resume-state-delete", RAW, "delete the resume .npz, then resume", REJECTED, _RESUME),
     # A learner's run directory.
     Case("checkpoint-flip", RUN, "flip a byte of the final checkpoint, evaluate", REJECTED,
@@ -133,6 +136,8 @@ CASES: tuple[Case, ...] = (
          "task's dataset", REJECTED, _INPUT),
     Case("submission-invalid-on-board", INPUT, "an invalid file under the board's "
          "submissions/", REJECTED, _INPUT),
+    Case("policy-bad-actions", INPUT, "evaluate --policy returning float actions on a "
+         "discrete task", REJECTED, _INPUT),
     Case("tiny-build-as-full", INPUT, "train on a --num-steps build under the full name",
          REJECTED, _INPUT),
     Case("tfrecord-corrupt", INPUT, "datasets inspect on a corrupted TFRecord", REJECTED,

@@ -45,6 +45,23 @@ def _tiny_build_as_full(root, tmp_path, capsys):
     return rlu(capsys, *[a for a in TRAIN], "--data-dir", root, "--out", tmp_path / "run")
 
 
+def _policy_bad_actions(root, tmp_path, capsys):
+    import os
+    import sys
+
+    module = f"rlu_float_policy_{os.getpid()}"
+    (tmp_path / f"{module}.py").write_text(
+        "import numpy as np\n\ndef act(obs):\n    return np.zeros(len(obs), np.float32)\n")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        return rlu(capsys, "evaluate", "--task", "bsuite/catch", "--policy", f"{module}:act",
+                   "--out", tmp_path / "out")
+    finally:
+        os.chdir(cwd)
+        sys.modules.pop(module, None)
+
+
 # id: (run(root, tmp_path, capsys) -> Outcome, what the message must name)
 INPUTS = {
     "set-nan": (_train("--set", "learning_rate=nan"), "learning_rate"),
@@ -63,6 +80,7 @@ INPUTS = {
         _BASELINE, datasets={"bsuite/catch": "rlu_classic/cartpole_noise0_run0"}))),
         "datasets.bsuite/catch"),
     "submission-invalid-on-board": (_invalid_submission_on_board, "bad.json"),
+    "policy-bad-actions": (_policy_bad_actions, "float32 actions"),
     "tiny-build-as-full": (_tiny_build_as_full, "--num-steps 200"),
 }
 

@@ -88,6 +88,8 @@ RAW_FAULTS = {
     "raw-manifest-truncate": (lambda r: truncate(raw_dir(r) / "manifest.json"),
                               "manifest.json"),
     "raw-manifest-format": (_manifest_format, "manifest.json"),
+    "raw-manifest-not-object": (lambda r: (raw_dir(r) / "manifest.json").write_text("[1]"),
+                                "manifest.json"),
 }
 
 
@@ -121,8 +123,19 @@ def _interrupted_build(root, num_steps):
     return raw_dir(root) / manifest["resume_state"]
 
 
+def _other_parameters(path):
+    """A well-formed state whose agent parameters differ: only its checksum tells."""
+    with np.load(path) as data:
+        state = {k: data[k] for k in data.files}
+    key = next(k for k, v in state.items() if k.startswith("agent/") and v.dtype.kind == "f")
+    state[key] = state[key] + 1.0
+    with open(path, "wb") as f:
+        np.savez(f, **state)
+
+
 RESUME_FAULTS = {"resume-state-flip": lambda p: flip(p, p.stat().st_size // 2),
                  "resume-state-truncate": truncate,
+                 "resume-state-replaced": _other_parameters,
                  "resume-state-delete": lambda p: p.unlink()}
 
 
