@@ -45,7 +45,7 @@ RAW = "Raw log (Parquet shards, manifest, resume state)"
 RUN = "Run directory (checkpoints, config.json)"
 ENV = "Environment (lock, read-only disk, disk full)"
 INPUT = "Settings and config files"
-KILL = "Kill and resume"
+KILL = "Kill, resume, rerun"
 BOUNDS = "Numeric bounds (results and submissions)"
 GROUPS = (STORE, RAW, RUN, ENV, INPUT, KILL, BOUNDS)
 
@@ -112,6 +112,9 @@ CASES: tuple[Case, ...] = (
          REJECTED, _ENV),
     Case("disk-full-resume-state", ENV, "ENOSPC writing the resume state during generation",
          REJECTED, _ENV),
+    Case("disk-full-prepare", ENV, "ENOSPC while tfds prepares the dataset", REJECTED,
+         "tests/cli/test_datasets_cli.py::test_disk_full_during_prepare_is_one_line_naming_"
+         "the_file"),
     Case("disk-full-metrics", ENV, "ENOSPC appending to metrics.jsonl during training",
          REJECTED, _ENV),
     Case("disk-full-checkpoint", ENV, "ENOSPC writing a checkpoint during training",
@@ -140,9 +143,14 @@ CASES: tuple[Case, ...] = (
          "discrete task", REJECTED, _INPUT),
     Case("tiny-build-as-full", INPUT, "train on a --num-steps build under the full name",
          REJECTED, _INPUT),
+    Case("bidi-name", INPUT, "U+202E and other bidi/control characters in entry names",
+         REJECTED, "tests/leaderboard/test_fuzz.py::test_bidi_and_control_characters_are_"
+         "refused_naming_the_field"),
     Case("tfrecord-corrupt", INPUT, "datasets inspect on a corrupted TFRecord", REJECTED,
          "tests/cli/test_datasets_cli.py::test_a_corrupt_tfrecord_is_one_line_naming_the_file"),
     # Interrupted work resumes to the very same bytes.
+    Case("train-finished-run", KILL, "rlu train again on a finished run: strict JSON, no "
+         "NaN", RECOVERED, "tests/cli/test_train_cli.py::test_a_finished_run_prints_valid_json"),
     Case("kill-generation", KILL, "SIGKILL a generation subprocess, build again", RECOVERED,
          "tests/generation/test_resume.py::test_sigkill_midway_then_rerun_equals_uninterrupted"),
     Case("kill-training", KILL, "SIGKILL a training subprocess, train again", RECOVERED,
