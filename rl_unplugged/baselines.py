@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rl_unplugged import fileio, registry
+from rl_unplugged.errors import ConfigError, CorruptDataError, UnknownNameError, UserError
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -48,30 +49,65 @@ class BaselineConfig:
         from rl_unplugged import agents
         from rl_unplugged.leaderboard.validation import track_tasks
 
-        agents.get_agent(self.agent)  # KeyError listing valid algorithms.
+        agents.get_agent(self.agent)  # UnknownNameError listing valid algorithms.
+        if not isinstance(self.datasets, Mapping) or not isinstance(self.config, Mapping):
+            raise ConfigError(f"baseline {self.name!r}: datasets and config must be mappings")
+        if (isinstance(self.steps, bool) or not isinstance(self.steps, int)
+                or not all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds)):
+            raise ConfigError(f"baseline {self.name!r}: steps and seeds must be integers")
         tasks = track_tasks(self.track)
         if not tasks:
-            raise ValueError(f"unknown track {self.track!r}")
+            raise UnknownNameError(f"unknown track {self.track!r}")
         if set(self.datasets) != set(tasks):
-            raise ValueError(f"baseline {self.name!r}: datasets must cover exactly the tasks of "
+            raise ConfigError(f"baseline {self.name!r}: datasets must cover exactly the tasks of "
                              f"track {self.track!r} ({', '.join(tasks)}); got "
                              f"{', '.join(sorted(self.datasets))}")
         for task_id, name in self.datasets.items():
             if registry.get_dataset(name).task.id != task_id:
-                raise ValueError(f"dataset {name!r} is not a dataset of {task_id!r}")
+                raise ConfigError(f"datasets.{task_id}: {name!r} is not a dataset of "
+                                  f"{task_id!r}")
         if self.steps <= 0 or not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise ValueError("steps must be > 0 and seeds distinct and non-empty")
+            raise ConfigError(f"baseline {self.name!r}: steps must be > 0 and seeds distinct "
+                              f"and non-empty")
+        try:  # The agent's own checks, now rather than after the datasets are built.
+            agents.make_config(self.agent, **self.config)
+        except ValueError as e:
+            if isinstance(e, UserError):
+                raise
+            raise ConfigError(f"baseline {self.name!r}: config: {e}") from None
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> BaselineConfig:
-        raw = json.loads(Path(path).read_text())
+        """Reads a baseline config file.
+
+        Raises:
+          CorruptDataError: the file is not a JSON object (names it).
+          UnknownNameError: unknown keys (names the file and the valid keys).
+          ConfigError: invalid values (names the field).
+        """
+        try:
+            raw = json.loads(Path(path).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise CorruptDataError(f"{path}: not JSON ({str(e)[:100]})") from None
+        if not isinstance(raw, dict):
+            raise CorruptDataError(f"{path}: not a JSON object")
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = set(raw) - fields
         if unknown:
-            raise KeyError(f"{path}: unknown baseline config keys {sorted(unknown)}; "
-                           f"valid: {sorted(fields)}")
-        raw["seeds"] = tuple(raw.get("seeds", (0, 1, 2)))
-        return cls(**raw)
+            raise UnknownNameError(f"{path}: unknown baseline config keys {sorted(unknown)}; "
+                                   f"valid: {sorted(fields)}")
+        missing = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
+                   and f.default_factory is dataclasses.MISSING} - set(raw)
+        if missing:
+            raise ConfigError(f"{path}: missing baseline config keys {sorted(missing)}")
+        seeds = raw.get("seeds", (0, 1, 2))
+        if not isinstance(seeds, list | tuple):
+            raise ConfigError(f"{path}: seeds must be a list of integers")
+        raw["seeds"] = tuple(seeds)
+        try:
+            return cls(**raw)
+        except UserError as e:  # Name the file too.
+            raise type(e)(f"{path}: {e}") from None
 
 
 def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
@@ -101,7 +137,8 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
                        seeds=cfg.seeds, out_dir=run_dir, dataset=dataset, progress=progress)
         protocol = protocols.get_protocol(task_id)
         for member, seed in enumerate(cfg.seeds):
-            policy = training.load_policy(run_dir, member=member)
+            # Checked against the protocol (task, allowed datasets) before it loads.
+            policy = evaluator.load_run_policy(run_dir, member=member, protocol=protocol).policy
             record = evaluator.evaluate(policy, protocol, selection="final", datasets=[dataset],
                                         policy_source=f"{run_dir.name} member {member}")
             evaluator.save_result(record, out / "results" / f"{run_dir.name}-seed{seed}.json")
@@ -143,7 +180,7 @@ def narrow_data_study(dataset: str, *, fraction: float, learners: Mapping[str, t
     from rl_unplugged.evaluation import evaluator, protocols
 
     if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+        raise ConfigError(f"fraction must be in (0, 1], got {fraction}")
     spec = registry.get_dataset(dataset)
     data = loader.load_transitions(spec, data_dir, build=True, generate=generation.generate)
     rng = np.random.default_rng(subsample_seed)
@@ -157,8 +194,9 @@ def narrow_data_study(dataset: str, *, fraction: float, learners: Mapping[str, t
         run_dir = Path(out_dir) / label
         training.train(agent, narrow, spec.task, steps=steps, config=dict(config), seeds=seeds,
                        out_dir=run_dir, dataset=spec.name, probe_every=None)
-        means = [evaluator.evaluate(training.load_policy(run_dir, member=m), protocol,
-                                    datasets=[spec.name])["mean_return"]
+        means = [evaluator.evaluate(
+                     evaluator.load_run_policy(run_dir, member=m, protocol=protocol).policy,
+                     protocol, datasets=[spec.name])["mean_return"]
                  for m in range(len(seeds))]
         results[label] = {"agent": agent, "config": dict(config),
                           "per_seed_mean_return": means, "mean": float(np.mean(means)),

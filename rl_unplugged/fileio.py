@@ -9,12 +9,13 @@ fails for lack of space or permission raises `DiskFullError` naming the target.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,19 @@ def _disk_error(path: Path, error: OSError) -> Exception:
         what = os.strerror(error.errno) if error.errno else str(error)
         return DiskFullError(f"{path}: cannot write ({what})")
     return error
+
+
+@contextlib.contextmanager
+def write_errors_named(path: str | os.PathLike) -> Iterator[None]:
+    """For writes that cannot be atomic (appends to a log): a failure for lack of space or
+    permission becomes a `DiskFullError` naming `path`, as in `atomic_write`."""
+    try:
+        yield
+    except OSError as e:
+        mapped = e if isinstance(e, DiskFullError) else _disk_error(Path(path), e)
+        if mapped is e:
+            raise
+        raise mapped from e
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:

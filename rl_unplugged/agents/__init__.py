@@ -14,7 +14,7 @@ from typing import Any
 from rl_unplugged.agents import bc, cql, dqn, qrdqn
 from rl_unplugged.agents.builder import build as build_learner
 from rl_unplugged.agents.common import Batch, Learner, LearnerConfig, TrainingState
-from rl_unplugged.errors import ConfigError
+from rl_unplugged.errors import ConfigError, UnknownNameError
 from rl_unplugged.specs import ACTION_KINDS, TaskSpec
 
 __all__ = ["AGENTS", "AgentSpec", "Batch", "Learner", "LearnerConfig", "TrainingState",
@@ -73,11 +73,12 @@ def register_agent(spec: AgentSpec, *, replace: bool = False) -> AgentSpec:
 
 
 def get_agent(name: str) -> AgentSpec:
-    """Looks an algorithm up; unknown names raise a KeyError listing the valid ones."""
+    """Looks an algorithm up; unknown names raise an UnknownNameError (a KeyError) listing
+    the valid ones."""
     if name not in AGENTS:
         close = difflib.get_close_matches(name, AGENTS, n=3, cutoff=0.5)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise KeyError(f"unknown algorithm {name!r}{hint}; valid: {', '.join(AGENTS)}")
+        raise UnknownNameError(f"unknown algorithm {name!r}{hint}; valid: {', '.join(AGENTS)}")
     return AGENTS[name]
 
 
@@ -85,15 +86,15 @@ def make_config(agent: str | AgentSpec, **overrides: Any) -> LearnerConfig:
     """The agent's config with its defaults and `overrides` applied (validated).
 
     Raises:
-      KeyError: an unknown hyperparameter (the message lists the valid ones).
+      UnknownNameError: an unknown hyperparameter (a KeyError; lists the valid ones).
       ValueError: an invalid value.
     """
     spec = get_agent(agent) if isinstance(agent, str) else agent
     valid = spec.fields()
     for key in overrides:
         if key not in valid:
-            raise KeyError(f"unknown hyperparameter {key!r} for {spec.name}; "
-                           f"valid: {', '.join(valid)}")
+            raise UnknownNameError(f"unknown hyperparameter {key!r} for {spec.name}; "
+                                   f"valid: {', '.join(valid)}")
     return spec.config_cls(**{**spec.defaults, **overrides})
 
 

@@ -6,7 +6,8 @@ its parsers and sets `func(args) -> int` on each. A parser that sets
 
 Errors: a `rl_unplugged.errors.UserError` (bad input, data or environment) is printed
 as one line `rlu: error: <message>` with exit status 2; any other exception is a bug
-and keeps its traceback.
+and keeps its traceback. Warnings (a store rebuilt from its source) are one line
+`rlu: warning: <message>`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import sys
 import tempfile
 import traceback
+import warnings
 
 from rl_unplugged.errors import UserError
 
@@ -103,13 +105,21 @@ def user_error_message(error: BaseException) -> str | None:
     return None
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library warning (a store rebuilt, an uncached read) as one line, like errors."""
+    text = " ".join(str(message).split())
+    print(f"rlu: warning: {text}", file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> int:
     _quiet_start()
     args = build_parser().parse_args(argv)
     try:
-        if getattr(args, "needs_tensorflow", False):
-            _import_tensorflow_quietly()
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():  # Restores the host's warning display after.
+            warnings.showwarning = _show_warning
+            if getattr(args, "needs_tensorflow", False):
+                _import_tensorflow_quietly()
+            return int(args.func(args) or 0)
     except Exception as e:
         message = user_error_message(e)
         if message is None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,12 @@ import pyarrow.parquet as pq
 from rl_unplugged import fileio
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
-from rl_unplugged.errors import CorruptDataError, LockedError, NotFoundError
+from rl_unplugged.errors import CorruptDataError, IncompatibleError, LockedError, NotFoundError
 
 LOCK = ".lock"  # Held (flock) by the one process writing a log.
+# The resume state's SHA-256, in the manifest only while the log is unfinished (dropped
+# with the resume state at finalize, so complete manifests stay byte-identical).
+RESUME_SHA256 = "resume_state_sha256"
 FORMAT = "rlu-raw-log"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -63,9 +67,10 @@ def read_manifest(directory: Path) -> dict | None:
         return None
     try:
         manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise CorruptLogError(f"{path}: unreadable manifest ({e})") from e
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:  # Text garbage or binary.
+        raise CorruptLogError(f"{path}: unreadable manifest ({str(e)[:100]})") from None
+    if (not isinstance(manifest, dict) or manifest.get("format") != FORMAT
+            or manifest.get("format_version") != FORMAT_VERSION):
         raise CorruptLogError(f"{path}: not a {FORMAT} v{FORMAT_VERSION} manifest")
     return manifest
 
@@ -123,7 +128,9 @@ class RawLogWriter:
         """Creates or reopens the log of `dataset` in `directory`.
 
         Raises:
-          ValueError: the directory holds a log of another dataset or generation config.
+          IncompatibleError: the directory holds a log of another dataset or generation
+            config (a ValueError).
+          LogLockedError: another writer holds the log.
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -157,8 +164,9 @@ class RawLogWriter:
                 "resume_state": None, "checkpoints": [], "complete": False, "summary": {},
             }
         elif manifest["dataset"] != dataset or manifest["generation"] != generation:
-            raise ValueError(f"{directory} holds a log of {manifest['dataset']} made with another "
-                             f"generation config; delete it or use another directory")
+            raise IncompatibleError(f"{directory} holds a log of {manifest['dataset']} made "
+                                    f"with another generation config; delete it or use "
+                                    f"another directory")
         writer = cls(directory, manifest, lock_fd)
         writer._discard_uncommitted()
         return writer
@@ -213,12 +221,28 @@ class RawLogWriter:
         return len(self._pending)
 
     def resume_state(self) -> dict[str, np.ndarray] | None:
-        """The generator state committed with the last shard, if any."""
+        """The generator state committed with the last shard, if any.
+
+        Raises:
+          CorruptLogError: the state file is missing, unreadable or fails the SHA-256
+            recorded in the manifest (names the file).
+        """
         name = self._manifest["resume_state"]
         if not name:
             return None
-        with np.load(self.directory / name, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+        path = self.directory / name
+        if not path.exists():
+            raise CorruptLogError(f"{path}: resume state missing; delete {self.directory} "
+                                  f"and build again")
+        digest = self._manifest.get(RESUME_SHA256)  # Absent in logs older than the digest.
+        if digest is not None and fileio.sha256_file(path) != digest:
+            raise CorruptLogError(f"{path}: checksum mismatch (truncated or corrupted resume "
+                                  f"state); delete {self.directory} and build again")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise CorruptLogError(f"{path}: unreadable resume state ({e})") from e
 
     def add(self, episode: Episode) -> None:
         if self.complete:
@@ -275,6 +299,7 @@ class RawLogWriter:
 
             fileio.atomic_write(self.directory / name, write_state)
             new["resume_state"] = name
+            new[RESUME_SHA256] = fileio.sha256_file(self.directory / name)
         _write_json(self.directory / MANIFEST, new)
         self._manifest = new
         self._pending = []
@@ -289,6 +314,7 @@ class RawLogWriter:
         new = dict(self._manifest, complete=True, summary=summary or {})
         state = new["resume_state"]
         new["resume_state"] = None
+        new.pop(RESUME_SHA256, None)
         _write_json(self.directory / MANIFEST, new)
         self._manifest = new
         if state:

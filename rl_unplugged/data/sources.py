@@ -44,7 +44,7 @@ import numpy as np
 from rl_unplugged import paths
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
-from rl_unplugged.data.raw_log import MANIFEST, RawLog
+from rl_unplugged.data.raw_log import MANIFEST, CorruptLogError, RawLog
 from rl_unplugged.errors import IncompatibleError, NotFoundError
 from rl_unplugged.specs import DatasetSpec, TaskSpec
 
@@ -164,10 +164,14 @@ class RawLogSource(Source):
 
         Raises:
           NotFoundError: the dataset was never built there (says how to build it).
+          CorruptLogError: shards are there but their manifest is gone (names it).
           IncompatibleError: the directory holds another dataset's log.
         """
         raw = paths.raw_dir(spec, data_dir)
         if not (raw / MANIFEST).exists():
+            if any(raw.glob("shard-*")):  # Data without the manifest that checks it.
+                raise CorruptLogError(f"{raw / MANIFEST}: missing (its shards cannot be "
+                                      f"verified without it); delete {raw} and build again")
             raise NotFoundError(f"{spec.name} is not built under {paths.data_dir(data_dir)}; "
                                 f"run `rlu datasets build {spec.name}`")
         source = cls(raw, spec.task)

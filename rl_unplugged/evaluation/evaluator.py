@@ -32,7 +32,7 @@ import numpy as np
 import rl_unplugged
 from rl_unplugged import compat, fileio, registry
 from rl_unplugged.envs import action_bounds
-from rl_unplugged.errors import ConfigError, CorruptDataError, NotFoundError
+from rl_unplugged.errors import ConfigError, CorruptDataError, IncompatibleError, NotFoundError
 from rl_unplugged.evaluation import protocols as protocols_lib
 from rl_unplugged.evaluation.protocols import Protocol, ProtocolViolation
 from rl_unplugged.evaluation.vector_env import VectorEnv
@@ -65,26 +65,26 @@ def _actions(policy: Policy, obs: np.ndarray, spec: ActionSpec,
       bounds: continuous tasks only: `action_bounds(spec)` (float32 (A,) each).
 
     Raises:
-      ValueError: wrong shape or dtype (integers for discrete tasks, floats for
+      IncompatibleError: wrong shape or dtype (integers for discrete tasks, floats for
         continuous ones), or non-finite continuous actions.
     """
     actions = np.asarray(policy(obs))
     expected = (obs.shape[0], *spec.shape)
     if actions.shape != expected:
-        raise ValueError(f"policy returned actions of shape {actions.shape}; expected "
+        raise IncompatibleError(f"policy returned actions of shape {actions.shape}; expected "
                          f"{expected} for an observation batch of shape {obs.shape}")
     if spec.is_discrete:
         if not np.issubdtype(actions.dtype, np.integer):
-            raise ValueError(f"policy returned {actions.dtype} actions; expected integers "
+            raise IncompatibleError(f"policy returned {actions.dtype} actions; expected integers "
                              f"in [0, {spec.num_values})")
         return actions
     if not np.issubdtype(actions.dtype, np.floating):
-        raise ValueError(f"policy returned {actions.dtype} actions; expected floats of "
+        raise IncompatibleError(f"policy returned {actions.dtype} actions; expected floats of "
                          f"shape {expected} for continuous actions")
     actions = actions.astype(np.float32)
     finite = np.isfinite(actions).all(axis=1)
     if not finite.all():
-        raise ValueError(f"policy returned non-finite (NaN or inf) actions for batch rows "
+        raise IncompatibleError(f"policy returned non-finite (NaN or inf) actions for batch rows "
                          f"{np.flatnonzero(~finite).tolist()}")
     return np.clip(actions, *bounds)
 
@@ -115,9 +115,9 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
     """
     seeds = [int(s) for s in seeds]
     if not seeds:
-        raise ValueError("no seeds to evaluate")
+        raise ConfigError("no seeds to evaluate")
     if not 0.0 <= epsilon <= 1.0:
-        raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
+        raise ConfigError(f"epsilon must be in [0, 1], got {epsilon}")
     if isinstance(task, str):
         task = registry.get_task(task)
     spec = task.action
@@ -125,7 +125,7 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
     num_actions = task.num_actions
     bounds = None if discrete else action_bounds(spec)
     if epsilon > 0.0 and not discrete and not np.isfinite(bounds).all():
-        raise ValueError(f"{task.id}: epsilon > 0 needs finite action bounds (uniform "
+        raise ConfigError(f"{task.id}: epsilon > 0 needs finite action bounds (uniform "
                          f"random actions), got {spec.describe()}")
     venv = VectorEnv(task, min(num_envs, len(seeds)))
     n = venv.num_envs

@@ -50,6 +50,7 @@ from rl_unplugged import checkpointing, envs, paths, registry
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
 from rl_unplugged.data.raw_log import CorruptLogError, RawLog, RawLogWriter
+from rl_unplugged.errors import ConfigError
 from rl_unplugged.generation import behaviour_checkpoints, dqn
 from rl_unplugged.generation.replay_buffer import ReplayBuffer
 from rl_unplugged.specs import DatasetSpec
@@ -112,7 +113,7 @@ def validate(spec: DatasetSpec) -> None:
             problems.append(f"environment observations are {obs.shape} {obs.dtype}, "
                             f"spec says {want[0]} {want[1]}")
     if problems:
-        raise ValueError(f"cannot generate {spec.name}: " + "; ".join(problems))
+        raise ConfigError(f"cannot generate {spec.name}: " + "; ".join(problems))
 
 
 def _json(obj) -> dict:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from rl_unplugged import fileio, registry
+from rl_unplugged.errors import IncompatibleError
 from rl_unplugged.evaluation import evaluator
 from rl_unplugged.evaluation import protocols as protocols_lib
 from rl_unplugged.evaluation.normalisation import MissingReferenceError, normalise
@@ -48,7 +49,7 @@ def load_submissions(root: str | Path, protocols: Mapping[str, Protocol] | None 
     """Validates every `root/submissions/*.json` (sorted by file name).
 
     Raises:
-      ValueError: a file is invalid (message names the file and the field), or two
+      SubmissionError: a file is invalid (message names the file and the field), or two
         entries share a name.
     """
     names: list[str] = []
@@ -56,8 +57,8 @@ def load_submissions(root: str | Path, protocols: Mapping[str, Protocol] | None 
     for path in sorted((Path(root) / SUBMISSIONS).glob("*.json")):
         try:
             sub = validate_file(path, protocols=protocols, existing_names=names)
-        except SubmissionError as e:
-            raise ValueError(f"{path}: {e}") from None
+        except SubmissionError as e:  # A ConfigError (ValueError) naming file and field.
+            raise SubmissionError(str(path), str(e)) from None
         names.append(sub["name"])
         out.append((path, sub))
     return out
@@ -215,14 +216,14 @@ def submission_from_results(results: list[Mapping[str, Any]], *, track: str, nam
             raise protocols_lib.ProtocolViolation((i, *e.field), e.reason) from None
         p = protocols_lib.get_protocol(r["task"])
         if r["protocol"]["hash"] != p.hash:
-            raise ValueError(f"a {r['task']} result was evaluated under protocol "
+            raise IncompatibleError(f"a {r['task']} result was evaluated under protocol "
                              f"{r['protocol']['hash'][:12]}, not the current {p.hash[:12]}")
         if r["episode_seeds"] != p.episode_seeds:
-            raise ValueError(f"a {r['task']} result does not use the protocol's seeds")
+            raise IncompatibleError(f"a {r['task']} result does not use the protocol's seeds")
         selections.add((r["selection"]["method"], r["selection"].get("name")))
         runs.setdefault(r["task"], []).append(list(r["returns"]))
     if len(selections) != 1:
-        raise ValueError(f"results mix selection methods: {sorted(map(str, selections))}")
+        raise IncompatibleError(f"results mix selection methods: {sorted(map(str, selections))}")
     method, sel_name = selections.pop()
     return submission_template(protocols, track, name, runs, selection=method,
                                selection_name=sel_name, **kwargs)

@@ -60,11 +60,12 @@ class JsonlLogger:
     def write(self, rows: list[Row]) -> None:
         if not rows:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         # Opened per write: a killed run leaves whole lines, and there is nothing to close.
-        with self.path.open("a") as f:
-            for row in rows:
-                f.write(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n")
+        with fileio.write_errors_named(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a") as f:
+                for row in rows:
+                    f.write(json.dumps({k: _clean(v) for k, v in row.items()}) + "\n")
 
     def close(self) -> None:
         pass

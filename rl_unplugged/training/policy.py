@@ -14,6 +14,7 @@ import numpy as np
 from rl_unplugged import agents as agents_lib
 from rl_unplugged import checkpointing, compile_cache, registry
 from rl_unplugged.agents import Learner
+from rl_unplugged.errors import ConfigError
 from rl_unplugged.training.loop import CONFIG_FILE
 
 list_checkpoints = checkpointing.list_checkpoints
@@ -36,7 +37,7 @@ def _learner_and_params(run_dir, member: int, checkpoint: int | None) -> tuple[L
     header = read_config(run_dir)
     members = header["members"]
     if not 0 <= member < len(members):
-        raise ValueError(f"member {member} out of range: {run_dir} has {len(members)} members")
+        raise ConfigError(f"member {member} out of range: {run_dir} has {len(members)} members")
     config = dict(header["config"])
     config.update(members[member]["grid"])
     config = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}

@@ -341,3 +341,55 @@ def test_evaluation_results_at_numeric_bounds(tmp_path_factory, task_id, index, 
         assert valid and loaded["returns"] == returns
     except ConfigError:
         assert not valid
+
+
+# The reliability catalogue's named numeric bounds (tests/reliability/catalogue.py), each
+# tried for certain, not left to the fuzzer's draws: {id: (task, returns of run 0)}.
+def _first(value):
+    return lambda returns, lo, hi: [value, *returns[1:]]
+
+
+NAMED_BOUNDS = {
+    "bounds-huge": ("bsuite/catch", _first(1e308)),
+    "bounds-negative-huge": ("bsuite/catch", _first(-1e308)),
+    "bounds-above-cap": ("bsuite/cartpole",
+                         lambda r, lo, hi: [math.nextafter(hi, math.inf), *r[1:]]),
+    "bounds-below-floor": ("bsuite/mountain_car",
+                           lambda r, lo, hi: [math.nextafter(lo, -math.inf), *r[1:]]),
+    "bounds-subnormal": ("bsuite/mountain_car", _first(5e-324)),
+    "bounds-nan": ("bsuite/catch", _first(math.nan)),
+    "bounds-inf": ("bsuite/catch", _first(math.inf)),
+    "bounds-bigint": ("bsuite/catch", _first(10**400)),
+    "bounds-string": ("bsuite/catch", _first("1.0")),
+    "bounds-bool": ("bsuite/catch", _first(True)),
+    "bounds-too-many": ("bsuite/catch", lambda r, lo, hi: [*r, r[0]]),
+    "bounds-too-few": ("bsuite/catch", lambda r, lo, hi: r[:-1]),
+}
+
+
+def _named_bounds_cases():
+    from tests.reliability import catalogue
+
+    return catalogue.cases("tests/leaderboard/test_fuzz.py::test_named_numeric_bounds")
+
+
+@pytest.mark.parametrize("case", _named_bounds_cases(), ids=str)
+def test_named_numeric_bounds(case):
+    from rl_unplugged.evaluation import evaluator
+    from rl_unplugged.evaluation.protocols import ProtocolViolation
+
+    task, mutate = NAMED_BOUNDS[case.id]
+    lo, hi = FEASIBLE[task]
+    doc = copy.deepcopy(BASE)
+    run = doc["results"][task]["runs"][0]
+    run["returns"] = mutate(list(run["returns"]), lo, hi)
+    assert not expected_valid(doc)
+    with pytest.raises(V.SubmissionError) as info:  # The submission names the field.
+        V.validate_bytes(json.dumps(doc, allow_nan=True).encode(), protocols=PROTOCOLS)
+    assert info.value.path.startswith(f'$.results["{task}"].runs[0].returns'), info.value.path
+    assert "\n" not in str(info.value)
+    protocol = PROTOCOLS[task]  # So does a results record of the same returns.
+    returns = mutate([float(lo)] * protocol.num_episodes, lo, hi)
+    with pytest.raises(ProtocolViolation) as info:
+        evaluator.check_result(_result_record(protocol, returns), protocol)
+    assert info.value.field[0] == "returns" and "\n" not in str(info.value)
