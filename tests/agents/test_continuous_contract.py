@@ -15,15 +15,19 @@ from tests.training.helpers import random_transitions
 TINY = {"hidden": (16, 16), "batch_size": 8}
 CONTINUOUS = [name for name, spec in agents.AGENTS.items() if spec.action_kind == "continuous"]
 # (agent, config overrides, the traced hyperparameter of the 2-point grid).
+# Variants of an algorithm already covered run with -m slow (minutes each on 2 cores).
+SLOW = pytest.mark.slow
 CASES = [
     ("bc_gaussian", {}, {"learning_rate": [1e-3, 3e-4]}),
     ("td3_bc", {}, {"alpha": [1.0, 2.5]}),
     ("cql_sac", {}, {"alpha": [1.0, 5.0]}),
-    ("cql_sac", {"lagrange": True}, {"target_action_gap": [1.0, 10.0]}),
+    pytest.param("cql_sac", {"lagrange": True}, {"target_action_gap": [1.0, 10.0]},
+                 marks=SLOW),
     ("iql", {}, {"expectile": [0.7, 0.9]}),
-    ("crr", {"filter": "binary"}, {"beta": [1.0, 2.0]}),
     ("crr", {"critic": "mog", "num_components": 3}, {"max_weight": [5.0, 20.0]}),
-    ("td3_bc", {"redo_every": 2}, {"alpha": [1.0, 2.5]}),  # ReDo inside the vmapped ensemble.
+    pytest.param("crr", {"filter": "binary"}, {"beta": [1.0, 2.0]}, marks=SLOW),
+    # ReDo inside the vmapped ensemble.
+    pytest.param("td3_bc", {"redo_every": 2}, {"alpha": [1.0, 2.5]}, marks=SLOW),
 ]
 KW = {"steps": 4, "log_every": 2, "probe_every": 2, "checkpoint_every": 2, "probe_size": 16,
       "make_plots": False}
@@ -31,7 +35,7 @@ KW = {"steps": 4, "log_every": 2, "probe_every": 2, "checkpoint_every": 2, "prob
 
 def test_every_continuous_learner_is_covered():
     assert set(CONTINUOUS) == {"bc_gaussian", "td3_bc", "cql_sac", "iql", "crr"}
-    assert {c[0] for c in CASES} == set(CONTINUOUS)
+    assert {getattr(c, "values", c)[0] for c in CASES} == set(CONTINUOUS)
 
 
 def leaves(tree):
@@ -151,3 +155,19 @@ def test_actor_critic_configs_validate():
         agents.make_config("crr", critic="c51")
     with pytest.raises(ValueError, match="redo_every"):
         agents.make_config("cql_sac", redo_every=-1)
+
+
+def test_cql_lagrange_multiplier_follows_the_action_gap(task):
+    config = agents.make_config("cql_sac", **TINY, lagrange=True)
+    learner = agents.make_learner("cql_sac", task, config)
+    data = continuous_transitions(task)
+    batch = Batch(*(jax.numpy.asarray(x[:8]) for x in (
+        data.observation, data.action, data.reward, data.discount, data.next_observation)))
+    update = jax.jit(learner.update)
+    moved = []
+    for gap in (1e3, -1e3):  # Penalty below the target gap: alpha' falls; above: it rises.
+        hparams = {**learner.config.traced(), "target_action_gap": gap}
+        state, metrics = update(learner.init(jax.random.PRNGKey(0), hparams), batch)
+        assert float(metrics["alpha_prime"]) == 1.0  # exp(0) before the step.
+        moved.append(float(state.params["log_alpha_prime"]))
+    assert moved[0] < 0 < moved[1]
