@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
-from rl_unplugged.agents import bc, bc_gaussian, cql, cql_sac, crr, dqn, iql, qrdqn, td3_bc  # noqa: I001
+from rl_unplugged.agents import bc, bc_gaussian, cql, cql_sac, crr, dqn, iql, qrdqn, td3_bc
 from rl_unplugged.agents.builder import build as build_learner
 from rl_unplugged.agents.common import Batch, Learner, LearnerConfig, TrainingState
 from rl_unplugged.errors import ConfigError
