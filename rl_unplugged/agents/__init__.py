@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
-from rl_unplugged.agents import bc, cql, dqn, qrdqn
+from rl_unplugged.agents import bc, bc_gaussian, cql, cql_sac, crr, dqn, iql, qrdqn, td3_bc
 from rl_unplugged.agents.builder import build as build_learner
 from rl_unplugged.agents.common import Batch, Learner, LearnerConfig, TrainingState
 from rl_unplugged.errors import ConfigError, UnknownNameError
@@ -52,6 +52,20 @@ AGENTS: dict[str, AgentSpec] = {s.name: s for s in (
               description="CQL(H) over double DQN"),
     AgentSpec(name="cql_qrdqn", config_cls=cql.CQLConfig, factory=cql.make_learner,
               defaults={"base": "qrdqn"}, description="CQL(H) over QR-DQN (CQL's Atari setup)"),
+    AgentSpec(name="bc_gaussian", config_cls=bc_gaussian.BCGaussianConfig,
+              factory=bc_gaussian.make_learner, action_kind="continuous",
+              description="behaviour cloning (tanh-Gaussian maximum likelihood)"),
+    AgentSpec(name="td3_bc", config_cls=td3_bc.TD3BCConfig, factory=td3_bc.make_learner,
+              action_kind="continuous", description="TD3+BC (Fujimoto & Gu 2021)"),
+    AgentSpec(name="cql_sac", config_cls=cql_sac.CQLSACConfig, factory=cql_sac.make_learner,
+              action_kind="continuous",
+              description="CQL(H) over SAC, optional Lagrange variant (Kumar et al. 2020)"),
+    AgentSpec(name="iql", config_cls=iql.IQLConfig, factory=iql.make_learner,
+              action_kind="continuous", description="implicit Q-learning (Kostrikov et al. 2022)"),
+    AgentSpec(name="crr", config_cls=crr.CRRConfig, factory=crr.make_learner,
+              action_kind="continuous",
+              description="critic-regularised regression, exp/binary filters, optional MoG "
+                          "critic (Wang et al. 2020)"),
 )}
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import jax
 
 from rl_unplugged import networks
-from rl_unplugged.agents import common
+from rl_unplugged.agents import common, redo
 from rl_unplugged.specs import TaskSpec
 
 
@@ -36,7 +36,21 @@ def build(name: str, config: common.LearnerConfig, task: TaskSpec, loss: common.
     optimizer = common.make_optimizer(config.learning_rate, config.adam_eps)
     update = functools.partial(common.sgd_update, optimizer=optimizer, use_target=use_target,
                                loss_fn=functools.partial(loss, network=network))
+    if config.redo_every:
+        update = redo.every(update, functools.partial(_recycle, network=network, task=task,
+                                                      tau=config.redo_tau), config.redo_every)
     init = functools.partial(common.init_state, network=network, optimizer=optimizer, task=task)
     return common.Learner(name=name, config=config, task=task, network=network,
                           init=lambda key, hparams: init(key, hparams=hparams), update=update,
                           q_values=lambda params, obs: q_values(network.apply(params, obs)))
+
+
+def _recycle(state: common.TrainingState, batch: common.Batch, *, network, task: TaskSpec,
+             tau: float) -> common.TrainingState:
+    """ReDo on the value network, with dormancy measured on the update's batch."""
+    fresh = network.init(jax.random.fold_in(state.key, state.step),
+                         common.dummy_observation(task))
+    activations = network.apply(state.params, batch.observation).activations
+    params, opt_state = redo.recycle_with_optimizer(state.params, state.opt_state, fresh,
+                                                    activations, tau)
+    return state._replace(params=params, opt_state=opt_state)

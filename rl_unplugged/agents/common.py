@@ -75,6 +75,10 @@ class LearnerConfig:
     batch_size: int = 256  # Transitions per update.
     learning_rate: float = 3e-4  # Adam step size.
     adam_eps: float = 1e-8  # Adam epsilon.
+    # ReDo (Sokar et al. 2023, `agents/redo.py`): updates between recycles of tau-dormant
+    # units (0: off) and the dormancy threshold tau. Fixed per run (not traced).
+    redo_every: int = 0
+    redo_tau: float = 0.1
 
     def __post_init__(self):
         if not self.hidden or any(int(h) <= 0 for h in self.hidden):
@@ -86,6 +90,10 @@ class LearnerConfig:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
         if not self.adam_eps > 0:
             raise ValueError(f"adam_eps must be > 0, got {self.adam_eps}")
+        if self.redo_every < 0:
+            raise ValueError(f"redo_every must be >= 0 (0: no ReDo), got {self.redo_every}")
+        if not 0.0 <= self.redo_tau < 1.0:
+            raise ValueError(f"redo_tau must be in [0, 1), got {self.redo_tau}")
 
     def traced(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in self.TRACED}
@@ -254,6 +262,8 @@ class Learner:
     init(key, hparams) -> TrainingState; update(state, batch) -> (state, metrics) is
     pure and jit-able; q_values(params, obs) -> (B, A) action scores (Q-values, the
     mean over quantiles for QR-DQN, logits for BC), whose argmax is the greedy policy.
+    Continuous learners (`agents/actor_critic.py`) also give `act`; their `q_values`
+    is (B, 1): the critic at the policy's action (BC: the policy's log-density there).
     """
 
     name: str
@@ -263,6 +273,13 @@ class Learner:
     init: Callable[[jax.Array, dict[str, Any]], TrainingState]
     update: Callable[[TrainingState, Batch], tuple[TrainingState, Metrics]]
     q_values: Callable[[Params, jax.Array], jax.Array]
+    # Continuous learners only: act(params, obs) -> (B, A) float32 deterministic (mean)
+    # actions inside the action spec's bounds, the policy evaluated.
+    act: Callable[[Params, jax.Array], jax.Array] | None = None
+    # The probes' features: (params, obs) -> NetworkOutput; None: `network.apply`.
+    represent: Callable[[Params, jax.Array], networks.NetworkOutput] | None = None
 
     def representation(self, params: Params, obs: jax.Array) -> networks.NetworkOutput:
+        if self.represent is not None:
+            return self.represent(params, obs)
         return self.network.apply(params, obs)

@@ -45,7 +45,7 @@ class Callback(Protocol):
 def _probe(states: TrainingState, obs: jax.Array, next_obs: jax.Array, *, learner: Learner
            ) -> dict[str, jax.Array]:
     def one(params):
-        both = learner.network.apply(params, jnp.concatenate([obs, next_obs]))
+        both = learner.representation(params, jnp.concatenate([obs, next_obs]))
         n = obs.shape[0]
         q = learner.q_values(params, obs)
         out = probes_lib.all_probes(both.representation[:n], both.representation[n:],

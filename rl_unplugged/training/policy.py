@@ -54,6 +54,8 @@ def _functions(learner: Learner) -> tuple[Callable, Callable]:
     # checkpoint of a run shares one compilation (params are arguments, not constants).
     def build():
         q = learner.q_values
+        if learner.act is not None:  # Continuous: the policy's deterministic (mean) action.
+            return jax.jit(q), jax.jit(learner.act)
         return jax.jit(q), jax.jit(lambda p, o: q(p, o).argmax(-1))
 
     return compile_cache.cached(("policy", learner.name, learner.config, learner.task), build)
@@ -63,7 +65,8 @@ def load_q_function(run_dir: str | os.PathLike, member: int = 0, checkpoint: int
                     ) -> Callable[[np.ndarray], np.ndarray]:
     """obs (B, *obs_shape) -> (B, A) float32 action values of one member.
 
-    Q-values for DQN/CQL, the mean over quantiles for QR-DQN, logits for BC.
+    Q-values for DQN/CQL, the mean over quantiles for QR-DQN, logits for BC. Continuous
+    learners: (B, 1), the critic at the policy's mean action (`Learner.q_values`).
     `checkpoint` is a step from `list_checkpoints(run_dir)` (default: the latest).
     """
     learner, params = _learner_and_params(run_dir, member, checkpoint)
@@ -73,7 +76,12 @@ def load_q_function(run_dir: str | os.PathLike, member: int = 0, checkpoint: int
 
 def load_policy(run_dir: str | os.PathLike, member: int = 0, checkpoint: int | None = None
                 ) -> Callable[[np.ndarray], np.ndarray]:
-    """Batched greedy policy of one member: obs (B, *obs_shape) -> actions (B,) int64."""
+    """Batched greedy policy of one member: obs (B, *obs_shape) -> actions.
+
+    Discrete tasks: (B,) int64, the argmax of `q_values`. Continuous tasks: (B, A)
+    float32, the policy's deterministic (mean) action inside the action bounds.
+    """
     learner, params = _learner_and_params(run_dir, member, checkpoint)
     _, act = _functions(learner)
-    return lambda obs: np.asarray(act(params, np.asarray(obs)), np.int64)
+    dtype = np.float32 if learner.act is not None else np.int64
+    return lambda obs: np.asarray(act(params, np.asarray(obs)), dtype)

@@ -10,7 +10,9 @@ from rl_unplugged.agents import Batch
 from tests.training.helpers import random_transitions
 
 TINY = {"hidden": (16, 16), "batch_size": 8}
-CASES = [(name, "classic/cartpole") for name in agents.AGENTS] + [
+# The discrete learners (the continuous ones: test_continuous_contract.py).
+CASES = [(name, "classic/cartpole") for name, spec in agents.AGENTS.items()
+         if spec.action_kind == "discrete"] + [
     pytest.param("cql_qrdqn", "minatar/breakout", marks=pytest.mark.slow)]  # The CNN torso.
 
 

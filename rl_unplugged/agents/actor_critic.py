@@ -1,0 +1,274 @@
+"""The continuous-action core shared by the offline actor-critics (BC, TD3+BC, CQL, IQL, CRR).
+
+One `TrainingState` serves them and the discrete learners: `params`, `target_params`
+and `opt_state` are dicts by part ('critic', 'policy', 'value', 'log_alpha', ...), each
+part with its own Adam (learning rate traced from `hparams`), so the training loop,
+checkpoints, ensembles and probes are unchanged. Critics are `num_critics` stacked
+`networks.CriticNetwork`s (one vmapped forward pass for the twin critics).
+
+Actions: the learners work in the normalised box [-1, 1]^A (the tanh range of their
+policies); `normalise` maps the dataset's actions in, `act` maps the policy's mean
+action back into the action spec's bounds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from rl_unplugged import networks
+from rl_unplugged.agents import common, redo
+from rl_unplugged.agents.common import Batch, LearnerConfig, TrainingState
+from rl_unplugged.specs import TaskSpec
+
+Params = Any
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0  # The Gaussian policy's log-std range (as in SAC/CQL).
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ActorCriticConfig(LearnerConfig):
+    """Fields of the continuous actor-critics; `learning_rate` is the critics' (and value's)."""
+
+    TRACED = ("learning_rate", "policy_learning_rate", "discount", "tau")
+
+    policy_learning_rate: float = 3e-4  # Adam step size of the policy (and temperatures).
+    discount: float | None = None  # gamma; None takes the task's gamma.
+    tau: float = 0.005  # Polyak rate of the target critics: theta' <- tau theta + (1-tau) theta'.
+    num_critics: int = 2  # Stacked critics; targets take their minimum (clipped double Q).
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.policy_learning_rate > 0:
+            raise ValueError(f"policy_learning_rate must be > 0, got {self.policy_learning_rate}")
+        if self.discount is not None and not 0.0 <= self.discount <= 1.0:
+            raise ValueError(f"discount must be in [0, 1], got {self.discount}")
+        if not 0.0 < self.tau <= 1.0:
+            raise ValueError(f"tau must be in (0, 1], got {self.tau}")
+        if self.num_critics < 1:
+            raise ValueError(f"num_critics must be >= 1, got {self.num_critics}")
+
+    def resolve(self, task: TaskSpec) -> ActorCriticConfig:
+        return self if self.discount is not None else dataclasses.replace(self,
+                                                                          discount=task.gamma)
+
+
+# ---------------------------------------------------------------------------------------
+# Networks and the tanh-Gaussian policy.
+
+
+class GaussianOutput(NamedTuple):
+    mean: jax.Array  # (B, A) pre-tanh mean.
+    log_std: jax.Array  # (B, A) in [LOG_STD_MIN, LOG_STD_MAX].
+    representation: jax.Array
+    activations: tuple[jax.Array, ...]
+
+
+class GaussianPolicyNetwork(nn.Module):
+    """Torso + one linear head giving the pre-tanh mean and log-std of each action dim."""
+
+    torso: nn.Module
+    action_size: int
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> GaussianOutput:
+        rep, acts = self.torso(obs)
+        out = nn.Dense(2 * self.action_size)(rep)
+        mean, log_std = jnp.split(out, 2, axis=-1)
+        # A smooth squash of log-std into its range (as in CQL's and IQL's policies).
+        log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (jnp.tanh(log_std) + 1.0)
+        return GaussianOutput(mean=mean, log_std=log_std, representation=rep, activations=acts)
+
+
+def tanh_gaussian(mean: jax.Array, log_std: jax.Array):
+    """pi(.|s) = tanh(N(mean, exp(log_std)^2)) per dim, independent over the last axis (TFP)."""
+    from rl_unplugged.agents.distributions import tfd, tfp  # Lazy: TFP imports take ~1 s.
+
+    base = tfd.Normal(mean, jnp.exp(log_std))
+    return tfd.Independent(tfd.TransformedDistribution(base, tfp.bijectors.Tanh()), 1)
+
+
+ACTION_EPS = 1e-6  # Dataset actions at +-1 are moved this far inside (atanh(+-1) = +-inf).
+
+
+def log_prob(mean: jax.Array, log_std: jax.Array, action: jax.Array) -> jax.Array:
+    """log pi(a|s) of normalised actions (B, A) with the tanh correction -> (B,)."""
+    clipped = jnp.clip(action, -1.0 + ACTION_EPS, 1.0 - ACTION_EPS)
+    return tanh_gaussian(mean, log_std).log_prob(clipped)
+
+
+def sample(mean: jax.Array, log_std: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """A reparameterised sample a = tanh(mean + std * eps) and its log pi(a|s), both from the
+    pre-tanh sample (stable where tanh saturates): (B, A), (B,)."""
+    from rl_unplugged.agents.distributions import tfd, tfp
+
+    base = tfd.Normal(mean, jnp.exp(log_std))
+    x = base.sample(seed=key)
+    correction = tfp.bijectors.Tanh().forward_log_det_jacobian(x, event_ndims=1)
+    return jnp.tanh(x), jnp.sum(base.log_prob(x), axis=-1) - correction
+
+
+def normalise(action: jax.Array, task: TaskSpec) -> jax.Array:
+    """Actions in the task's bounds (B, A) -> [-1, 1]^A."""
+    low = jnp.asarray(task.action.minimum, jnp.float32)
+    high = jnp.asarray(task.action.maximum, jnp.float32)
+    return jnp.clip(2.0 * (action - low) / (high - low) - 1.0, -1.0, 1.0)
+
+
+def denormalise(action: jax.Array, task: TaskSpec) -> jax.Array:
+    """[-1, 1]^A -> the task's bounds (clipped: float32 rounding never leaves them)."""
+    low = jnp.asarray(task.action.minimum, jnp.float32)
+    high = jnp.asarray(task.action.maximum, jnp.float32)
+    return jnp.clip(low + (action + 1.0) * 0.5 * (high - low), low, high)
+
+
+def unit_box(task: TaskSpec) -> TaskSpec:
+    """`task` with its actions normalised to [-1, 1]^A (the learners' internal action space)."""
+    from rl_unplugged.specs import ActionSpec
+
+    size = task.action.shape[0]
+    return dataclasses.replace(task, action=ActionSpec.continuous((-1.0,) * size, (1.0,) * size))
+
+
+@dataclasses.dataclass(frozen=True)
+class Critics:
+    """`num` stacked critics Q_i(s, a) sharing one vmapped forward pass."""
+
+    network: networks.CriticNetwork
+    num: int
+
+    def init(self, key: jax.Array, task: TaskSpec) -> Params:
+        obs = common.dummy_observation(task)
+        action = jnp.zeros((1, task.action.shape[0]), jnp.float32)
+        return jax.vmap(lambda k: self.network.init(k, obs, action))(
+            jax.random.split(key, self.num))
+
+    def apply(self, params: Params, obs: jax.Array, action: jax.Array) -> networks.NetworkOutput:
+        """Values (num, B) (or (num, B, atoms)); representation (num, B, D)."""
+        return jax.vmap(lambda p: self.network.apply(p, obs, action))(params)
+
+    def values(self, params: Params, obs: jax.Array, action: jax.Array) -> jax.Array:
+        return self.apply(params, obs, action).values
+
+
+# ---------------------------------------------------------------------------------------
+# State, optimizers and the per-part Adam step.
+
+
+def make_optimizer(config: LearnerConfig) -> optax.GradientTransformation:
+    """Adam with a traced learning rate (set per part from `hparams` in `new_state`)."""
+    return common.make_optimizer(config.learning_rate, config.adam_eps)
+
+
+# The hparam that sets each part's learning rate.
+LEARNING_RATE_OF = {"critic": "learning_rate", "value": "learning_rate",
+                    "policy": "policy_learning_rate", "log_alpha": "policy_learning_rate",
+                    "log_alpha_prime": "learning_rate"}
+
+
+def new_state(params: dict[str, Params], target_params: dict[str, Params], key: jax.Array,
+              optimizer: optax.GradientTransformation, hparams: Mapping[str, Any]
+              ) -> TrainingState:
+    """The state before any update: one Adam state per part, learning rates from hparams."""
+    hp = {k: jnp.asarray(v, jnp.float32) for k, v in hparams.items()}
+    opt_state = {}
+    for name, part in params.items():
+        state = optimizer.init(part)
+        # BC has no policy_learning_rate: its one part trains at learning_rate.
+        state.hyperparams["learning_rate"] = hp.get(LEARNING_RATE_OF[name], hp["learning_rate"])
+        opt_state[name] = state
+    return TrainingState(params=params, target_params=target_params, opt_state=opt_state,
+                         key=key, step=jnp.zeros((), jnp.int32), hparams=hp)
+
+
+def apply_grads(state: TrainingState, name: str, grads: Params,
+                optimizer: optax.GradientTransformation) -> TrainingState:
+    """One Adam step on part `name` of `state.params`."""
+    updates, opt = optimizer.update(grads, state.opt_state[name], state.params[name])
+    return state._replace(params={**state.params, name: optax.apply_updates(
+        state.params[name], updates)}, opt_state={**state.opt_state, name: opt})
+
+
+def soft_update(target: Params, online: Params, tau: jax.Array) -> Params:
+    """Polyak averaging theta' <- tau theta + (1 - tau) theta'."""
+    return optax.incremental_update(online, target, tau)
+
+
+def min_over_critics(values: jax.Array) -> jax.Array:
+    """Clipped double Q (Fujimoto et al. 2018): the minimum over the critic axis 0."""
+    return jnp.min(values, axis=0)
+
+
+# ---------------------------------------------------------------------------------------
+# ReDo over the parts of an actor-critic.
+
+
+@dataclasses.dataclass(frozen=True)
+class RedoPart:
+    """A part recycled by ReDo: how to initialise it afresh and read its activations.
+
+    init(key) -> fresh params; activations(params, batch) -> hidden activations;
+    stacked: the part holds `num_critics` networks along axis 0 (recycled one by one).
+    """
+
+    name: str
+    init: Callable[[jax.Array], Params]
+    activations: Callable[[Params, Batch], Sequence[jax.Array]]
+    stacked: bool = False
+
+
+def redo_update(update: Callable, parts: Sequence[RedoPart], config: LearnerConfig
+                ) -> Callable:
+    """`update` with ReDo on `parts` every `config.redo_every` updates (unchanged if 0)."""
+    if not config.redo_every:
+        return update
+
+    def recycle(state: TrainingState, batch: Batch) -> TrainingState:
+        params, opt_state = dict(state.params), dict(state.opt_state)
+        for i, part in enumerate(parts):
+            key = jax.random.fold_in(jax.random.fold_in(state.key, state.step), i)
+            fresh = part.init(key)
+
+            def one(p, moments, f, b=batch, part=part):
+                return redo.recycle(p, moments, f, part.activations(p, b), config.redo_tau)
+
+            moments = redo.adam_moments(opt_state[part.name])
+            fn = jax.vmap(one) if part.stacked else one
+            params[part.name], moments = fn(params[part.name], moments, fresh)
+            opt_state[part.name] = redo.with_adam_moments(opt_state[part.name], moments)
+        return state._replace(params=params, opt_state=opt_state)
+
+    return redo.every(update, recycle, config.redo_every)
+
+
+def evaluation_fns(task: TaskSpec, mean_action: Callable[[Params, jax.Array], jax.Array],
+                   critics: Critics | None, q_of: Callable[[jax.Array], jax.Array] | None = None
+                   ) -> dict[str, Callable]:
+    """`act`, `q_values` and `represent` of a continuous learner.
+
+    mean_action(params, obs) -> (B, A) normalised deterministic action. With critics,
+    q_values is the first critic at that action (B, 1) and the probes read its
+    representation; without (BC), see the learner. q_of maps a critic's output to Q
+    (distributional critics: the distribution's mean).
+    """
+    def act(params, obs):
+        return denormalise(mean_action(params, obs), task)
+
+    if critics is None:
+        return {"act": act}
+
+    def critic_at_policy(params, obs):
+        first = jax.tree.map(lambda x: x[0], params["critic"])
+        return critics.network.apply(first, obs, jax.lax.stop_gradient(
+            mean_action(params, obs)))
+
+    def q_values(params, obs):
+        values = critic_at_policy(params, obs).values
+        return (values if q_of is None else q_of(values))[:, None]
+
+    return {"act": act, "q_values": q_values, "represent": critic_at_policy}

@@ -1,0 +1,15 @@
+"""Continuous BC configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rl_unplugged.agents.common import LearnerConfig
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BCGaussianConfig(LearnerConfig):
+    """BC with a tanh-Gaussian policy: hidden, batch_size, learning_rate, adam_eps, ReDo
+    (see LearnerConfig); `learning_rate` is the policy's."""
+
+    TRACED = ("learning_rate",)

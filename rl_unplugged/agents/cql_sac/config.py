@@ -1,0 +1,34 @@
+"""CQL(SAC) configuration (defaults: the paper's MuJoCo settings, Kumar et al. 2020, App. F)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rl_unplugged.agents.actor_critic import ActorCriticConfig
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CQLSACConfig(ActorCriticConfig):
+    """CQL(H): SAC (twin critics, tanh-Gaussian policy, automatic entropy tuning) plus
+    alpha times the conservative penalty on each critic."""
+
+    TRACED = ActorCriticConfig.TRACED + ("alpha", "target_action_gap")
+
+    alpha: float = 5.0  # Weight of the conservative penalty (alpha, "min_q_weight").
+    num_samples: int = 10  # Uniform and policy actions (each) in the logsumexp estimate.
+    # Lagrange variant: alpha' >= 0 is tuned so the (alpha-weighted) penalty approaches
+    # target_action_gap (the paper's tau; eq. 30, App. F).
+    lagrange: bool = False
+    target_action_gap: float = 10.0
+    initial_temperature: float = 1.0  # SAC's entropy temperature before tuning.
+    # SAC's target entropy; None: -A (Haarnoja et al. 2018b).
+    target_entropy: float | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.alpha >= 0:
+            raise ValueError(f"alpha must be >= 0, got {self.alpha}")
+        if self.num_samples < 1:
+            raise ValueError(f"num_samples must be >= 1, got {self.num_samples}")
+        if not self.initial_temperature > 0:
+            raise ValueError(f"initial_temperature must be > 0, got {self.initial_temperature}")

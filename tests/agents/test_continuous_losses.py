@@ -1,0 +1,131 @@
+"""The continuous learners' losses against hand-computed values on tiny arrays."""
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rl_unplugged.agents import actor_critic
+from rl_unplugged.agents.bc_gaussian import losses as bc
+from rl_unplugged.agents.cql_sac import losses as cql
+from rl_unplugged.agents.crr import losses as crr
+from rl_unplugged.agents.iql import losses as iql
+from rl_unplugged.agents.td3_bc import losses as td3
+
+
+def close(a, b, tol=1e-5):
+    np.testing.assert_allclose(np.asarray(a), b, rtol=tol, atol=tol)
+
+
+def test_expectile_loss_weights_each_sign():
+    # tau = 0.7: u = 1 -> 0.7 * 1; u = -2 -> 0.3 * 4; u = 0.5 -> 0.7 * 0.25; mean of three.
+    close(iql.expectile_loss(jnp.array([1.0, -2.0, 0.5]), 0.7), (0.7 + 1.2 + 0.175) / 3)
+    # tau = 0.5 is half the mean squared error.
+    close(iql.expectile_loss(jnp.array([1.0, -2.0]), 0.5), 0.5 * 5 / 2)
+
+
+def test_awr_weights_are_clipped_exponentials():
+    close(iql.awr_weights(jnp.array([0.0, 1.0, 10.0]), 1.0, 100.0), [1.0, math.e, 100.0])
+    close(iql.awr_policy_loss(jnp.array([-1.0, -2.0]), jnp.array([1.0, 3.0])), (1 + 6) / 2)
+
+
+def test_td3_bc_lambda_on_a_two_sample_batch():
+    q = jnp.array([1.0, -3.0])
+    close(td3.bc_lambda(q, 2.5), 2.5 / 2.0)  # mean |Q| = 2.
+    pi = jnp.array([[0.5], [0.0]])
+    a = jnp.zeros((2, 1))
+    loss, metrics = td3.policy_loss(q, pi, a, 2.5)
+    # -lambda mean Q + mean (pi - a)^2 = -1.25 * -1 + 0.25 / 2.
+    close(loss, 1.25 + 0.125)
+    close(metrics["lambda"], 1.25)
+
+
+def test_td3_target_action_smoothing_clips_noise_then_action():
+    out = td3.smoothed_target_action(jnp.array([0.9, -0.2]), jnp.array([0.7, -0.1]), 0.5)
+    close(out, [1.0, -0.3])  # 0.9 + 0.5 clipped to 1; -0.2 - 0.1.
+    close(td3.critic_loss(jnp.array([[1.0, 2.0], [0.0, 2.0]]), jnp.array([0.0, 2.0])),
+          0.5 + 0.0)  # Critic 1: (1 + 0) / 2; critic 2: 0.
+
+
+def test_cql_logsumexp_term_with_known_q():
+    # One critic, one state, one uniform and one policy action, A = 1: uniform density 1/2.
+    penalty = cql.cql_penalty(jnp.array([[[1.0]]]), jnp.array([[[2.0]]]), jnp.array([[0.5]]),
+                              jnp.array([[0.25]]), 1)
+    expected = math.log(math.exp(1.0 + math.log(2.0)) + math.exp(2.0 - 0.5)) - 0.25
+    close(penalty, [expected])
+    # Two states, two actions each: the mean over states of each state's logsumexp.
+    qu = jnp.array([[[0.0, 1.0], [0.0, 1.0]]])  # (C=1, N=2, B=2)
+    qp = jnp.zeros((1, 2, 2))
+    logp = jnp.zeros((2, 2))
+    log2 = math.log(2.0)
+    s0 = math.log(2 * math.exp(log2) + 2)
+    s1 = math.log(2 * math.exp(1 + log2) + 2)
+    close(cql.cql_penalty(qu, qp, logp, jnp.zeros((1, 2)), 1), [(s0 + s1) / 2])
+
+
+def test_sac_policy_and_temperature_losses():
+    close(cql.sac_policy_loss(jnp.array([-1.0, 1.0]), jnp.array([2.0, 0.0]), 0.5),
+          (0.5 * -1 - 2 + 0.5 * 1 - 0) / 2)
+    # -log_temp * mean(log pi + target_entropy) = -0.5 * mean(-2, -4).
+    close(cql.temperature_loss(jnp.array(0.5), jnp.array([-1.0, -3.0]), -1.0), 1.5)
+
+
+def test_crr_advantage_and_filters():
+    adv = crr.advantage(jnp.array([2.0, 0.0, -1.0]),
+                        jnp.array([[0.0, 0.0, 0.0], [2.0, 0.0, 0.0]]))
+    close(adv, [1.0, 0.0, -1.0])
+    close(crr.binary_filter(adv), [1.0, 0.0, 0.0])  # Strictly positive advantages only.
+    close(crr.exp_filter(adv, 1.0, 2.0), [2.0, 1.0, math.exp(-1.0)])  # e clipped at 2.
+    close(crr.crr_policy_loss(jnp.array([-1.0, -2.0, -3.0]), jnp.array([1.0, 0.0, 0.0])),
+          1.0 / 3)
+
+
+def test_tanh_gaussian_log_prob_has_the_tanh_correction():
+    # N(0, 1) pushed through tanh, at a = 0.5: log N(atanh 0.5) - log(1 - 0.25).
+    x = math.atanh(0.5)
+    expected = -0.5 * x * x - 0.5 * math.log(2 * math.pi) - math.log(0.75)
+    close(actor_critic.log_prob(jnp.zeros((1, 1)), jnp.zeros((1, 1)), jnp.array([[0.5]])),
+          [expected])
+    # Two independent dims add; the BC loss is its negative mean.
+    loss, _ = bc.bc_loss(jnp.zeros((1, 2)), jnp.zeros((1, 2)), jnp.array([[0.5, 0.5]]))
+    close(loss, -2 * expected)
+    # Dataset actions on the bounds stay finite.
+    assert np.isfinite(actor_critic.log_prob(jnp.zeros((1, 1)), jnp.zeros((1, 1)),
+                                             jnp.array([[1.0]]))).all()
+
+
+def test_sampled_log_prob_matches_the_distribution():
+    import jax
+
+    mean, log_std = jnp.array([[0.3, -0.2]]), jnp.array([[-0.5, 0.1]])
+    a, logp = actor_critic.sample(mean, log_std, jax.random.PRNGKey(0))
+    assert ((-1 < a) & (a < 1)).all()
+    close(logp, actor_critic.log_prob(mean, log_std, a), tol=1e-4)
+
+
+def test_action_normalisation_round_trips():
+    from tests.agents.continuous_helpers import continuous_task
+
+    task = continuous_task()  # Actions in [-2, 2].
+    a = jnp.array([[-2.0], [0.0], [1.0], [2.0]])
+    close(actor_critic.normalise(a, task), [[-1.0], [0.0], [0.5], [1.0]])
+    close(actor_critic.denormalise(actor_critic.normalise(a, task), task), np.asarray(a))
+
+
+def test_mog_mean_and_cross_entropy():
+    # Weights (1/4, 3/4) on means (0, 4): Q = 3.
+    head = jnp.array([[0.0, math.log(3.0), 0.0, 4.0, 0.0, 0.0]])
+    close(crr.mixture_mean(head), [3.0])
+    # One component is a Gaussian: the cross-entropy is its mean negative log density.
+    sigma = math.log1p(math.e) + crr.MIN_SCALE  # softplus(1) + floor.
+    one = jnp.array([[0.0, 1.0, 1.0]])
+    z = jnp.array([[1.0], [3.0]])  # n = 2 target samples of one transition.
+    nll = [0.5 * ((v - 1) / sigma) ** 2 + math.log(sigma) + 0.5 * math.log(2 * math.pi)
+           for v in (1.0, 3.0)]
+    close(crr.mog_cross_entropy(one, z), sum(nll) / 2, tol=1e-4)
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.5])
+def test_soft_update_is_polyak(tau):
+    close(actor_critic.soft_update(jnp.array([0.0]), jnp.array([2.0]), tau), [2.0 * tau])
