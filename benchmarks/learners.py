@@ -1,24 +1,32 @@
-"""Learner throughput: this suite's learners against d3rlpy 2.8.1, same data, same run.
+"""Learner throughput: this suite's BC / DQN / CQL against d3rlpy 2.8.1, same data, same run.
 
-Discrete rows (BC / DQN / CQL): 100k synthetic transitions, obs dim 4, 2 actions,
-episodes of 100 steps. Continuous rows (bc_gaussian / td3_bc / cql_sac / iql, against
-d3rlpy's BC (stochastic policy) / TD3PlusBC / CQL / IQL): 100k synthetic transitions,
-obs dim 17, 6 actions in [-1, 1] (HalfCheetah's sizes). MLP 256x256, batch 256.
-The JAX side runs `rl_unplugged.training.train` with the suite's features on
-(metrics every 1000 updates, probes every 2000 on 2048 states, checkpoints every
-2000, JSONL logs); its rate is the steady state after the
+Synthetic data: 100k transitions, obs dim 4, 2 actions, episodes of 100 steps; MLP
+256x256, batch 256. The JAX side runs `rl_unplugged.training.train` with the suite's
+features on (metrics every 1000 updates, probes every 2000 on 2048 states,
+checkpoints every 2000, JSONL logs); its rate is the steady state after the
 compiling call. The d3rlpy side (`fit`, NoopAdapter, no evaluators) runs in its own
 venv as a subprocess on the same .npz. The machine's float32 matmul peak is measured
 in the same run, and each learner's achieved FLOP/s (XLA's cost analysis of one
-update) is reported as a fraction of it.
+update) is reported as a fraction of it (and of `--peak-flops`, a device's nominal
+peak, when given).
 
-Continuous rows also run a second anchor, `plain_jax` (JAX-CORL / Unifloral style): the
-same pure `learner.update` of one member, jitted into a hand-written `lax.scan` of K
-updates with minibatches sampled inside jit, and nothing else (no vmap, no metric
-checks, logs, probes or checkpoints): the suite's features should cost little on top.
+Second anchor, `"plain_jax"`: the same update (same network, Adam, loss, batch) as a
+plain hand-written JAX loop in the JAX-CORL/Unifloral style, one jitted `lax.scan` of
+(sample, update), no logging, probes or checkpoints; `vs_plain_jax` is the suite's
+rate over it, measured in the same run.
+
+Ensemble row, `"ensemble"`: `--ensemble N` CQL members (64 by default) trained as one
+vmapped ensemble with the same features; aggregate updates/s (members x updates/s)
+and FLOP/s from XLA's cost analysis of the vmapped update. `--ensemble 0` skips it.
 
   python benchmarks/learners.py [--device cpu|gpu] [--steps 6000] [--d3rlpy-steps 1000]
-      [--d3rlpy-python .venv-d3rlpy/bin/python] [--no-d3rlpy] [--only discrete|continuous]
+      [--d3rlpy-python .venv-d3rlpy/bin/python] [--no-d3rlpy] [--algos bc,dqn,cql]
+      [--ensemble 64] [--num 100000] [--peak-flops F] [--matmul-precision P]
+
+The JAX side never imports TensorFlow (checked; the GPU image has none): with
+`--device gpu` the run fails if anything imported it. Tiny CPU check of the GPU
+command: `python benchmarks/learners.py --device cpu --no-d3rlpy --steps 4 --num 512
+--ensemble 2 --tiny` (`--tiny`: 32x32 networks, batch 8, metrics every 2 updates).
 
 Prints one JSON object.
 """
@@ -39,8 +47,6 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 ALGOS = ("bc", "dqn", "cql")
-CONTINUOUS_ALGOS = ("bc_gaussian", "td3_bc", "cql_sac", "iql")
-CONTINUOUS_OBS, CONTINUOUS_ACTIONS = 17, 6
 
 
 def synthetic(num: int = 100_000, obs_dim: int = 4, num_actions: int = 2, episode: int = 100,
@@ -53,62 +59,6 @@ def synthetic(num: int = 100_000, obs_dim: int = 4, num_actions: int = 2, episod
             "reward": rng.normal(size=num).astype(np.float32),
             "terminal": last.astype(np.float32), "timeout": np.zeros(num, np.float32),
             "num_actions": np.int64(num_actions)}
-
-
-def synthetic_continuous(num: int = 100_000, obs_dim: int = CONTINUOUS_OBS,
-                         action_dim: int = CONTINUOUS_ACTIONS, episode: int = 1000,
-                         seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    obs = rng.normal(size=(num + 1, obs_dim)).astype(np.float32)
-    last = (np.arange(num) % episode) == episode - 1
-    return {"observation": obs[:-1], "next_observation": obs[1:],
-            "action": rng.uniform(-1, 1, size=(num, action_dim)).astype(np.float32),
-            "reward": rng.normal(size=num).astype(np.float32),
-            "terminal": last.astype(np.float32), "timeout": np.zeros(num, np.float32),
-            "num_actions": np.int64(0)}
-
-
-def continuous_task():
-    """A continuous TaskSpec of the synthetic data's sizes (not registered)."""
-    import dataclasses
-
-    from rl_unplugged import registry
-    from rl_unplugged.specs import ActionSpec, ArraySpec
-
-    return dataclasses.replace(
-        registry.get_task("classic/cartpole"), name="bench_continuous", num_actions=None,
-        observation=ArraySpec(shape=(CONTINUOUS_OBS,), dtype="float32"),
-        action=ActionSpec.continuous([-1.0] * CONTINUOUS_ACTIONS, [1.0] * CONTINUOUS_ACTIONS))
-
-
-def plain_jax(learner, data, steps: int, chunk: int = 1000) -> float:
-    """Updates/s of `learner.update` alone in a hand-written jitted scan (one member)."""
-    import jax
-
-    from rl_unplugged.training.inputs import to_batch
-
-    batch_data = to_batch(data, learner.task)
-    size, batch_size = data.size, learner.config.batch_size
-
-    @jax.jit
-    def run(state, key):
-        def body(state, k):
-            idx = jax.random.randint(k, (batch_size,), 0, size)
-            state, metrics = learner.update(state, jax.tree.map(lambda x: x[idx], batch_data))
-            return state, metrics["loss"]
-
-        return jax.lax.scan(body, state, jax.random.split(key, chunk))
-
-    state = learner.init(jax.random.PRNGKey(0), learner.config.traced())
-    key = jax.random.PRNGKey(1)
-    state, loss = run(state, key)  # Compiles.
-    loss.block_until_ready()
-    chunks = max(1, steps // chunk - 1)
-    t0 = time.perf_counter()
-    for i in range(chunks):
-        state, loss = run(state, jax.random.fold_in(key, i))
-    loss.block_until_ready()
-    return chunks * chunk / (time.perf_counter() - t0)
 
 
 def matmul_peak(n: int = 2048, repeats: int = 20) -> float:
@@ -126,40 +76,144 @@ def matmul_peak(n: int = 2048, repeats: int = 20) -> float:
     return 2 * n**3 / best
 
 
-def jax_side(name: str, arrays: dict, steps: int, out: Path) -> dict:
+# The setting of every JAX row; `--tiny` shrinks it to check the command quickly.
+SETTING = {"hidden": (256, 256), "batch_size": 256, "log_every": 1000, "every": 2000}
+TINY = {"hidden": (32, 32), "batch_size": 8, "log_every": 2, "every": 4}
+
+
+def _transitions(arrays: dict):
+    from rl_unplugged.data.transitions import Transitions
+
+    n = len(arrays["reward"])
+    return Transitions(arrays["observation"], arrays["action"], arrays["reward"],
+                       1.0 - arrays["terminal"], arrays["next_observation"],
+                       np.arange(n) // 100, (np.arange(n) % 100).astype(np.int32))
+
+
+def _config(name: str):
+    from rl_unplugged import agents
+
+    return agents.make_config(
+        name, hidden=SETTING["hidden"], batch_size=SETTING["batch_size"],
+        **({"target_update_period": 2000} if name != "bc" else {}))
+
+
+def _flops(fn, *args) -> float:
+    import jax
+
+    cost = jax.jit(fn).lower(*args).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, list) else cost
+    return float((cost or {}).get("flops", float("nan")))
+
+
+def jax_side(name: str, arrays: dict, steps: int, out: Path, members: int = 1) -> dict:
+    """The suite's `training.train` with its features on: one learner, or `members`."""
     import jax
 
     from rl_unplugged import agents, registry, training
     from rl_unplugged.agents import Batch
-    from rl_unplugged.data.transitions import Transitions
 
-    continuous = name in CONTINUOUS_ALGOS
-    # obs dim 4, 2 actions (discrete); obs dim 17, 6 actions (continuous).
-    task = continuous_task() if continuous else registry.get_task("classic/cartpole")
-    n = len(arrays["reward"])
-    data = Transitions(arrays["observation"], arrays["action"], arrays["reward"],
-                       1.0 - arrays["terminal"], arrays["next_observation"],
-                       np.arange(n) // 100, (np.arange(n) % 100).astype(np.int32))
-    config = agents.make_config(name, hidden=(256, 256), batch_size=256,
-                                **({"target_update_period": 2000}
-                                   if name in ("dqn", "cql") else {}))
-    # 1000/2000 at the default sizes; a tiny run (--steps 200) still times two chunks.
-    log_every = min(1000, max(1, steps // 4))
-    run = training.train(name, data, task, config=config, steps=steps, log_every=log_every,
-                         probe_every=2 * log_every, checkpoint_every=2 * log_every,
-                         out_dir=out / name, make_plots=False)
+    task = registry.get_task("classic/cartpole")  # obs dim 4, 2 actions.
+    data = _transitions(arrays)
+    config = _config(name)
+    every = SETTING["every"]
+    run = training.train(name, data, task, config=config, steps=steps, seeds=range(members),
+                         log_every=SETTING["log_every"], probe_every=every,
+                         checkpoint_every=every, out_dir=out / f"{name}x{members}",
+                         make_plots=False)
     learner = agents.make_learner(name, task, config)
-    state = learner.init(jax.random.PRNGKey(0), learner.config.traced())
-    batch = Batch(*(jax.numpy.asarray(x[:256]) for x in (
+    b = config.batch_size
+    batch = Batch(*(jax.numpy.asarray(x[:b]) for x in (
         data.observation, data.action, data.reward, data.discount, data.next_observation)))
-    cost = jax.jit(learner.update).lower(state, batch).compile().cost_analysis()
-    cost = cost[0] if isinstance(cost, list) else cost
-    out = {"updates_per_s": run.updates_per_s,
-           "flops_per_update": float(cost.get("flops", float("nan")))}
-    if continuous:
-        out["plain_jax_updates_per_s"] = plain_jax(learner, data, steps, chunk=log_every)
-        out["vs_plain_jax"] = out["updates_per_s"] / out["plain_jax_updates_per_s"]
-    return out
+    if members == 1:
+        state = learner.init(jax.random.PRNGKey(0), learner.config.traced())
+        return {"updates_per_s": run.updates_per_s,
+                "flops_per_update": _flops(learner.update, state, batch)}
+    keys = jax.random.split(jax.random.PRNGKey(0), members)
+    hparams = {k: jax.numpy.full((members,), v, jax.numpy.float32)
+               for k, v in learner.config.traced().items()}
+    states = jax.vmap(learner.init)(keys, hparams)
+    batches = jax.tree.map(lambda x: jax.numpy.stack([x] * members), batch)
+    rate = run.updates_per_s
+    return {"members": members, "updates_per_s_per_member": rate,
+            "aggregate_updates_per_s": None if rate is None else rate * members,
+            "flops_per_update": _flops(jax.vmap(learner.update), states, batches) / members}
+
+
+def plain_jax_side(name: str, arrays: dict, steps: int) -> dict:
+    """The second anchor: the same update hand-written, one `lax.scan` of (sample, update).
+
+    JAX-CORL/Unifloral style: an MLP (ReLU torso of SETTING's widths, linear head, the
+    suite's default initialisers), Adam, and the loss of `name` (BC: cross-entropy;
+    DQN: double-DQN Huber TD loss, online net on [s; s'], target net on s', hard
+    target copy every 2000; CQL: DQN + logsumexp penalty, alpha 1). No logging,
+    probes or checkpoints; the rate is that of the timed calls after a compiling one.
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    hidden, batch_size = SETTING["hidden"], SETTING["batch_size"]
+    obs = jnp.asarray(arrays["observation"])
+    next_obs = jnp.asarray(arrays["next_observation"])
+    action = jnp.asarray(arrays["action"])
+    reward = jnp.asarray(arrays["reward"])
+    discount = jnp.asarray(1.0 - arrays["terminal"])
+    size, num_actions = reward.shape[0], int(arrays["num_actions"])
+    gamma, period = 0.99, 2000
+
+    def init(key):
+        sizes = [obs.shape[1], *hidden, num_actions]
+        params = []
+        layers = zip(sizes[:-1], sizes[1:], strict=True)
+        for k, (a, b) in zip(jax.random.split(key, len(sizes) - 1), layers, strict=True):
+            params.append((jax.nn.initializers.lecun_normal()(k, (a, b)), jnp.zeros(b)))
+        return params
+
+    def apply(params, x):
+        for w, b in params[:-1]:
+            x = jax.nn.relu(x @ w + b)
+        w, b = params[-1]
+        return x @ w + b
+
+    def loss(params, target, idx):
+        s, a = obs[idx], action[idx]
+        if name == "bc":
+            return optax.softmax_cross_entropy_with_integer_labels(apply(params, s), a).mean()
+        q, next_q = jnp.split(apply(params, jnp.concatenate([s, next_obs[idx]])), 2)
+        best = jnp.argmax(next_q, -1)
+        next_v = jnp.take_along_axis(apply(target, next_obs[idx]), best[:, None], -1)[:, 0]
+        y = jax.lax.stop_gradient(reward[idx] + gamma * discount[idx] * next_v)
+        q_a = jnp.take_along_axis(q, a[:, None], -1)[:, 0]
+        td = optax.huber_loss(q_a, y, delta=1.0).mean()
+        if name == "cql":
+            td += (jax.nn.logsumexp(q, -1) - q_a).mean()
+        return td
+
+    optimizer = optax.adam(3e-4)
+
+    def step(carry, _):
+        params, target, opt_state, key, t = carry
+        key, sub = jax.random.split(key)
+        idx = jax.random.randint(sub, (batch_size,), 0, size)
+        grads = jax.grad(loss)(params, target, idx)
+        updates, opt_state = optimizer.update(grads, opt_state)
+        params = optax.apply_updates(params, updates)
+        t = t + 1
+        target = optax.periodic_update(params, target, t, period)
+        return (params, target, opt_state, key, t), None
+
+    length = min(SETTING["log_every"], steps)
+    run = jax.jit(lambda carry: jax.lax.scan(step, carry, None, length=length)[0])
+    params = init(jax.random.PRNGKey(0))
+    carry = (params, params, optimizer.init(params), jax.random.PRNGKey(1), jnp.int32(0))
+    carry = jax.block_until_ready(run(carry))  # Compiles.
+    calls = max(1, steps // length - 1)
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        carry = run(carry)
+    jax.block_until_ready(carry)
+    return {"updates_per_s": calls * length / (time.perf_counter() - t0)}
 
 
 def d3rlpy_side(python: str, name: str, data: Path, steps: int, device: str) -> float:
@@ -179,43 +233,81 @@ def main() -> None:
     parser.add_argument("--d3rlpy-steps", type=int, default=1000)
     parser.add_argument("--d3rlpy-python", default=str(REPO / ".venv-d3rlpy/bin/python"))
     parser.add_argument("--no-d3rlpy", action="store_true")
-    parser.add_argument("--only", choices=("discrete", "continuous"), default=None,
-                        help="run only these rows")
+    parser.add_argument("--algos", default=",".join(ALGOS), help="comma-separated rows")
+    parser.add_argument("--ensemble", type=int, default=64,
+                        help="CQL members of the ensemble row (0: skip it)")
+    parser.add_argument("--num", type=int, default=100_000, help="synthetic transitions")
+    parser.add_argument("--peak-flops", type=float, default=None,
+                        help="the device's nominal peak FLOP/s (e.g. from its data sheet)")
+    parser.add_argument("--matmul-precision", default=None,
+                        choices=("default", "tensorfloat32", "bfloat16", "float32", "highest"),
+                        help="jax_default_matmul_precision for every JAX row")
+    parser.add_argument("--tiny", action="store_true",
+                        help="32x32 networks, batch 8, chunks of 2: a quick check of the command")
     args = parser.parse_args()
     os.environ.setdefault("JAX_PLATFORMS", "cuda" if args.device == "gpu" else "cpu")
     sys.path.insert(0, str(REPO))
+    if args.tiny:
+        SETTING.update(TINY)
     import jax
+
+    if args.matmul_precision:
+        jax.config.update("jax_default_matmul_precision", args.matmul_precision)
 
     report = {"device": str(jax.devices()[0]), "platform": platform.platform(),
               "cpu_count": os.cpu_count(), "jax": jax.__version__}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        sets = {"discrete": (synthetic(), ALGOS),
-                "continuous": (synthetic_continuous(), CONTINUOUS_ALGOS)}
-        for kind, (arrays, _) in sets.items():
-            np.savez(tmp / f"{kind}.npz", **arrays)
+        arrays = synthetic(num=args.num)
+        np.savez(tmp / "data.npz", **arrays)
         report["matmul_peak_flops"] = matmul_peak()
-        report["jax"], report["d3rlpy"] = {}, {}
-        rows = [(kind, name) for kind, (_, names) in sets.items() for name in names
-                if args.only in (None, kind)]
-        # Interleaved per algorithm, so both sides see similar load on shared cores.
-        for kind, name in rows:
-            report["jax"][name] = jax_side(name, sets[kind][0], args.steps, tmp / "runs")
+        report["setting"] = {k: list(v) if isinstance(v, tuple) else v
+                             for k, v in SETTING.items()}
+        report["jax"], report["d3rlpy"], report["plain_jax"] = {}, {}, {}
+        # Interleaved per algorithm, so all sides see similar load on shared cores.
+        for name in args.algos.split(","):
+            report["jax"][name] = jax_side(name, arrays, args.steps, tmp / "runs")
+            report["plain_jax"][name] = plain_jax_side(name, arrays, args.steps)
             if not args.no_d3rlpy:
                 torch_device = "cuda:0" if args.device == "gpu" else "cpu:0"
-                side = d3rlpy_side(args.d3rlpy_python, name, tmp / f"{kind}.npz",
+                side = d3rlpy_side(args.d3rlpy_python, name, tmp / "data.npz",
                                    args.d3rlpy_steps, torch_device)
                 report["d3rlpy"][name] = side.pop(name)
                 report["d3rlpy"][f"{name}_whole_fit"] = side.pop(f"{name}_whole_fit")
                 report["d3rlpy_versions"] = side
+        if args.ensemble:
+            report["ensemble"] = {"cql": jax_side("cql", arrays, args.steps, tmp / "runs",
+                                                  members=args.ensemble)}
         # A second matmul measurement after the learners, to show drift from shared cores.
         report["matmul_peak_flops_after"] = matmul_peak()
     peak = max(report["matmul_peak_flops"], report["matmul_peak_flops_after"])
+    report["peak_flops"] = args.peak_flops
     for name, r in report["jax"].items():
-        r["fraction_of_matmul_peak"] = r["updates_per_s"] * r["flops_per_update"] / peak
+        if r["updates_per_s"] is None:
+            continue  # Fewer than two chunks: no steady-state rate.
+        flops = r["updates_per_s"] * r["flops_per_update"]
+        r["fraction_of_matmul_peak"] = flops / peak
+        if args.peak_flops:
+            r["fraction_of_peak"] = flops / args.peak_flops
         if name in report["d3rlpy"]:
             r["speedup_vs_d3rlpy"] = r["updates_per_s"] / report["d3rlpy"][name]
+        if name in report["plain_jax"]:
+            r["vs_plain_jax"] = r["updates_per_s"] / report["plain_jax"][name]["updates_per_s"]
+    for name, r in report.get("ensemble", {}).items():
+        if r["aggregate_updates_per_s"] is None:
+            continue
+        flops = r["aggregate_updates_per_s"] * r["flops_per_update"]
+        r["fraction_of_matmul_peak"] = flops / peak
+        if args.peak_flops:
+            r["fraction_of_peak"] = flops / args.peak_flops
+        if name in report["d3rlpy"]:
+            r["aggregate_speedup_vs_d3rlpy"] = (r["aggregate_updates_per_s"]
+                                                / report["d3rlpy"][name])
+    # The accelerator image has no TensorFlow: the training path must not need it.
+    report["tensorflow_imported"] = "tensorflow" in sys.modules
     print(json.dumps(report, indent=2))
+    if args.device == "gpu" and report["tensorflow_imported"]:
+        raise SystemExit("the JAX side imported TensorFlow")
 
 
 if __name__ == "__main__":

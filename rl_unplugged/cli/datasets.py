@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,8 +120,34 @@ def build(spec, data_dir=None, *, num_steps: int | None = None):
 
 
 def _build(args: argparse.Namespace) -> int:
+    if getattr(args, "beam", False):
+        return _build_with_beam(args)
     build(registry.get_dataset(args.name), args.data_dir, num_steps=args.num_steps)
     return 0
+
+
+def _build_with_beam(args: argparse.Namespace) -> int:
+    """`build --beam`: every dataset matching NAME (a glob) and --also, in one pipeline."""
+    from rl_unplugged.beam import datasets as beam_datasets
+
+    prints = beam_datasets.build([args.name, *args.also], args.data_dir,
+                                 num_steps=args.num_steps, runner=args.runner,
+                                 options=args.beam_options)
+    for fingerprint in prints:
+        print(json.dumps(fingerprint))
+    return 0
+
+
+def add_beam_options(p: argparse.ArgumentParser, *, what: str) -> None:
+    """--beam, --runner and --beam-options (shared by `datasets build` and `evaluate`)."""
+    p.add_argument("--beam", action="store_true",
+                   help=f"{what} as an Apache Beam pipeline (needs `pip install apache-beam`)")
+    p.add_argument("--runner", default="DirectRunner",
+                   help="Beam runner: DirectRunner, DataflowRunner, FlinkRunner, SparkRunner")
+    p.add_argument("--beam-options", default="",
+                   help="Beam pipeline flags, one string, e.g. '--direct_num_workers=2 "
+                        "--direct_running_mode=multi_processing' or '--project=P "
+                        "--region=R --temp_location=gs://B/tmp'")
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -274,6 +301,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _dataset_args(p)
     p.add_argument("--num-steps", type=int, default=None,
                    help="log this many transitions instead of the registry's (tiny builds)")
+    add_beam_options(p, what="build every dataset matching NAME (a glob with --beam) and --also")
+    p.add_argument("--also", action="append", default=[],
+                   help="with --beam: more datasets or globs in the same pipeline (repeat)")
     p.set_defaults(func=_build)
 
     p = dsub.add_parser("inspect", help="episodes, return statistics and conformance of a "

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rl_unplugged import fileio, registry
 from rl_unplugged.cli import common
+from rl_unplugged.cli.datasets import add_beam_options
 from rl_unplugged.errors import ConfigError, NotFoundError
 from rl_unplugged.evaluation import evaluator, references
 from rl_unplugged.evaluation import protocols as protocols_lib
@@ -52,10 +53,43 @@ def load_callable(spec: str):
     return obj
 
 
+def _evaluate_with_beam(args: argparse.Namespace, protocol, datasets) -> dict:
+    """`evaluate --beam`: the protocol's episodes as (candidate x seed block) elements."""
+    from rl_unplugged.beam import evaluation as beam_evaluation
+
+    if args.run_dir is None:
+        raise ConfigError("--beam evaluates run directories: give --run-dir")
+    candidate = {"run_dir": args.run_dir, "member": args.member, "checkpoint": args.checkpoint}
+    [result] = beam_evaluation.evaluate(
+        [candidate], protocol, block=args.seed_block, runner=args.runner,
+        options=args.beam_options, num_envs=args.num_envs, selection=args.selection,
+        selection_name=args.selection_name, datasets=datasets,
+        policy_source=f"run_dir:{args.run_dir} member={args.member} "
+                      f"checkpoint={args.checkpoint}")
+    return result
+
+
+def add_evaluation_beam_options(p: argparse.ArgumentParser) -> None:
+    """`evaluate`'s Beam fan-out options."""
+    add_beam_options(p, what="play the episodes (candidate x seed block)")
+    p.add_argument("--seed-block", type=int, default=10,
+                   help="with --beam: episode seeds per pipeline element")
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     protocol = protocols_lib.get_protocol(args.task)
     if (args.run_dir is None) == (args.policy is None):
         raise ConfigError("give exactly one of --run-dir and --policy")
+    if getattr(args, "beam", False):
+        datasets = {}
+        for item in args.dataset:
+            name, _, version = item.partition(":")
+            datasets[name] = version or None
+        result = _evaluate_with_beam(args, protocol, datasets)
+        evaluator.save_result(result, args.out)
+        print(json.dumps({"task": result["task"], "episodes": len(result["returns"]),
+                          "mean_return": result["mean_return"], "out": str(args.out)}))
+        return 0
     if args.run_dir is not None:
         policy = evaluator.load_run_policy(args.run_dir, member=args.member,
                                            checkpoint=args.checkpoint)
@@ -146,6 +180,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    default=common.library_default(evaluator.evaluate, "num_envs"),
                    help="parallel environments (default %(default)s)")
     p.add_argument("--out", required=True, help="results JSON file")
+    add_evaluation_beam_options(p)
     p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("protocols", help="list, render, measure and freeze protocols")

@@ -243,7 +243,8 @@ def load_run_policy(run_dir: str | Path, member: int = 0, checkpoint: int | None
 def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
              selection_name: str | None = None,
              datasets: Mapping[str, str | None] | Sequence[str] = (),
-             policy_source: str | None = None, num_envs: int = 16) -> dict[str, Any]:
+             policy_source: str | None = None, num_envs: int = 16,
+             episodes: EpisodeStats | None = None) -> dict[str, Any]:
     """Evaluates `policy` under `protocol` and returns the results record (JSON-able).
 
     Args:
@@ -256,6 +257,8 @@ def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
         Each must be one of the protocol's allowed datasets.
       policy_source: free text recorded as provenance (e.g. the run directory).
       num_envs: parallel environments.
+      episodes: the protocol's episodes already played elsewhere (the Beam fan-out,
+        `rl_unplugged.beam.evaluation`), over exactly `protocol.episode_seeds`.
 
     Returns:
       A dict with the per-episode returns, lengths and seeds, the protocol's id,
@@ -275,8 +278,11 @@ def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
     sel = protocol.check_selection(selection, selection_name)
     if isinstance(policy, RunPolicy):  # A run trained on another task is refused here.
         protocol.check_run(policy.task, policy.dataset, source=policy.source)
-    stats = run_episodes(policy, protocol.task, protocol.episode_seeds, num_envs=num_envs,
-                         epsilon=protocol.epsilon)
+    if episodes is not None and list(episodes.seeds) != list(protocol.episode_seeds):
+        raise ValueError("episodes were not played from the protocol's episode seeds")
+    stats = episodes if episodes is not None else run_episodes(
+        policy, protocol.task, protocol.episode_seeds, num_envs=num_envs,
+        epsilon=protocol.epsilon)
     # Returns outside the task's reward bounds mean a broken environment or registry.
     protocol.check_returns(stats.returns.tolist())
     return {

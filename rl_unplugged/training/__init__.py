@@ -20,8 +20,9 @@ from rl_unplugged.training.policy import (
     read_config,
 )
 from rl_unplugged.training.run_dir import RunDir
+from rl_unplugged.training.streaming import Streaming
 
 __all__ = ["Callback", "Checkpointer", "FitResult", "JsonlLogger", "ListLogger", "Logger",
            "NonFiniteLossError", "Plan", "ProgressLogger", "RepresentationProbes", "RunDir",
-           "TrainResult", "check_transitions", "fit", "list_checkpoints", "list_members",
-           "load_policy", "load_q_function", "read_config", "train"]
+           "Streaming", "TrainResult", "check_transitions", "fit", "list_checkpoints",
+           "list_members", "load_policy", "load_q_function", "read_config", "train"]

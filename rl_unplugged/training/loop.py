@@ -15,6 +15,13 @@ The parts, each replaceable:
 Minibatch indices come from `fold_in(sample_key, state.step)`, a pure function of
 the member's seed and step, so a run resumed from a checkpoint sees the same
 batches as an uninterrupted one (and ends bit-identical on CPU).
+
+With several devices, the members are sharded over them (`training.sharding`: a
+1-d mesh over `jax.devices()`, members along the 'members' axis, the dataset
+replicated; `shard=False` opts out); every member's numbers are the unsharded
+run's. Multi-host: call `jax.distributed.initialize()` in every process first, then
+the same `train` call; the mesh then spans all hosts' devices (see
+`training.sharding`). One device (the default on CPU) runs the path above unchanged.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from jax.sharding import Mesh
 
 from rl_unplugged import agents as agents_lib
 from rl_unplugged import compile_cache
@@ -37,7 +45,7 @@ from rl_unplugged.agents import AgentSpec, Batch, Learner, LearnerConfig, Traini
 from rl_unplugged.data.transitions import Transitions
 from rl_unplugged.errors import ConfigError
 from rl_unplugged.specs import TaskSpec
-from rl_unplugged.training import ensemble, plots
+from rl_unplugged.training import ensemble, plots, sharding, streaming
 from rl_unplugged.training.callbacks import Callback, RepresentationProbes
 from rl_unplugged.training.checkpointer import Checkpointer
 from rl_unplugged.training.inputs import (
@@ -175,9 +183,10 @@ def _init_fn(learner: Learner) -> Callable:
     return _jitted("init", learner, lambda: jax.jit(jax.vmap(learner.init)))
 
 
-def _chunk_fn(learner: Learner, length: int) -> Callable:
-    return _jitted(("scan", length), learner, lambda: jax.jit(
+def _chunk_fn(learner: Learner, length: int, mesh: Mesh | None = None) -> Callable:
+    fn = _jitted(("scan", length), learner, lambda: jax.jit(
         functools.partial(_scan_updates, learner=learner, length=length)))
+    return fn if mesh is None else functools.partial(sharding.run_chunk, fn, mesh)
 
 
 class _FiniteGuard:
@@ -204,8 +213,8 @@ class _FiniteGuard:
 
 
 def fit(plan: Plan, data: Transitions, *, loggers: Sequence[Logger] = (),
-        callbacks: Sequence[Callback] = (), checkpointer: Checkpointer | None = None
-        ) -> FitResult:
+        callbacks: Sequence[Callback] = (), checkpointer: Checkpointer | None = None,
+        shard: bool = True, stream: bool | streaming.Streaming = False) -> FitResult:
     """Trains `plan`'s ensemble on `data`: the loop with its parts injected.
 
     Every `plan.log_every` updates, one row per member (the chunk's mean metrics, the
@@ -220,6 +229,12 @@ def fit(plan: Plan, data: Transitions, *, loggers: Sequence[Logger] = (),
       callbacks: hooks around the jitted core (`on_start`, `on_chunk`, `on_end`).
       checkpointer: restores the starting state before the first chunk and saves
         when due; None keeps everything in memory.
+      shard: split the members over all devices (`training.sharding`: a 1-d mesh,
+        the dataset replicated; same numbers as one device). No effect with one
+        device or one member.
+      stream: keep `data` on the host (memory-mapped columns work) and stream
+        minibatches to the device (`training.streaming`; True: default `Streaming`
+        settings); same numbers as the on-device run. Streamed runs are not sharded.
 
     Raises:
       IncompatibleError, ConfigError: data that does not fit the plan (`Plan.check`).
@@ -234,50 +249,78 @@ def fit(plan: Plan, data: Transitions, *, loggers: Sequence[Logger] = (),
     start = 0
     if checkpointer is not None:
         start, states = checkpointer.restore(states)
-    device_data = to_batch(data, plan.task)
-    for callback in callbacks:
-        callback.on_start(start, states)
+    streamer = None
+    if stream:
+        streamer = streaming.Streamer(
+            learner, plan.task, data, sample_keys,
+            stream if isinstance(stream, streaming.Streaming) else streaming.Streaming())
+        device_data = None
+    else:
+        device_data = to_batch(data, plan.task)
+    mesh = sharding.member_mesh(len(members)) if shard and streamer is None else None
+    if mesh is not None:
+        states, sample_keys = sharding.place((states, sample_keys), mesh)
+        device_data = sharding.place(device_data, mesh, replicated=True)
+    # Sharded: loggers, callbacks and checkpoints see every member (on every host).
+    to_host = sharding.to_host if mesh is not None else jax.device_get
 
-    full_chunk = _chunk_fn(learner, plan.log_every)
+    def visible(states: TrainingState) -> TrainingState:
+        return states if mesh is None else sharding.gather(states, mesh)
+
+    for callback in callbacks:
+        callback.on_start(start, visible(states))
+
+    full_chunk = _chunk_fn(learner, plan.log_every, mesh)
     guard = _FiniteGuard(len(members))
     metric_rows: list[dict[str, Any]] = []
     step = start
     timed_updates, timed_seconds = 0, 0.0
     timed_start: tuple[int, float] | None = None
-    while step < plan.steps:
-        length = min(plan.log_every, plan.steps - step)
-        chunk = full_chunk if length == plan.log_every else _chunk_fn(learner, length)
-        t0 = time.perf_counter()
-        new_states, metrics = chunk(states, sample_keys, device_data)
-        metrics = jax.device_get(metrics)  # The chunk's one device sync.
-        elapsed = time.perf_counter() - t0
-        failure = guard.check(step, metrics)
-        if failure is not None:
-            failure["last_checkpoint"] = checkpointer.latest() if checkpointer else None
-            raise NonFiniteLossError(
-                f"non-finite {', '.join(failure['non_finite'])} at update {failure['step']} "
-                f"of member {failure['member']}; last finite metrics: "
-                f"{failure['last_finite_metrics']}", failure)
-        states = new_states
-        step += length
-        rows = member_rows(step, {k: v.mean(axis=0) for k, v in metrics.items()},
-                           {"updates_per_s": length / elapsed})
-        metric_rows.extend(rows)
-        for logger in loggers:
-            logger.write(rows)
-        for callback in callbacks:
-            callback.on_chunk(step, states, metrics)
-        if checkpointer is not None and checkpointer.due(step, final=step == plan.steps):
-            checkpointer.save(step, states)
-        # Steady-state rate: everything after the first (compiling) call, callbacks,
-        # logs and checkpoints included.
-        if timed_start is None:
-            timed_start = (step, time.perf_counter())
-        else:
-            timed_updates = step - timed_start[0]
-            timed_seconds = time.perf_counter() - timed_start[1]
+    if streamer is not None:
+        streamer.start(start, plan.steps, plan.log_every)
+    try:
+        while step < plan.steps:
+            length = min(plan.log_every, plan.steps - step)
+            chunk = full_chunk if length == plan.log_every else _chunk_fn(learner, length, mesh)
+            t0 = time.perf_counter()
+            if streamer is not None:
+                new_states, metrics = streamer.run(states, step, length)
+            else:
+                new_states, metrics = chunk(states, sample_keys, device_data)
+            metrics = to_host(metrics)  # The chunk's one device sync.
+            elapsed = time.perf_counter() - t0
+            failure = guard.check(step, metrics)
+            if failure is not None:
+                failure["last_checkpoint"] = checkpointer.latest() if checkpointer else None
+                raise NonFiniteLossError(
+                    f"non-finite {', '.join(failure['non_finite'])} at update {failure['step']} "
+                    f"of member {failure['member']}; last finite metrics: "
+                    f"{failure['last_finite_metrics']}", failure)
+            states = new_states
+            step += length
+            rows = member_rows(step, {k: v.mean(axis=0) for k, v in metrics.items()},
+                               {"updates_per_s": length / elapsed})
+            metric_rows.extend(rows)
+            for logger in loggers:
+                logger.write(rows)
+            if callbacks:
+                shown = visible(states)
+                for callback in callbacks:
+                    callback.on_chunk(step, shown, metrics)
+            if checkpointer is not None and checkpointer.due(step, final=step == plan.steps):
+                checkpointer.save(step, visible(states))
+            # Steady-state rate: everything after the first (compiling) call, callbacks,
+            # logs and checkpoints included.
+            if timed_start is None:
+                timed_start = (step, time.perf_counter())
+            else:
+                timed_updates = step - timed_start[0]
+                timed_seconds = time.perf_counter() - timed_start[1]
+    finally:
+        if streamer is not None:
+            streamer.close()
     for callback in callbacks:
-        callback.on_end(step, states)
+        callback.on_end(step, visible(states))
     rate = timed_updates / timed_seconds if timed_seconds else None
     return FitResult(state=states, members=list(members), metrics=metric_rows, start=start,
                      updates_per_s=rate)
@@ -305,7 +348,8 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
           dataset: str | None = None, log_every: int = 1_000, probe_every: int | None = 5_000,
           checkpoint_every: int | None = 10_000, probe_size: int = 2_048, resume: bool = True,
           make_plots: bool = True, progress: bool = False, loggers: Sequence[Logger] = (),
-          callbacks: Sequence[Callback] = ()) -> TrainResult:
+          callbacks: Sequence[Callback] = (), shard: bool = True,
+          stream: bool | streaming.Streaming = False) -> TrainResult:
     """Trains an ensemble of offline learners on `data` (the suite's default parts).
 
     Assembles `fit` with a `RunDir` (config.json, resume, failure.json), JSONL logs
@@ -335,6 +379,8 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
       progress: show a tqdm progress bar (updates/s) on stderr.
       loggers: more loggers of the metric rows (besides metrics.jsonl).
       callbacks: more callbacks, run after the probes.
+      shard: split the members over all local devices (see `fit`).
+      stream: stream minibatches from host (e.g. memory-mapped) data (see `fit`).
 
     Raises:
       KeyError: unknown algorithm or hyperparameter (lists the valid ones).
@@ -375,7 +421,8 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
                         if run is not None else None)
         try:
             result = fit(plan, data, loggers=[*metric_loggers, *loggers],
-                         callbacks=[*probes, *callbacks], checkpointer=checkpointer)
+                         callbacks=[*probes, *callbacks], checkpointer=checkpointer,
+                         shard=shard, stream=stream)
         except NonFiniteLossError as e:
             if run is not None:
                 run.write_failure(e.failure)

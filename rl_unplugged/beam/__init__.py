@@ -1,0 +1,16 @@
+"""Apache Beam pipelines: many dataset builds, or many evaluations, on one engine.
+
+Optional: needs `pip install apache-beam` (not a dependency of the package); without
+it, `require_beam` raises a one-line `ConfigError` naming the package. Each element's
+work is the single-process code path itself (`datasets.generate_element`,
+`evaluation.evaluate_block`), so whatever engine runs them, and in whatever order, the
+outputs are the single-process ones: byte-identical raw logs (same manifest digests)
+and the same per-episode returns.
+
+Runners: any Beam runner, by name (`DirectRunner` locally; `DataflowRunner`,
+`FlinkRunner`, `SparkRunner` on a cluster) with its `PipelineOptions` flags.
+"""
+
+from rl_unplugged.beam.engine import pipeline_options, require_beam, run_map
+
+__all__ = ["pipeline_options", "require_beam", "run_map"]

@@ -1,0 +1,90 @@
+"""Many dataset builds in one Beam pipeline: one element per (task, level, run).
+
+Each element runs the single-process build's own gate, `data.prepare.ensure_raw_log`
+with `generation.generate` (generation is a pure function of the dataset's spec, and
+a run's shards are written in order by one behaviour agent, so a run is one element),
+and returns the raw log's fingerprint (`reference_builds.describe`: the manifest
+digest). The TFDS prepare step then runs through TFDS's Beam support
+(`tfds.download.DownloadConfig(beam_runner=..., beam_options=...)`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from rl_unplugged import paths, registry
+from rl_unplugged.beam import engine
+from rl_unplugged.errors import UnknownNameError
+
+__all__ = ["build", "expand", "generate_element"]
+
+
+def expand(patterns: Sequence[str]) -> list[str]:
+    """Registered dataset names matching `patterns` (exact names or shell globs), in
+    registry order, each once.
+
+    Raises:
+      UnknownNameError: a pattern that matches no dataset.
+    """
+    names = [spec.name for spec in registry.datasets()]
+    chosen: list[str] = []
+    for pattern in patterns:
+        hits = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+        if not hits:
+            raise UnknownNameError(f"no dataset matches {pattern!r} (see `rlu datasets list`)")
+        chosen += [n for n in hits if n not in chosen]
+    return chosen
+
+
+def generate_element(element: dict[str, Any]) -> dict[str, Any]:
+    """One (task, level, run): its raw log, generated or resumed, and its fingerprint.
+
+    element: {'name': dataset name, 'data_dir': data root, 'num_steps': int or None}.
+    """
+    from rl_unplugged import generation
+    from rl_unplugged.data.prepare import ensure_raw_log
+    from rl_unplugged.data.reference_builds import describe
+
+    spec = registry.get_dataset(element["name"])
+    if element.get("num_steps") is not None:
+        spec = spec.replace(num_steps=element["num_steps"])
+    log = ensure_raw_log(spec, element["data_dir"], generate=generation.generate)
+    return {"name": spec.name, **describe(log.directory)}
+
+
+def build(patterns: Sequence[str], data_dir: str | os.PathLike | None = None, *,
+          num_steps: int | None = None, runner: str = "DirectRunner",
+          options: str | Sequence[str] = (), prepare: bool = True) -> list[dict[str, Any]]:
+    """Generates every matching dataset in one Beam pipeline, then prepares each for TFDS.
+
+    Returns:
+      One fingerprint per dataset (name, manifest_sha256, episodes, transitions).
+
+    Raises:
+      ConfigError: apache-beam is not installed.
+      UnknownNameError: a pattern matches no dataset.
+    """
+    engine.require_beam()
+    root = str(paths.data_dir(data_dir))
+    elements = [{"name": n, "data_dir": root, "num_steps": num_steps} for n in expand(patterns)]
+    prints = engine.run_map(generate_element, elements, runner=runner, options=options)
+    if prepare:
+        import tensorflow_datasets as tfds
+
+        from rl_unplugged import builders
+
+        config = tfds.download.DownloadConfig(
+            beam_runner=runner, beam_options=_beam_options(runner, options))
+        for element in elements:
+            builders.builder(element["name"], root, num_steps=num_steps).download_and_prepare(
+                download_config=config)
+    return prints
+
+
+def _beam_options(runner: str, options: str | Sequence[str]):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    return PipelineOptions(engine.pipeline_options(runner, options))

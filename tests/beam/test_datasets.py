@@ -1,0 +1,66 @@
+"""Dataset builds as Beam elements: the single-process bytes, whatever ran them."""
+
+import concurrent.futures
+import hashlib
+import importlib.util
+
+import pytest
+
+from rl_unplugged import errors, generation, paths
+from rl_unplugged.beam import datasets as beam_datasets
+from rl_unplugged.cli import main as cli_main
+from rl_unplugged.data.prepare import ensure_raw_log
+from rl_unplugged.data.raw_log import MANIFEST
+from tests.helpers import tiny_spec
+
+NAMES = ["rlu_bsuite/catch_noise10_run0", "rlu_bsuite/catch_noise10_run1"]
+STEPS = 30
+HAS_BEAM = importlib.util.find_spec("apache_beam") is not None
+
+
+def manifest_digest(spec, root) -> str:
+    return hashlib.sha256((paths.raw_dir(spec, root) / MANIFEST).read_bytes()).hexdigest()
+
+
+def test_expand_globs_in_registry_order():
+    assert beam_datasets.expand(["rlu_bsuite/catch_noise10_run[01]", NAMES[0]]) == NAMES
+    with pytest.raises(errors.UnknownNameError, match="no dataset matches 'nope/\\*'"):
+        beam_datasets.expand(["nope/*"])
+
+
+def test_elements_on_two_workers_give_the_single_process_build(tmp_path):
+    single = tmp_path / "single"
+    for name in NAMES:
+        ensure_raw_log(tiny_spec(name, STEPS), single, generate=generation.generate)
+    elements = [{"name": n, "data_dir": str(tmp_path / "beam"), "num_steps": STEPS}
+                for n in reversed(NAMES)]  # Another order than the single-process build.
+    with concurrent.futures.ThreadPoolExecutor(2) as workers:  # What 2 Beam workers run.
+        prints = list(workers.map(beam_datasets.generate_element, elements))
+    for element, fingerprint in zip(elements, prints, strict=True):
+        spec = tiny_spec(element["name"], STEPS)
+        assert fingerprint["name"] == element["name"]
+        assert fingerprint["manifest_sha256"] == manifest_digest(spec, single)
+        assert fingerprint["manifest_sha256"] == manifest_digest(spec, tmp_path / "beam")
+        assert fingerprint["num_transitions"] >= STEPS
+
+
+@pytest.mark.skipif(HAS_BEAM, reason="checks the error shown when apache-beam is missing")
+def test_beam_build_without_apache_beam_is_one_line(tmp_path, capsys):
+    code = cli_main(["datasets", "build", "--beam", NAMES[0], "--num-steps", str(STEPS),
+                     "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and "pip install apache-beam" in err
+    assert not (tmp_path / "rlu_bsuite").exists()  # Nothing built.
+
+
+@pytest.mark.skipif(not HAS_BEAM, reason="apache-beam is not installed")
+def test_direct_runner_with_two_workers_gives_the_single_process_build(tmp_path):
+    single = tmp_path / "single"
+    for name in NAMES:
+        ensure_raw_log(tiny_spec(name, STEPS), single, generate=generation.generate)
+    prints = beam_datasets.build(
+        NAMES, tmp_path / "beam", num_steps=STEPS, runner="DirectRunner", prepare=False,
+        options="--direct_num_workers=2 --direct_running_mode=multi_threading")
+    assert [p["name"] for p in prints] == NAMES
+    for name, fingerprint in zip(NAMES, prints, strict=True):
+        assert fingerprint["manifest_sha256"] == manifest_digest(tiny_spec(name, STEPS), single)
