@@ -280,7 +280,11 @@ def get_dataset(name: str) -> DatasetSpec:
 
 
 def expert_source(spec: DatasetSpec) -> DatasetSpec:
-    """The replay run whose final checkpoint plays an `expert` dataset."""
+    """The replay run whose best checkpoint plays an `expert` dataset.
+
+    Best: the checkpoint whose own logged episodes had the highest mean return
+    (`generation.best_checkpoint`), not necessarily the final one.
+    """
     if spec.level != "expert":
         raise ValueError(f"{spec.name} is not an expert dataset")
     # Built from the spec's own task (not looked up by name) so that a modified task

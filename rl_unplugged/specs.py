@@ -331,8 +331,10 @@ class DatasetSpec:
       replay: every episode an online double DQN played while learning, with the
         executed action replaced by a uniform one with probability `noise`.
       random: a uniformly random policy.
-      expert: greedy rollouts of the best checkpoint (highest mean logged return of
-        the episodes it played) of the `noise0` replay run with the same run index.
+      expert: greedy rollouts of the `noise0` replay run's (same run index) behaviour
+        checkpoint with the highest mean logged return of the episodes labelled with it
+        (`generation.best_checkpoint`). An episode's `checkpoint` is the latest one
+        saved before it; the agent kept learning while it played, epsilon-greedily.
     `num_steps` is the number of environment steps (transitions) logged; episodes
     are never cut short to meet it (the last episode runs to its end).
     """

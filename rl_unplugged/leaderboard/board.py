@@ -14,13 +14,14 @@ import hashlib
 import json
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rl_unplugged import fileio, registry
+from rl_unplugged.errors import ConfigError
 from rl_unplugged.evaluation import evaluator
 from rl_unplugged.evaluation import protocols as protocols_lib
 from rl_unplugged.evaluation.normalisation import MissingReferenceError, normalise
@@ -203,10 +204,30 @@ def submission_template(protocols: Mapping[str, Protocol], track: str, name: str
 
 
 def submission_from_results(results: list[Mapping[str, Any]], *, track: str, name: str,
-                            **kwargs) -> dict[str, Any]:
-    """A submission from evaluator results records (`evaluate`), grouped by task."""
+                            run_seeds: Sequence[int] | None = None, **kwargs) -> dict[str, Any]:
+    """A submission from evaluator results records (`evaluate`), grouped by task.
+
+    Args:
+      results: one record per training run, any task order.
+      run_seeds: each result's training seed (the ensemble member's seed), in the order
+        of `results`; they become the submission's run seeds. Members of one ensemble
+        that share a seed (grid points) share their initialisation and minibatch
+        stream: they are paired, not independent runs, so two results of one task
+        with the same seed are refused. Default: runs numbered 0, 1, ... per task.
+      **kwargs: passed to `submission_template` (authors, description, datasets, ...).
+
+    Raises:
+      ConfigError: `run_seeds` is not one int per result, or repeats a seed on a task.
+    """
     protocols = protocols_lib.all_protocols()
+    if run_seeds is not None:
+        run_seeds = list(run_seeds)
+        if len(run_seeds) != len(results) or not all(
+                isinstance(s, int) and not isinstance(s, bool) for s in run_seeds):
+            raise ConfigError(f"run_seeds must be one int per result ({len(results)}); got "
+                              f"{str(run_seeds)[:80]}")
     runs: dict[str, list[list[float]]] = {}
+    seeds: dict[str, list[int]] = {}
     selections = set()
     for i, r in enumerate(results):
         try:
@@ -221,11 +242,23 @@ def submission_from_results(results: list[Mapping[str, Any]], *, track: str, nam
             raise ValueError(f"a {r['task']} result does not use the protocol's seeds")
         selections.add((r["selection"]["method"], r["selection"].get("name")))
         runs.setdefault(r["task"], []).append(list(r["returns"]))
+        if run_seeds is not None:
+            if run_seeds[i] in seeds.get(r["task"], []):
+                raise ConfigError(
+                    f"results of {r['task']} share training seed {run_seeds[i]}: members of "
+                    "one seed (grid points) are paired, not independent runs; submit one "
+                    "grid point with distinct seeds")
+            seeds.setdefault(r["task"], []).append(run_seeds[i])
     if len(selections) != 1:
         raise ValueError(f"results mix selection methods: {sorted(map(str, selections))}")
     method, sel_name = selections.pop()
-    return submission_template(protocols, track, name, runs, selection=method,
-                               selection_name=sel_name, **kwargs)
+    sub = submission_template(protocols, track, name, runs, selection=method,
+                              selection_name=sel_name, **kwargs)
+    for task_id, task_seeds in seeds.items():
+        if task_id in sub["results"]:
+            for run, seed in zip(sub["results"][task_id]["runs"], task_seeds, strict=True):
+                run["seed"] = seed
+    return sub
 
 
 def dumps(submission: Mapping[str, Any]) -> str:

@@ -110,6 +110,33 @@ def test_submission_from_evaluator_records_validates():
         board.submission_from_results(records, track="classic", name="x")
 
 
+def test_grid_members_sharing_a_seed_are_not_independent_runs():
+    from rl_unplugged.baselines import independent_members
+    from rl_unplugged.errors import ConfigError
+    from rl_unplugged.leaderboard.validation import validate
+    tasks = ["classic/cartpole", "classic/acrobot", "classic/mountaincar"]
+    lowest = {"classic/cartpole": 1.0, "classic/acrobot": -500.0, "classic/mountaincar": -200.0}
+    records = [_record(t, [lowest[t] + k] * 100) for t in tasks for k in range(3)]
+    sub = board.submission_from_results(records, track="classic", name="Seeds 4, 7, 9",
+                                        run_seeds=[4, 7, 9] * 3)
+    assert validate(sub) == sub
+    assert [r["seed"] for r in sub["results"]["classic/acrobot"]["runs"]] == [4, 7, 9]
+    # Two grid points of seed 0 and one of seed 1: three results, two independent runs.
+    with pytest.raises(ConfigError, match="share training seed 0"):
+        board.submission_from_results(records, track="classic", name="x",
+                                      run_seeds=[0, 0, 1] * 3)
+    with pytest.raises(ConfigError, match="one int per result"):
+        board.submission_from_results(records, track="classic", name="x", run_seeds=[0, 1])
+    # The baselines put only distinct-seed members of one grid point in one entry.
+    assert independent_members([{"member": 0, "seed": 3, "grid": {}},
+                                {"member": 1, "seed": 5, "grid": {}}]) == [(0, 3), (1, 5)]
+    grid = [{"member": i, "seed": 0, "grid": {"alpha": a}} for i, a in enumerate((0.1, 1.0))]
+    with pytest.raises(ConfigError, match="one grid point"):
+        independent_members(grid)
+    with pytest.raises(ConfigError, match="distinct seeds"):
+        independent_members([{"member": i, "seed": 0, "grid": {}} for i in range(2)])
+
+
 def test_single_task_track(tmp_path, write_json, small_protocols):
     subs = [make_submission(small_protocols, name=f"Catch only {i}", track="bsuite/catch",
                             offset=float(i)) for i in range(2)]
