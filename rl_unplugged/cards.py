@@ -60,14 +60,20 @@ def render_card(domain: str) -> str:
         "## Tasks",
         "",
         "| task | environment | observation | actions | time limit | gamma | runs | "
-        "transitions / dataset | description |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "transitions / dataset | max return | description |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in tasks:
+        best = "unknown" if t.max_return is None else f"{t.max_return:g}"
         lines.append(f"| {t.name} | `{t.env_id}` | {t.observation.shape} "
                      f"{t.observation.dtype} | {t.num_actions} | {t.max_episode_steps} | "
-                     f"{t.gamma} | {t.num_runs} | {t.behaviour.num_steps:,} | {t.description} |")
+                     f"{t.gamma} | {t.num_runs} | {t.behaviour.num_steps:,} | {best} | "
+                     f"{t.description} |")
     lines += [
+        "",
+        "Max return: the environment's known maximum episode return under the time limit "
+        "(from the registry's reward bounds, `TaskSpec.max_return`); `unknown` where only a "
+        "bound is known. Compare the expert references of the evaluation protocols with it.",
         "",
         "## Behaviour (levels)",
         "",

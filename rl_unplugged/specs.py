@@ -181,11 +181,15 @@ class RewardBounds:
       minimum, maximum: the smallest and largest reward of one step.
       rewarded_steps: how many steps of an episode can carry a nonzero reward; None
         when any step can (bsuite catch rewards only its last step: 1).
+      attainable: the upper end of `return_range` is the environment's known maximum
+        return (a policy can earn `maximum` on every rewarded step until the time limit:
+        CartPole-v1 500, bsuite catch 1); False when it is only a bound (Acrobot's 0).
     """
 
     minimum: float
     maximum: float
     rewarded_steps: int | None = None
+    attainable: bool = False
 
     def __post_init__(self):
         if not (math.isfinite(self.minimum) and math.isfinite(self.maximum)
@@ -314,6 +318,14 @@ class TaskSpec:
         if self.rewards is None:
             return (-math.inf, math.inf)
         return self.rewards.return_range(self.max_episode_steps)
+
+    @property
+    def max_return(self) -> float | None:
+        """The environment's known maximum episode return under the time limit (the top
+        of `return_range` where `rewards.attainable`); None where none is known."""
+        if self.rewards is None or not self.rewards.attainable:
+            return None
+        return self.return_range[1]
 
 
 def level_tag(level: str, noise: float) -> str:

@@ -88,6 +88,30 @@ def submit(path: str | Path, root: str | Path,
     return dest
 
 
+# A normalised task score above this flags the task's expert reference: an entry that
+# beats the "expert" by more than 20% means the reference is weak, not the entry superb.
+FLAG_ABOVE = 1.2
+
+
+def reference_flag(task_id: str, normalised_mean: float | None, mean_return: float,
+                   protocol: Protocol) -> str:
+    """Why an entry's normalised task score exceeds `FLAG_ABOVE` ('' when it does not).
+
+    Names the expert reference (value and how it was measured), the environment's
+    known maximum where there is one (`Protocol.max_return`); the renderers link the
+    task's protocol doc.
+    """
+    if normalised_mean is None or not normalised_mean > FLAG_ABOVE:
+        return ""
+    expert = protocol.references.get("expert", {})
+    best = protocol.max_return
+    ceiling = "" if best is None else f"; the environment's maximum is {best:g}"
+    return (f"normalised {normalised_mean:.3g} > {FLAG_ABOVE:g}: mean return "
+            f"{mean_return:.4g} against an expert reference of {expert.get('value', 0):.4g} "
+            f"({expert.get('how', 'how not recorded')}){ceiling}: the reference, not the "
+            "entry, is suspect")
+
+
 def _entry_summary(index: int, path: Path, sub: dict,
                    protocols: Mapping[str, Protocol]) -> dict[str, Any]:
     tasks = {}
@@ -100,7 +124,9 @@ def _entry_summary(index: int, path: Path, sub: dict,
         tasks[task_id] = {"protocol_version": res["protocol_version"],
                           "protocol_hash": res["protocol_hash"], "runs": len(res["runs"]),
                           "mean_return": float(means.mean()), "std_return": float(means.std()),
-                          "normalised_mean": norm}
+                          "normalised_mean": norm,
+                          "flag": reference_flag(task_id, norm, float(means.mean()),
+                                                 protocols[task_id])}
     return {**{k: sub.get(k, "") for k in ("name", "authors", "description", "url", "date",
                                            "package_version", "track", "selection", "results")},
             "file": path.name, "anchor": f"entry-{index}", "tasks": tasks,
