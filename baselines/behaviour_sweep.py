@@ -68,6 +68,15 @@ CANDIDATES: dict[str, dict[str, tuple[int, dict]]] = {
                               replay_capacity=100_000, min_replay_size=1_000,
                               update_period=2, target_update_period=5, epsilon_end=0.04,
                               epsilon_decay_steps=16_000)),
+        # SB3 copies the target every 10 env steps while collecting, but takes its 128
+        # gradient steps in one block after every 256 env steps: the target is frozen
+        # for 128 SGD steps at a time. Copying it every 5 SGD steps (the literal
+        # translation above) collapsed (see behaviour_tuning.md).
+        "zoo_target128": (100_000, dict(hidden=(256, 256), learning_rate=2.3e-3,
+                                        batch_size=64, replay_capacity=100_000,
+                                        min_replay_size=1_000, update_period=2,
+                                        target_update_period=128, epsilon_end=0.04,
+                                        epsilon_decay_steps=16_000)),
     },
     "classic/acrobot": {
         "registered": (100_000, {}),
