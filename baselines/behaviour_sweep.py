@@ -1,8 +1,8 @@
 """Behaviour-DQN sweep: does a config make the logged online run reach competence?
 
 Research for issue 8 (the registry is not changed here). For each candidate config
-of a task, builds the `noise0` run-0 replay log of `dataclasses.replace(task,
-behaviour=...)` into a temporary directory and reports:
+of a task, builds the `noise0` replay log of `dataclasses.replace(task,
+behaviour=...)` (run 0, or `--run k`) into a temporary directory and reports:
   - the mean logged return of the first and last 10% of episodes, and the mean
     logged return per tenth of the run's environment steps (the learning curve);
   - the checkpoint `best_checkpoint` picks today (logged returns) and the one
@@ -77,6 +77,11 @@ CANDIDATES: dict[str, dict[str, tuple[int, dict]]] = {
                                         min_replay_size=1_000, update_period=2,
                                         target_update_period=128, epsilon_end=0.04,
                                         epsilon_decay_steps=16_000)),
+        "zoo_target128_64": (100_000, dict(hidden=(64, 64), learning_rate=2.3e-3,
+                                           batch_size=64, replay_capacity=100_000,
+                                           min_replay_size=1_000, update_period=2,
+                                           target_update_period=128, epsilon_end=0.04,
+                                           epsilon_decay_steps=16_000)),
     },
     "classic/acrobot": {
         "registered": (100_000, {}),
@@ -109,13 +114,14 @@ def curve(episodes: dict[str, np.ndarray], num_steps: int, bins: int = 10) -> li
             for b in range(bins)]
 
 
-def run(task_id: str, name: str, *, greedy_episodes: int) -> dict:
+def run(task_id: str, name: str, *, greedy_episodes: int, run_index: int = 0) -> dict:
     task = registry.get_task(task_id)
     num_steps, changes = CANDIDATES[task_id][name]
     behaviour = dataclasses.replace(task.behaviour, num_steps=num_steps,
                                     checkpoint_every_episodes=CHECKPOINT_EVERY, **changes)
     task = dataclasses.replace(task, behaviour=behaviour)
-    spec = DatasetSpec(task=task, level="replay", noise=0.0, run=0, num_steps=num_steps)
+    spec = DatasetSpec(task=task, level="replay", noise=0.0, run=run_index,
+                       num_steps=num_steps)
     with tempfile.TemporaryDirectory(prefix="rlu-sweep-") as tmp:
         start = time.perf_counter()
         log = generate(spec, tmp)
@@ -129,7 +135,7 @@ def run(task_id: str, name: str, *, greedy_episodes: int) -> dict:
                                                     num_episodes=greedy_episodes)
         final = max(means)  # The final checkpoint, on the same held-out seeds.
         select_seconds = time.perf_counter() - start
-    return {"task": task_id, "config": name, "num_steps": num_steps,
+    return {"task": task_id, "config": name, "run": run_index, "num_steps": num_steps,
             "behaviour": dataclasses.asdict(behaviour), "episodes": int(len(returns)),
             "first10_mean": float(returns[:tenth].mean()),
             "last10_mean": float(returns[-tenth:].mean()),
@@ -149,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("configs", nargs="*")
     parser.add_argument("--out", default="behaviour_sweep.jsonl")
     parser.add_argument("--greedy-episodes", type=int, default=20)
+    parser.add_argument("--run", type=int, default=0, help="run index (its seed)")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args(argv)
     if args.list or not args.task:
@@ -156,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             print(task_id, " ".join(configs))
         return 0
     for name in args.configs or list(CANDIDATES[args.task]):
-        row = run(args.task, name, greedy_episodes=args.greedy_episodes)
+        row = run(args.task, name, greedy_episodes=args.greedy_episodes, run_index=args.run)
         with open(args.out, "a") as f:
             f.write(json.dumps(row) + "\n")
         print(json.dumps({k: v for k, v in row.items() if k not in ("behaviour", "greedy_means")}),
