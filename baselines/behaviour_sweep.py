@@ -82,6 +82,16 @@ CANDIDATES: dict[str, dict[str, tuple[int, dict]]] = {
                                            min_replay_size=1_000, update_period=2,
                                            target_update_period=128, epsilon_end=0.04,
                                            epsilon_decay_steps=16_000)),
+        # Less exploration noise in the logged run (the greedy policy reaches 500).
+        "zoo_target128_64_eps01": (100_000, dict(hidden=(64, 64), learning_rate=2.3e-3,
+                                                 batch_size=64, replay_capacity=100_000,
+                                                 min_replay_size=1_000, update_period=2,
+                                                 target_update_period=128, epsilon_end=0.01,
+                                                 epsilon_decay_steps=16_000)),
+        "zoo_target128_64_eps01_lr1e-3": (100_000, dict(
+            hidden=(64, 64), learning_rate=1e-3, batch_size=64, replay_capacity=100_000,
+            min_replay_size=1_000, update_period=2, target_update_period=128,
+            epsilon_end=0.01, epsilon_decay_steps=16_000)),
     },
     "classic/acrobot": {
         "registered": (100_000, {}),
@@ -97,6 +107,10 @@ CANDIDATES: dict[str, dict[str, tuple[int, dict]]] = {
     },
     "classic/mountaincar": {
         "registered": (200_000, {}),
+        "zoo_64": (120_000, dict(hidden=(64, 64), learning_rate=4e-3, batch_size=128,
+                                 replay_capacity=10_000, min_replay_size=1_000,
+                                 update_period=2, target_update_period=300, epsilon_end=0.07,
+                                 epsilon_decay_steps=24_000)),
         "zoo": (120_000, dict(hidden=(256, 256), learning_rate=4e-3, batch_size=128,
                               replay_capacity=10_000, min_replay_size=1_000,
                               update_period=2, target_update_period=300, epsilon_end=0.07,
