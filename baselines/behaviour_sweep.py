@@ -97,6 +97,10 @@ CANDIDATES: dict[str, dict[str, tuple[int, dict]]] = {
                                                 min_replay_size=1_000, update_period=2,
                                                 target_update_period=128, epsilon_end=0.04,
                                                 epsilon_decay_steps=16_000)),
+        "zoo_target128_64_lr3e-4_200k": (200_000, dict(
+            hidden=(64, 64), learning_rate=3e-4, batch_size=64, replay_capacity=100_000,
+            min_replay_size=1_000, update_period=2, target_update_period=128,
+            epsilon_end=0.01, epsilon_decay_steps=16_000)),
     },
     "classic/acrobot": {
         "registered": (100_000, {}),
@@ -120,6 +124,10 @@ CANDIDATES: dict[str, dict[str, tuple[int, dict]]] = {
                                       replay_capacity=10_000, min_replay_size=1_000,
                                       update_period=2, target_update_period=300,
                                       epsilon_end=0.07, epsilon_decay_steps=24_000)),
+        "zoo_64_eps01": (120_000, dict(hidden=(64, 64), learning_rate=4e-3, batch_size=128,
+                                       replay_capacity=10_000, min_replay_size=1_000,
+                                       update_period=2, target_update_period=300,
+                                       epsilon_end=0.01, epsilon_decay_steps=24_000)),
         "zoo": (120_000, dict(hidden=(256, 256), learning_rate=4e-3, batch_size=128,
                               replay_capacity=10_000, min_replay_size=1_000,
                               update_period=2, target_update_period=300, epsilon_end=0.07,
