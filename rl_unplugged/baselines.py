@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,32 @@ class BaselineConfig:
             raise type(e)(f"{path}: {e}") from None
 
 
+def independent_members(members: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]]:
+    """(member, seed) of ensemble members that are independent runs of one config.
+
+    Members of one seed share its initialisation and minibatch stream (right for
+    paired comparisons across a grid), so only distinct-seed members of one grid point
+    may become one entry's runs.
+
+    Args:
+      members: a run's `training.list_members(run_dir)`: [{member, seed, grid}, ...].
+
+    Raises:
+      ConfigError: the members span several grid points or repeat a seed.
+    """
+    from rl_unplugged.errors import ConfigError
+
+    points = {json.dumps(m.get("grid") or {}, sort_keys=True) for m in members}
+    if len(points) > 1:
+        raise ConfigError(f"one entry's runs must share one grid point; got {len(points)} "
+                          f"({', '.join(sorted(points))[:120]})")
+    seeds = [int(m["seed"]) for m in members]
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"one entry's runs need distinct seeds; got {seeds}: members of "
+                          "one seed are paired, not independent runs")
+    return [(int(m["member"]), int(m["seed"])) for m in members]
+
+
 def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
         data_dir: str | os.PathLike | None = None, progress: bool = False,
         log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
@@ -125,7 +151,7 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
 
     out = Path(out_dir)
     (out / "results").mkdir(parents=True, exist_ok=True)
-    records = []
+    records, seeds = [], []
     for task_id, dataset in sorted(cfg.datasets.items()):
         spec = registry.get_dataset(dataset)
         log(f"[{cfg.name}] {task_id}: dataset {dataset}")
@@ -136,16 +162,17 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
         training.train(cfg.agent, data, spec.task, steps=cfg.steps, config=dict(cfg.config),
                        seeds=cfg.seeds, out_dir=run_dir, dataset=dataset, progress=progress)
         protocol = protocols.get_protocol(task_id)
-        for member, seed in enumerate(cfg.seeds):
+        for member, seed in independent_members(training.list_members(run_dir)):
             # Checked against the protocol (task, allowed datasets) before it loads.
             policy = evaluator.load_run_policy(run_dir, member=member, protocol=protocol).policy
             record = evaluator.evaluate(policy, protocol, selection="final", datasets=[dataset],
                                         policy_source=f"{run_dir.name} member {member}")
             evaluator.save_result(record, out / "results" / f"{run_dir.name}-seed{seed}.json")
             records.append(record)
+            seeds.append(seed)
             log(f"[{cfg.name}] {task_id}: seed {seed} mean return {record['mean_return']:.3f}")
     submission = board.submission_from_results(
-        records, track=cfg.track, name=cfg.name, authors=cfg.authors,
+        records, track=cfg.track, name=cfg.name, run_seeds=seeds, authors=cfg.authors,
         description=cfg.description, datasets={t: [d] for t, d in cfg.datasets.items()})
     validation.validate(submission)
     fileio.write_text(out / "submission.json", board.dumps(submission))

@@ -60,14 +60,20 @@ def render_card(domain: str) -> str:
         "## Tasks",
         "",
         "| task | environment | observation | actions | time limit | gamma | runs | "
-        "transitions / dataset | description |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "transitions / dataset | max return | description |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in tasks:
+        best = "unknown" if t.max_return is None else f"{t.max_return:g}"
         lines.append(f"| {t.name} | `{t.env_id}` | {t.observation.shape} "
                      f"{t.observation.dtype} | {t.num_actions} | {t.max_episode_steps} | "
-                     f"{t.gamma} | {t.num_runs} | {t.behaviour.num_steps:,} | {t.description} |")
+                     f"{t.gamma} | {t.num_runs} | {t.behaviour.num_steps:,} | {best} | "
+                     f"{t.description} |")
     lines += [
+        "",
+        "Max return: the environment's known maximum episode return under the time limit "
+        "(from the registry's reward bounds, `TaskSpec.max_return`); `unknown` where only a "
+        "bound is known. Compare the expert references of the evaluation protocols with it.",
         "",
         "## Behaviour (levels)",
         "",
@@ -75,13 +81,18 @@ def render_card(domain: str) -> str:
         "learned, logged from its first step. With probability `noise` the executed action "
         "is replaced by a uniformly random one, as in RL Unplugged's bsuite data; each step "
         "records `action_replaced` and the agent's own `greedy_action`. Episode metadata "
-        "`checkpoint` is the index of the agent checkpoint acting (a checkpoint every "
-        "`checkpoint_every_episodes` episodes).",
+        "`checkpoint` is the index of the latest agent checkpoint saved before the episode "
+        "(a checkpoint every `checkpoint_every_episodes` episodes); the agent keeps learning "
+        "while it plays, so the episode is not that checkpoint's own play.",
         "- **random**: a uniformly random policy (`checkpoint` = -1).",
         "- **expert**: greedy rollouts of the best checkpoint of the `noise0` replay run "
-        "with the same run index: the one whose own logged episodes had the highest mean "
-        "return (online DQN can collapse late in a run, so the final checkpoint is not "
-        "reliably the best; only logged data is used to choose).",
+        "with the same run index: the one whose own logged episodes (those labelled with "
+        "it, played epsilon-greedily while the agent kept learning) had the highest mean "
+        "return (`generation.best_checkpoint`; online DQN can collapse late in a run, so "
+        "the final checkpoint is not reliably the best; only logged data is used to "
+        "choose). This ranks the drifting learner, not each checkpoint's greedy play, and "
+        "can miss the best greedy checkpoint; the v2 rebuild will choose by greedy returns "
+        "on held-out seeds, never the protocols' (`generation.best_checkpoint_greedy`).",
         "",
         "Each level has runs `run0`.. with different seeds (a pure function of task, level, "
         "noise and run). The behaviour agent per task:",
@@ -141,7 +152,8 @@ def render_card(domain: str) -> str:
         "| episode_return | float32 | () | sum of rewards (float64 in the raw log) |",
         "| episode_length | int64 | () | T, the number of transitions |",
         "| run | int64 | () | run index |",
-        "| checkpoint | int64 | () | acting checkpoint (-1: none) |",
+        "| checkpoint | int64 | () | latest behaviour checkpoint saved before the episode "
+        "(-1: none); the agent keeps learning while it plays |",
         "| noise | float32 | () | probability of replacing the action |",
         "",
         "## Build and load",

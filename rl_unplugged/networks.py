@@ -30,7 +30,9 @@ class NetworkOutput(NamedTuple):
     # (B, num_actions) or (B, num_actions, num_atoms); critics: (B,) or (B, num_atoms).
     values: jax.Array
     representation: jax.Array  # (B, D): the penultimate layer.
-    activations: tuple[jax.Array, ...]  # Each hidden layer's post-ReLU output.
+    # Each hidden layer's post-ReLU output, neurons on the last axis: (B, units) for a
+    # dense layer, (B, H, W, channels) for a conv layer.
+    activations: tuple[jax.Array, ...]
 
 
 class PolicyOutput(NamedTuple):
@@ -64,8 +66,10 @@ class MinAtarTorso(nn.Module):
     def __call__(self, obs: jax.Array) -> tuple[jax.Array, tuple[jax.Array, ...]]:
         x = obs.astype(jnp.float32)
         x = nn.relu(nn.Conv(self.channels, (3, 3), padding="VALID")(x))
-        acts = [x.reshape(x.shape[0], -1)]
-        x = acts[0]
+        # The conv activations stay (B, H, W, C): a channel is one neuron for the
+        # dormant-unit probe (ReDo), not each of its H * W positions.
+        acts = [x]
+        x = x.reshape(x.shape[0], -1)
         for width in self.hidden:
             x = nn.relu(nn.Dense(width)(x))
             acts.append(x)

@@ -10,8 +10,12 @@ probe batch of dataset states. All functions are jit- and vmap-friendly.
 - `feature_rank`: #{sigma_i(Phi / sqrt(B)) > eps}, eps = 0.01 (Lyle et al. 2022,
   "Understanding and Preventing Capacity Loss"); dividing by sqrt(B) makes it
   independent of the probe batch size.
-- `dormant_fraction`: unit i of a layer is tau-dormant if
-  E|h_i| / mean_k E|h_k| <= tau (Sokar et al. 2023, ReDo, Def. 3.1).
+- `dormant_fraction`: neuron i of a layer is tau-dormant if
+  E|h_i| / mean_k E|h_k| <= tau (Sokar et al. 2023, ReDo, Def. 3.1). The last axis
+  of a layer's activations indexes its neurons: a dense layer's units (B, D), or a
+  conv layer's channels (B, H, W, C), whose score averages |h| over the batch AND the
+  spatial positions (ReDo; Dopamine's `labs/redo/weight_recyclers.py`,
+  `estimate_neuron_score`). The overall `dormant_<tau>` weighs layers by neurons.
 - `feature_norm`: mean ||phi(s)||_2.
 - `dr3_coadaptation`: mean phi(s, a) . phi(s', a') over dataset transitions (Kumar et
   al. 2022, DR3, eq. 3); with state-only torsos phi(s, a) = phi(s).
@@ -56,9 +60,23 @@ def feature_rank(features: jax.Array, eps: float = 0.01) -> jax.Array:
     return jnp.sum(sigma > eps)
 
 
+def neuron_scores(activations: jax.Array) -> jax.Array:
+    """ReDo's neuron score E|h_i|: mean |h| over every axis but the last (the neurons).
+
+    Args:
+      activations: (B, units) for a dense layer, (B, H, W, channels) for a conv layer
+        (a channel is one neuron; its spatial positions are not separate units).
+
+    Returns:
+      (neurons,) mean absolute activations.
+    """
+    return jnp.mean(jnp.abs(activations), axis=tuple(range(activations.ndim - 1)))
+
+
 def dormant_fraction(activations: jax.Array, tau: float) -> jax.Array:
-    """Fraction of tau-dormant units in one layer; activations (B, units)."""
-    score = jnp.mean(jnp.abs(activations.reshape(activations.shape[0], -1)), axis=0)
+    """Fraction of tau-dormant neurons in one layer: activations (B, units) or
+    (B, H, W, channels) (see `neuron_scores`)."""
+    score = neuron_scores(activations)
     normalised = score / jnp.maximum(jnp.mean(score), 1e-12)
     return jnp.mean(normalised <= tau)
 
@@ -76,13 +94,21 @@ def all_probes(features: jax.Array, next_features: jax.Array,
                activations: Sequence[jax.Array], taus: Sequence[float] = DORMANT_TAUS
                ) -> dict[str, jax.Array]:
     """Every probe, named as logged: srank, erank, feature_rank, feature_norm, dr3,
-    dormant_<tau>_layer<i> per hidden layer, and dormant_<tau> over all units."""
+    dormant_<tau>_layer<i> per hidden layer, and dormant_<tau> over all neurons (each
+    layer weighted by its neuron count: units of a dense layer, channels of a conv).
+
+    Args:
+      features, next_features: (B, D) representations of s and s'.
+      activations: each hidden layer's post-ReLU output, neurons on the last axis:
+        (B, units) dense, (B, H, W, channels) conv.
+      taus: dormancy thresholds.
+    """
     out = {"srank": srank(features), "erank": erank(features),
            "feature_rank": feature_rank(features), "feature_norm": feature_norm(features),
            "dr3": dr3_coadaptation(features, next_features)}
     for tau in taus:
         fractions = [dormant_fraction(a, tau) for a in activations]
-        sizes = [a.reshape(a.shape[0], -1).shape[1] for a in activations]
+        sizes = [a.shape[-1] for a in activations]  # Neurons: units or channels.
         for i, f in enumerate(fractions):
             out[f"dormant_{tau:g}_layer{i}"] = f
         out[f"dormant_{tau:g}"] = sum(f * s for f, s in zip(fractions, sizes, strict=True)) / sum(

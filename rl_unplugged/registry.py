@@ -76,11 +76,17 @@ _DOMAINS: tuple[DomainSpec, ...] = (
 
 # Per-step reward bounds of each environment, read from its source (the versions
 # installed here); they bound the feasible returns the evaluation protocols accept.
+# `attainable=True` where the top of that range is the environment's known maximum
+# return (TaskSpec.max_return: shown by the protocols and cards, never hashed).
 _REWARDS: dict[str, RewardBounds] = {
-    # bsuite/environments/catch.py: 0 until the ball lands, then +1 (caught) or -1.
-    "bsuite/catch": RewardBounds(minimum=-1.0, maximum=1.0, rewarded_steps=1),
-    # bsuite/environments/cartpole.py: +1 while the pole is up (cos > 0.8), else 0.
-    "bsuite/cartpole": RewardBounds(minimum=0.0, maximum=1.0),
+    # bsuite/environments/catch.py: 0 until the ball lands, then +1 (caught) or -1;
+    # catching every ball earns the maximum, 1.
+    "bsuite/catch": RewardBounds(minimum=-1.0, maximum=1.0, rewarded_steps=1,
+                                 attainable=True),
+    # bsuite/environments/cartpole.py: +1 while the pole is up (cos > 0.8) and the cart
+    # on the track, else 0 and the episode ends; balancing from the upright start to
+    # the 1,000-step limit earns the maximum, 1,000.
+    "bsuite/cartpole": RewardBounds(minimum=0.0, maximum=1.0, attainable=True),
     # bsuite/environments/mountain_car.py: -1 on every step, the goal step included.
     "bsuite/mountain_car": RewardBounds(minimum=-1.0, maximum=-1.0),
     # minatar/environments/breakout.py: +1 per brick; one ball strikes one brick a step.
@@ -97,8 +103,10 @@ _REWARDS: dict[str, RewardBounds] = {
     # minatar/environments/space_invaders.py: +1 per alien on a friendly bullet's cell
     # (at most 3 bullets alive: shot_cool_down 5, 10 rows).
     "minatar/space_invaders": RewardBounds(minimum=0.0, maximum=3.0),
-    # gymnasium/envs/classic_control/cartpole.py: +1 per step, the terminating one included.
-    "classic/cartpole": RewardBounds(minimum=1.0, maximum=1.0),
+    # gymnasium/envs/classic_control/cartpole.py: +1 per step, the terminating one included;
+    # balancing to the 500-step limit earns the maximum, 500 (CartPole-v1's registered
+    # reward_threshold is 475).
+    "classic/cartpole": RewardBounds(minimum=1.0, maximum=1.0, attainable=True),
     # gymnasium/envs/classic_control/acrobot.py: -1 per step, 0 on reaching the goal.
     "classic/acrobot": RewardBounds(minimum=-1.0, maximum=0.0),
     # gymnasium/envs/classic_control/mountain_car.py: -1 per step, the goal step included.
@@ -282,7 +290,11 @@ def get_dataset(name: str) -> DatasetSpec:
 
 
 def expert_source(spec: DatasetSpec) -> DatasetSpec:
-    """The replay run whose final checkpoint plays an `expert` dataset."""
+    """The replay run whose best checkpoint plays an `expert` dataset.
+
+    Best: the checkpoint whose own logged episodes had the highest mean return
+    (`generation.best_checkpoint`), not necessarily the final one.
+    """
     if spec.level != "expert":
         raise ValueError(f"{spec.name} is not an expert dataset")
     # Built from the spec's own task (not looked up by name) so that a modified task

@@ -182,11 +182,15 @@ class RewardBounds:
       minimum, maximum: the smallest and largest reward of one step.
       rewarded_steps: how many steps of an episode can carry a nonzero reward; None
         when any step can (bsuite catch rewards only its last step: 1).
+      attainable: the upper end of `return_range` is the environment's known maximum
+        return (a policy can earn `maximum` on every rewarded step until the time limit:
+        CartPole-v1 500, bsuite catch 1); False when it is only a bound (Acrobot's 0).
     """
 
     minimum: float
     maximum: float
     rewarded_steps: int | None = None
+    attainable: bool = False
 
     def __post_init__(self):
         if not (math.isfinite(self.minimum) and math.isfinite(self.maximum)
@@ -316,6 +320,14 @@ class TaskSpec:
             return (-math.inf, math.inf)
         return self.rewards.return_range(self.max_episode_steps)
 
+    @property
+    def max_return(self) -> float | None:
+        """The environment's known maximum episode return under the time limit (the top
+        of `return_range` where `rewards.attainable`); None where none is known."""
+        if self.rewards is None or not self.rewards.attainable:
+            return None
+        return self.return_range[1]
+
 
 def level_tag(level: str, noise: float) -> str:
     """Config-name fragment: 'noise0', 'noise10', ..., 'random', 'expert'."""
@@ -332,8 +344,10 @@ class DatasetSpec:
       replay: every episode an online double DQN played while learning, with the
         executed action replaced by a uniform one with probability `noise`.
       random: a uniformly random policy.
-      expert: greedy rollouts of the best checkpoint (highest mean logged return of
-        the episodes it played) of the `noise0` replay run with the same run index.
+      expert: greedy rollouts of the `noise0` replay run's (same run index) behaviour
+        checkpoint with the highest mean logged return of the episodes labelled with it
+        (`generation.best_checkpoint`). An episode's `checkpoint` is the latest one
+        saved before it; the agent kept learning while it played, epsilon-greedily.
     `num_steps` is the number of environment steps (transitions) logged; episodes
     are never cut short to meet it (the last episode runs to its end).
     """

@@ -43,3 +43,11 @@ def test_card_title_summary_and_citation_come_from_the_registry(monkeypatch):
     assert text.startswith("# `rlu_minatar`: Mini Atari datasets")
     assert "RLDS datasets of five tiny games, generated" in text
     assert "- Someone, *A Paper*, 2099." in text and domain.citation not in text
+
+
+def test_card_shows_the_known_maximum_return():
+    text = cards.render_card("classic")
+    assert "| max return |" in text
+    assert "| 500 | gymnasium CartPole-v1 |" in text  # Known: +1 per step, 500 steps.
+    assert "| unknown | gymnasium Acrobot-v1 |" in text  # Only a bound (0) is known.
+    assert "| 1 | bsuite catch" in cards.render_card("bsuite")

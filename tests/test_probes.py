@@ -64,3 +64,47 @@ def test_all_probes_names_layers():
     out = probes.all_probes(acts[-1], acts[-1], acts)
     assert float(out["dormant_0_layer1"]) == 0.5 and float(out["dormant_0_layer0"]) == 0.0
     np.testing.assert_allclose(out["dormant_0"], 1 / 5)  # One dead unit of five.
+
+
+def test_dormant_fraction_scores_conv_channels_over_batch_and_positions():
+    # (B=2, H=2, W=2, C=3). Channel 0: |h| mean 1; channel 1: dead everywhere; channel 2:
+    # alive at one position of one state only, |h| = 16 there -> mean 2. Layer mean 1.
+    h = np.zeros((2, 2, 2, 3), np.float32)
+    h[..., 0] = -1.0
+    h[1, 0, 1, 2] = 16.0
+    h = jnp.asarray(h)
+    np.testing.assert_allclose(probes.neuron_scores(h), [1.0, 0.0, 2.0])
+    assert float(probes.dormant_fraction(h, 0.0)) == pytest.approx(1 / 3)
+    # Per position (12 "units"): channel 1's 4 and 3 of channel 2's 4 positions dead.
+    assert float(probes.dormant_fraction(h.reshape(2, -1), 0.0)) == pytest.approx(7 / 12)
+    # Overall: weighted by neurons (3 channels, 4 dense units), not by 12 + 4 positions.
+    dense = jnp.tile(jnp.array([0.0, 1.0, 1.0, 2.0]), (2, 1))
+    out = probes.all_probes(dense, dense, [h, dense])
+    assert float(out["dormant_0_layer0"]) == pytest.approx(1 / 3)
+    assert float(out["dormant_0_layer1"]) == pytest.approx(1 / 4)
+    np.testing.assert_allclose(out["dormant_0"], 2 / 7, rtol=1e-6)
+
+
+def test_fresh_minatar_network_has_no_dormant_channels():
+    import jax
+
+    from rl_unplugged import envs, networks, registry
+
+    task = registry.get_task("minatar/breakout")
+    env, rng, obs = envs.make(task), np.random.default_rng(0), []
+    for episode in range(3):
+        obs.append(env.reset(episode))
+        while len(obs) < 100 * (episode + 1):
+            ts = env.step(int(rng.integers(task.num_actions)))
+            obs.append(ts.observation)
+            if ts.last:
+                break
+    batch = jnp.asarray(np.stack(obs))
+    net = networks.make_network(task, (128,))
+    out = net.apply(net.init(jax.random.PRNGKey(0), batch[:1]), batch)
+    conv, dense = out.activations
+    assert conv.shape == (len(obs), 8, 8, 16) and dense.shape == (len(obs), 128)
+    values = probes.all_probes(out.representation, out.representation, out.activations)
+    assert float(values["dormant_0_layer0"]) == 0.0  # No channel is dead at init.
+    # Scoring each (position, channel) as a unit called some of them dead.
+    assert float(probes.dormant_fraction(conv.reshape(len(obs), -1), 0.0)) > 0.05

@@ -123,7 +123,8 @@ class RluConfig(tfds.core.BuilderConfig):
     @classmethod
     def from_spec(cls, spec: DatasetSpec) -> RluConfig:
         level = ("uniformly random policy" if spec.level == "random" else
-                 "greedy final checkpoint of the noise0 run" if spec.level == "expert" else
+                 "greedy rollouts of the noise0 run's checkpoint with the best logged return"
+                 if spec.level == "expert" else
                  f"online double DQN while learning, actions replaced with p={spec.noise}")
         return cls(name=spec.config_name, spec=spec,
                    description=f"{spec.task.description}; {level}; run {spec.run}; "

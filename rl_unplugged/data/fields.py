@@ -21,7 +21,9 @@ EPISODE_ID = "episode_id"
 EPISODE_RETURN = "episode_return"
 EPISODE_LENGTH = "episode_length"  # Environment steps (transitions) in the episode.
 RUN = "run"
-CHECKPOINT = "checkpoint"  # Index of the behaviour checkpoint acting (-1: none).
+# The latest behaviour checkpoint saved before the episode (-1: none); the agent kept
+# learning while it played, so this is not the exact policy that acted.
+CHECKPOINT = "checkpoint"
 NOISE = "noise"
 EPISODE_METADATA = (EPISODE_ID, EPISODE_RETURN, EPISODE_LENGTH, RUN, CHECKPOINT, NOISE)
 

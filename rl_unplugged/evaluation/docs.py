@@ -38,6 +38,16 @@ _CHOICES = """\
 """
 
 
+def _max_return(p: protocols_lib.Protocol) -> str:
+    """The environment's known maximum return, and the expert reference's share of it."""
+    best = p.max_return  # Derived from the registry's reward bounds, not hashed.
+    if best is None:
+        return "none known (the feasible range's top is only a bound)"
+    expert = p.references.get("expert", {}).get("value")
+    share = f"; the expert reference is {expert / best:.0%} of it" if expert is not None else ""
+    return f"{best:g} (the environment's maximum under the episode cap{share})"
+
+
 def _task_doc(p: protocols_lib.Protocol) -> str:
     c = p.content
     env, ev = c["environment"], c["evaluation"]
@@ -53,6 +63,7 @@ def _task_doc(p: protocols_lib.Protocol) -> str:
     lines += [f"| evaluation episodes | {ev['num_episodes']} |",
               f"| evaluation epsilon | {ev['epsilon']} |",
               f"| feasible return range | [{lo:g}, {hi:g}] (reward bounds x episode cap) |",
+              f"| known maximum return | {_max_return(p)} |",
               "", "## References", ""]
     for kind, rec in p.references.items():
         if rec.get("value") is None:

@@ -235,6 +235,19 @@ class Protocol:
             return (-math.inf, math.inf)
         return rewards.return_range(self.max_episode_steps)
 
+    @property
+    def max_return(self) -> float | None:
+        """The environment's known maximum return under this protocol's episode cap.
+
+        The top of `feasible_return_range` where the registry marks it attainable
+        (`TaskSpec.max_return`: CartPole-v1 500, bsuite catch 1); None where only a
+        bound is known. Derived at use, not hashed, like `feasible_return_range`.
+        """
+        rewards = self.task.rewards
+        if rewards is None or not rewards.attainable:
+            return None
+        return self.feasible_return_range[1]
+
     def check_datasets(self, names: Iterable[str], field: Sequence[Any] = ("datasets",)
                        ) -> None:
         """Raises ProtocolViolation at `field[i]` for a name the protocol does not allow.

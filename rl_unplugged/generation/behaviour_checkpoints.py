@@ -3,11 +3,21 @@
 A checkpoint is the behaviour network's params as plain msgpack, its SHA-256 in the
 raw log's manifest; (de)serialisation and the checksum check are
 `rl_unplugged.checkpointing`'s (`to_bytes`, `sha256`, `read_payload`).
+
+Two ways to pick the expert checkpoint of a run:
+- `best_checkpoint` (what generation uses today, so the recorded `expert` datasets
+  stay byte-identical): the checkpoint whose own logged episodes had the highest mean
+  return. Those episodes were played epsilon-greedily while the agent kept learning
+  after the checkpoint was saved, so this ranks a drifting learner, not the checkpoint.
+- `best_checkpoint_greedy` (what the v2 rebuild will use; not yet wired into
+  generation): each checkpoint's greedy return on held-out `selection_seeds`, a
+  salted seed stream disjoint from every protocol's evaluation seeds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rl_unplugged import checkpointing, compile_cache, networks
+from rl_unplugged import checkpointing, compile_cache, envs, networks
 from rl_unplugged.data.raw_log import read_manifest
 from rl_unplugged.specs import TaskSpec
 
@@ -65,11 +75,21 @@ def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[nn.Module
     return module, params, dict(info)
 
 
+# Held-out selection seeds: salted apart from the evaluation protocols' seeds
+# (`evaluation.protocols.episode_seeds`, salt "rl_unplugged/evaluation") and from the
+# generation seeds (`DatasetSpec.seed`, `generate.episode_seed`).
+SELECTION_SALT = "rl_unplugged/generation/checkpoint-selection"
+SELECTION_EPISODES = 20
+
+
 def best_checkpoint(raw_log_dir: str | Path, *, min_episodes: int = 10) -> int:
     """The behaviour checkpoint whose own logged episodes had the highest mean return.
 
-    Checkpoint k acted in the episodes whose metadata `checkpoint` is k (epsilon-greedy,
-    with the log's action noise). Only logged data is used: selecting on evaluation
+    Checkpoint k is the latest checkpoint saved before the episodes whose metadata
+    `checkpoint` is k; the agent kept learning while it played them (epsilon-greedy,
+    with the log's action noise), so their returns rank a drifting learner rather than
+    checkpoint k's own greedy play (`best_checkpoint_greedy` measures that; the v2
+    rebuild will use it). Only logged data is used: selecting on evaluation
     returns would leak the evaluation environment. Online DQN can collapse late in a
     run (CartPole-v1 here: final checkpoint ~21, an earlier one ~150), so the final
     checkpoint is not reliably the expert. Checkpoints that acted in fewer than
@@ -101,6 +121,89 @@ def best_checkpoint(raw_log_dir: str | Path, *, min_episodes: int = 10) -> int:
         if mean >= best_mean:
             best, best_mean = int(k), mean
     return best
+
+
+def selection_seeds(task_id: str, num_episodes: int = SELECTION_EPISODES) -> list[int]:
+    """Held-out reset seeds for choosing checkpoints: 31-bit, a pure function of
+    (task id, index), from a salted sha256 (`SELECTION_SALT`)."""
+    if num_episodes < 1:
+        raise ValueError(f"num_episodes must be >= 1, got {num_episodes}")
+    seeds = []
+    for i in range(num_episodes):
+        digest = hashlib.sha256(f"{SELECTION_SALT}|{task_id}|{i}".encode()).digest()
+        seeds.append(int.from_bytes(digest[:4], "little") & 0x7FFFFFFF)
+    return seeds
+
+
+def greedy_returns(task: TaskSpec, policy: Callable[[np.ndarray], np.ndarray],
+                   seeds: Sequence[int]) -> np.ndarray:
+    """Undiscounted returns (len(seeds),) of one greedy episode per reset seed.
+
+    The episodes run in lockstep, one batched `policy` call per step: (B, *obs_shape)
+    -> int actions (B,). Each environment includes the task's time limit.
+    """
+    if not seeds:
+        raise ValueError("no seeds to play")
+    pool = [envs.make(task) for _ in seeds]
+    try:
+        obs = [env.reset(int(seed)) for env, seed in zip(pool, seeds, strict=True)]
+        returns = np.zeros(len(seeds))
+        live = list(range(len(seeds)))
+        while live:
+            actions = policy(np.stack([obs[i] for i in live]))
+            still = []
+            for i, action in zip(live, actions, strict=True):
+                ts = pool[i].step(int(action))
+                returns[i] += ts.reward
+                obs[i] = ts.observation
+                if not ts.last:
+                    still.append(i)
+            live = still
+    finally:
+        for env in pool:
+            env.close()
+    return returns
+
+
+def best_checkpoint_greedy(raw_log_dir: str | Path, task: TaskSpec, *,
+                           num_episodes: int = SELECTION_EPISODES
+                           ) -> tuple[int, dict[int, float]]:
+    """The behaviour checkpoint with the highest mean greedy return on held-out seeds.
+
+    Every checkpoint of the raw log plays one greedy episode per `selection_seeds(
+    task.id, num_episodes)` seed; those seeds are disjoint from every protocol's
+    evaluation seeds, so the choice never sees the evaluation episodes. Ties go to
+    the later checkpoint. This is the selection the v2 rebuild of the `expert` level
+    will use; generation still calls `best_checkpoint` so the recorded datasets stay.
+
+    Args:
+      raw_log_dir: a replay-level raw log with behaviour checkpoints.
+      task: the log's task (its environment and behaviour widths).
+      num_episodes: greedy episodes per checkpoint.
+
+    Returns:
+      (index, means): the chosen checkpoint's index and every checkpoint's mean return.
+
+    Raises:
+      FileNotFoundError, IndexError, CorruptDataError, IncompatibleError: as
+        `load_checkpoint`.
+    """
+    manifest = read_manifest(Path(raw_log_dir))
+    if manifest is None:
+        raise FileNotFoundError(f"no raw log at {raw_log_dir}")
+    hidden = tuple(manifest["generation"]["behaviour"]["hidden"])
+    seeds = selection_seeds(task.id, num_episodes)
+    indices = sorted(c["index"] for c in manifest["checkpoints"])
+    if not indices:
+        raise IndexError(f"{raw_log_dir} has no behaviour checkpoints "
+                         f"(level {manifest['generation']['level']!r})")
+    means: dict[int, float] = {}
+    for position, index in enumerate(indices):
+        _, params, _ = load_checkpoint(raw_log_dir, position)
+        means[index] = float(greedy_returns(task, greedy_policy(task, params, hidden),
+                                            seeds).mean())
+    best = max(indices, key=lambda k: (means[k], k))
+    return best, means
 
 
 def greedy_policy(task: TaskSpec, params: Any,

@@ -14,14 +14,14 @@ import hashlib
 import json
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rl_unplugged import fileio, registry
-from rl_unplugged.errors import IncompatibleError
+from rl_unplugged.errors import ConfigError, IncompatibleError
 from rl_unplugged.evaluation import evaluator
 from rl_unplugged.evaluation import protocols as protocols_lib
 from rl_unplugged.evaluation.normalisation import MissingReferenceError, normalise
@@ -88,6 +88,30 @@ def submit(path: str | Path, root: str | Path,
     return dest
 
 
+# A normalised task score above this flags the task's expert reference: an entry that
+# beats the "expert" by more than 20% means the reference is weak, not the entry superb.
+FLAG_ABOVE = 1.2
+
+
+def reference_flag(task_id: str, normalised_mean: float | None, mean_return: float,
+                   protocol: Protocol) -> str:
+    """Why an entry's normalised task score exceeds `FLAG_ABOVE` ('' when it does not).
+
+    Names the expert reference (value and how it was measured), the environment's
+    known maximum where there is one (`Protocol.max_return`); the renderers link the
+    task's protocol doc.
+    """
+    if normalised_mean is None or not normalised_mean > FLAG_ABOVE:
+        return ""
+    expert = protocol.references.get("expert", {})
+    best = protocol.max_return
+    ceiling = "" if best is None else f"; the environment's maximum is {best:g}"
+    return (f"normalised {normalised_mean:.3g} > {FLAG_ABOVE:g}: mean return "
+            f"{mean_return:.4g} against an expert reference of {expert.get('value', 0):.4g} "
+            f"({expert.get('how', 'how not recorded')}){ceiling}: the reference, not the "
+            "entry, is suspect")
+
+
 def _entry_summary(index: int, path: Path, sub: dict,
                    protocols: Mapping[str, Protocol]) -> dict[str, Any]:
     tasks = {}
@@ -100,7 +124,9 @@ def _entry_summary(index: int, path: Path, sub: dict,
         tasks[task_id] = {"protocol_version": res["protocol_version"],
                           "protocol_hash": res["protocol_hash"], "runs": len(res["runs"]),
                           "mean_return": float(means.mean()), "std_return": float(means.std()),
-                          "normalised_mean": norm}
+                          "normalised_mean": norm,
+                          "flag": reference_flag(task_id, norm, float(means.mean()),
+                                                 protocols[task_id])}
     return {**{k: sub.get(k, "") for k in ("name", "authors", "description", "url", "date",
                                            "package_version", "track", "selection", "results")},
             "file": path.name, "anchor": f"entry-{index}", "tasks": tasks,
@@ -204,10 +230,30 @@ def submission_template(protocols: Mapping[str, Protocol], track: str, name: str
 
 
 def submission_from_results(results: list[Mapping[str, Any]], *, track: str, name: str,
-                            **kwargs) -> dict[str, Any]:
-    """A submission from evaluator results records (`evaluate`), grouped by task."""
+                            run_seeds: Sequence[int] | None = None, **kwargs) -> dict[str, Any]:
+    """A submission from evaluator results records (`evaluate`), grouped by task.
+
+    Args:
+      results: one record per training run, any task order.
+      run_seeds: each result's training seed (the ensemble member's seed), in the order
+        of `results`; they become the submission's run seeds. Members of one ensemble
+        that share a seed (grid points) share their initialisation and minibatch
+        stream: they are paired, not independent runs, so two results of one task
+        with the same seed are refused. Default: runs numbered 0, 1, ... per task.
+      **kwargs: passed to `submission_template` (authors, description, datasets, ...).
+
+    Raises:
+      ConfigError: `run_seeds` is not one int per result, or repeats a seed on a task.
+    """
     protocols = protocols_lib.all_protocols()
+    if run_seeds is not None:
+        run_seeds = list(run_seeds)
+        if len(run_seeds) != len(results) or not all(
+                isinstance(s, int) and not isinstance(s, bool) for s in run_seeds):
+            raise ConfigError(f"run_seeds must be one int per result ({len(results)}); got "
+                              f"{str(run_seeds)[:80]}")
     runs: dict[str, list[list[float]]] = {}
+    seeds: dict[str, list[int]] = {}
     selections = set()
     for i, r in enumerate(results):
         try:
@@ -222,11 +268,23 @@ def submission_from_results(results: list[Mapping[str, Any]], *, track: str, nam
             raise IncompatibleError(f"a {r['task']} result does not use the protocol's seeds")
         selections.add((r["selection"]["method"], r["selection"].get("name")))
         runs.setdefault(r["task"], []).append(list(r["returns"]))
+        if run_seeds is not None:
+            if run_seeds[i] in seeds.get(r["task"], []):
+                raise ConfigError(
+                    f"results of {r['task']} share training seed {run_seeds[i]}: members of "
+                    "one seed (grid points) are paired, not independent runs; submit one "
+                    "grid point with distinct seeds")
+            seeds.setdefault(r["task"], []).append(run_seeds[i])
     if len(selections) != 1:
         raise IncompatibleError(f"results mix selection methods: {sorted(map(str, selections))}")
     method, sel_name = selections.pop()
-    return submission_template(protocols, track, name, runs, selection=method,
-                               selection_name=sel_name, **kwargs)
+    sub = submission_template(protocols, track, name, runs, selection=method,
+                              selection_name=sel_name, **kwargs)
+    for task_id, task_seeds in seeds.items():
+        if task_id in sub["results"]:
+            for run, seed in zip(sub["results"][task_id]["runs"], task_seeds, strict=True):
+                run["seed"] = seed
+    return sub
 
 
 def dumps(submission: Mapping[str, Any]) -> str:

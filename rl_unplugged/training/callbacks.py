@@ -58,6 +58,9 @@ def _probe(states: TrainingState, obs: jax.Array, next_obs: jax.Array, *, learne
 class RepresentationProbes:
     """Representation probes (srank, feature rank, DR3, dormant units, Q statistics).
 
+    Dormant units follow ReDo: a dense unit or a conv channel (scored over the batch and
+    its spatial positions) is one neuron; see `rl_unplugged.probes`.
+
     Computed at update 0 (a fresh run) and every `every` updates on a fixed batch of
     `size` dataset states, a function of the data only (`default_rng(0)`), so
     resumed and uninterrupted runs probe the same states.

@@ -203,3 +203,23 @@ def test_measured_references_lie_inside_the_feasible_range():
         for kind, record in p.references.items():
             if record.get("value") is not None:
                 assert lo <= record["value"] <= hi, (p.task_id, kind, record["value"])
+
+
+def test_known_maximum_return_is_derived_not_hashed():
+    import math
+
+    from rl_unplugged.evaluation import docs
+
+    expected = {"classic/cartpole": 500.0, "bsuite/catch": 1.0, "bsuite/cartpole": 1000.0}
+    frozen = P.all_protocols()
+    derived = P.derive_protocols()
+    for task_id, p in frozen.items():
+        assert p.max_return == expected.get(task_id)
+        assert p.max_return == p.task.max_return
+        if p.max_return is not None:
+            assert p.max_return == p.feasible_return_range[1] and math.isfinite(p.max_return)
+        assert derived[task_id].hash == p.hash  # Shown beside the hashed content only.
+        assert "max_return" not in P.canonical_json(p.content)
+    text = docs._task_doc(frozen["classic/cartpole"])
+    assert "| known maximum return | 500 (the environment's maximum" in text
+    assert "none known" in docs._task_doc(frozen["classic/acrobot"])

@@ -110,6 +110,66 @@ def test_submission_from_evaluator_records_validates():
         board.submission_from_results(records, track="classic", name="x")
 
 
+def test_grid_members_sharing_a_seed_are_not_independent_runs():
+    from rl_unplugged.baselines import independent_members
+    from rl_unplugged.errors import ConfigError
+    from rl_unplugged.leaderboard.validation import validate
+    tasks = ["classic/cartpole", "classic/acrobot", "classic/mountaincar"]
+    lowest = {"classic/cartpole": 1.0, "classic/acrobot": -500.0, "classic/mountaincar": -200.0}
+    records = [_record(t, [lowest[t] + k] * 100) for t in tasks for k in range(3)]
+    sub = board.submission_from_results(records, track="classic", name="Seeds 4, 7, 9",
+                                        run_seeds=[4, 7, 9] * 3)
+    assert validate(sub) == sub
+    assert [r["seed"] for r in sub["results"]["classic/acrobot"]["runs"]] == [4, 7, 9]
+    # Two grid points of seed 0 and one of seed 1: three results, two independent runs.
+    with pytest.raises(ConfigError, match="share training seed 0"):
+        board.submission_from_results(records, track="classic", name="x",
+                                      run_seeds=[0, 0, 1] * 3)
+    with pytest.raises(ConfigError, match="one int per result"):
+        board.submission_from_results(records, track="classic", name="x", run_seeds=[0, 1])
+    # The baselines put only distinct-seed members of one grid point in one entry.
+    assert independent_members([{"member": 0, "seed": 3, "grid": {}},
+                                {"member": 1, "seed": 5, "grid": {}}]) == [(0, 3), (1, 5)]
+    grid = [{"member": i, "seed": 0, "grid": {"alpha": a}} for i, a in enumerate((0.1, 1.0))]
+    with pytest.raises(ConfigError, match="one grid point"):
+        independent_members(grid)
+    with pytest.raises(ConfigError, match="distinct seeds"):
+        independent_members([{"member": i, "seed": 0, "grid": {}} for i in range(2)])
+
+
+def test_a_task_score_above_1_2_is_flagged_with_its_reference(tmp_path, write_json):
+    from rl_unplugged import registry
+    from rl_unplugged.evaluation import protocols as P
+    from tests.leaderboard.conftest import NUM_EPISODES, feasible, make_small_protocols
+    # References at x = 0 (random) and x = 5 (expert) of the [0, 20] scale the entries'
+    # returns are mapped from: the offset-10 entry scores >= 2 on every bsuite task
+    # (flagged), the offset-0 entry 0.5 to 0.7.
+    small = make_small_protocols()
+    protocols = {t.id: P.make_protocol(P.settings(t, num_episodes=NUM_EPISODES), {
+        "random": {"value": feasible(small[t.id], 0.0)},
+        "expert": {"value": feasible(small[t.id], 5.0), "how": "a weak checkpoint"}})
+        for t in registry.tasks()}
+    cartpole = protocols["bsuite/cartpole"]
+    assert board.reference_flag("bsuite/cartpole", 1.2, 6.0, cartpole) == ""
+    assert board.reference_flag("bsuite/cartpole", None, 6.0, cartpole) == ""
+    flag = board.reference_flag("bsuite/cartpole", 1.21, 6.0, cartpole)
+    assert "normalised 1.21 > 1.2" in flag and "expert reference of 250 (a weak" in flag
+    assert "maximum is 1000" in flag  # bsuite cartpole's known maximum.
+    subs = [make_submission(protocols, name="Weak", offset=0.0),
+            make_submission(protocols, name="Beats the expert", offset=10.0)]
+    root = _submit_all(tmp_path, write_json, protocols, subs)
+    built = board.build_board(root, protocols=protocols, reps=50, plots=False)
+    strong = built["entries"]["Beats the expert"]["tasks"]
+    weak = built["entries"]["Weak"]["tasks"]
+    assert all(strong[t]["flag"] for t in strong) and not any(weak[t]["flag"] for t in weak)
+    md = (root / "LEADERBOARD.md").read_text()
+    assert md.count("(flagged) |") == 3
+    assert "- **Flag** bsuite/cartpole:" in md and "(protocols/bsuite-cartpole.md)" in md
+    page = (root / "leaderboard.html").read_text()
+    assert page.count("<strong>Flag</strong>") == 3
+    assert 'href="protocols/bsuite-catch.md"' in page
+
+
 def test_single_task_track(tmp_path, write_json, small_protocols):
     subs = [make_submission(small_protocols, name=f"Catch only {i}", track="bsuite/catch",
                             offset=float(i)) for i in range(2)]
