@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -65,6 +66,30 @@ def best_of(fn, repeats: int) -> tuple[float, object]:
     return best, out
 
 
+_FRESH = """
+import sys, time
+from rl_unplugged.data import loader
+start = time.perf_counter()
+loader.load_transitions(sys.argv[1], sys.argv[2])
+first = time.perf_counter() - start
+start = time.perf_counter()
+loader.load_transitions(sys.argv[1], sys.argv[2])
+print(first, time.perf_counter() - start)
+"""
+
+
+def fresh_process_loads(root: Path, repeats: int) -> tuple[float, float]:
+    """(first, second) warm load in a new process: the first verifies every file's SHA-256
+    (once per process), the second only sizes. Best of `repeats` processes."""
+    best = (float("inf"), float("inf"))
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", _FRESH, NAME, str(root)], check=True,
+                             capture_output=True, text=True).stdout.split()
+        first, second = float(out[0]), float(out[1])
+        best = (min(best[0], first), min(best[1], second))
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transitions", type=int, default=1_000_000)
@@ -97,6 +122,14 @@ def main() -> None:
         })
         for a, b in zip(cold, warm, strict=True):
             np.testing.assert_array_equal(a, b)
+        # Integrity check cost (issue: <= 10% of a warm load, or once per process): the
+        # first load of a process verifies SHA-256 digests, later ones only sizes.
+        first_s, second_s = fresh_process_loads(root, args.repeats)
+        results.update({
+            "fresh_process_first_load_per_s": n / first_s,
+            "fresh_process_second_load_per_s": n / second_s,
+            "digest_check_cost_over_warm_load": (first_s - second_s) / second_s,
+        })
 
         if not args.skip_tfds:
             from rl_unplugged import builders
