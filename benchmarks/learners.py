@@ -1,7 +1,12 @@
-"""Learner throughput: this suite's BC / DQN / CQL against d3rlpy 2.8.1, same data, same run.
+"""Learner throughput: this suite's learners against d3rlpy 2.8.1, same data, same run.
 
-Synthetic data: 100k transitions, obs dim 4, 2 actions, episodes of 100 steps; MLP
-256x256, batch 256. The JAX side runs `rl_unplugged.training.train` with the suite's
+Discrete rows (bc / dqn / cql, against d3rlpy's DiscreteBC / DoubleDQN / DiscreteCQL):
+synthetic transitions (100k by default), obs dim 4, 2 actions, episodes of 100 steps.
+Continuous rows (bc_gaussian / td3_bc / cql_sac / iql, against d3rlpy's BC (stochastic
+policy) / TD3PlusBC / CQL / IQL): as many synthetic transitions, obs dim 17, 6 actions
+in [-1, 1] (HalfCheetah's sizes), episodes of 1000 steps, on an unregistered continuous
+task. Each kind is its own .npz for the d3rlpy side. MLP 256x256, batch 256.
+The JAX side runs `rl_unplugged.training.train` with the suite's
 features on (metrics every 1000 updates, probes every 2000 on 2048 states,
 checkpoints every 2000, JSONL logs); its rate is the steady state after the
 compiling call. The d3rlpy side (`fit`, NoopAdapter, no evaluators) runs in its own
@@ -10,17 +15,25 @@ in the same run, and each learner's achieved FLOP/s (XLA's cost analysis of one
 update) is reported as a fraction of it (and of `--peak-flops`, a device's nominal
 peak, when given).
 
-Second anchor, `"plain_jax"`: the same update (same network, Adam, loss, batch) as a
-plain hand-written JAX loop in the JAX-CORL/Unifloral style, one jitted `lax.scan` of
-(sample, update), no logging, probes or checkpoints; `vs_plain_jax` is the suite's
-rate over it, measured in the same run.
+Second anchors, measured in the same run; they differ by kind, so they have their own
+keys (the report's `"anchors"` says which is which):
+- discrete rows, `"plain_jax"`: an independent hand-written implementation of the same
+  update (same network, Adam, loss, batch) in the JAX-CORL/Unifloral style, one jitted
+  `lax.scan` of (sample, update), no logging, probes or checkpoints; `vs_plain_jax` is
+  the suite's rate over it.
+- continuous rows, `"update_scan"`: not an independent implementation but the suite's
+  own pure `learner.update` of one member in a hand-written jitted `lax.scan` (minibatches
+  sampled inside jit): the same update without the loop's features (no vmap, metric
+  checks, logs, probes or checkpoints); `vs_update_scan` is the suite's rate over it,
+  i.e. what those features cost.
 
-Ensemble row, `"ensemble"`: `--ensemble N` CQL members (64 by default) trained as one
+Ensemble row, `"ensemble"`: `--ensemble N` (discrete) CQL members (64 by default) as one
 vmapped ensemble with the same features; aggregate updates/s (members x updates/s)
 and FLOP/s from XLA's cost analysis of the vmapped update. `--ensemble 0` skips it.
 
   python benchmarks/learners.py [--device cpu|gpu] [--steps 6000] [--d3rlpy-steps 1000]
-      [--d3rlpy-python .venv-d3rlpy/bin/python] [--no-d3rlpy] [--algos bc,dqn,cql]
+      [--d3rlpy-python .venv-d3rlpy/bin/python] [--no-d3rlpy]
+      [--algos bc,dqn,cql,bc_gaussian,td3_bc,cql_sac,iql] [--only discrete|continuous]
       [--ensemble 64] [--num 100000] [--peak-flops F] [--matmul-precision P]
 
 The JAX side never imports TensorFlow (checked; the GPU image has none): with
@@ -47,6 +60,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 ALGOS = ("bc", "dqn", "cql")
+CONTINUOUS_ALGOS = ("bc_gaussian", "td3_bc", "cql_sac", "iql")
+CONTINUOUS_OBS, CONTINUOUS_ACTIONS = 17, 6
 
 
 def synthetic(num: int = 100_000, obs_dim: int = 4, num_actions: int = 2, episode: int = 100,
@@ -59,6 +74,32 @@ def synthetic(num: int = 100_000, obs_dim: int = 4, num_actions: int = 2, episod
             "reward": rng.normal(size=num).astype(np.float32),
             "terminal": last.astype(np.float32), "timeout": np.zeros(num, np.float32),
             "num_actions": np.int64(num_actions)}
+
+
+def synthetic_continuous(num: int = 100_000, obs_dim: int = CONTINUOUS_OBS,
+                         action_dim: int = CONTINUOUS_ACTIONS, episode: int = 1000,
+                         seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    obs = rng.normal(size=(num + 1, obs_dim)).astype(np.float32)
+    last = (np.arange(num) % episode) == episode - 1
+    return {"observation": obs[:-1], "next_observation": obs[1:],
+            "action": rng.uniform(-1, 1, size=(num, action_dim)).astype(np.float32),
+            "reward": rng.normal(size=num).astype(np.float32),
+            "terminal": last.astype(np.float32), "timeout": np.zeros(num, np.float32),
+            "num_actions": np.int64(0)}
+
+
+def continuous_task():
+    """A continuous TaskSpec of the synthetic data's sizes (not registered)."""
+    import dataclasses
+
+    from rl_unplugged import registry
+    from rl_unplugged.specs import ActionSpec, ArraySpec
+
+    return dataclasses.replace(
+        registry.get_task("classic/cartpole"), name="bench_continuous", num_actions=None,
+        observation=ArraySpec(shape=(CONTINUOUS_OBS,), dtype="float32"),
+        action=ActionSpec.continuous([-1.0] * CONTINUOUS_ACTIONS, [1.0] * CONTINUOUS_ACTIONS))
 
 
 def matmul_peak(n: int = 2048, repeats: int = 20) -> float:
@@ -84,10 +125,14 @@ TINY = {"hidden": (32, 32), "batch_size": 8, "log_every": 2, "every": 4}
 def _transitions(arrays: dict):
     from rl_unplugged.data.transitions import Transitions
 
+    # Episodes end at the terminal flags (every 100 steps discrete, 1000 continuous).
     n = len(arrays["reward"])
+    episode = np.concatenate([[0], np.cumsum(arrays["terminal"][:-1] > 0)])
+    start = np.flatnonzero(np.diff(episode, prepend=-1))
+    step = np.arange(n) - start[episode]
     return Transitions(arrays["observation"], arrays["action"], arrays["reward"],
                        1.0 - arrays["terminal"], arrays["next_observation"],
-                       np.arange(n) // 100, (np.arange(n) % 100).astype(np.int32))
+                       episode, step.astype(np.int32))
 
 
 def _config(name: str):
@@ -95,7 +140,7 @@ def _config(name: str):
 
     return agents.make_config(
         name, hidden=SETTING["hidden"], batch_size=SETTING["batch_size"],
-        **({"target_update_period": 2000} if name != "bc" else {}))
+        **({"target_update_period": 2000} if name in ("dqn", "cql") else {}))
 
 
 def _flops(fn, *args) -> float:
@@ -107,13 +152,18 @@ def _flops(fn, *args) -> float:
 
 
 def jax_side(name: str, arrays: dict, steps: int, out: Path, members: int = 1) -> dict:
-    """The suite's `training.train` with its features on: one learner, or `members`."""
+    """The suite's `training.train` with its features on: one learner, or `members`.
+
+    Continuous rows (one learner) also carry the `update_scan` anchor of `plain_jax`.
+    """
     import jax
 
     from rl_unplugged import agents, registry, training
     from rl_unplugged.agents import Batch
 
-    task = registry.get_task("classic/cartpole")  # obs dim 4, 2 actions.
+    continuous = name in CONTINUOUS_ALGOS
+    # obs dim 4, 2 actions (discrete); obs dim 17, 6 actions in [-1, 1] (continuous).
+    task = continuous_task() if continuous else registry.get_task("classic/cartpole")
     data = _transitions(arrays)
     config = _config(name)
     every = SETTING["every"]
@@ -127,8 +177,12 @@ def jax_side(name: str, arrays: dict, steps: int, out: Path, members: int = 1) -
         data.observation, data.action, data.reward, data.discount, data.next_observation)))
     if members == 1:
         state = learner.init(jax.random.PRNGKey(0), learner.config.traced())
-        return {"updates_per_s": run.updates_per_s,
-                "flops_per_update": _flops(learner.update, state, batch)}
+        row = {"updates_per_s": run.updates_per_s,
+               "flops_per_update": _flops(learner.update, state, batch)}
+        if continuous:
+            row["update_scan_updates_per_s"] = plain_jax(learner, data, steps,
+                                                         chunk=SETTING["log_every"])
+        return row
     keys = jax.random.split(jax.random.PRNGKey(0), members)
     hparams = {k: jax.numpy.full((members,), v, jax.numpy.float32)
                for k, v in learner.config.traced().items()}
@@ -140,8 +194,43 @@ def jax_side(name: str, arrays: dict, steps: int, out: Path, members: int = 1) -
             "flops_per_update": _flops(jax.vmap(learner.update), states, batches) / members}
 
 
+def plain_jax(learner, data, steps: int, chunk: int = 1000) -> float:
+    """Updates/s of `learner.update` alone in a hand-written jitted scan (one member).
+
+    The continuous rows' anchor (`update_scan`): the suite's own update, without the
+    loop's features (vmap, metric checks, logs, probes, checkpoints); not an
+    independent implementation like `plain_jax_side`.
+    """
+    import jax
+
+    from rl_unplugged.training.inputs import to_batch
+
+    batch_data = to_batch(data, learner.task)
+    size, batch_size = data.size, learner.config.batch_size
+
+    @jax.jit
+    def run(state, key):
+        def body(state, k):
+            idx = jax.random.randint(k, (batch_size,), 0, size)
+            state, metrics = learner.update(state, jax.tree.map(lambda x: x[idx], batch_data))
+            return state, metrics["loss"]
+
+        return jax.lax.scan(body, state, jax.random.split(key, chunk))
+
+    state = learner.init(jax.random.PRNGKey(0), learner.config.traced())
+    key = jax.random.PRNGKey(1)
+    state, loss = run(state, key)  # Compiles.
+    loss.block_until_ready()
+    chunks = max(1, steps // chunk - 1)
+    t0 = time.perf_counter()
+    for i in range(chunks):
+        state, loss = run(state, jax.random.fold_in(key, i))
+    loss.block_until_ready()
+    return chunks * chunk / (time.perf_counter() - t0)
+
+
 def plain_jax_side(name: str, arrays: dict, steps: int) -> dict:
-    """The second anchor: the same update hand-written, one `lax.scan` of (sample, update).
+    """The discrete rows' anchor: the same update hand-written, one `lax.scan` of (sample, update).
 
     JAX-CORL/Unifloral style: an MLP (ReLU torso of SETTING's widths, linear head, the
     suite's default initialisers), Adam, and the loss of `name` (BC: cross-entropy;
@@ -226,6 +315,20 @@ def d3rlpy_side(python: str, name: str, data: Path, steps: int, device: str) -> 
     return json.loads(lines[-1].split(" ", 1)[1])
 
 
+def select_rows(algos: str, only: str | None = None) -> list[tuple[str, str]]:
+    """The (kind, name) rows of `--algos` (comma-separated), of kind `only` if given.
+
+    Raises:
+      ValueError: a name that is no row (one line, listing the known ones).
+    """
+    kinds = {**dict.fromkeys(ALGOS, "discrete"), **dict.fromkeys(CONTINUOUS_ALGOS, "continuous")}
+    names = algos.split(",")
+    unknown = [n for n in names if n not in kinds]
+    if unknown:
+        raise ValueError(f"--algos: unknown {', '.join(unknown)}; known: {', '.join(kinds)}")
+    return [(kinds[n], n) for n in names if only in (None, kinds[n])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
@@ -233,7 +336,10 @@ def main() -> None:
     parser.add_argument("--d3rlpy-steps", type=int, default=1000)
     parser.add_argument("--d3rlpy-python", default=str(REPO / ".venv-d3rlpy/bin/python"))
     parser.add_argument("--no-d3rlpy", action="store_true")
-    parser.add_argument("--algos", default=",".join(ALGOS), help="comma-separated rows")
+    parser.add_argument("--algos", default=",".join(ALGOS + CONTINUOUS_ALGOS),
+                        help="comma-separated rows, discrete and continuous")
+    parser.add_argument("--only", choices=("discrete", "continuous"), default=None,
+                        help="of --algos, run only the rows of this kind")
     parser.add_argument("--ensemble", type=int, default=64,
                         help="CQL members of the ensemble row (0: skip it)")
     parser.add_argument("--num", type=int, default=100_000, help="synthetic transitions")
@@ -245,6 +351,10 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true",
                         help="32x32 networks, batch 8, chunks of 2: a quick check of the command")
     args = parser.parse_args()
+    try:
+        rows = select_rows(args.algos, args.only)
+    except ValueError as error:
+        parser.error(str(error))
     os.environ.setdefault("JAX_PLATFORMS", "cuda" if args.device == "gpu" else "cpu")
     sys.path.insert(0, str(REPO))
     if args.tiny:
@@ -258,26 +368,39 @@ def main() -> None:
               "cpu_count": os.cpu_count(), "jax": jax.__version__}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        arrays = synthetic(num=args.num)
-        np.savez(tmp / "data.npz", **arrays)
+        sets = {"discrete": synthetic(num=args.num),
+                "continuous": synthetic_continuous(num=args.num)}
+        for kind in {kind for kind, _ in rows}:
+            np.savez(tmp / f"{kind}.npz", **sets[kind])
         report["matmul_peak_flops"] = matmul_peak()
         report["setting"] = {k: list(v) if isinstance(v, tuple) else v
                              for k, v in SETTING.items()}
-        report["jax"], report["d3rlpy"], report["plain_jax"] = {}, {}, {}
+        report["anchors"] = {
+            "plain_jax": "discrete rows: an independent hand-written implementation of the "
+                         "same update in one lax.scan",
+            "update_scan": "continuous rows: the same update (the suite's learner.update) "
+                           "in a hand-written lax.scan, without the loop's features"}
+        report["jax"], report["d3rlpy"] = {}, {}
+        report["plain_jax"], report["update_scan"] = {}, {}
         # Interleaved per algorithm, so all sides see similar load on shared cores.
-        for name in args.algos.split(","):
-            report["jax"][name] = jax_side(name, arrays, args.steps, tmp / "runs")
-            report["plain_jax"][name] = plain_jax_side(name, arrays, args.steps)
+        for kind, name in rows:
+            row = jax_side(name, sets[kind], args.steps, tmp / "runs")
+            if kind == "discrete":
+                report["plain_jax"][name] = plain_jax_side(name, sets[kind], args.steps)
+            else:
+                report["update_scan"][name] = {
+                    "updates_per_s": row.pop("update_scan_updates_per_s")}
+            report["jax"][name] = row
             if not args.no_d3rlpy:
                 torch_device = "cuda:0" if args.device == "gpu" else "cpu:0"
-                side = d3rlpy_side(args.d3rlpy_python, name, tmp / "data.npz",
+                side = d3rlpy_side(args.d3rlpy_python, name, tmp / f"{kind}.npz",
                                    args.d3rlpy_steps, torch_device)
                 report["d3rlpy"][name] = side.pop(name)
                 report["d3rlpy"][f"{name}_whole_fit"] = side.pop(f"{name}_whole_fit")
                 report["d3rlpy_versions"] = side
         if args.ensemble:
-            report["ensemble"] = {"cql": jax_side("cql", arrays, args.steps, tmp / "runs",
-                                                  members=args.ensemble)}
+            report["ensemble"] = {"cql": jax_side("cql", sets["discrete"], args.steps,
+                                                  tmp / "runs", members=args.ensemble)}
         # A second matmul measurement after the learners, to show drift from shared cores.
         report["matmul_peak_flops_after"] = matmul_peak()
     peak = max(report["matmul_peak_flops"], report["matmul_peak_flops_after"])
@@ -293,6 +416,9 @@ def main() -> None:
             r["speedup_vs_d3rlpy"] = r["updates_per_s"] / report["d3rlpy"][name]
         if name in report["plain_jax"]:
             r["vs_plain_jax"] = r["updates_per_s"] / report["plain_jax"][name]["updates_per_s"]
+        if name in report["update_scan"]:
+            r["vs_update_scan"] = (r["updates_per_s"]
+                                   / report["update_scan"][name]["updates_per_s"])
     for name, r in report.get("ensemble", {}).items():
         if r["aggregate_updates_per_s"] is None:
             continue

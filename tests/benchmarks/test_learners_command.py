@@ -1,12 +1,25 @@
 """The accelerator benchmark's command, run at a tiny size on CPU (not timed: its shape)."""
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _learners():
+    # Loaded by path: benchmarks/ is scripts, not a package.
+    spec = importlib.util.spec_from_file_location(
+        "bench_learners", REPO / "benchmarks" / "learners.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_tiny_run_has_every_row_and_imports_no_tensorflow():
@@ -14,17 +27,67 @@ def test_tiny_run_has_every_row_and_imports_no_tensorflow():
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "learners.py"), "--device", "cpu",
          "--no-d3rlpy", "--steps", "6", "--num", "256", "--ensemble", "2", "--tiny",
-         "--algos", "dqn", "--peak-flops", "1e12"],
+         "--algos", "dqn,bc_gaussian", "--peak-flops", "1e12"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
     assert report["tensorflow_imported"] is False
+    assert set(report["jax"]) == {"dqn", "bc_gaussian"}
     dqn = report["jax"]["dqn"]
     assert dqn["flops_per_update"] > 0 and dqn["updates_per_s"] > 0
     assert dqn["vs_plain_jax"] == dqn["updates_per_s"] / report["plain_jax"]["dqn"][
         "updates_per_s"]
     assert 0 < dqn["fraction_of_peak"] == dqn["updates_per_s"] * dqn["flops_per_update"] / 1e12
+    # The continuous row has the other anchor (the suite's own update in a scan), not
+    # the discrete rows' independent implementation.
+    gaussian = report["jax"]["bc_gaussian"]
+    assert gaussian["flops_per_update"] > 0 and gaussian["updates_per_s"] > 0
+    assert set(report["plain_jax"]) == {"dqn"} and set(report["update_scan"]) == {"bc_gaussian"}
+    assert "vs_plain_jax" not in gaussian and "vs_update_scan" not in dqn
+    assert gaussian["vs_update_scan"] == gaussian["updates_per_s"] / report["update_scan"][
+        "bc_gaussian"]["updates_per_s"]
+    assert set(report["anchors"]) == {"plain_jax", "update_scan"}
     row = report["ensemble"]["cql"]
     assert row["members"] == 2
     assert row["aggregate_updates_per_s"] == 2 * row["updates_per_s_per_member"]
     assert row["flops_per_update"] > 0 and row["fraction_of_matmul_peak"] > 0
+
+
+def test_rows_by_default_are_discrete_then_continuous_and_only_filters_by_kind():
+    learners = _learners()
+    assert learners.select_rows(",".join(learners.ALGOS + learners.CONTINUOUS_ALGOS)) == [
+        ("discrete", "bc"), ("discrete", "dqn"), ("discrete", "cql"),
+        ("continuous", "bc_gaussian"), ("continuous", "td3_bc"), ("continuous", "cql_sac"),
+        ("continuous", "iql")]
+    assert learners.select_rows("iql,dqn,td3_bc", only="continuous") == [
+        ("continuous", "iql"), ("continuous", "td3_bc")]
+    assert learners.select_rows("iql,dqn", only="discrete") == [("discrete", "dqn")]
+    with pytest.raises(ValueError, match="unknown sac"):
+        learners.select_rows("dqn,sac")
+
+
+def test_unknown_row_is_a_one_line_usage_error():
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "learners.py"), "--algos", "dqn,sac"],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2 and "unknown sac" in proc.stderr
+
+
+def test_continuous_data_and_task_have_halfcheetah_sizes_and_episode_ids():
+    learners = _learners()
+    arrays = learners.synthetic_continuous(num=2500)
+    assert arrays["observation"].shape == (2500, 17)
+    assert arrays["action"].shape == (2500, 6) and arrays["action"].dtype == np.float32
+    assert -1 <= arrays["action"].min() and arrays["action"].max() <= 1
+    assert np.flatnonzero(arrays["terminal"]).tolist() == [999, 1999]
+    task = learners.continuous_task()
+    assert not task.is_discrete and task.num_actions is None
+    assert task.action.shape == (6,) and task.observation.shape == (17,)
+    # Episodes end at the terminal flags: 1000 steps here, 100 in the discrete data.
+    data = learners._transitions(arrays)
+    assert np.asarray(data.episode_id)[[0, 999, 1000, 1999, 2000, 2499]].tolist() == [
+        0, 0, 1, 1, 2, 2]
+    assert np.asarray(data.step)[[0, 999, 1000, 2499]].tolist() == [0, 999, 0, 499]
+    discrete = learners._transitions(learners.synthetic(num=250))
+    assert np.asarray(discrete.episode_id).tolist() == (np.arange(250) // 100).tolist()
+    assert np.asarray(discrete.step).tolist() == (np.arange(250) % 100).tolist()
