@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rl_unplugged.errors import DiskFullError
+from rl_unplugged.errors import CorruptDataError, DiskFullError, NotFoundError
 
 _SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 
@@ -132,3 +132,32 @@ def sha256_file(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def read_json(path: str | os.PathLike, *, what: str, fmt: str | None = None,
+              version: int | None = None) -> Any:
+    """A JSON document the suite wrote (a manifest, a pool file), checked on the way in.
+
+    Args:
+      path: the file.
+      what: what it is, for messages (e.g. 'store manifest').
+      fmt, version: when given, the document's "format" (and "format_version") must match.
+
+    Raises:
+      NotFoundError: no such file (names it).
+      CorruptDataError: unreadable, not JSON, or another format (names the file).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise NotFoundError(f"{path}: no {what}")
+    try:
+        value = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CorruptDataError(f"{path}: unreadable {what} ({str(e)[:80]})") from None
+    if fmt is not None:
+        if not isinstance(value, dict) or value.get("format") != fmt or (
+                version is not None and value.get("format_version") != version):
+            expected = fmt if version is None else f"{fmt} v{version}"
+            found = value.get("format") if isinstance(value, dict) else type(value).__name__
+            raise CorruptDataError(f"{path}: not a {expected} {what} (format {found!r})")
+    return value

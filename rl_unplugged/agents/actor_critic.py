@@ -222,6 +222,27 @@ class RedoPart:
     stacked: bool = False
 
 
+def critic_redo_part(critics: Critics, task: TaskSpec) -> RedoPart:
+    """The stacked critics as a ReDo part (activations at the batch's (s, a))."""
+    def activations(params: Params, batch: Batch) -> Sequence[jax.Array]:
+        return critics.network.apply(params, batch.observation,
+                                     normalise(batch.action, task)).activations
+
+    return RedoPart("critic", lambda key: critics.init(key, task), activations, stacked=True)
+
+
+def state_redo_part(name: str, module: nn.Module, init: Callable[[jax.Array], Params]
+                    ) -> RedoPart:
+    """A network of states only (policy, value) as a ReDo part."""
+    return RedoPart(name, init, lambda params, batch: module.apply(
+        params, batch.observation).activations)
+
+
+def tanh_mean_action(policy: nn.Module) -> Callable[[Params, jax.Array], jax.Array]:
+    """The deterministic action of a tanh-Gaussian policy: tanh(mean), in [-1, 1]."""
+    return lambda params, obs: jnp.tanh(policy.apply(params["policy"], obs).mean)
+
+
 def redo_update(update: Callable, parts: Sequence[RedoPart], config: LearnerConfig
                 ) -> Callable:
     """`update` with ReDo on `parts` every `config.redo_every` updates (unchanged if 0)."""

@@ -259,12 +259,8 @@ def open_store(store_dir: str | os.PathLike, *, verify: bool = True) -> Store:
     path = directory / MANIFEST
     if not path.exists():
         raise NotFoundError(f"no store at {directory} (missing {MANIFEST})")
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CorruptDataError(f"{path}: unreadable store manifest ({e})") from None
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-        raise CorruptDataError(f"{path}: not a {FORMAT} v{FORMAT_VERSION} manifest")
+    manifest = fileio.read_json(path, what="store manifest", fmt=FORMAT,
+                                version=FORMAT_VERSION)
     for name, entry in manifest["files"].items():
         file = directory / name
         try:

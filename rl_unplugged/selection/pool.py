@@ -136,17 +136,10 @@ def read_pool(pool_dir: str | os.PathLike) -> dict[str, Any]:
     Raises:
       NotFoundError: no pool.json; CorruptDataError: another format or a newer version.
     """
-    import json
-
     path = Path(pool_dir) / POOL_FILE
     if not path.exists():
         raise NotFoundError(f"{path}: not a candidate pool (no {POOL_FILE})")
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CorruptDataError(f"{path}: not JSON ({str(e)[:80]})") from None
-    if meta.get("format") != FORMAT:
-        raise CorruptDataError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}")
+    meta = fileio.read_json(path, what="candidate pool file", fmt=FORMAT)
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise CorruptDataError(f"{path}: format_version {meta['format_version']} is newer "
                                f"than this package reads ({FORMAT_VERSION})")

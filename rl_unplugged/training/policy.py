@@ -14,7 +14,7 @@ import numpy as np
 from rl_unplugged import agents as agents_lib
 from rl_unplugged import checkpointing, compile_cache, registry
 from rl_unplugged.agents import Learner
-from rl_unplugged.errors import ConfigError
+from rl_unplugged.errors import ConfigError, NotFoundError
 from rl_unplugged.training.loop import CONFIG_FILE
 
 list_checkpoints = checkpointing.list_checkpoints
@@ -24,7 +24,7 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     """The run's resolved config.json."""
     path = Path(run_dir) / CONFIG_FILE
     if not path.exists():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
+        raise NotFoundError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
     return json.loads(path.read_text())
 
 

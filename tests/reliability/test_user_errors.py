@@ -110,6 +110,8 @@ def test_baselines_evaluate_through_the_run_task_check(tmp_path, monkeypatch):
 
     monkeypatch.setattr(loader, "load_transitions", lambda *a, **k: types.SimpleNamespace(size=1))
     monkeypatch.setattr(training, "train", lambda *a, **k: None)
+    monkeypatch.setattr(training, "list_members",
+                        lambda run_dir: [{"member": 0, "seed": 0, "grid": {}}])
     monkeypatch.setattr(evaluator, "load_run_policy", load_run_policy)
     cfg = baselines.BaselineConfig(name="x", agent="bc", track="bsuite/catch", steps=1,
                                    datasets={"bsuite/catch": "rlu_bsuite/catch_noise0_run0"},

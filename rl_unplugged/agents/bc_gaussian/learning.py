@@ -46,8 +46,7 @@ def make_learner(config: BCGaussianConfig, task: TaskSpec) -> common.Learner:
         return actor_critic.new_state({"policy": init_params(init_key)}, {}, state_key,
                                       optimizer, hparams)
 
-    def mean_action(params, obs):
-        return jnp.tanh(policy.apply(params["policy"], obs).mean)
+    mean_action = actor_critic.tanh_mean_action(policy)
 
     def q_values(params, obs):
         # No critic: the log-density of the mean action, (B, 1), stands in for the probes.
@@ -55,8 +54,8 @@ def make_learner(config: BCGaussianConfig, task: TaskSpec) -> common.Learner:
         return actor_critic.log_prob(out.mean, out.log_std, jnp.tanh(out.mean))[:, None]
 
     step = functools.partial(update, policy=policy, optimizer=optimizer, task=task)
-    step = actor_critic.redo_update(step, [actor_critic.RedoPart(
-        "policy", init_params, lambda p, b: policy.apply(p, b.observation).activations)], config)
+    step = actor_critic.redo_update(
+        step, [actor_critic.state_redo_part("policy", policy, init_params)], config)
     return common.Learner(
         name="bc_gaussian", config=config, task=task, network=policy, init=init, update=step,
         q_values=q_values, act=lambda p, o: actor_critic.denormalise(mean_action(p, o), task),

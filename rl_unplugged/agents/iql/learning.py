@@ -77,22 +77,14 @@ def make_learner(config: IQLConfig, task: TaskSpec) -> common.Learner:
         return actor_critic.new_state(params, {"critic": params["critic"]}, state_key,
                                       optimizer, hparams)
 
-    def mean_action(params, obs):
-        return jnp.tanh(policy.apply(params["policy"], obs).mean)
-
-    def critic_activations(p, b):
-        return critics.network.apply(p, b.observation,
-                                     actor_critic.normalise(b.action, task)).activations
+    mean_action = actor_critic.tanh_mean_action(policy)
 
     step = functools.partial(update, critics=critics, value=value, policy=policy,
                              optimizer=optimizer, task=task)
     step = actor_critic.redo_update(step, [
-        actor_critic.RedoPart("critic", lambda k: critics.init(k, task), critic_activations,
-                              stacked=True),
-        actor_critic.RedoPart("value", lambda k: value.init(k, obs0),
-                              lambda p, b: value.apply(p, b.observation).activations),
-        actor_critic.RedoPart("policy", lambda k: policy.init(k, obs0),
-                              lambda p, b: policy.apply(p, b.observation).activations)], config)
+        actor_critic.critic_redo_part(critics, task),
+        actor_critic.state_redo_part("value", value, lambda k: value.init(k, obs0)),
+        actor_critic.state_redo_part("policy", policy, lambda k: policy.init(k, obs0))], config)
     fns = actor_critic.evaluation_fns(task, mean_action, critics)
     return common.Learner(name="iql", config=config, task=task, network=critics.network,
                           init=init, update=step, **fns)

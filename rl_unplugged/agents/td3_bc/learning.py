@@ -91,17 +91,11 @@ def make_learner(config: TD3BCConfig, task: TaskSpec) -> common.Learner:
     def mean_action(params, obs):
         return policy.apply(params["policy"], obs).actions
 
-    def critic_activations(p, b):
-        return critics.network.apply(p, b.observation,
-                                     actor_critic.normalise(b.action, task)).activations
-
     step = functools.partial(update, critics=critics, policy=policy, optimizer=optimizer,
                              task=task)
     step = actor_critic.redo_update(step, [
-        actor_critic.RedoPart("critic", lambda k: critics.init(k, task), critic_activations,
-                              stacked=True),
-        actor_critic.RedoPart("policy", init_policy,
-                              lambda p, b: policy.apply(p, b.observation).activations)], config)
+        actor_critic.critic_redo_part(critics, task),
+        actor_critic.state_redo_part("policy", policy, init_policy)], config)
     fns = actor_critic.evaluation_fns(task, mean_action, critics)
     return common.Learner(name="td3_bc", config=config, task=task, network=critics.network,
                           init=init, update=step, **fns)
