@@ -63,10 +63,7 @@ class _Recorded(Source):
 
     def __init__(self, source: Source):
         self._source = source
-
-    name = property(lambda self: self._source.name)
-    uri = property(lambda self: self._source.uri)
-    task = property(lambda self: self._source.task)
+        super().__init__(name=source.name, uri=source.uri, task=source.task)
 
     @property
     def metadata(self) -> dict[str, Any]:

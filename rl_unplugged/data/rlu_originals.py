@@ -62,7 +62,7 @@ from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
 from rl_unplugged.data.sources import Source
 from rl_unplugged.errors import ConfigError, CorruptDataError, NotFoundError
-from rl_unplugged.specs import ActionSpec, TaskSpec
+from rl_unplugged.specs import ActionSpec
 
 ATARI_ACTIONS = 18
 ATARI_FRAMES = 4
@@ -141,22 +141,12 @@ class AtariSource(Source):
         self._prefix = prefix.rstrip("/")
         self._game, self._run = match.group(1), int(match.group(2))
         self._files = shard_files(self._prefix)
-        self._task = adhoc.adhoc_task(
+        task = adhoc.adhoc_task(
             f"rlu_atari_{self._game}", observation_shape=ATARI_SHAPE, observation_dtype="uint8",
             action=ActionSpec.discrete(num_actions), max_episode_steps=ATARI_MAX_STEPS,
             env_id=self._game, description=f"RL Unplugged Atari {self._game} (original files)")
-
-    @property
-    def name(self) -> str:
-        return f"rlu_atari/{self._game}_run_{self._run}"
-
-    @property
-    def uri(self) -> str:
-        return f"rlu-gcs:{self._prefix}"
-
-    @property
-    def task(self) -> TaskSpec:
-        return self._task
+        super().__init__(name=f"rlu_atari/{self._game}_run_{self._run}",
+                         uri=f"rlu-gcs:{self._prefix}", task=task)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -265,7 +255,7 @@ class ControlSuiteSource(Source):
         self._spec = registry.get_original_task(os.path.basename(self._dir))
         self._files = shard_files(f"{self._dir}/train")
         keys = self._spec.observation_keys
-        self._task = adhoc.adhoc_task(
+        task = adhoc.adhoc_task(
             f"rlu_control_suite_{self._spec.name}", observation_shape=(
                 self._spec.observation_size,), observation_dtype="float32",
             action=ActionSpec.continuous([-1.0] * self._spec.action_shape[0],
@@ -273,18 +263,8 @@ class ControlSuiteSource(Source):
             max_episode_steps=CONTROL_MAX_STEPS, env_id=self._spec.name.replace("_", "/", 1),
             observation_keys=keys,
             description=f"RL Unplugged DM Control Suite {self._spec.name} (original files)")
-
-    @property
-    def name(self) -> str:
-        return f"rlu_control_suite/{self._spec.name}"
-
-    @property
-    def uri(self) -> str:
-        return f"rlu-gcs:{self._dir}"
-
-    @property
-    def task(self) -> TaskSpec:
-        return self._task
+        super().__init__(name=f"rlu_control_suite/{self._spec.name}", uri=f"rlu-gcs:{self._dir}",
+                         task=task)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -394,22 +374,11 @@ class RWRLSource(Source):
         _, columns = first
         keys = tuple((k, (v.shape[1],)) for k, v in sorted(columns["observation"].items()))
         action = adhoc.infer_action(columns["action"][1:])
-        self._task = adhoc.adhoc_task(
+        task = adhoc.adhoc_task(
             f"rlu_rwrl_{self._label}", observation_shape=(sum(s[0] for _, s in keys),),
             observation_dtype="float32", action=action, max_episode_steps=RWRL_STEPS - 1,
             observation_keys=keys, description=f"RL Unplugged RWRL {self._label} (original files)")
-
-    @property
-    def name(self) -> str:
-        return f"rlu_rwrl/{self._label}"
-
-    @property
-    def uri(self) -> str:
-        return f"rlu-gcs:{self._dir}"
-
-    @property
-    def task(self) -> TaskSpec:
-        return self._task
+        super().__init__(name=f"rlu_rwrl/{self._label}", uri=f"rlu-gcs:{self._dir}", task=task)
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -6,11 +6,14 @@ store that learners read (`Store.transitions()`, `Store.episodes()`). Learners n
 know where the data came from.
 
 Implementing a source (RLDS/TFDS datasets, RL Unplugged's originals, Minari, D4RL):
-  * subclass `Source` and give `name` (a short identifier, e.g. the dataset name),
-    `uri` (where the data live: 'file:///...', 'tfds://rlu_bsuite/...',
-    'minari://...'), `task` (the `TaskSpec` whose observation and action specs the
-    episodes follow; build one with `dataclasses.replace` of a registered task or a
-    new `TaskSpec`) and JSON-serialisable `metadata` (recorded in the store);
+  * subclass `Source` and, once they are known, call
+    `super().__init__(name=..., uri=..., task=...)` with `name` (a short identifier,
+    e.g. the dataset name), `uri` (where the data live: 'file:///...',
+    'tfds://rlu_bsuite/...', 'minari://...') and `task` (the `TaskSpec` whose
+    observation and action specs the episodes follow; build one with
+    `dataclasses.replace` of a registered task or a new `TaskSpec`); the base serves
+    them as properties (override those to compute them lazily instead). Give
+    JSON-serialisable `metadata` (recorded in the store);
   * `fingerprint()`: a cheap string that changes whenever the content changes (a
     digest of a manifest, a dataset version); the store is keyed by it;
   * `iter_episodes()`: `rl_unplugged.data.episode.Episode`s in logged order, in the
@@ -90,20 +93,25 @@ def block_of(episodes: list[Episode]) -> Block:
 class Source(abc.ABC):
     """Episodes of one dataset, and what they are; see the module docstring."""
 
+    def __init__(self, *, name: str, uri: str, task: TaskSpec):
+        """Args: name, uri, task: served by the properties of the same names (kept as
+        `_name`, `_uri`, `_task`, which subclasses may read or set earlier)."""
+        self._name, self._uri, self._task = name, uri, task
+
     @property
-    @abc.abstractmethod
     def name(self) -> str:
         """Short identifier, e.g. 'rlu_bsuite/catch_noise0_run0'."""
+        return self._name
 
     @property
-    @abc.abstractmethod
     def uri(self) -> str:
         """Where the episodes are read from (named in errors and recorded in the store)."""
+        return self._uri
 
     @property
-    @abc.abstractmethod
     def task(self) -> TaskSpec:
         """The task: observation spec (and registered dict key order) and action spec."""
+        return self._task
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -155,7 +163,8 @@ class RawLogSource(Source):
           NotFoundError: no raw log there. CorruptLogError: unfinished or unreadable.
         """
         self._log = RawLog(Path(directory), verify=False)
-        self._task = task
+        super().__init__(name=self._log.manifest["dataset"],
+                         uri=self._log.directory.resolve().as_uri(), task=task)
 
     @classmethod
     def from_spec(cls, spec: DatasetSpec, data_dir: str | os.PathLike | None = None
@@ -186,18 +195,6 @@ class RawLogSource(Source):
     @property
     def directory(self) -> Path:
         return self._log.directory
-
-    @property
-    def name(self) -> str:
-        return self._log.manifest["dataset"]
-
-    @property
-    def uri(self) -> str:
-        return self.directory.resolve().as_uri()
-
-    @property
-    def task(self) -> TaskSpec:
-        return self._task
 
     @property
     def metadata(self) -> dict[str, Any]:

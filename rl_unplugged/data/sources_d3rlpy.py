@@ -64,7 +64,8 @@ class D3rlpySource(Source):
             raise CorruptDataError(f"{self._path}: unreadable HDF5 file ({e})") from None
         if task is None and recorded is not None:
             task = adhoc.task_from_json(json.loads(recorded))
-        self._task = task or self._adhoc_task()
+        super().__init__(name=self._name, uri=f"d3rlpy:{self._path.resolve()}",
+                         task=task or self._adhoc_task())
 
     def _adhoc_task(self) -> TaskSpec:
         obs = self._episodes[0]["observations"]
@@ -75,18 +76,6 @@ class D3rlpySource(Source):
                                 observation_dtype=str(obs.dtype),
                                 action=adhoc.infer_action(actions),
                                 max_episode_steps=max(len(e["rewards"]) for e in self._episodes))
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def uri(self) -> str:
-        return f"d3rlpy:{self._path.resolve()}"
-
-    @property
-    def task(self) -> TaskSpec:
-        return self._task
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -67,7 +67,8 @@ class D4RLSource(Source):
             raise NotFoundError(f"{self._path}: no such D4RL file")
         self._name = name or self._path.stem
         self._columns = self._read()
-        self._task = task or self._adhoc_task()
+        super().__init__(name=self._name, uri=f"d4rl:{self._path.resolve()}",
+                         task=task or self._adhoc_task())
 
     def _read(self) -> dict[str, np.ndarray]:
         import h5py
@@ -102,18 +103,6 @@ class D4RLSource(Source):
             observation_dtype=str(c["observations"].dtype),
             action=adhoc.infer_action(c["actions"]),
             max_episode_steps=max((e - s for s, e, _ in bounds), default=1))
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def uri(self) -> str:
-        return f"d4rl:{self._path.resolve()}"
-
-    @property
-    def task(self) -> TaskSpec:
-        return self._task
 
     @property
     def metadata(self) -> dict[str, Any]:

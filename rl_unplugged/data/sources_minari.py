@@ -88,7 +88,8 @@ class MinariSource(Source):
         recorded = self._meta.get("rlu_task")
         if task is None and recorded is not None:
             task = adhoc.task_from_json(recorded)
-        self._task = task or self._adhoc_task()
+        super().__init__(name=self._name, uri=f"minari:{self._dir.resolve()}",
+                         task=task or self._adhoc_task())
 
     def _adhoc_task(self) -> TaskSpec:
         obs = _space(self._meta.get("observation_space"), "observation_space", self._meta_path)
@@ -145,18 +146,6 @@ class MinariSource(Source):
             raise CorruptDataError(f"{self._file}: {len(f.keys())} episode groups, "
                                    f"metadata says {total}")
         return total
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def uri(self) -> str:
-        return f"minari:{self._dir.resolve()}"
-
-    @property
-    def task(self) -> TaskSpec:
-        return self._task
 
     @property
     def metadata(self) -> dict[str, Any]:

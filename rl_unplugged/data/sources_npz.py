@@ -59,7 +59,8 @@ class NpzSource(Source):
         self._c["episode_id"] = self._c["episode_id"].astype(np.uint64).view(np.int64)
         if task is None and recorded is not None:
             task = adhoc.task_from_json(json.loads(recorded))
-        self._task = task or self._adhoc_task()
+        super().__init__(name=self._name, uri=f"npz:{self._path.resolve()}",
+                         task=task or self._adhoc_task())
 
     def _adhoc_task(self) -> TaskSpec:
         c = self._c
@@ -68,18 +69,6 @@ class NpzSource(Source):
             self._name, observation_shape=c["observation"].shape[1:],
             observation_dtype=str(c["observation"].dtype), action=adhoc.infer_action(c["action"]),
             max_episode_steps=max((e - s for s, e, _ in bounds), default=1))
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def uri(self) -> str:
-        return f"npz:{self._path.resolve()}"
-
-    @property
-    def task(self) -> TaskSpec:
-        return self._task
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -64,7 +64,8 @@ class TFDSSource(Source):
         if not self._builder.is_prepared():
             raise NotFoundError(f"tfds:{name} is not prepared under {self._root}")
         self._episodes: list[Episode] | None = None
-        self._task = task or _registered_task(name) or self._adhoc_task()
+        super().__init__(name=name, uri=f"tfds:{name}:{split}@{self._root}",
+                         task=task or _registered_task(name) or self._adhoc_task())
 
     def _read(self) -> list[Episode]:
         """Every episode, normalised (see the module docstring), in logged order."""
@@ -131,18 +132,6 @@ class TFDSSource(Source):
             action=adhoc.infer_action(actions, num_values=num_values),
             max_episode_steps=max(e.num_transitions for e in episodes), env_id=env_id,
             observation_keys=keys)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def uri(self) -> str:
-        return f"tfds:{self._name}:{self._split}@{self._root}"
-
-    @property
-    def task(self) -> TaskSpec:
-        return self._task
 
     @property
     def metadata(self) -> dict[str, Any]:
