@@ -78,13 +78,23 @@ def _make_submission(args: argparse.Namespace) -> int:
     extra = common.given(args, "authors", "description", "date")
     with common.as_config_error("rlu leaderboard make-submission"):
         sub = board.submission_from_results(results, track=args.track, name=args.name,
-                                            datasets=_result_datasets(results), **extra)
+                                            datasets=_result_datasets(results),
+                                            run_seeds=_run_seeds(results), **extra)
     validation.validate(sub)  # A SubmissionError names the field (e.g. too few runs).
     fileio.write_text(args.out, board.dumps(sub))
     runs = {task: len(res["runs"]) for task, res in sub["results"].items()}
     print(f"wrote {args.out}: {sub['name']!r}, track {sub['track']}, "
           f"{len(runs)} tasks, runs per task {sorted(set(runs.values()))}")
     return 0
+
+
+def _run_seeds(results: list[dict]) -> list[int] | None:
+    """Each result's training seed, when every result records one (`rlu evaluate
+    --run-dir` does): grid members of one seed are then refused as separate runs."""
+    seeds = [(r.get("training_run") or {}).get("seed") for r in results]
+    if all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        return seeds
+    return None
 
 
 def _submit(args: argparse.Namespace) -> int:

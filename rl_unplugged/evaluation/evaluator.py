@@ -197,6 +197,8 @@ class RunPolicy:
     dataset: str | None  # Dataset name from the run's config.json (None if not recorded).
     member: int = 0
     checkpoint: int | None = None
+    seed: int | None = None  # The member's training seed (config.json's members).
+    grid: dict[str, Any] = dataclasses.field(default_factory=dict)  # Its grid point.
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         return self.policy(obs)
@@ -235,9 +237,12 @@ def load_run_policy(run_dir: str | Path, member: int = 0, checkpoint: int | None
     task, dataset = config["task"], config.get("dataset")
     if protocol is not None:  # Before the parameters load (and jit).
         protocol.check_run(task, dataset, source=f"run {run_dir}")
+    members = {m.get("member"): m for m in config.get("members", []) if isinstance(m, dict)}
+    seed = members.get(member, {}).get("seed")
     return RunPolicy(policy=run_policy.load_policy(run_dir, member=member, checkpoint=checkpoint),
                      run_dir=run_dir, task=task, dataset=dataset, member=member,
-                     checkpoint=checkpoint)
+                     checkpoint=checkpoint, seed=seed if isinstance(seed, int) else None,
+                     grid=dict(members.get(member, {}).get("grid") or {}))
 
 
 def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
@@ -285,7 +290,7 @@ def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
         epsilon=protocol.epsilon)
     # Returns outside the task's reward bounds mean a broken environment or registry.
     protocol.check_returns(stats.returns.tolist())
-    return {
+    record = {
         "format": RESULT_FORMAT,
         "format_version": RESULT_FORMAT_VERSION,
         "task": protocol.task_id,
@@ -304,6 +309,14 @@ def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
         "seconds": stats.seconds,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
+    if isinstance(policy, RunPolicy):
+        # Which training run this is: members of one seed (grid points) are paired, not
+        # independent runs, and `rlu leaderboard make-submission` refuses to count them
+        # as several runs of one entry.
+        record["training_run"] = {"run_dir": str(policy.run_dir), "member": policy.member,
+                                  "seed": policy.seed, "grid": policy.grid,
+                                  "checkpoint": policy.checkpoint}
+    return record
 
 
 def check_result(result: Any, protocol: Protocol | None = None) -> dict[str, Any]:

@@ -94,3 +94,35 @@ def test_evaluation_readme_states_the_references_as_recorded():
     if all(r["expert"].get("status") == "measured" for r in refs.values()):
         assert "pending until" not in readme
         assert "Both references are\nmeasured for every task" in readme
+
+
+def test_make_submission_refuses_grid_members_of_one_seed(tmp_path, capsys):
+    """Members of one seed share its initialisation and minibatches: `rlu evaluate
+    --run-dir` records the member's training seed, and make-submission refuses to count
+    grid points of one seed as independent runs (distinct seeds of one point pass)."""
+    from tests.cli.test_train_cli import SPEC, write_random_log
+
+    write_random_log(tmp_path / "data")
+    run = tmp_path / "run"
+    assert main(["train", "dqn", "--dataset", SPEC.name, "--data-dir", str(tmp_path / "data"),
+                 "--steps", "4", "--seeds", "3", "--grid", "learning_rate=0.001,0.0003",
+                 "--set", "hidden=8", "--set", "batch_size=4", "--log-every", "2",
+                 "--probe-every", "0", "--out", str(run), "--no-progress"]) == 0
+    results = {}
+    for member in range(6):  # Seed-major: (seed 0: lr a, b), (seed 1: a, b), (seed 2: a, b).
+        results[member] = tmp_path / f"m{member}.json"
+        assert main(["evaluate", "--task", TASK, "--run-dir", str(run), "--member",
+                     str(member), "--out", str(results[member])]) == 0
+    record = json.loads(results[3].read_text())
+    assert record["training_run"]["seed"] == 1
+    assert record["training_run"]["grid"] == {"learning_rate": 0.0003}
+    capsys.readouterr()
+    out = tmp_path / "sub.json"
+    base = ["leaderboard", "make-submission", "--name", "Mine", "--track", TASK,
+            "--out", str(out)]
+    assert main([*base, *(str(results[m]) for m in (0, 1, 2))]) == 2
+    assert "share training seed 0" in _one_line_error(capsys)
+    assert not out.exists()
+    assert main([*base, *(str(results[m]) for m in (1, 3, 5))]) == 0
+    sub = json.loads(out.read_text())
+    assert [r["seed"] for r in sub["results"][TASK]["runs"]] == [0, 1, 2]
