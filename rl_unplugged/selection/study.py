@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +35,7 @@ from rl_unplugged import fileio
 from rl_unplugged.errors import IncompatibleError
 from rl_unplugged.selection import fqe, metrics, ope, plots, pool, sbv
 from rl_unplugged.selection.criteria import HIGHER_IS_BETTER, score_pool
+from rl_unplugged.selection.linear import MAX_FEATURES
 from rl_unplugged.selection.result import rank_scores
 from rl_unplugged.selection.split import split_by_episode
 
@@ -47,16 +49,22 @@ class StudyConfig:
 
     def resolve(self, obs_dim: int) -> StudyConfig:
         """Fills the FQE degree in: quadratic features of a 50-d state (1,326 per action)
-        would make FQE's Gram matrices the study's main cost."""
-        if self.fqe is not None:
-            return self
-        return dataclasses.replace(self, fqe=fqe.FQEConfig(
-            degree=2 if obs_dim <= 16 else 1, alpha=10.0, iterations=30))
+        would make FQE's Gram matrices the study's main cost. Fills SBV's ridge degrees in:
+        1 and 2, less those over `linear.MAX_FEATURES` (a 400-d MinAtar state has 80,601
+        quadratic features, which `PolyFeatures` refuses)."""
+        out = self
+        if self.fqe is None:
+            out = dataclasses.replace(out, fqe=fqe.FQEConfig(
+                degree=2 if obs_dim <= 16 else 1, alpha=10.0, iterations=30))
+        if self.sbv is None:
+            degrees = tuple(d for d in (1, 2) if math.comb(obs_dim + d, d) <= MAX_FEATURES)
+            out = dataclasses.replace(out, sbv=sbv.SBVConfig(degrees=degrees,
+                                                             alphas=(1.0, 100.0)))
+        return out
 
     valid_fraction: float = 0.2
     threshold: float = 0.5
-    sbv: sbv.SBVConfig = dataclasses.field(
-        default_factory=lambda: sbv.SBVConfig(degrees=(1, 2), alphas=(1.0, 100.0)))
+    sbv: sbv.SBVConfig | None = None  # None: ridge degrees 1 and 2 where they fit, alphas 1, 100.
     fqe: fqe.FQEConfig | None = None  # None: degree 2 up to 16-d states, else 1.
     ope: ope.OPEConfig = dataclasses.field(default_factory=ope.OPEConfig)
 

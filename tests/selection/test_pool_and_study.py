@@ -77,3 +77,13 @@ def test_read_pool_refuses_what_is_not_a_pool(tmp_path):
     (tmp_path / pool.POOL_FILE).write_text(json.dumps({"format": "other"}))
     with pytest.raises(CorruptDataError, match="format"):
         pool.read_pool(tmp_path)
+
+
+def test_study_config_drops_sbv_degrees_too_wide_for_the_state():
+    # Bias + monomials: C(d + 2, 2) quadratic features; 4,096 is PolyFeatures' limit.
+    assert study.StudyConfig().resolve(4).sbv.degrees == (1, 2)  # 15 features
+    assert study.StudyConfig().resolve(50).sbv.degrees == (1, 2)  # catch: 1,326
+    assert study.StudyConfig().resolve(400).sbv.degrees == (1,)  # MinAtar: 80,601
+    assert study.StudyConfig().resolve(400).sbv.alphas == (1.0, 100.0)
+    chosen = study.sbv.SBVConfig(degrees=(3,))
+    assert study.StudyConfig(sbv=chosen).resolve(400).sbv is chosen
