@@ -4,12 +4,12 @@ seeds x a grid, bit-identical resume, probes, and evaluation of the loaded mean-
 import jax
 import numpy as np
 import pytest
-from flax import serialization
 
 from rl_unplugged import agents, checkpointing, errors, registry, training
 from rl_unplugged.agents import Batch
 from rl_unplugged.evaluation import evaluator, protocols
 from tests.agents.continuous_helpers import continuous_task, continuous_transitions
+from tests.agents.contract import check_update_contract
 from tests.training.helpers import random_transitions
 
 TINY = {"hidden": (16, 16), "batch_size": 8}
@@ -57,28 +57,7 @@ def test_continuous_learner_contract(name, overrides, grid, task, tmp_path, monk
     data = continuous_transitions(task)
     batch = Batch(*(jax.numpy.asarray(x[:8]) for x in (
         data.observation, data.action, data.reward, data.discount, data.next_observation)))
-    state = learner.init(jax.random.PRNGKey(0), learner.config.traced())
-    update = jax.jit(learner.update)
-    new = state
-    for _ in range(3):
-        new, metrics = update(new, batch)
-    assert int(new.step) == 3
-    assert all(np.isfinite(np.asarray(v)).all() for v in metrics.values()), metrics
-    assert {"loss", "grad_norm"} <= set(metrics)
-    changed = jax.tree.map(lambda a, b: bool(np.any(np.asarray(a) != np.asarray(b))),
-                           state.params, new.params)
-    assert all(jax.tree.leaves(changed)), changed
-
-    jitted, m_jit = update(state, batch)
-    with jax.disable_jit():
-        plain, m_plain = learner.update(state, batch)
-    for a, b in zip(leaves(jitted.params), leaves(plain.params), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(m_jit["loss"], m_plain["loss"], rtol=1e-4)
-
-    restored = serialization.from_bytes(state, serialization.to_bytes(new))
-    for a, b in zip(leaves(new), leaves(restored), strict=True):
-        np.testing.assert_array_equal(a, b)
+    check_update_contract(learner, batch, params_atol=1e-5, loss_rtol=1e-4)
 
     # A vmapped ensemble of 2 seeds x a 2-point grid, killed after its first checkpoint
     # and resumed, ends bit-identical to an uninterrupted run.

@@ -3,10 +3,10 @@
 import jax
 import numpy as np
 import pytest
-from flax import serialization
 
 from rl_unplugged import agents, registry, training
 from rl_unplugged.agents import Batch
+from tests.agents.contract import check_update_contract
 from tests.training.helpers import random_transitions
 
 TINY = {"hidden": (16, 16), "batch_size": 8}
@@ -33,30 +33,7 @@ def test_agent_contract(name, task_id, tmp_path):
     learner = agents.make_learner(name, task, config)
     data = random_transitions(task, 64)
     batch = batch_of(data)
-    state = learner.init(jax.random.PRNGKey(0), learner.config.traced())
-    update = jax.jit(learner.update)
-    new = state
-    for _ in range(3):
-        new, metrics = update(new, batch)
-    assert int(new.step) == 3
-    assert all(np.isfinite(np.asarray(v)).all() for v in metrics.values()), metrics
-    assert {"loss", "grad_norm"} <= set(metrics)
-    changed = jax.tree.map(lambda a, b: bool(np.any(np.asarray(a) != np.asarray(b))),
-                           state.params, new.params)
-    assert all(jax.tree.leaves(changed))
-
-    # jit and no-jit agree.
-    jitted, m_jit = update(state, batch)
-    with jax.disable_jit():
-        plain, m_plain = learner.update(state, batch)
-    for a, b in zip(jax.tree.leaves(jitted.params), jax.tree.leaves(plain.params), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(m_jit["loss"], m_plain["loss"], rtol=1e-5)
-
-    # Checkpoint round trip of the whole TrainingState.
-    restored = serialization.from_bytes(state, serialization.to_bytes(new))
-    for a, b in zip(jax.tree.leaves(new), jax.tree.leaves(restored), strict=True):
-        np.testing.assert_array_equal(a, b)
+    check_update_contract(learner, batch, params_atol=1e-6, loss_rtol=1e-5)
 
     # Through the loop and back: a batched greedy policy and Q-function.
     training.train(name, data, task, config=config, steps=4, log_every=2, probe_every=2,
