@@ -175,6 +175,30 @@ class DomainSpec:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class CompetenceTarget:
+    """The return a task's logged behaviour run must reach by its end (issue 8).
+
+    Measured as the greedy return, on the task's protocol seeds, of the logged run's
+    best checkpoint chosen on held-out seeds: the behaviour-run candidate of the expert
+    reference (`evaluation.references.measure_expert_reference`). The cards show it
+    beside the logged learning curve.
+
+    Attributes:
+      value: the target mean episode return.
+      source: where the value comes from (a registered threshold, a paper's table).
+    """
+
+    value: float
+    source: str
+
+    def __post_init__(self):
+        if not math.isfinite(self.value):
+            raise ValueError(f"CompetenceTarget.value must be finite, got {self.value}")
+        if not self.source.strip():
+            raise ValueError("CompetenceTarget needs its source")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class RewardBounds:
     """Bounds of a task's raw per-step rewards, as its environment's source defines them.
 
@@ -261,6 +285,7 @@ class TaskSpec:
       description: one line for tables and dataset cards.
       rewards: bounds of the environment's per-step rewards (feasible returns of the
         evaluation protocols); None when unknown.
+      competence: the return the logged behaviour run must reach, with its source.
     """
 
     domain: str
@@ -278,6 +303,7 @@ class TaskSpec:
     action: ActionSpec | None = None
     observation_keys: tuple[tuple[str, tuple[int, ...]], ...] = ()
     rewards: RewardBounds | None = None
+    competence: CompetenceTarget | None = None
 
     def __post_init__(self):
         if self.domain not in DOMAINS:
@@ -345,9 +371,10 @@ class DatasetSpec:
         executed action replaced by a uniform one with probability `noise`.
       random: a uniformly random policy.
       expert: greedy rollouts of the `noise0` replay run's (same run index) behaviour
-        checkpoint with the highest mean logged return of the episodes labelled with it
-        (`generation.best_checkpoint`). An episode's `checkpoint` is the latest one
-        saved before it; the agent kept learning while it played, epsilon-greedily.
+        checkpoint with the highest mean greedy return on held-out selection seeds
+        (`generation.best_checkpoint_greedy`; never the protocol's seeds). In the
+        replay levels an episode's `checkpoint` is the latest one saved before it; the
+        agent kept learning while it played, epsilon-greedily.
     `num_steps` is the number of environment steps (transitions) logged; episodes
     are never cut short to meet it (the last episode runs to its end).
     """

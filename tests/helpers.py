@@ -49,6 +49,7 @@ def write_random_log(spec: DatasetSpec, root, *, seed: int = 0, episodes_per_sha
             observations=np.stack(obs), actions=np.array(actions), rewards=np.array(rewards),
             terminated=ts.terminated,
             extras={F.ACTION_REPLACED: rng.random(num) < spec.noise,
+                    F.AGENT_ACTION: np.array(actions),
                     F.GREEDY_ACTION: rng.integers(task.num_actions, size=num)},
             metadata={F.EPISODE_ID: writer.num_episodes, F.RUN: spec.run,
                       F.CHECKPOINT: writer.num_episodes // 10, F.NOISE: spec.noise}))

@@ -1,7 +1,7 @@
 """Evaluations fanned out over Beam: one element per (candidate, block of episode seeds).
 
 Episode i always starts from the protocol's seed i and draws its evaluation-epsilon
-actions from `default_rng(seed)`, so a block's per-episode returns do not depend on
+actions from `evaluator.action_rng(seed)`, so a block's per-episode returns do not depend on
 which worker ran it, nor on the block size (`evaluator.run_episodes`' guarantee).
 `evaluate_block` runs one block with the in-process evaluator's own `run_episodes`;
 `merge_blocks` puts the blocks back in seed order; `evaluate` builds the same results

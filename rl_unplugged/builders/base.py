@@ -64,7 +64,7 @@ RLU_CITATION = """\
 STEP_DTYPES = {
     F.ACTION: np.int64, F.REWARD: np.float32, F.DISCOUNT: np.float32, F.IS_FIRST: np.bool_,
     F.IS_LAST: np.bool_, F.IS_TERMINAL: np.bool_, F.ACTION_REPLACED: np.bool_,
-    F.GREEDY_ACTION: np.int64,
+    F.AGENT_ACTION: np.int64, F.GREEDY_ACTION: np.int64,
 }
 # tf.train.Example stores floats as float32: episode_return is declared float32, not
 # pretending to a float64 precision the files do not keep.

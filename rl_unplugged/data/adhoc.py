@@ -23,7 +23,14 @@ import numpy as np
 
 from rl_unplugged import registry
 from rl_unplugged.errors import ConfigError, UnknownNameError
-from rl_unplugged.specs import ActionSpec, ArraySpec, BehaviourConfig, RewardBounds, TaskSpec
+from rl_unplugged.specs import (
+    ActionSpec,
+    ArraySpec,
+    BehaviourConfig,
+    CompetenceTarget,
+    RewardBounds,
+    TaskSpec,
+)
 
 DOMAIN = "imported"
 DEFAULT_GAMMA = 0.99
@@ -122,5 +129,7 @@ def task_from_json(value: dict[str, Any]) -> TaskSpec:
     d["behaviour"] = BehaviourConfig(**{k: tuple(v) if isinstance(v, list) else v
                                         for k, v in d["behaviour"].items()})
     d["rewards"] = None if d.get("rewards") is None else RewardBounds(**d["rewards"])
+    d["competence"] = (None if d.get("competence") is None
+                       else CompetenceTarget(**d["competence"]))
     d["observation_keys"] = tuple((k, tuple(s)) for k, s in d.get("observation_keys", ()))
     return TaskSpec(**d)

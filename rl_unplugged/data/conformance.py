@@ -35,7 +35,8 @@ from rl_unplugged.specs import ActionSpec
 # episode_return is stored in float64 by the raw log but may pass through float32.
 _RETURN_RTOL = 1e-6
 _RETURN_ATOL = 1e-4
-_PADDED = (F.ACTION, F.REWARD, F.DISCOUNT, F.ACTION_REPLACED, F.GREEDY_ACTION)
+_PADDED = (F.ACTION, F.REWARD, F.DISCOUNT, F.ACTION_REPLACED, F.AGENT_ACTION,
+           F.GREEDY_ACTION)
 
 
 def _action_spec(num_actions: int | None, action: ActionSpec | None) -> ActionSpec | None:

@@ -11,10 +11,15 @@ IS_LAST = "is_last"
 IS_TERMINAL = "is_terminal"
 # Extras logged with each step of the suite's datasets.
 ACTION_REPLACED = "action_replaced"  # The executed action was replaced by a random one.
-GREEDY_ACTION = "greedy_action"  # The behaviour agent's own choice before noise.
+# The behaviour agent's own (epsilon-greedy) choice, before action noise.
+AGENT_ACTION = "agent_action"
+# argmax_a Q(o, a) of the behaviour agent's network at that step; -1 where the policy
+# has no Q-function (the random level). Before v2 this name held the epsilon-greedy
+# choice that `agent_action` holds now (issue 8 defect 6).
+GREEDY_ACTION = "greedy_action"
 
 STEP_FIELDS = (OBSERVATION, ACTION, REWARD, DISCOUNT, IS_FIRST, IS_LAST, IS_TERMINAL)
-STEP_EXTRAS = (ACTION_REPLACED, GREEDY_ACTION)
+STEP_EXTRAS = (ACTION_REPLACED, AGENT_ACTION, GREEDY_ACTION)
 
 # Episode metadata.
 EPISODE_ID = "episode_id"

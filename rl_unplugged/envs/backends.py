@@ -69,6 +69,9 @@ class MinAtarEnv(Environment):
 
     def reset(self, seed: int) -> np.ndarray:
         self._env.seed(seed)
+        # MinAtar's wrapper keeps `last_action` across resets; with sticky actions the
+        # episode's first step could repeat the previous episode's last action.
+        self._env.last_action = 0
         self._env.reset()
         return self._env.state().astype(np.uint8)
 

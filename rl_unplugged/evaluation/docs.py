@@ -21,8 +21,10 @@ _CHOICES = """\
   the aggregate CIs measure; the cost stays below 10^6 steps per run.
 - **Evaluation epsilon {epsilon}** (greedy). Resets are seeded and MinAtar keeps its sticky
   actions, so the tasks are already stochastic; every episode is capped. When a protocol
-  uses epsilon > 0, the random actions come from `numpy.random.default_rng(episode_seed)`,
-  so results do not depend on batching.
+  uses epsilon > 0, the random actions come from a stream spawned from the episode seed
+  (`numpy.random.SeedSequence(episode_seed).spawn(1)[0]`; version 1 used
+  `default_rng(episode_seed)`, the stream the environment's reset also gets), so results
+  do not depend on batching.
 - **Frame stack 1.** The observations of these tasks are (near) Markov and the datasets
   store single observations.
 - **Return.** {ret}.

@@ -9,8 +9,9 @@ finished (at the tail of an evaluation) hold their last observation and their ac
 are ignored, so a jitted policy sees one batch shape and compiles once.
 
 Episode i always runs from `protocol.episode_seeds[i]`, and evaluation-epsilon
-actions come from `numpy.random.default_rng(episode_seed)`, so the per-episode
-returns do not depend on `num_envs` or on scheduling.
+actions come from `action_rng(episode_seed)` (a stream spawned from the seed, never
+the PCG64 stream the environment's reset gets), so the per-episode returns do not
+depend on `num_envs` or on scheduling.
 
 The protocol's rules (allowed datasets, selection, a run's task, feasible returns) are
 `Protocol` methods, shared with submission validation; results records are checked
@@ -89,6 +90,16 @@ def _actions(policy: Policy, obs: np.ndarray, spec: ActionSpec,
     return np.clip(actions, *bounds)
 
 
+def action_rng(seed: int) -> np.random.Generator:
+    """The evaluation-epsilon generator of the episode that resets from `seed`.
+
+    A child spawned from the seed's SeedSequence, as `protocols.EPSILON_RNG` states
+    (issue 8 defect 4: protocol v1 used
+    `default_rng(seed)`, the very PCG64 stream numpy-seeded environments draw from).
+    """
+    return np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(1)[0])
+
+
 def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
                  num_envs: int = 16, epsilon: float = 0.0) -> EpisodeStats:
     """Plays one episode per seed with `policy`, `num_envs` episodes at a time.
@@ -104,7 +115,7 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
       seeds: one reset seed per episode.
       num_envs: parallel environments (capped at len(seeds)).
       epsilon: probability of replacing the policy's action by a uniform one, drawn
-        from a per-episode `np.random.default_rng(seed)` (1.0: a uniform random policy).
+        from a per-episode `action_rng(seed)` (1.0: a uniform random policy).
         Every step draws `rng.random()` then the random action: `rng.integers(
         num_actions)` (discrete) or `rng.uniform(minimum, maximum)` (continuous, one
         draw per dimension), so the stream stays aligned per episode.
@@ -139,7 +150,7 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
     for i in range(n):
         venv.reset(i, seeds[i])
         if use_epsilon:
-            rngs[i] = np.random.default_rng(seeds[i])
+            rngs[i] = action_rng(seeds[i])
     next_episode, active = n, n
     try:
         while active:
@@ -168,7 +179,7 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
                     if next_episode < len(seeds):
                         venv.reset(i, seeds[next_episode])
                         if use_epsilon:
-                            rngs[i] = np.random.default_rng(seeds[next_episode])
+                            rngs[i] = action_rng(seeds[next_episode])
                         episode_of[i] = next_episode
                         next_episode += 1
                     else:

@@ -53,7 +53,7 @@ from rl_unplugged import registry
 from rl_unplugged.errors import ConfigError, IncompatibleError, UnknownNameError
 from rl_unplugged.specs import TaskSpec
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 NUM_EPISODES = 100
 EVAL_EPSILON = 0.0
 FRAME_STACK = 1
@@ -63,6 +63,10 @@ SELECTION_RULE = (
     "offline selection method that uses only the task's allowed datasets; the method "
     "must be named in the submission. Selecting on returns from the evaluation "
     "environment (or any online rollout) is not allowed.")
+# v1 drew epsilon actions from `default_rng(episode_seed)`, the PCG64 stream the
+# environment's own reset(seed) uses; v2 spawns an independent child stream.
+EPSILON_RNG = ("per episode: numpy.random.default_rng(numpy.random.SeedSequence(episode_seed)"
+               ".spawn(1)[0]), a stream independent of the environment's reset(seed=episode_seed)")
 RETURN_DEFINITION = "undiscounted sum of the environment's raw rewards over one episode"
 _SEED_SALT = "rl_unplugged/evaluation"
 
@@ -360,7 +364,7 @@ def settings(task: TaskSpec | str, *, num_episodes: int = NUM_EPISODES,
             "num_episodes": num_episodes,
             "episode_seeds": episode_seeds(task.id, num_episodes),
             "epsilon": epsilon,
-            "epsilon_rng": "per episode: numpy.random.default_rng(episode_seed)",
+            "epsilon_rng": EPSILON_RNG,
             "return": RETURN_DEFINITION,
         },
         "training_data": {

@@ -1,12 +1,13 @@
 """Normalisation references: measured under each protocol's own settings and seeds.
 
 - random: a uniform random policy, i.e. the evaluator with epsilon 1.0 (actions from
-  `np.random.default_rng(episode_seed)`), over the protocol's evaluation seeds: exactly
+  `evaluator.action_rng(episode_seed)`), over the protocol's evaluation seeds: exactly
   reproducible and independent of batching.
-- expert: the greedy policy of the expert checkpoint of the logged behaviour DQN of the
-  task (`generation.best_checkpoint`: the checkpoint whose logged episodes had the highest
-  mean return; the final one can be a collapsed DQN), measured with `measure_reference`
-  over the same seeds (`measure_expert_reference`).
+- expert: the better of two greedy behaviour-DQN checkpoints measured with
+  `measure_reference` over the same seeds (`measure_expert_reference`): the best
+  checkpoint (by greedy return on held-out seeds, `generation.best_checkpoint_greedy`;
+  the final one can be a collapsed DQN) of the task's logged `noise0` run, and that of
+  a separately trained run twice as long (`long_run_spec`).
 
 Both records land in the package-data file `data/references.json` (written by
 `rlu protocols references`), which `protocols.derive_protocols` folds into the
@@ -17,6 +18,7 @@ protocol's `hash` (see `protocols.py`). A reference not yet measured is recorded
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from collections.abc import Mapping
@@ -26,9 +28,10 @@ from typing import Any
 import numpy as np
 
 import rl_unplugged
-from rl_unplugged import fileio, registry
+from rl_unplugged import fileio, paths, registry
 from rl_unplugged.evaluation import protocols as protocols_lib
 from rl_unplugged.evaluation.evaluator import Policy, run_episodes
+from rl_unplugged.specs import DatasetSpec, TaskSpec
 
 REFERENCES_FORMAT = "rl_unplugged normalisation references"
 EXPERT_PENDING_NOTE = (
@@ -78,37 +81,85 @@ def measure_random_reference(task_id: str, num_envs: int = 16) -> dict[str, Any]
     return measure_reference(
         _zeros_policy, task_id, epsilon=1.0, num_envs=num_envs,
         how="uniform random policy: evaluator with epsilon 1.0, actions drawn from "
-            "numpy.random.default_rng(episode_seed), over the protocol's episode seeds")
+            "evaluator.action_rng(episode_seed) (a SeedSequence child of the seed), over the "
+            "protocol's episode seeds")
 
 
-def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
-                             num_envs: int = 16) -> dict[str, Any]:
-    """The expert reference: the greedy expert checkpoint of the task's behaviour DQN.
+LONG_RUN_FACTOR = 2  # The long run's environment steps, in behaviour-run lengths.
+LONG_RUN_DIR = "rlu_expert_long"  # Under the data root: never a registered dataset's path.
 
-    The checkpoint is `generation.best_checkpoint` (highest mean logged return of the
-    episodes it played), the same one that plays the task's `expert` datasets.
 
-    Uses the `noise0` replay run `run` under `data_dir` (generated first if missing;
-    generation is a pure function of the dataset spec, so any machine gets the same
-    checkpoint), and records the raw log's manifest digest as provenance.
+def long_run_spec(task: TaskSpec, run: int = 0) -> DatasetSpec:
+    """The separately trained long run of a task's expert reference (issue 8).
+
+    The same behaviour algorithm and config, `LONG_RUN_FACTOR` times as many
+    environment steps, and another seed: the seed of replay run `run + 1` (mod
+    num_runs), so it is not a continuation of the run whose checkpoints it competes
+    with. It is generated under `<data_dir>/rlu_expert_long/` (its config name equals a
+    registered dataset's, its generation config does not).
     """
+    steps = LONG_RUN_FACTOR * task.behaviour.num_steps
+    long_task = dataclasses.replace(
+        task, behaviour=dataclasses.replace(task.behaviour, num_steps=steps))
+    return DatasetSpec(task=long_task, level="replay", noise=0.0,
+                       run=(run + 1) % task.num_runs, num_steps=steps)
+
+
+def _expert_candidate(log_dir: Path, task: TaskSpec, label: str, num_envs: int
+                      ) -> dict[str, Any]:
     import hashlib
 
     from rl_unplugged import generation
-    from rl_unplugged.data.raw_log import MANIFEST
+    from rl_unplugged.data.raw_log import MANIFEST, read_manifest
+
+    best, means = generation.best_checkpoint_greedy(log_dir, task)
+    _, params, info = generation.load_checkpoint(log_dir, sorted(means).index(best))
+    hidden = tuple(read_manifest(log_dir)["generation"]["behaviour"]["hidden"])
+    policy = generation.greedy_policy(task, params, hidden)
+    digest = hashlib.sha256((log_dir / MANIFEST).read_bytes()).hexdigest()
+    return measure_reference(
+        policy, task.id, num_envs=num_envs,
+        how=f"greedy policy of the {label}'s best checkpoint by greedy return on held-out "
+            f"selection seeds (index {info['index']} of {len(means)}, {info['env_steps']} "
+            f"env steps, held-out mean {means[best]:.4g}; raw-log manifest sha256 "
+            f"{digest[:16]})")
+
+
+def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
+                             num_envs: int = 16, long_run: bool = True) -> dict[str, Any]:
+    """The expert reference: the better of two greedy behaviour-DQN checkpoints.
+
+    Candidates, each the checkpoint with the highest mean greedy return on held-out
+    selection seeds (`generation.best_checkpoint_greedy`, never the protocol's seeds),
+    measured under the protocol:
+      - the behaviour run: the `noise0` replay run `run`, whose chosen checkpoint also
+        plays the task's `expert` datasets;
+      - the long run (`long_run_spec`): the same algorithm trained
+        `LONG_RUN_FACTOR` times longer from another seed (skipped with
+        `long_run=False`, which the record then says).
+    The value is the higher candidate's mean; every candidate is recorded. Both logs are
+    generated first if missing (generation is a pure function of the spec).
+    """
+    from rl_unplugged import generation
 
     task = registry.get_task(task_id)
     spec = registry.get_dataset(f"rlu_{task.domain}/{task.name}_noise0_run{run}")
     log = generation.generate(spec, data_dir)
-    _, params, info = generation.load_checkpoint(log.directory,
-                                                 generation.best_checkpoint(log.directory))
-    policy = generation.greedy_policy(task, params, task.behaviour.hidden)
-    digest = hashlib.sha256((log.directory / MANIFEST).read_bytes()).hexdigest()
-    return measure_reference(
-        policy, task_id, num_envs=num_envs,
-        how=f"greedy policy of the best checkpoint by logged return (index {info['index']}, "
-            f"{info['env_steps']} env steps) of the behaviour double DQN that logged "
-            f"{spec.name} (raw-log manifest sha256 {digest[:16]})")
+    candidates = [_expert_candidate(log.directory, task, f"behaviour run {spec.name}",
+                                    num_envs)]
+    if long_run:
+        long_spec = long_run_spec(task, run)
+        long_root = paths.data_dir(data_dir) / LONG_RUN_DIR
+        long_log = generation.generate(long_spec, long_root)
+        candidates.append(_expert_candidate(
+            long_log.directory, task, f"long run ({long_spec.num_steps} steps, seed of "
+            f"run {long_spec.run})", num_envs))
+    best = max(candidates, key=lambda c: c["value"])
+    record = dict(best)
+    record["how"] = ("best of " + ("two" if long_run else "one (long run not measured)")
+                     + " candidates: " + best["how"])
+    record["candidates"] = [{k: c[k] for k in ("value", "std", "how")} for c in candidates]
+    return record
 
 
 def pending_expert() -> dict[str, Any]:

@@ -5,13 +5,13 @@ raw log's manifest; (de)serialisation and the checksum check are
 `rl_unplugged.checkpointing`'s (`to_bytes`, `sha256`, `read_payload`).
 
 Two ways to pick the expert checkpoint of a run:
-- `best_checkpoint` (what generation uses today, so the recorded `expert` datasets
-  stay byte-identical): the checkpoint whose own logged episodes had the highest mean
-  return. Those episodes were played epsilon-greedily while the agent kept learning
-  after the checkpoint was saved, so this ranks a drifting learner, not the checkpoint.
-- `best_checkpoint_greedy` (what the v2 rebuild will use; not yet wired into
-  generation): each checkpoint's greedy return on held-out `selection_seeds`, a
+- `best_checkpoint_greedy` (what generation and the expert references use since
+  generator v2): each checkpoint's greedy return on held-out `selection_seeds`, a
   salted seed stream disjoint from every protocol's evaluation seeds.
+- `best_checkpoint` (v1, kept for the record and for comparison): the checkpoint
+  whose own logged episodes had the highest mean return. Those episodes were played
+  epsilon-greedily while the agent kept learning after the checkpoint was saved, so
+  this ranks a drifting learner, not the checkpoint (issue 8 defect 1).
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ def best_checkpoint(raw_log_dir: str | Path, *, min_episodes: int = 10) -> int:
     Checkpoint k is the latest checkpoint saved before the episodes whose metadata
     `checkpoint` is k; the agent kept learning while it played them (epsilon-greedy,
     with the log's action noise), so their returns rank a drifting learner rather than
-    checkpoint k's own greedy play (`best_checkpoint_greedy` measures that; the v2
-    rebuild will use it). Only logged data is used: selecting on evaluation
+    checkpoint k's own greedy play (`best_checkpoint_greedy` measures that, and is what
+    generation uses since v2). Only logged data is used: selecting on evaluation
     returns would leak the evaluation environment. Online DQN can collapse late in a
     run (CartPole-v1 here: final checkpoint ~21, an earlier one ~150), so the final
     checkpoint is not reliably the expert. Checkpoints that acted in fewer than
@@ -173,8 +173,7 @@ def best_checkpoint_greedy(raw_log_dir: str | Path, task: TaskSpec, *,
     Every checkpoint of the raw log plays one greedy episode per `selection_seeds(
     task.id, num_episodes)` seed; those seeds are disjoint from every protocol's
     evaluation seeds, so the choice never sees the evaluation episodes. Ties go to
-    the later checkpoint. This is the selection the v2 rebuild of the `expert` level
-    will use; generation still calls `best_checkpoint` so the recorded datasets stay.
+    the later checkpoint. Generation's `expert` level and the expert references use it.
 
     Args:
       raw_log_dir: a replay-level raw log with behaviour checkpoints.

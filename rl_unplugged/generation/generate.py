@@ -6,12 +6,15 @@ Levels (see `rl_unplugged.specs.DatasetSpec`):
     step, independently of the agent's epsilon-greedy exploration, the executed
     action is replaced with probability `spec.noise` by a uniform draw over all
     actions (which may equal the agent's pick). Logged per step: `action` (executed),
-    `action_replaced` (the replacement happened) and `greedy_action` (the agent's own,
-    epsilon-greedy, pick before noise). The DQN learns from the executed actions.
-  random: a uniform random policy (action_replaced False, greedy_action = action).
-  expert: greedy rollouts of the best checkpoint (`behaviour_checkpoints.best_checkpoint`: highest
-    mean logged return of the episodes it played) of `registry.expert_source(spec)`,
-    generated first if missing (action_replaced False, greedy_action = action).
+    `action_replaced` (the replacement happened), `agent_action` (the agent's own,
+    epsilon-greedy, pick before noise) and `greedy_action` (argmax of its Q-values at
+    that step). The DQN learns from the executed actions.
+  random: a uniform random policy (action_replaced False, agent_action = action,
+    greedy_action -1: no Q-function).
+  expert: greedy rollouts of the best checkpoint of `registry.expert_source(spec)` by
+    greedy return on held-out seeds (`behaviour_checkpoints.best_checkpoint_greedy`),
+    generated first if missing (action_replaced False, agent_action = greedy_action =
+    action).
 
 Seeds. Generation is a pure function of the spec and `spec.seed`: episode k resets
 the environment with `episode_seed(seed, k)` and draws its noise (replay) or
@@ -55,7 +58,9 @@ from rl_unplugged.generation import behaviour_checkpoints, dqn
 from rl_unplugged.generation.replay_buffer import ReplayBuffer
 from rl_unplugged.specs import DatasetSpec
 
-GENERATOR_VERSION = 1
+# 2: MinAtar resets clear last_action, steps log agent_action and the argmax
+# greedy_action, the expert checkpoint is chosen by greedy return (issue 8).
+GENERATOR_VERSION = 2
 # Transitions per committed shard (also the most work a crash can lose).
 DEFAULT_SHARD_TRANSITIONS = 25_000
 _ENV_STREAM = 0
@@ -179,22 +184,26 @@ class _Rollout:
     """One episode's columns as it is played: the per-step bookkeeping of every level.
 
     `add` records one environment step (executed action, the agent's own pick before
-    noise, whether noise replaced it, and the step's reward and next observation) and
+    noise, its greedy action, whether noise replaced it, and the step's reward and next
+    observation) and
     says whether the episode ended; `episode` aligns the columns into RLDS steps.
     """
 
-    __slots__ = ("observations", "actions", "rewards", "greedy", "replaced", "terminated")
+    __slots__ = ("observations", "actions", "rewards", "agent", "greedy", "replaced",
+                 "terminated")
 
     def __init__(self, observation: np.ndarray):
         self.observations = [observation]
         self.actions: list[int] = []
         self.rewards: list[float] = []
+        self.agent: list[int] = []
         self.greedy: list[int] = []
         self.replaced: list[bool] = []
         self.terminated = False
 
-    def add(self, executed: int, greedy: int, replaced: bool, ts) -> bool:
+    def add(self, executed: int, agent: int, greedy: int, replaced: bool, ts) -> bool:
         self.actions.append(executed)
+        self.agent.append(agent)
         self.greedy.append(greedy)
         self.replaced.append(replaced)
         self.rewards.append(ts.reward)
@@ -207,6 +216,7 @@ class _Rollout:
             observations=np.stack(self.observations), actions=np.asarray(self.actions, np.int64),
             rewards=np.asarray(self.rewards, np.float32), terminated=self.terminated,
             extras={F.ACTION_REPLACED: np.asarray(self.replaced, bool),
+                    F.AGENT_ACTION: np.asarray(self.agent, np.int64),
                     F.GREEDY_ACTION: np.asarray(self.greedy, np.int64)},
             metadata=metadata)
 
@@ -223,8 +233,13 @@ def _check_counter(writer: RawLogWriter, resume: dict | None) -> None:
 
 
 def _run_policy(spec: DatasetSpec, env, log: _Log, act: Callable[[np.ndarray, np.random.Generator],
-                                                                 int], checkpoint: int) -> None:
-    """Random and expert levels: each episode a pure function of its id."""
+                                                                 int], checkpoint: int,
+                greedy: bool) -> None:
+    """Random and expert levels: each episode a pure function of its id.
+
+    `greedy`: the policy is the argmax of a Q-function (expert), so its action is also
+    the step's `greedy_action`; otherwise (random) `greedy_action` is -1.
+    """
     writer = log.writer
     _check_counter(writer, writer.resume_state())
     seed, noise = spec.seed, spec.noise
@@ -237,7 +252,7 @@ def _run_policy(spec: DatasetSpec, env, log: _Log, act: Callable[[np.ndarray, np
             a = act(obs, rng)
             ts = env.step(a)
             obs = ts.observation
-            if rollout.add(a, a, False, ts):
+            if rollout.add(a, a, a if greedy else -1, False, ts):
                 break
         log.add(rollout.episode(
             {F.EPISODE_ID: eid, F.RUN: spec.run, F.CHECKPOINT: checkpoint, F.NOISE: noise}))
@@ -318,7 +333,7 @@ def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
                 pending = dqn.Batch(*buffer.sample(sgd_steps))
                 sgd_steps += 1
             obs = ts.observation
-            if rollout.add(executed, a, swap, ts):
+            if rollout.add(executed, a, int(g), swap, ts):
                 break
         if pending is not None:  # Episodes end with every due SGD step taken.
             state, _ = update(state, pending)
@@ -370,10 +385,16 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
     expert = None
     if spec.level == "expert":
         source_log = generate(registry.expert_source(spec), data_dir)
-        best = behaviour_checkpoints.best_checkpoint(source_log.directory)
-        _, params, info = behaviour_checkpoints.load_checkpoint(source_log.directory, best)
+        best, means = behaviour_checkpoints.best_checkpoint_greedy(source_log.directory,
+                                                                   spec.task)
+        position = sorted(means).index(best)
+        _, params, info = behaviour_checkpoints.load_checkpoint(source_log.directory, position)
         expert = {"source": source_log.manifest["dataset"], "checkpoint": info["index"],
-                  "checkpoint_sha256": info["sha256"]}
+                  "checkpoint_sha256": info["sha256"],
+                  "selection": {"rule": "highest mean greedy return on held-out seeds",
+                                "seeds_salt": behaviour_checkpoints.SELECTION_SALT,
+                                "episodes": behaviour_checkpoints.SELECTION_EPISODES,
+                                "greedy_means": {str(k): v for k, v in means.items()}}}
     directory = paths.raw_dir(spec, data_dir)
     with RawLogWriter.open(directory, dataset=spec.name,
                            observation_shape=spec.task.observation.shape,
@@ -389,13 +410,14 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
                     summary = _run_replay(spec, env, log)
                 elif spec.level == "random":
                     num_actions = spec.task.num_actions
-                    _run_policy(spec, env, log, lambda obs, rng: int(rng.integers(num_actions)), -1)
+                    _run_policy(spec, env, log, lambda obs, rng: int(rng.integers(num_actions)),
+                                -1, greedy=False)
                     summary = {}
                 else:
                     policy = behaviour_checkpoints.greedy_policy(spec.task, params,
                                                        tuple(spec.task.behaviour.hidden))
                     _run_policy(spec, env, log, lambda obs, rng: int(policy(obs[None])[0]),
-                                expert["checkpoint"])
+                                expert["checkpoint"], greedy=True)
                     summary = dict(expert)
             finally:
                 env.close()

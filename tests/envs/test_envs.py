@@ -49,3 +49,19 @@ def test_invalid_action_is_rejected():
     env.reset(0)
     with pytest.raises(ValueError, match="outside"):
         env.step(2)
+
+
+def test_minatar_reset_forgets_the_previous_episodes_last_action():
+    # Issue 8 defect 3: with sticky actions, an episode's first step may repeat the
+    # environment's last action; after a reset that must be MinAtar's initial 0, not the
+    # previous episode's, so an episode is a function of its seed alone.
+    task = registry.get_task("minatar/breakout")
+    fresh, used = envs.make(task), envs.make(task)
+    for seed in range(40):
+        used.reset(seed=1000 + seed)
+        for _ in range(3):
+            used.step(2)  # Breakout's minimal action 2 ('r'): a nonzero last action.
+        np.testing.assert_array_equal(fresh.reset(seed=seed), used.reset(seed=seed))
+        for _ in range(3):
+            ta, tb = fresh.step(0), used.step(0)
+            np.testing.assert_array_equal(ta.observation, tb.observation, err_msg=f"seed {seed}")

@@ -140,7 +140,7 @@ def _manual_continuous(task, seeds, policy, epsilon):
     high = np.asarray(task.action.maximum, np.float32)
     returns, lengths = [], []
     for seed in seeds:
-        rng = np.random.default_rng(seed)
+        rng = _epsilon_stream(seed)
         obs, ret, n = env.reset(seed), 0.0, 0
         while True:
             action = np.clip(np.asarray(policy(obs[None])[0], np.float32), low, high)
@@ -210,7 +210,7 @@ def _manual_actions(task, seeds, steps):
     high = np.asarray(task.action.maximum, np.float32)
     out = []
     for seed in seeds:
-        rng = np.random.default_rng(seed)
+        rng = _epsilon_stream(seed)
         for _ in range(steps):
             rng.random()
             out.append(rng.uniform(low, high).astype(np.float32))
@@ -330,3 +330,36 @@ def test_a_broken_run_directory_is_named(tmp_path):
     (tmp_path / "config.json").write_text('{"agent": "bc"}')
     with pytest.raises(ConfigError, match="no 'task' recorded"):
         evaluator.load_run_policy(tmp_path)
+
+
+def _epsilon_stream(seed):
+    # Protocol v2: a child spawned from the episode seed (issue 8 defect 4).
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+
+
+def test_epsilon_actions_do_not_share_the_environments_seed_stream(monkeypatch):
+    # Issue 8 defect 4: v1 drew epsilon actions from default_rng(seed), the same PCG64
+    # stream as env.reset(seed=seed); the executed random actions must come from the
+    # spawned child stream instead.
+    seen = []
+
+    class Recording(VectorEnv):
+        def step(self, index, action):
+            seen.append((index, int(action)))
+            return super().step(index, action)
+
+    monkeypatch.setattr(evaluator, "VectorEnv", Recording)
+    noop = lambda o: np.zeros(len(o), np.int64)
+    stats = evaluator.run_episodes(noop, "bsuite/catch", [5], num_envs=1, epsilon=1.0)
+    executed = [a for _, a in seen]
+    assert len(executed) == stats.lengths[0] == 9
+
+    def draws(rng):
+        out = []
+        for _ in executed:
+            rng.random()
+            out.append(int(rng.integers(3)))
+        return out
+
+    assert executed == draws(_epsilon_stream(5))
+    assert executed != draws(np.random.default_rng(5))

@@ -9,14 +9,12 @@ from rl_unplugged.evaluation.evaluator import run_episodes
 
 # One task per domain; uniform random actions (epsilon 1) drawn per episode from its seed.
 TASKS = {domain: registry.tasks(domain)[0].id for domain in registry.domains()}
-MINATAR_LEAK = pytest.mark.xfail(
-    strict=True, reason="issue 8 defect 3: MinAtar's reset re-seeds but keeps the previous "
-    "episode's last_action, so with sticky actions an episode depends on the one the same "
-    "environment played before it (envs/backends.py MinAtarEnv.reset); flips when fixed")
+# Issue 8 defect 3: MinAtar's reset re-seeded but kept the previous episode's
+# last_action, so with sticky actions 2 of these 100 Breakout episodes depended on the
+# episode the same environment played before (envs/backends.py MinAtarEnv.reset).
 
 
-@pytest.mark.parametrize("task_id", [
-    pytest.param(t, marks=MINATAR_LEAK) if d == "minatar" else t for d, t in TASKS.items()])
+@pytest.mark.parametrize("task_id", list(TASKS.values()))
 def test_same_seeds_same_returns_with_1_and_16_environments(task_id):
     noop = lambda obs: np.zeros(len(obs), np.int64)  # Every action comes from epsilon = 1.
     seeds = protocols.episode_seeds(task_id, 100)

@@ -7,7 +7,13 @@ import pytest
 from rl_unplugged import checkpointing, paths
 from rl_unplugged.data import fields as F
 from rl_unplugged.errors import CorruptDataError, IncompatibleError
-from rl_unplugged.generation import best_checkpoint, generate, greedy_policy, load_checkpoint
+from rl_unplugged.generation import (
+    best_checkpoint,
+    best_checkpoint_greedy,
+    generate,
+    greedy_policy,
+    load_checkpoint,
+)
 from tests.generation.helpers import assert_same_data, columns, tiny_spec, tiny_task
 
 
@@ -40,10 +46,26 @@ def test_action_replaced_is_consistent(replay_log):
     cols = columns(replay_log)
     live = ~cols[F.IS_LAST]
     replaced = cols[F.ACTION_REPLACED][live]
-    action, agent = cols[F.ACTION][live], cols[F.GREEDY_ACTION][live]
+    action, agent = cols[F.ACTION][live], cols[F.AGENT_ACTION][live]
     np.testing.assert_array_equal(action[~replaced], agent[~replaced])
     assert (action[replaced] != agent[replaced]).mean() == pytest.approx(2 / 3, abs=0.15)
     assert not cols[F.ACTION_REPLACED][~live].any()
+
+
+def test_greedy_action_is_the_argmax_not_the_epsilon_greedy_choice(replay_log):
+    # Issue 8 defect 6: `greedy_action` held the epsilon-greedy pick. Now that pick is
+    # `agent_action`, and `greedy_action` is the argmax: they differ exactly on the
+    # exploring steps (epsilon 1 early in the run: uniform picks, 2 of 3 differ) and
+    # agree once epsilon has decayed to its floor.
+    cols = columns(replay_log)
+    live = ~cols[F.IS_LAST]
+    agent, greedy = cols[F.AGENT_ACTION][live], cols[F.GREEDY_ACTION][live]
+    cfg = replay_log.manifest["generation"]["behaviour"]
+    early = slice(0, min(200, cfg["epsilon_decay_steps"] // 4))
+    assert (agent[early] != greedy[early]).mean() > 0.4
+    assert ((greedy >= 0) & (greedy < 3)).all()
+    late = agent[cfg["epsilon_decay_steps"]:] != greedy[cfg["epsilon_decay_steps"]:]
+    assert late.mean() <= cfg["epsilon_end"] + 0.05
 
 
 def test_noise_rate_matches_p_on_a_large_sample(tmp_path):
@@ -130,7 +152,8 @@ def test_random_level(tmp_path):
     live = ~cols[F.IS_LAST]
     counts = np.bincount(cols[F.ACTION][live], minlength=3) / live.sum()
     np.testing.assert_allclose(counts, 1 / 3, atol=0.04)
-    np.testing.assert_array_equal(cols[F.GREEDY_ACTION], cols[F.ACTION])
+    np.testing.assert_array_equal(cols[F.AGENT_ACTION], cols[F.ACTION])
+    assert (cols[F.GREEDY_ACTION][live] == -1).all()  # A random policy has no argmax.
     assert not cols[F.ACTION_REPLACED].any() and (eps[F.CHECKPOINT] == -1).all()
     assert log.manifest["checkpoints"] == []
     again = generate(tiny_spec("random", num_steps=3000), tmp_path / "again")
@@ -143,22 +166,24 @@ def test_expert_level_plays_the_best_checkpoint_greedily(tmp_path):
     log = generate(tiny_spec("expert", num_steps=300), tmp_path)
     source = paths.raw_dir(tiny_spec("replay"), tmp_path)
     assert (source / "manifest.json").exists()  # Generated first, in the same data_dir.
-    best = best_checkpoint(source)
-    _, params, info = load_checkpoint(source, best)
+    task = tiny_task()
+    # Issue 8 defect 1: the expert is the checkpoint with the best greedy return on
+    # held-out seeds, not the one whose logged (learning, exploring) episodes scored best.
+    best, means = best_checkpoint_greedy(source, task)
+    assert means[best] == max(means.values())
+    _, params, info = load_checkpoint(source, sorted(means).index(best))
     cols, eps = columns(log), log.episodes_table()
     assert (eps[F.CHECKPOINT] == info["index"]).all() and info["index"] == best
-    # The best checkpoint has the highest mean return of the episodes it acted in.
-    src = generate(tiny_spec("replay"), tmp_path).episodes_table()
-    means = {k: src[F.EPISODE_RETURN][src[F.CHECKPOINT] == k].mean()
-             for k in set(src[F.CHECKPOINT]) - {-1}}
-    assert means[best] == max(means.values())
-    task = tiny_task()
     live = ~cols[F.IS_LAST]
     expected = greedy_policy(task, params, task.behaviour.hidden)(cols[F.OBSERVATION][live])
     np.testing.assert_array_equal(cols[F.ACTION][live], expected)
+    np.testing.assert_array_equal(cols[F.GREEDY_ACTION][live], expected)
+    np.testing.assert_array_equal(cols[F.AGENT_ACTION][live], expected)
     summary = log.manifest["summary"]
     assert summary["expert_mean_return"] == pytest.approx(eps[F.EPISODE_RETURN].mean())
     assert summary["checkpoint"] == info["index"]
+    selection = log.manifest["generation"]["expert"]["selection"]
+    assert selection["greedy_means"] == {str(k): v for k, v in means.items()}
 
 
 def test_complete_log_returns_at_once(replay_log):
