@@ -137,7 +137,8 @@ def _references(args: argparse.Namespace) -> int:
         # Expert values only, one task at a time, saved after each (builds take minutes).
         for task_id in args.task or [t.id for t in registry.tasks()]:
             record = references.measure_expert_reference(task_id, args.data_dir,
-                                                         num_envs=args.num_envs)
+                                                         num_envs=args.num_envs,
+                                                         long_run=not args.no_long_run)
             existing = references.record_references(out, tasks=[], existing=existing,
                                                     expert={task_id: record})
             print(f"{task_id:26s} expert={record['value']:.4g}", flush=True)
@@ -193,8 +194,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = psub.add_parser("references", help="measure the random (or, with --expert, the "
                                            "expert) references into a JSON file")
     q.add_argument("--expert", action="store_true",
-                   help="measure expert references from the behaviour runs (builds the "
-                        "noise0 run0 datasets under --data-dir if missing)")
+                   help="measure expert references: the better of the noise0 run0 behaviour "
+                        "run's and a twice-as-long run's greedy best checkpoints (builds "
+                        "both under --data-dir if missing)")
+    q.add_argument("--no-long-run", action="store_true",
+                   help="with --expert: measure only the behaviour run's best checkpoint, "
+                        "not also a separately trained run twice as long (the record says so)")
     common.data_dir_arg(q)
     q.add_argument("--out", default=str(data_dir / protocols_lib.REFERENCES_FILE))
     q.add_argument("--task", action="append", default=[], help="only these tasks (repeat)")
