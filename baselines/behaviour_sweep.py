@@ -24,10 +24,9 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
 from rl_unplugged import registry
 from rl_unplugged.data import fields as F
+from rl_unplugged.data.summary import learning_curve, tail_means
 from rl_unplugged.generation import (
     best_checkpoint,
     best_checkpoint_greedy,
@@ -165,15 +164,6 @@ CANDIDATES: dict[str, dict[str, tuple[int, dict]]] = {
 }
 
 
-def curve(episodes: dict[str, np.ndarray], num_steps: int, bins: int = 10) -> list[float]:
-    """Mean logged return of the episodes ending in each tenth of the run's steps."""
-    ends = np.cumsum(episodes[F.EPISODE_LENGTH])
-    which = np.minimum((ends - 1) * bins // max(int(ends[-1]), 1), bins - 1)
-    returns = episodes[F.EPISODE_RETURN]
-    return [float(returns[which == b].mean()) if (which == b).any() else float("nan")
-            for b in range(bins)]
-
-
 def run(task_id: str, name: str, *, greedy_episodes: int, run_index: int = 0) -> dict:
     task = registry.get_task(task_id)
     num_steps, changes = CANDIDATES[task_id][name]
@@ -188,7 +178,7 @@ def run(task_id: str, name: str, *, greedy_episodes: int, run_index: int = 0) ->
         seconds = time.perf_counter() - start
         eps = log.episodes_table()
         returns = eps[F.EPISODE_RETURN]
-        tenth = max(len(returns) // 10, 1)
+        first10, last10 = tail_means(eps)
         logged_best = best_checkpoint(log.directory)
         start = time.perf_counter()
         greedy_best, means = best_checkpoint_greedy(log.directory, task,
@@ -197,9 +187,8 @@ def run(task_id: str, name: str, *, greedy_episodes: int, run_index: int = 0) ->
         select_seconds = time.perf_counter() - start
     return {"task": task_id, "config": name, "run": run_index, "num_steps": num_steps,
             "behaviour": dataclasses.asdict(behaviour), "episodes": int(len(returns)),
-            "first10_mean": float(returns[:tenth].mean()),
-            "last10_mean": float(returns[-tenth:].mean()),
-            "curve": curve(eps, num_steps), "generation_seconds": round(seconds, 1),
+            "first10_mean": first10, "last10_mean": last10,
+            "curve": learning_curve(eps), "generation_seconds": round(seconds, 1),
             "steps_per_second": round(int(eps[F.EPISODE_LENGTH].sum()) / seconds, 1),
             "logged_best_checkpoint": logged_best,
             "logged_best_greedy_mean": means[logged_best],

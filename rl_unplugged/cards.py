@@ -40,6 +40,42 @@ def _reference_rows(domain: str) -> list[str]:
     return rows
 
 
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _competence_rows(tasks: list[TaskSpec]) -> list[str]:
+    """Each task's competence target, and what its recorded noise0 run0 build reached."""
+    from rl_unplugged.data import reference_builds
+
+    builds = reference_builds.load()
+    rows = ["## Competence of the behaviour runs", "",
+            "Each task's logged `noise0` run must reach a target by its end (issue 8): the "
+            "greedy return, on the evaluation protocol's seeds, of the run's best checkpoint "
+            "chosen on held-out seeds. Beside it, the logged (epsilon-greedy, still "
+            "learning) returns: mean of the first and last 10% of episodes, and the curve: "
+            "mean return per tenth of the run's transitions. Measured on the recorded "
+            "reference build of run 0 (below); a task without one has no measurement yet.",
+            "", "| task | target | source | greedy best checkpoint | reached | logged first "
+            "10% | logged last 10% | logged curve (tenths of the run) |",
+            "|---|---|---|---|---|---|---|---|"]
+    for t in tasks:
+        c = t.competence
+        target = "-" if c is None else f"{c.value:g}"
+        source = "-" if c is None else c.source
+        build = builds.get(f"rlu_{t.domain}/{t.name}_noise0_run0")
+        if build is None or build.get("generator_version") is None:
+            rows.append(f"| {t.name} | {target} | {source} | not built yet | - | - | - | - |")
+            continue
+        comp = build.get("competence") or {}
+        reached = {True: "yes", False: "**no**"}.get(comp.get("reached"), "not measured")
+        curve = ", ".join(_fmt(v) for v in build.get("curve", []))
+        rows.append(f"| {t.name} | {target} | {source} | {_fmt(comp.get('greedy_return'))} | "
+                    f"{reached} | {_fmt(build.get('first10_mean'))} | "
+                    f"{_fmt(build.get('last10_mean'))} | {curve} |")
+    return rows
+
+
 def render_card(domain: str) -> str:
     """The Markdown card of builder `rlu_<domain>`."""
     tasks = registry.tasks(domain)
@@ -80,19 +116,19 @@ def render_card(domain: str) -> str:
         f"- **replay** ({noise}): every episode an online double DQN played while it "
         "learned, logged from its first step. With probability `noise` the executed action "
         "is replaced by a uniformly random one, as in RL Unplugged's bsuite data; each step "
-        "records `action_replaced` and the agent's own `greedy_action`. Episode metadata "
+        "records `action_replaced`, the agent's own epsilon-greedy choice `agent_action` and "
+        "its argmax `greedy_action`. Episode metadata "
         "`checkpoint` is the index of the latest agent checkpoint saved before the episode "
         "(a checkpoint every `checkpoint_every_episodes` episodes); the agent keeps learning "
         "while it plays, so the episode is not that checkpoint's own play.",
-        "- **random**: a uniformly random policy (`checkpoint` = -1).",
+        "- **random**: a uniformly random policy (`checkpoint` = -1, `greedy_action` = -1).",
         "- **expert**: greedy rollouts of the best checkpoint of the `noise0` replay run "
-        "with the same run index: the one whose own logged episodes (those labelled with "
-        "it, played epsilon-greedily while the agent kept learning) had the highest mean "
-        "return (`generation.best_checkpoint`; online DQN can collapse late in a run, so "
-        "the final checkpoint is not reliably the best; only logged data is used to "
-        "choose). This ranks the drifting learner, not each checkpoint's greedy play, and "
-        "can miss the best greedy checkpoint; the v2 rebuild will choose by greedy returns "
-        "on held-out seeds, never the protocols' (`generation.best_checkpoint_greedy`).",
+        "with the same run index: every checkpoint plays 20 greedy episodes on held-out "
+        "seeds (a salted seed stream disjoint from the evaluation protocols' seeds) and "
+        "the highest mean wins (`generation.best_checkpoint_greedy`; online DQN can "
+        "collapse late in a run, so the final checkpoint is not reliably the best). The "
+        "choice and every checkpoint's held-out mean are in the raw log's manifest "
+        "(`generation.expert.selection`).",
         "",
         "Each level has runs `run0`.. with different seeds (a pure function of task, level, "
         "noise and run). The behaviour agent per task:",
@@ -108,6 +144,7 @@ def render_card(domain: str) -> str:
                      f"{b.target_update_period:,} | {b.epsilon_start:g} -> {b.epsilon_end:g} "
                      f"over {b.epsilon_decay_steps:,} steps | {b.checkpoint_every_episodes} "
                      "episodes |")
+    lines += ["", *_competence_rows(tasks)]
     lines += [
         "",
         "## Sizes",
@@ -147,7 +184,10 @@ def render_card(domain: str) -> str:
         "| steps/discount | float32 | () | d_k: 0 iff o_{k+1} is terminal (0 on the last step) |",
         "| steps/is_first, is_last, is_terminal | bool | () | RLDS flags (see above) |",
         "| steps/action_replaced | bool | () | a_k was replaced by a random action |",
-        "| steps/greedy_action | int64 | () | the behaviour agent's own choice at o_k |",
+        "| steps/agent_action | int64 | () | the behaviour agent's own (epsilon-greedy) "
+        "choice at o_k, before action noise |",
+        "| steps/greedy_action | int64 | () | argmax of the behaviour agent's Q-values at o_k "
+        "(-1 in the random level) |",
         "| episode_id | int64 | () | episode index in logging order |",
         "| episode_return | float32 | () | sum of rewards (float64 in the raw log) |",
         "| episode_length | int64 | () | T, the number of transitions |",

@@ -227,6 +227,37 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def competence_from_references(references: dict) -> dict[str, dict]:
+    """{noise0 run0 dataset: competence record} from a references document: each
+    task's expert behaviour-run candidate (the greedy return, on the protocol's seeds,
+    of the logged run's best checkpoint chosen on held-out seeds) against its target."""
+    out = {}
+    for task_id, rec in references.get("tasks", {}).items():
+        task = registry.get_task(task_id)
+        candidates = (rec.get("expert") or {}).get("candidates") or []
+        if not candidates or task.competence is None:
+            continue
+        value = candidates[0]["value"]
+        out[f"rlu_{task.domain}/{task.name}_noise0_run0"] = {
+            "greedy_return": value, "target": task.competence.value,
+            "reached": bool(value >= task.competence.value), "how": candidates[0]["how"]}
+    return out
+
+
+def _record(args: argparse.Namespace) -> int:
+    from rl_unplugged.data import reference_builds
+
+    competence = {}
+    if args.references:
+        competence = competence_from_references(json.loads(Path(args.references).read_text()))
+    doc = reference_builds.record(args.data_dir, merge=not args.fresh, competence=competence)
+    for name, build in doc["builds"].items():
+        reached = build.get("competence", {}).get("reached")
+        print(f"{name:42s} {build['manifest_sha256'][:16]} last10={build['last10_mean']:.4g}"
+              + ("" if reached is None else f" competence={'reached' if reached else 'NOT'}"))
+    return 0
+
+
 def _import(args: argparse.Namespace) -> int:
     from rl_unplugged.data import imported, uri
 
@@ -318,6 +349,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = dsub.add_parser("verify", help="compare a local build with the recorded reference build")
     _dataset_args(p, needs_tensorflow=False)
     p.set_defaults(func=_verify)
+
+    p = dsub.add_parser("record", help="record the complete raw logs under --data-dir as the "
+                                       "reference builds (package data; the cards show them)")
+    common.data_dir_arg(p)
+    p.add_argument("--fresh", action="store_true",
+                   help="drop recorded builds not found under --data-dir (after a generator "
+                        "change)")
+    p.add_argument("--references", default=None,
+                   help="a references JSON (`rlu protocols references --expert`): record "
+                        "each behaviour run's measured competence with its build")
+    p.set_defaults(func=_record)
 
     p = dsub.add_parser("import", help="materialise a dataset of another format into the "
                                        "store (conformance checked, checksummed)")

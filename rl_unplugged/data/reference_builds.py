@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rl_unplugged import fileio, paths, registry
+from rl_unplugged.data import summary
 from rl_unplugged.data.raw_log import MANIFEST, RawLog
 
 FILE = "reference_builds.json"
@@ -32,21 +33,45 @@ def load() -> dict[str, dict[str, Any]]:
 
 
 def describe(raw_dir: str | os.PathLike) -> dict[str, Any]:
-    """The fingerprint of one complete, verified raw log."""
+    """The fingerprint of one complete, verified raw log, with its logged returns:
+    overall mean, first and last 10% of episodes, and the learning curve (mean return
+    per tenth of the log's transitions, `summary.learning_curve`)."""
     log = RawLog(raw_dir)
     m = log.manifest
+    episodes = log.episodes_table()
+    first, last = summary.tail_means(episodes)
     return {"manifest_sha256": hashlib.sha256((log.directory / MANIFEST).read_bytes()).hexdigest(),
+            "generator_version": m["generation"].get("generator_version"),
             "num_episodes": m["num_episodes"], "num_transitions": m["num_transitions"],
-            "episode_return_mean": m["summary"].get("episode_return_mean")}
+            "episode_return_mean": m["summary"].get("episode_return_mean"),
+            "first10_mean": first, "last10_mean": last,
+            "curve": summary.learning_curve(episodes)}
 
 
-def record(data_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> dict:
-    """Records every complete registered raw log under `data_dir` (merging existing)."""
-    builds = load()
+def record(data_dir: str | os.PathLike, out: str | os.PathLike | None = None, *,
+           merge: bool = True, competence: dict[str, dict[str, Any]] | None = None) -> dict:
+    """Records every complete registered raw log under `data_dir`.
+
+    Args:
+      data_dir: the data root holding the builds.
+      out: output file (default: the package-data file).
+      merge: keep recorded builds not found under `data_dir`; False starts afresh
+        (after a generator change, old digests no longer describe anything buildable).
+      competence: {dataset name: record} of the behaviour run's measured competence
+        (the CLI passes the expert references' behaviour-run candidates); stored with
+        the build.
+    """
+    builds = load() if merge else {}
+    competence = dict(competence or {})
     for spec in registry.datasets():
         raw = paths.raw_dir(spec, data_dir)
         if (raw / MANIFEST).exists() and RawLog(raw, require_complete=False).manifest["complete"]:
             builds[spec.name] = describe(raw)
+            if spec.name in competence:
+                builds[spec.name]["competence"] = competence.pop(spec.name)
+    if competence:
+        raise ValueError(f"competence given for datasets not built under {data_dir}: "
+                         f"{sorted(competence)}")
     doc = {"note": "raw-log manifest digests of builds made with this package version; "
                    "rebuild with `rlu datasets build NAME` and compare with "
                    "`rlu datasets verify NAME`", "builds": dict(sorted(builds.items()))}

@@ -36,6 +36,32 @@ def return_statistics(metadata: dict[str, np.ndarray]) -> dict:
     return out
 
 
+def learning_curve(metadata: dict[str, np.ndarray], bins: int = 10) -> list[float | None]:
+    """Mean logged return of the episodes ending in each of `bins` equal parts of the
+    log's transitions (in logging order); None for a part where no episode ends.
+
+    For a replay log this is the behaviour agent's learning curve, exploration and
+    action noise included.
+    """
+    lengths = np.asarray(metadata[F.EPISODE_LENGTH], np.int64)
+    returns = np.asarray(metadata[F.EPISODE_RETURN], np.float64)
+    if returns.size == 0:
+        raise ValueError("no episodes")
+    ends = np.cumsum(lengths)
+    which = np.minimum((ends - 1) * bins // max(int(ends[-1]), 1), bins - 1)
+    return [float(returns[which == b].mean()) if (which == b).any() else None
+            for b in range(bins)]
+
+
+def tail_means(metadata: dict[str, np.ndarray], fraction: float = 0.1) -> tuple[float, float]:
+    """Mean return of the first and of the last `fraction` of episodes (logging order)."""
+    returns = np.asarray(metadata[F.EPISODE_RETURN], np.float64)
+    if returns.size == 0:
+        raise ValueError("no episodes")
+    k = max(1, int(returns.size * fraction))
+    return float(returns[:k].mean()), float(returns[-k:].mean())
+
+
 def plot_returns(metadata: dict[str, np.ndarray], path: str | os.PathLike, title: str) -> None:
     """Saves a histogram of episode returns and the returns along the log (PNG)."""
     import matplotlib
