@@ -48,6 +48,29 @@ def _narrow(args: argparse.Namespace) -> int:
     return 0
 
 
+SCIENCE_DATASETS = ("rlu_classic/cartpole_noise0_run0", "rlu_classic/acrobot_noise0_run0",
+                    "rlu_bsuite/cartpole_noise0_run0")
+
+
+def _science(args: argparse.Namespace) -> int:
+    import json
+
+    from rl_unplugged import baselines
+
+    datasets = args.dataset or list(SCIENCE_DATASETS)
+    fractions = args.fraction or [0.01, 0.05]
+    study = baselines.science_check(
+        datasets, fractions, alpha=args.alpha, steps=args.steps,
+        seeds=tuple(range(args.seeds)), out_dir=args.out, hidden=args.hidden,
+        data_dir=args.data_dir, log=print)
+    text = json.dumps(study, indent=1)
+    if args.record:
+        fileio.write_text(args.record, text + "\n")
+        print(f"recorded {args.record}")
+    print(json.dumps(study["overall"]))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("baselines", help="run the baseline configs (train, evaluate, submit)")
     bsub = p.add_subparsers(dest="baselines_command", required=True)
@@ -70,3 +93,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     common.data_dir_arg(q)
     q.add_argument("--record", default=None, help="write the JSON result here")
     q.set_defaults(func=_narrow)
+    q = bsub.add_parser("science", help="science check: P(CQL > DQN) on 1%% and 5%% "
+                                        "subsamples of several tasks (issue 8)")
+    q.add_argument("--dataset", action="append", default=None,
+                   help="a dataset (repeat); default: classic cartpole, classic acrobot, "
+                        "bsuite cartpole noise0 run0")
+    q.add_argument("--fraction", type=float, action="append", default=None,
+                   help="share of transitions kept (repeat); default 0.01 and 0.05")
+    q.add_argument("--steps", type=int, default=10_000)
+    q.add_argument("--seeds", type=int, default=10)
+    q.add_argument("--alpha", type=float, default=1.0)
+    q.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
+    q.add_argument("--out", default="runs/science")
+    common.data_dir_arg(q)
+    q.add_argument("--record", default=None, help="write the JSON result here")
+    q.set_defaults(func=_science)

@@ -1,0 +1,44 @@
+"""The science check (issue 8): CQL vs DQN on narrow data, P(improvement) with CIs."""
+
+import numpy as np
+import pytest
+
+from rl_unplugged import baselines, registry
+from rl_unplugged.errors import ConfigError
+from tests.helpers import tiny_spec, write_random_log
+
+DATASETS = ["rlu_bsuite/catch_noise0_run0", "rlu_bsuite/catch_noise10_run0"]
+
+
+@pytest.fixture
+def tiny_catch(tmp_path, monkeypatch):
+    specs = {name: tiny_spec(name, num_steps=600) for name in DATASETS}
+    for i, spec in enumerate(specs.values()):
+        write_random_log(spec, tmp_path, seed=i)
+    real = registry.get_dataset
+    monkeypatch.setattr(registry, "get_dataset", lambda n: specs.get(n) or real(n))
+    return tmp_path
+
+
+def test_science_check_reports_probability_of_improvement(tiny_catch, tmp_path):
+    study = baselines.science_check(DATASETS, [0.5, 1.0], alpha=1.0, steps=20,
+                                    seeds=(0, 1, 2), out_dir=tmp_path / "runs",
+                                    hidden=(8,), data_dir=tiny_catch, reps=50)
+    assert len(study["cells"]) == 4
+    for cell in study["cells"]:
+        point, low, high = cell["p_cql_over_dqn"]
+        assert 0.0 <= low <= point <= high <= 1.0
+        # P(CQL > DQN) from the per-seed means, ties counting half (rliable).
+        cql = np.asarray(cell["results"]["cql"]["per_seed_mean_return"])
+        dqn = np.asarray(cell["results"]["dqn"]["per_seed_mean_return"])
+        expected = np.mean((cql[:, None] > dqn[None]) + 0.5 * (cql[:, None] == dqn[None]))
+        assert point == pytest.approx(expected)
+    assert {c["fraction"] for c in study["cells"]} == {0.5, 1.0}
+    assert set(study["overall"]) == {"0.5", "1"}
+    assert all(v["tasks"] == 2 and v["seeds"] == 3 for v in study["overall"].values())
+
+
+def test_a_bad_fraction_is_refused(tiny_catch, tmp_path):
+    with pytest.raises(ConfigError, match="fraction"):
+        baselines.science_check(DATASETS[:1], [0.0], alpha=1.0, steps=20, seeds=(0,),
+                                out_dir=tmp_path, data_dir=tiny_catch)
