@@ -14,6 +14,12 @@ time is kept; rely on the ratios.
 
 --million also builds 1M bsuite catch replay transitions (noise0) and reports the
 wall time.
+
+--behaviour-runs [--run-steps 100000] (issue 8): for each domain, the registered
+behaviour run of its first task (noise0 run 0: acting, learning and logging, the real
+config) for its first `--run-steps` steps, beside the anchor of bare stepping of the
+same environment with a uniform random policy for as many steps; reports steps/s per
+domain and, from them, the time to build every noise0 run 0 of the registry here.
 """
 
 from __future__ import annotations
@@ -75,6 +81,35 @@ def best_of(repeats: int, bare_fn, logged_fn) -> dict:
             "generation_s": round(g, 3), "overhead_ratio": round((g / n_gen) / (b / n_bare), 3)}
 
 
+def behaviour_runs(run_steps: int) -> dict:
+    """Full-config behaviour runs per domain (a `run_steps` prefix) vs bare stepping."""
+    root = tempfile.mkdtemp(prefix="rlu-bench-runs-")
+    out = {"benchmark": "generation/behaviour_runs", "run_steps": run_steps,
+           "machine": platform.processor() or platform.machine(),
+           "note": "steps/s of the registered noise0 run-0 behaviour config (acting, SGD "
+                   "updates, logging) over its first run_steps steps; anchor: bare "
+                   "stepping with a uniform random policy, same run"}
+    rates = {}
+    for domain in registry.domains():
+        task = registry.tasks(domain)[0]
+        spec = registry.get_dataset(f"rlu_{domain}/{task.name}_noise0_run0")
+        n = min(run_steps, spec.num_steps)
+        short = spec.replace(task=dataclasses.replace(
+            task, behaviour=dataclasses.replace(task.behaviour, num_steps=n)), num_steps=n)
+        num_actions = task.num_actions
+        bare_s, bare_n = bare(short, lambda o, rng, k=num_actions: int(rng.integers(k)))
+        gen_s, gen_n = logged(short, f"{root}/{domain}")
+        rates[domain] = gen_n / gen_s
+        out[domain] = {"task": task.id, "transitions": gen_n,
+                       "behaviour_steps_per_s": round(gen_n / gen_s),
+                       "bare_steps_per_s": round(bare_n / bare_s),
+                       "ratio_to_bare": round((gen_s / gen_n) / (bare_s / bare_n), 2)}
+    total = sum(t.behaviour.num_steps / rates[t.domain] for t in registry.tasks())
+    out["every_noise0_run0_estimated_s"] = round(total)
+    out["every_noise0_run0_estimated_h"] = round(total / 3600, 2)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--task", default="bsuite/catch")
@@ -82,7 +117,12 @@ def main() -> None:
     parser.add_argument("--replay-steps", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--million", action="store_true")
+    parser.add_argument("--behaviour-runs", action="store_true")
+    parser.add_argument("--run-steps", type=int, default=100_000)
     args = parser.parse_args()
+    if args.behaviour_runs:
+        print(json.dumps(behaviour_runs(args.run_steps), indent=1))
+        return
 
     base = registry.get_task(args.task)
     # The expert's source: a short replay run (its cost is not measured).
