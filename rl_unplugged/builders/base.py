@@ -139,10 +139,15 @@ def configs(builder_name: str) -> list[RluConfig]:
 class RluBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """RLDS episodes logged locally from the suite's behaviour agents."""
 
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("2.0.0")
     RELEASE_NOTES: ClassVar[dict[str, str]] = {
         "1.0.0": "Initial release: replay (noise 0..0.5), random and expert levels, "
                  "3 runs per task, built locally from raw logs.",
+        "2.0.0": "Behaviour runs tuned to reach registered competence targets (MinAtar "
+                 "1M steps); steps add `agent_action` (the epsilon-greedy pick) and "
+                 "`greedy_action` becomes the argmax (-1 in the random level); the expert "
+                 "checkpoint is chosen by greedy return on held-out seeds; MinAtar resets "
+                 "no longer carry the previous episode's sticky action.",
     }
 
     @tfds.core.utils.classproperty

@@ -138,7 +138,7 @@ def test_a_dataset_prepared_from_another_log_is_refused(tmp_path, capsys):
 def test_disk_full_during_prepare_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
     name = "rlu_classic/acrobot_random_run2"
     write_random_log(tiny_spec(name, num_steps=50), tmp_path)
-    target = tmp_path / "rlu_classic" / "acrobot_random_run2" / "1.0.0" / "x.tfrecord-00000"
+    target = tmp_path / "rlu_classic" / "acrobot_random_run2" / "2.0.0" / "x.tfrecord-00000"
 
     def full(self, log):  # The writer's first write finds the disk full.
         raise OSError(errno.ENOSPC, "No space left on device", str(target))
