@@ -447,10 +447,11 @@ def by_hash(protocols_: Mapping[str, Protocol] | None = None) -> dict[str, Proto
 # tracks; a submission under a retired version is refused with `retired_message`.
 RETIRED_VERSIONS = (1,)
 RETIRED_WHY = {
-    1: ("its expert references came from behaviour runs that had not converged, with the "
-        "checkpoint chosen by logged (epsilon-greedy, still-learning) returns; MinAtar "
-        "resets leaked the previous episode's last action under sticky actions; and the "
-        "evaluator's epsilon actions drew from the environment's own seed stream"),
+    1: ("its expert references were weak: behaviour runs that had not converged, each "
+        "with its checkpoint chosen by logged (epsilon-greedy, still-learning) returns; "
+        "MinAtar resets leaked the previous episode's last action under sticky actions; "
+        "and the evaluator's epsilon actions drew from the environment's own seed stream "
+        "(default_rng(seed), the stream reset(seed) uses)"),
 }
 MIGRATION_DOC = "evaluation/README.md, Migration"
 
@@ -462,11 +463,6 @@ def retired_file(version: int) -> str:
 
 @functools.cache
 def _retired(version: int) -> dict[str, Protocol]:
-    if isinstance(version, bool) or version not in RETIRED_VERSIONS:
-        current = (f"; v{version} is the current version (all_protocols())"
-                   if version == PROTOCOL_VERSION else "")
-        raise UnknownNameError(f"no retired protocol version {version!r}{current}; retired "
-                               f"versions: {', '.join(f'v{v}' for v in RETIRED_VERSIONS)}")
     name = retired_file(version)
     doc = json.loads(resources.files("rl_unplugged.evaluation").joinpath("data", name)
                      .read_text())
@@ -487,6 +483,12 @@ def retired_protocols(version: int) -> dict[str, Protocol]:
       UnknownNameError: `version` is not in `RETIRED_VERSIONS` (the current one included).
       ValueError: the packaged file's content does not match its hashes or its version.
     """
+    # Checked before the cache, which would take True for 1.
+    if isinstance(version, bool) or version not in RETIRED_VERSIONS:
+        current = (f"; v{version} is the current version (all_protocols())"
+                   if version == PROTOCOL_VERSION else "")
+        raise UnknownNameError(f"no retired protocol version {version!r}{current}; retired "
+                               f"versions: {', '.join(f'v{v}' for v in RETIRED_VERSIONS)}")
     return dict(_retired(version))
 
 
