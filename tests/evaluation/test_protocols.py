@@ -282,3 +282,23 @@ def test_an_unknown_retired_version_is_a_clear_error():
     P.retired_protocols(1)  # Cached now: True must still be refused, not served v1.
     with pytest.raises(UnknownNameError, match="version True"):
         P.retired_protocols(True)  # bool is an int, and True == 1: not a version.
+
+
+def test_v2_settings_differ_from_v1_only_where_the_migration_doc_says():
+    """evaluation/README.md ("Migration from v1 to v2") lists what changed in the
+    returns-deciding settings: the version and the epsilon stream, nothing else."""
+    def flat(d, prefix=""):
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
+        return out
+
+    for task_id, old in P.retired_protocols(1).items():
+        v1 = flat({k: v for k, v in old.content.items()
+                   if k not in ("references", "hash", "settings_hash")})
+        v2 = flat(P.settings(task_id))
+        changed = {k for k in v1.keys() | v2.keys() if v1.get(k) != v2.get(k)}
+        assert changed == {"version", "evaluation.epsilon_rng"}, (
+            f"{task_id}: v2 also changes {sorted(changed)}; update the migration section of "
+            "evaluation/README.md and this test")
+        assert old.episode_seeds == P.episode_seeds(task_id)
