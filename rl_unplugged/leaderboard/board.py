@@ -340,6 +340,10 @@ def submission_from_results(results: list[Mapping[str, Any]], *, track: str, nam
             raise protocols_lib.ProtocolViolation((i, *e.field), e.reason) from None
         p = protocols_lib.get_protocol(r["task"])
         if r["protocol"]["hash"] != p.hash:
+            retired = protocols_lib.retired_protocol(r["protocol"]["hash"])
+            if retired is not None:
+                raise IncompatibleError(f"a {r['task']} result was evaluated under "
+                                        f"{protocols_lib.retired_message(retired)}")
             raise IncompatibleError(f"a {r['task']} result was evaluated under protocol "
                              f"{r['protocol']['hash'][:12]}, not the current {p.hash[:12]}")
         if r["episode_seeds"] != p.episode_seeds:

@@ -163,3 +163,20 @@ def test_committed_v1_entries_keep_their_recorded_scores():
         refs["expert"]["value"] - refs["random"]["value"])
     assert score == pytest.approx(3.452, abs=5e-4)  # The flagged 3.45 of issue 8.
     assert json.loads(Path(root / "submissions" / "v1" / subs[0][0].name).read_text())
+
+
+def test_make_submission_from_v1_results_names_the_retired_version(monkeypatch,
+                                                                    small_protocols):
+    from rl_unplugged.errors import IncompatibleError
+    from rl_unplugged.evaluation import evaluator
+
+    monkeypatch.setattr(P, "all_protocols", lambda: dict(small_protocols))
+    monkeypatch.setattr(P, "get_protocol", lambda task_id: small_protocols[task_id])
+    old = P.retired_protocols(1)["bsuite/catch"]
+    records = [{"format": evaluator.RESULT_FORMAT, "task": "bsuite/catch",
+                "protocol": {"hash": old.hash, "settings_hash": old.settings_hash},
+                "episode_seeds": old.episode_seeds, "returns": [1.0] * old.num_episodes,
+                "selection": {"method": "final", "name": None}} for _ in range(3)]
+    with pytest.raises(IncompatibleError, match="a bsuite/catch result was evaluated under "
+                       + RETIRED):
+        board.submission_from_results(records, track="bsuite/catch", name="Old results")
