@@ -440,3 +440,73 @@ def get_protocol(task_id: str) -> Protocol:
 def by_hash(protocols_: Mapping[str, Protocol] | None = None) -> dict[str, Protocol]:
     protocols_ = all_protocols() if protocols_ is None else protocols_
     return {p.hash: p for p in protocols_.values()}
+
+
+# Retired protocol versions: their frozen files stay in the package (`protocols_v{N}.json`)
+# so entries scored under them can still be validated and shown, apart from the current
+# tracks; a submission under a retired version is refused with `retired_message`.
+RETIRED_VERSIONS = (1,)
+RETIRED_WHY = {
+    1: ("its expert references were weak: behaviour runs that had not converged, each "
+        "with its checkpoint chosen by logged (epsilon-greedy, still-learning) returns; "
+        "MinAtar resets leaked the previous episode's last action under sticky actions; "
+        "and the evaluator's epsilon actions drew from the environment's own seed stream "
+        "(default_rng(seed), the stream reset(seed) uses)"),
+}
+MIGRATION_DOC = "evaluation/README.md, Migration"
+
+
+def retired_file(version: int) -> str:
+    """The package-data file name of a retired version's frozen protocols."""
+    return f"protocols_v{version}.json"
+
+
+@functools.cache
+def _retired(version: int) -> dict[str, Protocol]:
+    name = retired_file(version)
+    doc = json.loads(resources.files("rl_unplugged.evaluation").joinpath("data", name)
+                     .read_text())
+    out = {}
+    for content in doc["protocols"]:
+        protocol = Protocol(content)  # Checks both hashes against the content.
+        if doc.get("protocol_version") != version or protocol.version != version:
+            raise ValueError(f"{name}: protocol {protocol.task_id!r} is v{protocol.version} "
+                             f"in a file of v{doc.get('protocol_version')}, not v{version}")
+        out[protocol.task_id] = protocol
+    return out
+
+
+def retired_protocols(version: int) -> dict[str, Protocol]:
+    """The frozen protocols of a retired version, keyed by task id, hashes checked.
+
+    Raises:
+      UnknownNameError: `version` is not in `RETIRED_VERSIONS` (the current one included).
+      ValueError: the packaged file's content does not match its hashes or its version.
+    """
+    # Checked before the cache, which would take True for 1.
+    if isinstance(version, bool) or version not in RETIRED_VERSIONS:
+        current = (f"; v{version} is the current version (all_protocols())"
+                   if version == PROTOCOL_VERSION else "")
+        raise UnknownNameError(f"no retired protocol version {version!r}{current}; retired "
+                               f"versions: {', '.join(f'v{v}' for v in RETIRED_VERSIONS)}")
+    return dict(_retired(version))
+
+
+def retired_protocol(hash_: str) -> Protocol | None:
+    """The retired protocol whose `hash` is `hash_`, or None (a current or unknown hash).
+
+    A hash that is also current (an unchanged protocol) counts as current: check the
+    current protocols first.
+    """
+    for version in RETIRED_VERSIONS:
+        for protocol in _retired(version).values():
+            if protocol.hash == hash_:
+                return protocol
+    return None
+
+
+def retired_message(protocol: Protocol) -> str:
+    """Why a result under a retired protocol is refused, and what to do instead."""
+    return (f"retired protocol v{protocol.version} of {protocol.task_id} "
+            f"({protocol.hash[:12]}); re-evaluate under v{PROTOCOL_VERSION} (see "
+            f"{MIGRATION_DOC})")

@@ -3,7 +3,12 @@
     from rl_unplugged.leaderboard import validate_file, submit, build_board
 """
 
-from rl_unplugged.leaderboard.board import build_board, load_submissions, submit
+from rl_unplugged.leaderboard.board import (
+    build_board,
+    load_retired_submissions,
+    load_submissions,
+    submit,
+)
 from rl_unplugged.leaderboard.submission_schema import (
     MAX_FILE_BYTES,
     MIN_RUNS,
@@ -18,5 +23,5 @@ from rl_unplugged.leaderboard.validation import (
 )
 
 __all__ = ["MAX_FILE_BYTES", "MIN_RUNS", "SCHEMA_VERSION", "SubmissionError", "build_board",
-           "load_submissions", "schema", "submit", "validate", "validate_bytes",
-           "validate_file"]
+           "load_retired_submissions", "load_submissions", "schema", "submit", "validate",
+           "validate_bytes", "validate_file"]

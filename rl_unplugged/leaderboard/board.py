@@ -1,7 +1,11 @@
 """The leaderboard: submit validated files, build the rendered board.
 
 Layout under a board root (the repository's `evaluation/` folder by default):
-  submissions/*.json   one validated submission per file (`submit` adds them)
+  submissions/*.json   one validated submission per file (`submit` adds them), scored
+                       under the current protocols
+  submissions/v{N}/*.json  entries scored under retired protocol version N
+                       (`protocols.RETIRED_VERSIONS`): validated against that version's
+                       frozen protocols and shown in their own section, never in a track
   LEADERBOARD.md       generated
   leaderboard.html     generated, self-contained, sortable
   plots/*.png          aggregate bars with CIs and performance profiles per track
@@ -44,35 +48,68 @@ def _slug(name: str) -> str:
     return slug or "entry"
 
 
-def load_submissions(root: str | Path, protocols: Mapping[str, Protocol] | None = None
-                     ) -> list[tuple[Path, dict]]:
-    """Validates every `root/submissions/*.json` (sorted by file name).
-
-    Raises:
-      SubmissionError: a file is invalid (message names the file and the field), or two
-        entries share a name.
-    """
+def _load_folder(folder: Path, protocols: Mapping[str, Protocol] | None, note: str = ""
+                 ) -> list[tuple[Path, dict]]:
     names: list[str] = []
     out = []
-    for path in sorted((Path(root) / SUBMISSIONS).glob("*.json")):
+    for path in sorted(folder.glob("*.json")):
         try:
             sub = validate_file(path, protocols=protocols, existing_names=names)
         except SubmissionError as e:  # A ConfigError (ValueError) naming file and field.
-            raise SubmissionError(str(path), str(e)) from None
+            raise SubmissionError(str(path), f"{e}{note}") from None
         names.append(sub["name"])
         out.append((path, sub))
     return out
+
+
+def load_submissions(root: str | Path, protocols: Mapping[str, Protocol] | None = None
+                     ) -> list[tuple[Path, dict]]:
+    """Validates every `root/submissions/*.json` (sorted by file name) against the
+    current protocols (retired entries under `submissions/v{N}/` are not read).
+
+    Raises:
+      SubmissionError: a file is invalid (message names the file and the field; a file
+        scored under a retired protocol is named as such), or two entries share a name.
+    """
+    return _load_folder(Path(root) / SUBMISSIONS, protocols)
+
+
+def retired_folder(root: str | Path, version: int) -> Path:
+    """Where a board keeps the entries scored under retired protocol `version`."""
+    return Path(root) / SUBMISSIONS / f"v{version}"
+
+
+def load_retired_submissions(root: str | Path, version: int,
+                             protocols: Mapping[str, Protocol] | None = None
+                             ) -> list[tuple[Path, dict]]:
+    """Validates every `root/submissions/v{version}/*.json` against the frozen protocols
+    of retired `version` (default `protocols.retired_protocols(version)`).
+
+    Raises:
+      UnknownNameError: `version` is not a retired version.
+      SubmissionError: a file is invalid (names the file, the field and the version).
+    """
+    if protocols is None:
+        protocols = protocols_lib.retired_protocols(version)
+    return _load_folder(retired_folder(root, version), protocols,
+                        note=f" (files under submissions/v{version}/ are checked against the "
+                             f"retired v{version} protocols)")
 
 
 def submit(path: str | Path, root: str | Path,
            protocols: Mapping[str, Protocol] | None = None) -> Path:
     """Validates a submission against the board at `root` and copies it in.
 
+    Only submissions under the current protocols are accepted; entries of a retired
+    version stay where they are (`submissions/v{N}/`), and a new file scored under a
+    retired protocol is refused, naming the version and the migration doc.
+
     Returns:
       The path of the stored file, `root/submissions/<slug>-<sha8>.json`.
 
     Raises:
-      SubmissionError: invalid file (including a name already on the board).
+      SubmissionError: invalid file (including a name already on the board, or a
+        protocol hash of a retired version).
       FileExistsError: the same file is already submitted.
     """
     existing = [s["name"] for _, s in load_submissions(root, protocols)]
@@ -112,7 +149,7 @@ def reference_flag(task_id: str, normalised_mean: float | None, mean_return: flo
             "entry, is suspect")
 
 
-def _entry_summary(index: int, path: Path, sub: dict,
+def _entry_summary(anchor: str, file: str, sub: dict,
                    protocols: Mapping[str, Protocol]) -> dict[str, Any]:
     tasks = {}
     for task_id, res in sub["results"].items():
@@ -129,11 +166,41 @@ def _entry_summary(index: int, path: Path, sub: dict,
                                                  protocols[task_id])}
     return {**{k: sub.get(k, "") for k in ("name", "authors", "description", "url", "date",
                                            "package_version", "track", "selection", "results")},
-            "file": path.name, "anchor": f"entry-{index}", "tasks": tasks,
+            "file": file, "anchor": anchor, "tasks": tasks,
             "num_runs": len(next(iter(sub["results"].values()))["runs"])}
 
 
+def _retired_sections(root: Path, retired: Mapping[int, Mapping[str, Protocol]] | None
+                      ) -> list[dict[str, Any]]:
+    """One section per retired version with entries under `submissions/v{N}/`, newest
+    first: each entry summarised (per-task returns, runs, normalised score and flags)
+    under that version's own protocols and references."""
+    versions = protocols_lib.RETIRED_VERSIONS if retired is None else tuple(retired)
+    sections = []
+    for version in sorted(versions, reverse=True):
+        if not retired_folder(root, version).is_dir():
+            continue
+        protocols = (protocols_lib.retired_protocols(version) if retired is None
+                     else retired[version])
+        subs = load_retired_submissions(root, version, protocols)
+        if not subs:
+            continue
+        entries = {sub["name"]: _entry_summary(f"retired-v{version}-entry-{i}",
+                                               f"v{version}/{path.name}", sub, protocols)
+                   for i, (path, sub) in enumerate(subs)}
+        sections.append({
+            "version": version, "why": protocols_lib.RETIRED_WHY.get(version, ""),
+            "entries": entries,
+            "migration": f"README.md#migration-from-v{version}-to-v"
+                         f"{protocols_lib.PROTOCOL_VERSION}",
+            # The frozen file, relative to the repository's board root `evaluation/`.
+            "protocols_file": "../rl_unplugged/evaluation/data/"
+                              f"{protocols_lib.retired_file(version)}"})
+    return sections
+
+
 def build_board(root: str | Path, *, protocols: Mapping[str, Protocol] | None = None,
+                retired: Mapping[int, Mapping[str, Protocol]] | None = None,
                 seed: int = 0, reps: int = aggregate.DEFAULT_REPS,
                 plots: bool = True) -> dict[str, Any]:
     """Validates all submissions under `root` and writes the rendered board there.
@@ -143,14 +210,24 @@ def build_board(root: str | Path, *, protocols: Mapping[str, Protocol] | None = 
     probability of improvement). A track whose protocols miss a normalisation
     reference gets no aggregates: it says which reference is pending.
 
+    Entries of a retired protocol version (`submissions/v{N}/*.json`) are validated
+    against that version's protocols and rendered in their own section ("Retired:
+    protocol vN", with why it was retired); they never enter a track's aggregates.
+
+    Args:
+      protocols: the current protocols {task_id: Protocol} (default the frozen ones).
+      retired: {version: {task_id: Protocol}} of the retired versions (default
+        `protocols.retired_protocols` of each of `protocols.RETIRED_VERSIONS`).
+
     Returns:
-      The board dict that was rendered (entries, tracks, estimates).
+      The board dict that was rendered (entries, tracks, estimates, retired sections).
     """
     root = Path(root)
     protocols = protocols_lib.all_protocols() if protocols is None else protocols
     subs = load_submissions(root, protocols)
-    entries = {sub["name"]: _entry_summary(i, path, sub, protocols)
+    entries = {sub["name"]: _entry_summary(f"entry-{i}", path.name, sub, protocols)
                for i, (path, sub) in enumerate(subs)}
+    retired_sections = _retired_sections(root, retired)
     rng = np.random.default_rng(seed)
     plot_dir = root / "plots"
     if plot_dir.exists():
@@ -185,7 +262,8 @@ def build_board(root: str | Path, *, protocols: Mapping[str, Protocol] | None = 
             info["plots"] = {"aggregates": f"plots/{stem}-aggregates.png",
                              "profiles": f"plots/{stem}-profiles.png"}
         tracks.append(info)
-    board = {"entries": entries, "tracks": tracks, "seed": seed, "reps": reps}
+    board = {"entries": entries, "tracks": tracks, "seed": seed, "reps": reps,
+             "version": protocols_lib.PROTOCOL_VERSION, "retired": retired_sections}
     root.mkdir(parents=True, exist_ok=True)
     fileio.write_text(root / "LEADERBOARD.md", render.render_markdown(board))
     fileio.write_text(root / "leaderboard.html", render.render_html(board))
@@ -262,6 +340,10 @@ def submission_from_results(results: list[Mapping[str, Any]], *, track: str, nam
             raise protocols_lib.ProtocolViolation((i, *e.field), e.reason) from None
         p = protocols_lib.get_protocol(r["task"])
         if r["protocol"]["hash"] != p.hash:
+            retired = protocols_lib.retired_protocol(r["protocol"]["hash"])
+            if retired is not None:
+                raise IncompatibleError(f"a {r['task']} result was evaluated under "
+                                        f"{protocols_lib.retired_message(retired)}")
             raise IncompatibleError(f"a {r['task']} result was evaluated under protocol "
                              f"{r['protocol']['hash'][:12]}, not the current {p.hash[:12]}")
         if r["episode_seeds"] != p.episode_seeds:

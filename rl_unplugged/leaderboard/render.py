@@ -121,7 +121,8 @@ def render_html(board: Mapping[str, Any]) -> str:
         f"img-src 'self' data:; style-src 'unsafe-inline'; script-src '{_script_hash()}'\">",
         "<title>rl_unplugged leaderboard</title>", f"<style>{_CSS}</style></head><body>",
         "<h1>rl_unplugged leaderboard</h1>",
-        f"<p>Built from {len(board['entries'])} submission(s). Normalised score = (return "
+        f"<p>Built from {len(board['entries'])} submission(s) under the current protocols "
+        f"(v{board.get('version', '?')}){_retired_count(board)}. Normalised score = (return "
         "&minus; random) / (expert &minus; random) per task, mean over the protocol's "
         "evaluation episodes per run; aggregates over runs &times; tasks with 95% "
         f"stratified-bootstrap CIs ({board['reps']} replications, seed {board['seed']}, "
@@ -129,7 +130,7 @@ def render_html(board: Mapping[str, Any]) -> str:
         "reference. Click a column header to sort.</p>",
     ]
     if not board["entries"]:
-        parts.append("<p>No submissions yet.</p>")
+        parts.append(f"<p>{h(_no_entries(board))}</p>")
     for track in board["tracks"]:
         parts.append(f"<h2 id=\"track-{h(track['track'])}\">Track: {h(track['track'])} "
                      f"({len(track['tasks'])} tasks)</h2>")
@@ -142,8 +143,7 @@ def render_html(board: Mapping[str, Any]) -> str:
         for name in track["entries"]:
             entry = board["entries"][name]
             est = track["estimates"].get(name)
-            sel = entry["selection"]["method"] + (
-                f" ({entry['selection']['name']})" if entry["selection"].get("name") else "")
+            sel = _selection(entry)
             cells = [_cell(entry["name"], entry["name"].casefold()),
                      _cell(entry["authors"], entry["authors"].casefold()),
                      _cell(sel, sel), _cell(str(entry["num_runs"]), entry["num_runs"])]
@@ -173,38 +173,102 @@ def render_html(board: Mapping[str, Any]) -> str:
                                      "" if v is None else f"{v[0]:.6g}"))
                 parts.append("<tr>" + "".join(row) + "</tr>")
             parts.append("</tbody></table>")
-    parts.append("<h2>Per-task breakdown</h2>")
+    if board["entries"]:
+        parts.append("<h2>Per-task breakdown</h2>")
     for name, entry in board["entries"].items():
-        parts.append(f'<h3 id="{entry["anchor"]}">{h(name)}</h3>')
-        parts.append(f"<p>{h(entry['description'])}</p>")
-        if entry.get("url"):
-            parts.append(f'<p><a rel="nofollow noopener" href="{h(entry["url"])}">'
-                         f"{h(entry['url'])}</a></p>")
-        parts.append(f"<p>Track {h(entry['track'])}; package {h(entry['package_version'])}; "
-                     f"date {h(entry['date'])}; file <code>{h(entry['file'])}</code></p>")
-        parts.append('<table class="sortable"><thead><tr><th>Task</th><th>Protocol</th>'
-                     "<th>Runs</th><th>Mean return</th><th>Std over runs</th>"
-                     "<th>Normalised mean</th></tr></thead><tbody>")
-        for task_id, row in entry["tasks"].items():
-            norm = row["normalised_mean"]
-            parts.append("<tr>" + "".join([
-                _cell(task_id, task_id),
-                _cell(f"v{row['protocol_version']} {row['protocol_hash'][:12]}",
-                      row["protocol_hash"]),
-                _cell(str(row["runs"]), row["runs"]),
-                _cell(f"{row['mean_return']:.4g}", f"{row['mean_return']:.6g}"),
-                _cell(f"{row['std_return']:.4g}", f"{row['std_return']:.6g}"),
-                _cell("pending" if norm is None else f"{norm:.4g}"
-                      + (" (flagged)" if row.get("flag") else ""),
-                      "" if norm is None else f"{norm:.6g}")]) + "</tr>")
-        parts.append("</tbody></table>")
-        flags = [(t, row["flag"]) for t, row in entry["tasks"].items() if row.get("flag")]
-        if flags:
-            parts.append('<ul class="flags">' + "".join(
-                f'<li><strong>Flag</strong> {h(t)}: {h(text)} (<a href="'
-                f'{h(_protocol_doc(t))}">protocol</a>)</li>' for t, text in flags) + "</ul>")
+        parts += _entry_html(name, entry, "h3", _protocol_doc)
+    for section in board.get("retired", ()):
+        parts += _retired_html(section)
     parts.append(f"<script>{_SCRIPT}</script></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _retired_count(board: Mapping[str, Any]) -> str:
+    counts = [f"{len(s['entries'])} under retired protocol v{s['version']}"
+              for s in board.get("retired", ())]
+    return "".join(f", {c}" for c in counts)
+
+
+def _no_entries(board: Mapping[str, Any]) -> str:
+    if board.get("retired"):
+        return (f"No submissions under the current protocols (v{board.get('version', '?')}) "
+                "yet; entries of retired protocol versions are listed at the end, apart.")
+    return "No submissions yet."
+
+
+def _retired_intro(section: Mapping[str, Any]) -> str:
+    """Why a retired section is apart (plain text; each renderer escapes it)."""
+    v = section["version"]
+    return (f"These entries were scored under protocol v{v}, retired because "
+            f"{section['why'] or 'it was superseded'}. They are shown for the record and "
+            "enter no track or aggregate above. Their normalised scores use the "
+            f"v{v} references and are not comparable with the current tracks. To move an "
+            "entry to the current board, re-evaluate it under the current protocols")
+
+
+def _entry_html(name: str, entry: Mapping[str, Any], heading: str,
+                protocol_link) -> list[str]:
+    """One entry's per-task table (and its flags, each linking `protocol_link(task)`)."""
+    parts = [f'<{heading} id="{entry["anchor"]}">{h(name)}</{heading}>',
+             f"<p>{h(entry['description'])}</p>"]
+    if entry.get("url"):
+        parts.append(f'<p><a rel="nofollow noopener" href="{h(entry["url"])}">'
+                     f"{h(entry['url'])}</a></p>")
+    parts.append(f"<p>Track {h(entry['track'])}; package {h(entry['package_version'])}; "
+                 f"date {h(entry['date'])}; file <code>{h(entry['file'])}</code></p>")
+    parts.append('<table class="sortable"><thead><tr><th>Task</th><th>Protocol</th>'
+                 "<th>Runs</th><th>Mean return</th><th>Std over runs</th>"
+                 "<th>Normalised mean</th></tr></thead><tbody>")
+    for task_id, row in entry["tasks"].items():
+        norm = row["normalised_mean"]
+        parts.append("<tr>" + "".join([
+            _cell(task_id, task_id),
+            _cell(f"v{row['protocol_version']} {row['protocol_hash'][:12]}",
+                  row["protocol_hash"]),
+            _cell(str(row["runs"]), row["runs"]),
+            _cell(f"{row['mean_return']:.4g}", f"{row['mean_return']:.6g}"),
+            _cell(f"{row['std_return']:.4g}", f"{row['std_return']:.6g}"),
+            _cell("pending" if norm is None else f"{norm:.4g}"
+                  + (" (flagged)" if row.get("flag") else ""),
+                  "" if norm is None else f"{norm:.6g}")]) + "</tr>")
+    parts.append("</tbody></table>")
+    flags = [(t, row["flag"]) for t, row in entry["tasks"].items() if row.get("flag")]
+    if flags:
+        parts.append('<ul class="flags">' + "".join(
+            f'<li><strong>Flag</strong> {h(t)}: {h(text)} (<a href="'
+            f'{h(protocol_link(t))}">protocol</a>)</li>' for t, text in flags) + "</ul>")
+    return parts
+
+
+def _retired_html(section: Mapping[str, Any]) -> list[str]:
+    v = section["version"]
+    parts = [f'<h2 id="retired-v{v}">Retired: protocol v{v}</h2>',
+             f"<p>{h(_retired_intro(section))} (<a href=\"{h(section['migration'])}\">"
+             f"migration</a>). Frozen v{v} protocols: "
+             f'<a href="{h(section["protocols_file"])}">'
+             f"<code>{h(section['protocols_file'].removeprefix('../'))}</code></a>.</p>",
+             '<table class="sortable"><thead><tr><th>Entry</th><th>Authors</th>'
+             "<th>Track</th><th>Selection</th><th>Runs</th><th>Protocols</th><th>Details</th>"
+             "</tr></thead><tbody>"]
+    for name, entry in section["entries"].items():
+        sel = _selection(entry)
+        parts.append("<tr>" + "".join([
+            _cell(name, name.casefold()), _cell(entry["authors"], entry["authors"].casefold()),
+            _cell(entry["track"], entry["track"]), _cell(sel, sel),
+            _cell(str(entry["num_runs"]), entry["num_runs"]),
+            _cell(_protocol_summary(entry), _protocol_summary(entry)),
+            _cell(f'<a href="#{entry["anchor"]}">per task</a>', entry["anchor"],
+                  raw_html=True)]) + "</tr>")
+    parts.append("</tbody></table>")
+    for name, entry in section["entries"].items():
+        parts += _entry_html(f"{name} (protocol v{v})", entry, "h3",
+                             lambda _t: section["protocols_file"])
+    return parts
+
+
+def _selection(entry: Mapping[str, Any]) -> str:
+    return entry["selection"]["method"] + (
+        f" ({entry['selection']['name']})" if entry["selection"].get("name") else "")
 
 
 def render_markdown(board: Mapping[str, Any]) -> str:
@@ -215,9 +279,11 @@ def render_markdown(board: Mapping[str, Any]) -> str:
              f"with 95% stratified-bootstrap CIs ({board['reps']} replications, seed "
              f"{board['seed']}, rliable). A task score above 1.2 is flagged: it points at a "
              "weak expert reference, not a superhuman entry. See `leaderboard.html` for a "
-             "sortable page.", ""]
+             "sortable page.", "",
+             f"Entries under the current protocols (v{board.get('version', '?')}): "
+             f"{len(board['entries'])}{_retired_count(board)}.", ""]
     if not board["entries"]:
-        lines += ["No submissions yet.", ""]
+        lines += [_no_entries(board), ""]
     for track in board["tracks"]:
         lines += [f"## Track: {md_escape(track['track'])} ({len(track['tasks'])} tasks)", ""]
         if track["pending"]:
@@ -227,8 +293,7 @@ def render_markdown(board: Mapping[str, Any]) -> str:
         for name in track["entries"]:
             entry = board["entries"][name]
             est = track["estimates"].get(name)
-            sel = entry["selection"]["method"] + (
-                f" ({entry['selection']['name']})" if entry["selection"].get("name") else "")
+            sel = _selection(entry)
             # Our own number formatting: nothing to escape (and escaping clutters it).
             metrics = [fmt_ci(None if est is None else est[m])
                        for m in ("IQM", "Median", "Mean", "Optimality Gap")]
@@ -240,27 +305,55 @@ def render_markdown(board: Mapping[str, Any]) -> str:
         for kind in ("aggregates", "profiles"):
             if kind in track["plots"]:
                 lines += [f"![{kind} {md_escape(track['track'])}]({track['plots'][kind]})", ""]
-    lines += ["## Per-task breakdown", ""]
+    if board["entries"]:
+        lines += ["## Per-task breakdown", ""]
     for name, entry in board["entries"].items():
-        lines += [f'<a id="{entry["anchor"]}"></a>', "", f"### {md_escape(name)}", "",
-                  md_escape(entry["description"], 500) or "(no description)", "",
-                  "| Task | Protocol | Runs | Mean return | Std over runs | Normalised mean |",
-                  "|" + "---|" * 6]
-        for task_id, row in entry["tasks"].items():
-            norm = row["normalised_mean"]
-            flagged = " (flagged)" if row.get("flag") else ""
-            lines.append(f"| {md_escape(task_id)} | v{row['protocol_version']} "
-                         f"`{row['protocol_hash'][:12]}` | {row['runs']} | "
-                         f"{row['mean_return']:.4g} | {row['std_return']:.4g} | "
-                         f"{'pending' if norm is None else f'{norm:.4g}'}{flagged} |")
-        lines.append("")
-        for task_id, row in entry["tasks"].items():
-            if row.get("flag"):
-                lines.append(f"- **Flag** {md_escape(task_id)}: {md_escape(row['flag'])} "
-                             f"([protocol]({_protocol_doc(task_id)}))")
-        if any(row.get("flag") for row in entry["tasks"].values()):
-            lines.append("")
+        lines += _entry_markdown(name, entry, _protocol_doc)
+    for section in board.get("retired", ()):
+        lines += _retired_markdown(section)
     return "\n".join(lines)
+
+
+def _entry_markdown(name: str, entry: Mapping[str, Any], protocol_link) -> list[str]:
+    """One entry's per-task table (and its flags, each linking `protocol_link(task)`)."""
+    lines = [f'<a id="{entry["anchor"]}"></a>', "", f"### {md_escape(name)}", "",
+             md_escape(entry["description"], 500) or "(no description)", "",
+             "| Task | Protocol | Runs | Mean return | Std over runs | Normalised mean |",
+             "|" + "---|" * 6]
+    for task_id, row in entry["tasks"].items():
+        norm = row["normalised_mean"]
+        flagged = " (flagged)" if row.get("flag") else ""
+        lines.append(f"| {md_escape(task_id)} | v{row['protocol_version']} "
+                     f"`{row['protocol_hash'][:12]}` | {row['runs']} | "
+                     f"{row['mean_return']:.4g} | {row['std_return']:.4g} | "
+                     f"{'pending' if norm is None else f'{norm:.4g}'}{flagged} |")
+    lines.append("")
+    for task_id, row in entry["tasks"].items():
+        if row.get("flag"):
+            lines.append(f"- **Flag** {md_escape(task_id)}: {md_escape(row['flag'])} "
+                         f"([protocol]({protocol_link(task_id)}))")
+    if any(row.get("flag") for row in entry["tasks"].values()):
+        lines.append("")
+    return lines
+
+
+def _retired_markdown(section: Mapping[str, Any]) -> list[str]:
+    v = section["version"]
+    frozen = section["protocols_file"]
+    lines = [f'<a id="retired-v{v}"></a>', "", f"## Retired: protocol v{v}", "",
+             f"{md_escape(_retired_intro(section))} ([migration]({section['migration']})). "
+             f"Frozen v{v} protocols: "
+             f"[`{frozen.removeprefix('../')}`]({frozen}).", "",
+             "| Entry | Authors | Track | Selection | Runs | Protocols |", "|" + "---|" * 6]
+    for name, entry in section["entries"].items():
+        lines.append("| " + " | ".join(
+            [f"[{md_escape(name)}](#{entry['anchor']})", md_escape(entry["authors"], 80),
+             md_escape(entry["track"]), md_escape(_selection(entry)), str(entry["num_runs"]),
+             md_escape(_protocol_summary(entry))]) + " |")
+    lines.append("")
+    for name, entry in section["entries"].items():
+        lines += _entry_markdown(f"{name} (protocol v{v})", entry, lambda _t: frozen)
+    return lines
 
 
 def _plot_labels(names: Sequence[str], limit: int = 80) -> list[str]:

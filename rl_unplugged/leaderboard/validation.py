@@ -2,10 +2,11 @@
 
 Order: size limit -> UTF-8 -> JSON (duplicate keys refused) -> finite numbers ->
 JSON Schema (`schemas/submission-v1.json`) -> semantic checks against the protocols
-(known, current protocol hash per task; every task of the track; every evaluation
-seed in protocol order; one finite return per seed inside the task's feasible range;
-at least `MIN_RUNS` runs, the same number on every task; unique run seeds; allowed
-datasets; selection method consistent; entry name unique on the board). The protocol
+(known, current protocol hash per task, a retired version's hash refused as retired;
+every task of the track; every evaluation seed in protocol order; one finite return per
+seed inside the task's feasible range; at least `MIN_RUNS` runs, the same number on
+every task; unique run seeds; allowed datasets; selection method consistent; entry name
+unique on the board). The protocol
 rules are `Protocol` methods (`check_selection`, `check_datasets`, `check_returns`), the
 same the evaluator applies. Strings carry no control or bidirectional-override
 characters. Every failure is a `SubmissionError` whose message starts with the JSON
@@ -185,6 +186,10 @@ def _check_semantics(sub: dict, protocols: Mapping[str, Protocol],
         h = res["protocol_hash"]
         if h != protocol.hash:
             other = known.get(h)
+            retired = None if other is not None else protocols_lib.retired_protocol(h)
+            if retired is not None:  # Scored under a retired version: say so, not "unknown".
+                raise SubmissionError(json_path([*base, "protocol_hash"]),
+                                      protocols_lib.retired_message(retired))
             why = (f"it is the protocol of {other.task_id!r}" if other is not None
                    else "unknown protocol hash")
             raise SubmissionError(json_path([*base, "protocol_hash"]),

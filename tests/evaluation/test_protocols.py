@@ -223,3 +223,82 @@ def test_known_maximum_return_is_derived_not_hashed():
     text = docs._task_doc(frozen["classic/cartpole"])
     assert "| known maximum return | 500 (the environment's maximum" in text
     assert "none known" in docs._task_doc(frozen["classic/acrobot"])
+
+
+def test_retired_v1_protocols_load_with_their_hashes_checked():
+    v1 = P.retired_protocols(1)
+    assert 1 in P.RETIRED_VERSIONS and P.PROTOCOL_VERSION not in P.RETIRED_VERSIONS
+    assert set(v1) == {t.id for t in registry.tasks()}
+    for task_id, p in v1.items():
+        assert p.version == 1 and p.task_id == task_id and p.num_episodes == 100
+        assert p.hash == P.content_hash({k: v for k, v in p.content.items()
+                                         if k not in ("hash", "settings_hash")})
+        assert P.retired_protocol(p.hash) is p
+    # The v1 epsilon stream was the environment's own: the text v2 replaced.
+    assert v1["bsuite/catch"].content["evaluation"]["epsilon_rng"] != P.EPSILON_RNG
+    assert P.retired_protocol("0" * 64) is None
+    v1.clear()  # A copy: the cached set is untouched.
+    assert P.retired_protocols(1)
+    message = P.retired_message(P.retired_protocols(1)["bsuite/catch"])
+    assert message.startswith("retired protocol v1 of bsuite/catch (")
+    assert message.endswith(f"re-evaluate under v{P.PROTOCOL_VERSION} (see evaluation/"
+                            "README.md, Migration)")
+
+
+def test_a_tampered_or_mislabelled_retired_file_is_refused(tmp_path, monkeypatch):
+    import json
+
+    packaged = P.resources.files("rl_unplugged.evaluation").joinpath(
+        "data", P.retired_file(1)).read_text()
+    (tmp_path / "data").mkdir()
+    target = tmp_path / "data" / P.retired_file(1)
+    monkeypatch.setattr(P.resources, "files", lambda package: tmp_path)
+    P._retired.cache_clear()
+    try:
+        doc = json.loads(packaged)
+        doc["protocols"][0]["references"]["expert"]["value"] = 1e9
+        target.write_text(json.dumps(doc))
+        with pytest.raises(ValueError, match="hash does not match its content"):
+            P.retired_protocols(1)
+        doc = json.loads(packaged)
+        doc["protocol_version"] = 2
+        target.write_text(json.dumps(doc))
+        with pytest.raises(ValueError, match="protocols_v1.json: protocol 'bsuite/catch' is "
+                           "v1 in a file of v2, not v1"):
+            P.retired_protocols(1)
+    finally:
+        P._retired.cache_clear()  # Nothing tampered stays cached for other tests.
+
+
+def test_an_unknown_retired_version_is_a_clear_error():
+    from rl_unplugged.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match=r"^no retired protocol version 7; retired "
+                       r"versions: v1$"):
+        P.retired_protocols(7)
+    current = P.PROTOCOL_VERSION
+    with pytest.raises(UnknownNameError, match=f"v{current} is the current version"):
+        P.retired_protocols(current)
+    P.retired_protocols(1)  # Cached now: True must still be refused, not served v1.
+    with pytest.raises(UnknownNameError, match="version True"):
+        P.retired_protocols(True)  # bool is an int, and True == 1: not a version.
+
+
+def test_v2_settings_differ_from_v1_only_where_the_migration_doc_says():
+    """evaluation/README.md ("Migration from v1 to v2") lists what changed in the
+    returns-deciding settings: the version and the epsilon stream, nothing else."""
+    def flat(d, prefix=""):
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
+        return out
+
+    for task_id, old in P.retired_protocols(1).items():
+        v1 = flat({k: v for k, v in old.content.items()
+                   if k not in ("references", "hash", "settings_hash")})
+        v2 = flat(P.settings(task_id))
+        changed = {k for k in v1.keys() | v2.keys() if v1.get(k) != v2.get(k)}
+        assert changed == {"version", "evaluation.epsilon_rng"}, (
+            f"{task_id}: v2 also changes {sorted(changed)}; update the migration section of "
+            "evaluation/README.md and this test")
+        assert old.episode_seeds == P.episode_seeds(task_id)

@@ -55,7 +55,8 @@ def test_unknown_and_mismatched_protocol_hashes(sub, small_protocols):
     s["results"]["bsuite/catch"]["protocol_hash"] = small_protocols["bsuite/cartpole"].hash
     _check(s, small_protocols, f"{CATCH}.protocol_hash", "protocol of 'bsuite/cartpole'")
     s = copy.deepcopy(sub)
-    s["results"]["bsuite/catch"]["protocol_version"] = 2
+    s["results"]["bsuite/catch"]["protocol_version"] = (
+        small_protocols["bsuite/catch"].version + 1)  # Whatever the current version is.
     _check(s, small_protocols, f"{CATCH}.protocol_version", "version")
 
 
@@ -192,13 +193,18 @@ def test_bidi_overrides_are_refused_naming_the_field(sub, small_protocols):
 
 
 def test_committed_submissions_still_validate():
+    """Current entries under the current protocols; each retired version's entries
+    (`submissions/v{N}/`) under that version's frozen protocols."""
     from pathlib import Path
 
     import rl_unplugged
+    from rl_unplugged.evaluation import protocols as P
+    from rl_unplugged.leaderboard import board
 
-    files = sorted((Path(rl_unplugged.__file__).parents[1] / "evaluation" / "submissions")
-                   .glob("*.json"))
-    assert files
-    names = []
-    for path in files:
-        names.append(V.validate_file(path, existing_names=names)["name"])
+    root = Path(rl_unplugged.__file__).parents[1] / "evaluation"
+    current = sorted((root / "submissions").glob("*.json"))
+    assert len(board.load_submissions(root)) == len(current)
+    retired = [path for v in P.RETIRED_VERSIONS
+               for path, _ in board.load_retired_submissions(root, v)]
+    assert retired  # The v1 baselines stay visible.
+    assert len(retired) == len(list((root / "submissions").glob("v*/*.json")))
