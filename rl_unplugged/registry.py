@@ -288,6 +288,17 @@ def atari_game(task: TaskSpec) -> str:
     return task.env_id.removeprefix("ALE/").removesuffix("-v5")
 
 
+def atari_task_for_game(game: str) -> TaskSpec:
+    """The registered task of an RL Unplugged game ('MsPacman' -> atari/ms_pacman).
+
+    Raises:
+      UnknownNameError: not one of RL Unplugged's 46 games (lists close names).
+    """
+    if game not in _ATARI_MINIMAL_ACTIONS:
+        raise _unknown("RL Unplugged Atari game", game, _ATARI_MINIMAL_ACTIONS)
+    return get_task(f"atari/{atari_task_name(game)}")
+
+
 _DOMAINS += (
     DomainSpec(
         name="atari", title="Atari (RL Unplugged)",
