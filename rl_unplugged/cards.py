@@ -55,11 +55,14 @@ def render_external_card(domain: str) -> str:
         "nothing to build and there is no `rlu_atari` builder of this suite; TFDS's own "
         "`rlu_atari` is RL Unplugged's): the data are RL Unplugged's original files "
         "(Gulcehre et al. 2020), read by `rl_unplugged.data.rlu_originals` into the store, "
-        "and the alignment of their transitions is documented in `datasets/interchange.md`.",
+        "and the alignment of their transitions is documented in `datasets/interchange.md`. "
+        "With `--task atari/<game>` the store holds the game's registered task (its minimal "
+        "action set), so runs trained on it evaluate under the game's protocol and can be "
+        "submitted.",
         "",
         "```sh",
         f"rlu datasets import rlu-gcs:<root>/{registry.atari_game(example)}/run_1 "
-        f"--as {example.external_datasets[0]}",
+        f"--task {example.id} --as {example.external_datasets[0]}",
         "```",
         "",
         "A submission trains on the task's datasets listed by its protocol "

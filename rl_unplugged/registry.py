@@ -423,6 +423,8 @@ def _dataset_specs(task: TaskSpec) -> list[DatasetSpec]:
 
 DATASETS: dict[str, DatasetSpec] = _index(
     (d for t in _TASKS for d in _dataset_specs(t)), lambda d: d.name)
+# Datasets made elsewhere that registered tasks' protocols allow, by name (Atari).
+_EXTERNAL_DATASETS: dict[str, TaskSpec] = {n: t for t in _TASKS for n in t.external_datasets}
 
 
 def builder_names() -> tuple[str, ...]:
@@ -445,6 +447,11 @@ def get_dataset(name: str) -> DatasetSpec:
     A trailing ':VERSION' (as tfds accepts) is ignored here.
     """
     key = name.split(":")[0]
+    if key in _EXTERNAL_DATASETS:  # A task's data made elsewhere (Atari): no spec here.
+        task = _EXTERNAL_DATASETS[key]
+        raise UnknownNameError(f"{key} is not built here: it is an original dataset of "
+                               f"{task.id} (datasets/rlu_{task.domain}.md says how to import "
+                               "it with `rlu datasets import`)")
     if key not in DATASETS:
         raise _unknown("dataset", key, DATASETS)
     return DATASETS[key]

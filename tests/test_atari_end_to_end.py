@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from rl_unplugged import envs, registry, training
-from rl_unplugged.data import store as S
+from rl_unplugged.data import imported, loader, uri
 from rl_unplugged.data.rlu_atari import RegisteredAtariSource
-from rl_unplugged.errors import UnknownNameError
+from rl_unplugged.errors import IncompatibleError, UnknownNameError
 from rl_unplugged.evaluation import atari_references, evaluator
 from rl_unplugged.evaluation import protocols as P
 from rl_unplugged.leaderboard import board, validation
@@ -65,10 +65,13 @@ def test_a_tiny_logged_atari_dataset_trains_evaluates_and_submits(tmp_path, monk
 
     episodes = log_episodes(task, 3)
     write_rlu_atari(tmp_path / "rlu" / "Pong" / "run_1", episodes)
-    source = RegisteredAtariSource(str(tmp_path / "rlu" / "Pong" / "run_1"))
+    # As `rlu datasets import rlu-gcs:<root>/Pong/run_1 --task atari/pong --as ...` does.
+    source = uri.open_source(f"rlu-gcs:{tmp_path / 'rlu' / 'Pong' / 'run_1'}", task=task)
+    assert isinstance(source, RegisteredAtariSource)
     assert source.task == task and source.name == "rlu_atari/Pong_run_1"
-    store = S.materialize(source, tmp_path / "store")
-    data = store.transitions()
+    store = imported.import_source(source, source.name, tmp_path / "data")
+    assert imported.store_task(store) == task  # Recorded by id: the registered task.
+    data = loader.load_transitions(source.name, tmp_path / "data")
     assert data.size == 3 * CAP and data.observation.dtype == np.uint8
     np.testing.assert_array_equal(data.observation[:CAP], episodes[0][0][:-1])
     np.testing.assert_array_equal(data.next_observation[CAP - 1], episodes[0][0][-1])
@@ -107,9 +110,12 @@ def test_a_tiny_logged_atari_dataset_trains_evaluates_and_submits(tmp_path, monk
         validation.validate(bad, protocols={task.id: protocol})
 
 
-def test_a_game_rl_unplugged_lacks_is_refused(tmp_path):
+def test_a_game_rl_unplugged_lacks_or_another_game_s_task_is_refused(tmp_path):
     with pytest.raises(UnknownNameError, match="Atari game 'Tetris'"):
         RegisteredAtariSource(str(tmp_path / "Tetris" / "run_1"))
+    with pytest.raises(IncompatibleError, match="holds atari/pong, not atari/breakout"):
+        uri.open_source(f"rlu-gcs:{tmp_path / 'Pong' / 'run_1'}",
+                        task=registry.get_task("atari/breakout"))
 
 
 def test_the_atari_track_validates_and_aggregates_human_normalised_scores(tmp_path):

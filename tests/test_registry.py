@@ -155,8 +155,9 @@ def test_atari_tasks_follow_rl_unplugged_split_and_build_no_datasets():
     # No dataset, builder or config of the suite: the data are RL Unplugged's own.
     assert not [d for d in registry.datasets() if d.task.domain == "atari"]
     assert "rlu_atari" not in registry.builder_names()
-    with pytest.raises(UnknownNameError):
-        registry.get_dataset("rlu_atari/Pong_run_1")
+    with pytest.raises(UnknownNameError, match="rlu_atari/Pong_run_1 is not built here: it "
+                       "is an original dataset of atari/pong"):
+        registry.get_dataset("rlu_atari/Pong_run_1:1.0.0")
     # The atari track: testing games with published references (all but Carnival).
     track = registry.track_tasks("atari")
     assert len(track) == 36 and "atari/carnival" not in track
