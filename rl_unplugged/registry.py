@@ -222,8 +222,9 @@ class AtariSettings:
 
     Those of Dopamine's `atari_lib.create_atari_environment(sticky_actions=True)` and
     `AtariPreprocessing`, which logged RL Unplugged's data (Agarwal et al. 2020) and
-    which `rl_unplugged/atari.py`'s `environment()` builds; Machado et al. (2018)'s
-    recommended protocol.
+    which `rl_unplugged/atari.py`'s `environment()` builds: Machado et al. (2018)'s
+    sticky actions and game-over-only episodes, but each game's minimal action set
+    (Machado et al. recommend the full set; Dopamine plays gym's minimal one).
 
     Attributes:
       repeat_action_probability: sticky actions, per emulator frame.
@@ -236,9 +237,9 @@ class AtariSettings:
       stack_padding: frames before the first are zeros (Dopamine's state and replay).
       noop_max: no random no-op starts (sticky actions give the stochasticity).
       terminal_on_life_loss: False: an episode ends at game over only.
-      max_frames: episode cap in emulator frames (27,000 agent steps: Dopamine's
-        `max_steps_per_episode`; RL Unplugged's `AtariDopamineWrapper` default of
-        108,000 counts agent steps, i.e. 432,000 frames, which no logged run reached).
+      max_frames: episode cap in emulator frames: 27,000 agent steps, Dopamine's
+        `max_steps_per_episode`, under which the data were logged. (RL Unplugged's
+        `AtariDopamineWrapper` defaults to 108,000 *agent* steps, i.e. 432,000 frames.)
     """
 
     repeat_action_probability: float = 0.25
