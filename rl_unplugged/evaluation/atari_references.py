@@ -19,15 +19,20 @@ their references are recorded as `unavailable` and normalisation refuses them (t
 returns still count on their single-game tracks).
 
 In `data/references.json` the human score is the `expert` record (the name every
-protocol's normalisation reads), with `"kind": "human"`.
+protocol's normalisation reads), with `"kind": "human"`. `python -m
+rl_unplugged.evaluation.atari_references [FILE]` (re)writes them there (other tasks'
+records kept); then `rlu protocols freeze`.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from rl_unplugged import registry
+from rl_unplugged import fileio, registry
 
 SOURCE = ("Badia et al. 2020 (Agent57, ICML), Atari-57 random and human scores, as "
           "transcribed in google-deepmind/dqn_zoo dqn_zoo/atari_data.py")
@@ -54,6 +59,7 @@ PUBLISHED_SCORES: dict[str, tuple[float, float]] = {
     "wizard_of_wor": (563.5, 4756.5), "yars_revenge": (3092.9, 54576.9),
     "zaxxon": (32.5, 9173.3),
 }
+REFERENCES_FORMAT = "rl_unplugged normalisation references"  # As references.py writes.
 UNAVAILABLE_NOTE = ("no published random or human score: not an Atari-57 game (Badia et al. "
                     "2020); normalisation refuses this task")
 
@@ -87,3 +93,20 @@ def with_published_references(references: Mapping[str, Any]) -> dict[str, Any]:
     for task in registry.tasks("atari"):
         doc["tasks"][task.id] = published_references(task.id)
     return doc
+
+
+def record_published_references(path: str | Path) -> dict[str, Any]:
+    """Writes every Atari task's published records into the references file `path`
+    (created if missing; other tasks' records kept); returns the document."""
+    path = Path(path)
+    existing = json.loads(path.read_text()) if path.exists() else {
+        "format": REFERENCES_FORMAT, "tasks": {}}
+    doc = with_published_references(existing)
+    fileio.write_json(path, doc)
+    return doc
+
+
+if __name__ == "__main__":
+    out = sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "data" / "references.json"
+    record_published_references(out)
+    print(f"wrote {out}")

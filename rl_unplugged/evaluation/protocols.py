@@ -419,8 +419,9 @@ def derive_protocols(references: Mapping[str, Any] | None = None) -> dict[str, P
     out = {}
     for task in registry.tasks():
         if task.id not in references.get("tasks", {}):
-            raise KeyError(f"no normalisation references recorded for {task.id}; run "
-                           "`rlu protocols references`")
+            how = ("`python -m rl_unplugged.evaluation.atari_references` (published scores)"
+                   if task.domain == "atari" else "`rlu protocols references`")
+            raise KeyError(f"no normalisation references recorded for {task.id}; run {how}")
         out[task.id] = make_protocol(settings(task), references["tasks"][task.id])
     return out
 

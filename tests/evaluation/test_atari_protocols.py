@@ -62,3 +62,19 @@ def test_games_outside_atari57_have_no_reference_and_refuse_normalisation(task_i
 def test_published_references_refuse_other_tasks():
     with pytest.raises(ValueError, match="not an Atari task"):
         A.published_references("bsuite/catch")
+
+
+def test_published_references_are_recorded_beside_the_measured_ones(tmp_path):
+    path = tmp_path / "references.json"
+    path.write_text('{"format": "rl_unplugged normalisation references", "tasks": '
+                    '{"bsuite/catch": {"random": {"value": 0.5}}}}')
+    doc = A.record_published_references(path)
+    assert doc["tasks"]["bsuite/catch"] == {"random": {"value": 0.5}}
+    assert doc["tasks"]["atari/pong"] == A.published_references("atari/pong")
+    assert P.load_references(path) == doc
+    assert A.record_published_references(tmp_path / "new.json")["tasks"].keys() == {
+        t.id for t in registry.tasks("atari")}
+    with pytest.raises(KeyError, match="atari/alien; run `python -m "
+                       "rl_unplugged.evaluation.atari_references`"):
+        P.derive_protocols({"tasks": {t.id: {} for t in registry.tasks()
+                                      if t.id != "atari/alien"}})
