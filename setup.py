@@ -31,6 +31,8 @@ INSTALL_REQUIRES = [
     "mujoco==3.17.0",
     "dm-control==1.0.50",
     "ale-py==0.12.1",
+    # gymnasium's AtariPreprocessing (the Atari backend, envs/atari.py) resizes with cv2.
+    "opencv-python-headless==4.14.0.94",
     "bsuite==0.3.6",
     "MinAtar==1.0.15",
     # Evaluation and leaderboard.

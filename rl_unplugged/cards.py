@@ -76,9 +76,93 @@ def _competence_rows(tasks: list[TaskSpec]) -> list[str]:
     return rows
 
 
-def render_card(domain: str) -> str:
-    """The Markdown card of builder `rlu_<domain>`."""
+def render_external_card(domain: str) -> str:
+    """The card of a domain whose datasets are not built here (Atari): its tasks, where
+    its data come from, its environment settings and its evaluation references."""
     tasks = registry.tasks(domain)
+    spec = registry.get_domain(domain)
+    s = registry.ATARI_SETTINGS
+    tuning = {registry.atari_task_name(g) for g in registry.RLU_ATARI_TUNING_GAMES}
+    example = tasks[0]
+    lines = [
+        f"# `rlu_{domain}`: {spec.title}",
+        "",
+        f"Tasks of {spec.summary}. **No dataset is built here** (`rlu datasets build` has "
+        "nothing to build and there is no `rlu_atari` builder of this suite; TFDS's own "
+        "`rlu_atari` is RL Unplugged's): the data are RL Unplugged's original files "
+        "(Gulcehre et al. 2020), read by `rl_unplugged.data.rlu_originals` into the store, "
+        "and the alignment of their transitions is documented in `datasets/interchange.md`. "
+        "With `--task atari/<game>` the store holds the game's registered task (its minimal "
+        "action set), so runs trained on it evaluate under the game's protocol and can be "
+        "submitted.",
+        "",
+        "```sh",
+        f"rlu datasets import rlu-gcs:<root>/{registry.atari_game(example)}/run_1 "
+        f"--task {example.id} --as {example.external_datasets[0]}",
+        "```",
+        "",
+        "A submission trains on the task's datasets listed by its protocol "
+        f"(`{example.external_datasets[0]}` .. `_run_{len(example.external_datasets)}`: five "
+        "DQN runs per game) and is evaluated under it (`evaluation/protocols/`).",
+        "",
+        "## Tasks",
+        "",
+        "RL Unplugged's split (`rl_unplugged/atari.py` of deepmind-research): tune on the "
+        f"{len(registry.RLU_ATARI_TUNING_GAMES)} tuning games, report on the "
+        f"{len(registry.RLU_ATARI_TESTING_GAMES)} testing games. The leaderboard track "
+        f"`{domain}` holds the {len(registry.track_tasks(domain))} testing games with "
+        "published references (all but Carnival).",
+        "",
+        "| task | environment | split | observation | actions (minimal set) | time limit | "
+        "description |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in tasks:
+        lines.append(f"| {t.name} | `{t.env_id}` | "
+                     f"{'tuning' if t.name in tuning else 'testing'} | {t.observation.shape} "
+                     f"{t.observation.dtype} | {t.num_actions} | {t.max_episode_steps:,} | "
+                     f"{t.description} |")
+    lines += [
+        "",
+        "## Environment (`rl_unplugged/envs/atari.py`)",
+        "",
+        "The settings of the Dopamine DQN runs that logged the data (Agarwal et al. 2020; "
+        "`registry.ATARI_SETTINGS`), through ale-py with gymnasium's `AtariPreprocessing` "
+        "and `FrameStackObservation`:",
+        "",
+        "| setting | value |",
+        "|---|---|",
+        *[f"| {k} | `{v}` |" for k, v in s.as_dict().items()],
+        "",
+        f"Episodes are capped at {s.max_frames:,} frames = {s.max_episode_steps:,} agent "
+        "steps (a truncation, not a termination). Rewards and returns are raw game scores "
+        "(RL Unplugged's `r_t` is clipped to [-1, 1]; the protocols report unclipped "
+        "returns).",
+        "",
+        "## Normalisation",
+        "",
+        "Published random and human scores (Badia et al. 2020, Atari-57; "
+        "`rl_unplugged/evaluation/atari_references.py`), not measured under the protocol; "
+        "Carnival and Pooyan have none.",
+        "",
+        "## Citation",
+        "",
+        "- Gulcehre et al., *RL Unplugged: A Suite of Benchmarks for Offline Reinforcement "
+        "Learning*, NeurIPS 2020.",
+        "- Agarwal et al., *An Optimistic Perspective on Offline Reinforcement Learning*, "
+        "ICML 2020.",
+        f"- {spec.citation}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_card(domain: str) -> str:
+    """The Markdown card of builder `rlu_<domain>` (`render_external_card` for a domain
+    whose datasets are not built here)."""
+    tasks = registry.tasks(domain)
+    if not any(t.builds_datasets for t in tasks):
+        return render_external_card(domain)
     builder = f"rlu_{domain}"
     specs = registry.datasets(builder)
     spec = registry.get_domain(domain)

@@ -76,6 +76,31 @@ class MinAtarTorso(nn.Module):
         return x, tuple(acts)
 
 
+class NatureCNNTorso(nn.Module):
+    """The DQN torso of Mnih et al. (2015, Methods): conv 32 8x8 stride 4, conv 64 4x4
+    stride 2, conv 64 3x3 stride 1 (VALID, ReLU), then dense layers (512 in the paper).
+
+    Takes (B, 84, 84, 4) uint8 frame stacks (Atari), scaled to [0, 1] as the paper's
+    preprocessing does; conv activations stay (B, H, W, C) for the probes (as MinAtar's).
+    """
+
+    hidden: Sequence[int] = (512,)
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> tuple[jax.Array, tuple[jax.Array, ...]]:
+        x = obs.astype(jnp.float32) / 255.0
+        acts = []
+        for channels, kernel, stride in ((32, 8, 4), (64, 4, 2), (64, 3, 1)):
+            x = nn.relu(nn.Conv(channels, (kernel, kernel), strides=(stride, stride),
+                                padding="VALID")(x))
+            acts.append(x)
+        x = x.reshape(x.shape[0], -1)
+        for width in self.hidden:
+            x = nn.relu(nn.Dense(width)(x))
+            acts.append(x)
+        return x, tuple(acts)
+
+
 class HeadNetwork(nn.Module):
     """Torso + linear head with `num_actions * num_atoms` outputs."""
 
@@ -140,9 +165,13 @@ class PolicyNetwork(nn.Module):
 
 
 def make_torso(task: TaskSpec, hidden: Sequence[int]) -> nn.Module:
-    """The task's torso: MLP for vector observations, MinAtar CNN for images."""
+    """The task's torso (`task.network`): MLP for vector observations, MinAtar's CNN for
+    10x10 grids ('cnn'), the Nature DQN CNN for Atari frame stacks ('nature_cnn'); the
+    dense widths after a CNN are `hidden` ((512,) reproduces Mnih et al. 2015)."""
     if task.network == "cnn":
         return MinAtarTorso(hidden=tuple(hidden))
+    if task.network == "nature_cnn":
+        return NatureCNNTorso(hidden=tuple(hidden))
     return MLPTorso(hidden=tuple(hidden))
 
 

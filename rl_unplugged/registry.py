@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 from collections.abc import Iterable
 
 from rl_unplugged.errors import UnknownNameError
@@ -253,6 +254,159 @@ _TASKS: tuple[TaskSpec, ...] = (
 )
 
 
+# ---------------------------------------------------------------------------------------
+# Atari: RL Unplugged's games (Gulcehre et al. 2020), evaluated under the settings of the
+# DQN runs that logged RL Unplugged's Atari data (Dopamine, Agarwal et al. 2020). No
+# dataset is built here: the data are RL Unplugged's own files, read by
+# `rl_unplugged.data.rlu_originals` (`rlu-gcs:<root>/<Game>/run_<n>`), so these tasks have
+# no `behaviour` and list the original datasets (`rlu_atari/<Game>_run_<n>`, n = 1..5, as
+# TFDS names them) as `external_datasets`. Environment backend: `envs/atari.py`.
+
+# The split of deepmind-research/rl_unplugged/atari.py (`TUNING_SUITE`, `TESTING_SUITE`):
+# tune hyperparameters on the 9 tuning games, report on the 37 testing games. That file's
+# comments say "36 testing games" and "Total of 45 games"; its list holds 37 (46 in all).
+RLU_ATARI_TUNING_GAMES = ("BeamRider", "DemonAttack", "DoubleDunk", "IceHockey", "MsPacman",
+                          "Pooyan", "RoadRunner", "Robotank", "Zaxxon")
+RLU_ATARI_TESTING_GAMES = (
+    "Alien", "Amidar", "Assault", "Asterix", "Atlantis", "BankHeist", "BattleZone", "Boxing",
+    "Breakout", "Carnival", "Centipede", "ChopperCommand", "CrazyClimber", "Enduro",
+    "FishingDerby", "Freeway", "Frostbite", "Gopher", "Gravitar", "Hero", "Jamesbond",
+    "Kangaroo", "Krull", "KungFuMaster", "NameThisGame", "Phoenix", "Pong", "Qbert",
+    "Riverraid", "Seaquest", "SpaceInvaders", "StarGunner", "TimePilot", "UpNDown",
+    "VideoPinball", "WizardOfWor", "YarsRevenge")
+RLU_ATARI_RUNS = (1, 2, 3, 4, 5)  # Five logged DQN runs per game.
+# Size of each game's minimal action set, as ale-py 0.12.1 reports it (checked against
+# ale-py by tests/envs/test_atari.py). RL Unplugged's data were logged by Dopamine on
+# gym's `<Game>NoFrameskip-v0`, whose action space is the minimal set.
+_ATARI_MINIMAL_ACTIONS = {
+    "Alien": 18, "Amidar": 10, "Assault": 7, "Asterix": 9, "Atlantis": 4, "BankHeist": 18,
+    "BattleZone": 18, "BeamRider": 9, "Boxing": 18, "Breakout": 4, "Carnival": 6,
+    "Centipede": 18, "ChopperCommand": 18, "CrazyClimber": 9, "DemonAttack": 6,
+    "DoubleDunk": 18, "Enduro": 9, "FishingDerby": 18, "Freeway": 3, "Frostbite": 18,
+    "Gopher": 8, "Gravitar": 18, "Hero": 18, "IceHockey": 18, "Jamesbond": 18,
+    "Kangaroo": 18, "Krull": 18, "KungFuMaster": 14, "MsPacman": 9, "NameThisGame": 6,
+    "Phoenix": 8, "Pong": 6, "Pooyan": 6, "Qbert": 6, "Riverraid": 18, "RoadRunner": 18,
+    "Robotank": 18, "Seaquest": 18, "SpaceInvaders": 6, "StarGunner": 18, "TimePilot": 10,
+    "UpNDown": 6, "VideoPinball": 9, "WizardOfWor": 10, "YarsRevenge": 18, "Zaxxon": 18}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AtariSettings:
+    """The ALE settings of every Atari task (the backend and the protocols read them).
+
+    Those of Dopamine's `atari_lib.create_atari_environment(sticky_actions=True)` and
+    `AtariPreprocessing`, which logged RL Unplugged's data (Agarwal et al. 2020) and
+    which `rl_unplugged/atari.py`'s `environment()` builds: Machado et al. (2018)'s
+    sticky actions and game-over-only episodes, but each game's minimal action set
+    (Machado et al. recommend the full set; Dopamine plays gym's minimal one).
+
+    Attributes:
+      repeat_action_probability: sticky actions, per emulator frame.
+      full_action_space: False: each game's minimal action set (gym's NoFrameskip-v0).
+      frame_skip: emulator frames per agent step (the action repeated).
+      max_pool: the observation is the pixel-wise max of the last two skipped frames.
+      screen_size: frames resized to screen_size x screen_size (cv2 INTER_AREA).
+      grayscale: ALE's luminance screen.
+      frame_stack: the last `frame_stack` frames, oldest first, on the last axis.
+      stack_padding: frames before the first are zeros (Dopamine's state and replay).
+      noop_max: no random no-op starts (sticky actions give the stochasticity).
+      terminal_on_life_loss: False: an episode ends at game over only.
+      max_frames: episode cap in emulator frames: 27,000 agent steps, Dopamine's
+        `max_steps_per_episode`, under which the data were logged. (RL Unplugged's
+        `AtariDopamineWrapper` defaults to 108,000 *agent* steps, i.e. 432,000 frames.)
+    """
+
+    repeat_action_probability: float = 0.25
+    full_action_space: bool = False
+    frame_skip: int = 4
+    max_pool: bool = True
+    screen_size: int = 84
+    grayscale: bool = True
+    frame_stack: int = 4
+    stack_padding: str = "zero"
+    noop_max: int = 0
+    terminal_on_life_loss: bool = False
+    max_frames: int = 108_000
+
+    @property
+    def max_episode_steps(self) -> int:
+        return self.max_frames // self.frame_skip
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+ATARI_SETTINGS = AtariSettings()
+
+
+def atari_task_name(game: str) -> str:
+    """A game's task name: 'MsPacman' -> 'ms_pacman', 'UpNDown' -> 'up_n_down'."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", game).lower()
+
+
+def _atari(game: str) -> TaskSpec:
+    split = "tuning" if game in RLU_ATARI_TUNING_GAMES else "testing"
+    s = ATARI_SETTINGS
+    return TaskSpec(
+        domain="atari", name=atari_task_name(game), env_id=f"ALE/{game}-v5",
+        observation=ArraySpec(shape=(s.screen_size, s.screen_size, s.frame_stack),
+                              dtype="uint8"),
+        num_actions=_ATARI_MINIMAL_ACTIONS[game], max_episode_steps=s.max_episode_steps,
+        gamma=0.99, network="nature_cnn", sticky_action_prob=s.repeat_action_probability,
+        behaviour=None, num_runs=len(RLU_ATARI_RUNS),
+        external_datasets=tuple(f"rlu_atari/{game}_run_{n}" for n in RLU_ATARI_RUNS),
+        description=f"Atari {game} (ALE, sticky actions 0.25; RL Unplugged {split} game)")
+
+
+def atari_game(task: TaskSpec) -> str:
+    """The ALE game of an Atari task ('ALE/MsPacman-v5' -> 'MsPacman')."""
+    return task.env_id.removeprefix("ALE/").removesuffix("-v5")
+
+
+def atari_task_for_game(game: str) -> TaskSpec:
+    """The registered task of an RL Unplugged game ('MsPacman' -> atari/ms_pacman).
+
+    Raises:
+      UnknownNameError: not one of RL Unplugged's 46 games (lists close names).
+    """
+    if game not in _ATARI_MINIMAL_ACTIONS:
+        raise _unknown("RL Unplugged Atari game", game, _ATARI_MINIMAL_ACTIONS)
+    return get_task(f"atari/{atari_task_name(game)}")
+
+
+_DOMAINS += (
+    DomainSpec(
+        name="atari", title="Atari (RL Unplugged)",
+        summary="RL Unplugged's 46 Atari 2600 games (9 tuning, 37 testing), logged by DQN "
+                "with sticky actions (Agarwal et al. 2020) and read from RL Unplugged's files",
+        citation="Bellemare et al., *The Arcade Learning Environment: An Evaluation Platform "
+                 "for General Agents*, JAIR 47, 2013; Machado et al., *Revisiting the Arcade "
+                 "Learning Environment*, JAIR 61, 2018.",
+        homepage="https://github.com/Farama-Foundation/Arcade-Learning-Environment",
+        bibtex="""\
+@article{machado2018revisiting,
+  title={Revisiting the Arcade Learning Environment: Evaluation Protocols and Open
+         Problems for General Agents},
+  author={Machado, Marlos C and Bellemare, Marc G and Talvitie, Erik and Veness, Joel and
+          Hausknecht, Matthew and Bowling, Michael},
+  journal={Journal of Artificial Intelligence Research},
+  volume={61},
+  pages={523--562},
+  year={2018}
+}"""),
+)
+_TASKS += tuple(_atari(g) for g in sorted(RLU_ATARI_TUNING_GAMES + RLU_ATARI_TESTING_GAMES))
+# Domains with a leaderboard track of their own tasks only, outside 'all' (which keeps the
+# datasets built here). The 'atari' track: the testing games with published random and
+# human scores (`evaluation/atari_references.py`): all but Carnival, which Atari-57's
+# tables lack (as they lack the tuning game Pooyan); both keep their single-game tracks.
+_SEPARATE_TRACKS: dict[str, tuple[str, ...]] = {
+    "atari": tuple(f"atari/{atari_task_name(g)}" for g in RLU_ATARI_TESTING_GAMES
+                   if g != "Carnival"),
+}
+# ---------------------------------------------------------------------------------------
+
+
 def _index(items: Iterable, key) -> dict:
     out = {}
     for item in items:
@@ -307,7 +461,10 @@ def track_tasks(track: str) -> list[str]:
         return [track]
     if track != "all" and track not in DOMAINS:
         raise _unknown("track", track, tracks())
-    return [t.id for t in _TASKS if track in ("all", t.domain)]
+    if track in _SEPARATE_TRACKS:
+        return list(_SEPARATE_TRACKS[track])
+    return [t.id for t in _TASKS if track == t.domain
+            or (track == "all" and t.domain not in _SEPARATE_TRACKS)]
 
 
 def track_title(track: str) -> str:
@@ -326,6 +483,8 @@ def tasks(domain: str | None = None) -> list[TaskSpec]:
 
 
 def _dataset_specs(task: TaskSpec) -> list[DatasetSpec]:
+    if not task.builds_datasets:  # Its data come from elsewhere (`external_datasets`).
+        return []
     specs = []
     for run in range(task.num_runs):
         for noise in NOISE_LEVELS:
@@ -339,10 +498,15 @@ def _dataset_specs(task: TaskSpec) -> list[DatasetSpec]:
 
 DATASETS: dict[str, DatasetSpec] = _index(
     (d for t in _TASKS for d in _dataset_specs(t)), lambda d: d.name)
+# Datasets made elsewhere that registered tasks' protocols allow, by name (Atari).
+_EXTERNAL_DATASETS: dict[str, TaskSpec] = {n: t for t in _TASKS for n in t.external_datasets}
 
 
 def builder_names() -> tuple[str, ...]:
-    return tuple(f"rlu_{d}" for d in domains())
+    """TFDS builders of the datasets built here: 'rlu_<domain>' of each domain whose tasks
+    build datasets (not 'atari', whose data are RL Unplugged's own files)."""
+    return tuple(f"rlu_{d}" for d in domains()
+                 if any(t.builds_datasets for t in _TASKS if t.domain == d))
 
 
 def datasets(builder: str | None = None) -> list[DatasetSpec]:
@@ -358,6 +522,11 @@ def get_dataset(name: str) -> DatasetSpec:
     A trailing ':VERSION' (as tfds accepts) is ignored here.
     """
     key = name.split(":")[0]
+    if key in _EXTERNAL_DATASETS:  # A task's data made elsewhere (Atari): no spec here.
+        task = _EXTERNAL_DATASETS[key]
+        raise UnknownNameError(f"{key} is not built here: it is an original dataset of "
+                               f"{task.id} (datasets/rlu_{task.domain}.md says how to import "
+                               "it with `rlu datasets import`)")
     if key not in DATASETS:
         raise _unknown("dataset", key, DATASETS)
     return DATASETS[key]
@@ -438,8 +607,7 @@ RLU_CONTROL_SUITE: dict[str, OriginalTask] = {t.name: t for t in (
 # Atari: 4 stacked 84x84 grey frames, each a PNG string; discrete actions.
 RLU_ATARI = OriginalTask(name="atari", suite="atari", observation_keys=(("o_t", (84, 84, 4)),),
                          action_shape=())
-RLU_ATARI_TUNING_GAMES = ("BeamRider", "DemonAttack", "DoubleDunk", "IceHockey", "MsPacman",
-                          "Pooyan", "RoadRunner", "Robotank", "Zaxxon")
+# RLU_ATARI_TUNING_GAMES and RLU_ATARI_TESTING_GAMES: the Atari block above.
 
 
 def get_original_task(name: str) -> OriginalTask:

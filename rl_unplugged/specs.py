@@ -14,7 +14,11 @@ import math
 import numpy as np
 
 # "imported": ad-hoc tasks of imported datasets (`rl_unplugged.data.adhoc`); no builder.
-DOMAINS = ("bsuite", "minatar", "classic", "control", "mujoco", "imported")
+# "atari": RL Unplugged's Atari games, whose data come from RL Unplugged's own files
+# (`TaskSpec.behaviour` None: no dataset is built here).
+DOMAINS = ("bsuite", "minatar", "classic", "control", "mujoco", "imported", "atari")
+# Torsos of the learners' networks (`rl_unplugged.networks.make_torso`).
+NETWORKS = ("mlp", "cnn", "nature_cnn")
 # Probability that the executed action is replaced by a uniformly random one, as in
 # RL Unplugged's bsuite data (Gulcehre et al. 2020, Appendix).
 NOISE_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
@@ -278,14 +282,20 @@ class TaskSpec:
         flattening order as ((key, shape), ...); () for array observations.
       max_episode_steps: time limit; reaching it truncates (is_terminal=False).
       gamma: discount used by learners and evaluation on this task.
-      network: torso for learners, 'mlp' (vector observations) or 'cnn' (MinAtar).
-      sticky_action_prob: MinAtar sticky actions (MinAtar's default 0.1); 0 elsewhere.
-      behaviour: the online agent that generates the `replay` level.
+      network: torso for learners, one of `NETWORKS`: 'mlp' (vector observations), 'cnn'
+        (MinAtar) or 'nature_cnn' (84x84 Atari frame stacks; Mnih et al. 2015).
+      sticky_action_prob: probability that the environment repeats the previous action
+        (MinAtar's default 0.1; ALE's 0.25 for Atari, Machado et al. 2018); 0 elsewhere.
+      behaviour: the online agent that generates the `replay` level; None for a task
+        whose datasets are not built here (Atari: RL Unplugged's files, read through
+        `rl_unplugged.data.rlu_originals`), which then lists them in `external_datasets`.
       num_runs: number of logged runs (seeds) per level.
       description: one line for tables and dataset cards.
       rewards: bounds of the environment's per-step rewards (feasible returns of the
         evaluation protocols); None when unknown.
       competence: the return the logged behaviour run must reach, with its source.
+      external_datasets: names of the datasets made elsewhere that the task's protocol
+        allows (e.g. 'rlu_atari/Pong_run_1'); () for tasks whose datasets are built here.
     """
 
     domain: str
@@ -296,7 +306,7 @@ class TaskSpec:
     max_episode_steps: int
     gamma: float
     network: str
-    behaviour: BehaviourConfig
+    behaviour: BehaviourConfig | None
     sticky_action_prob: float = 0.0
     num_runs: int = 3
     description: str = ""
@@ -304,12 +314,17 @@ class TaskSpec:
     observation_keys: tuple[tuple[str, tuple[int, ...]], ...] = ()
     rewards: RewardBounds | None = None
     competence: CompetenceTarget | None = None
+    external_datasets: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.domain not in DOMAINS:
             raise ValueError(f"unknown domain {self.domain!r}; valid: {DOMAINS}")
-        if self.network not in ("mlp", "cnn"):
-            raise ValueError(f"network must be 'mlp' or 'cnn', got {self.network!r}")
+        if self.network not in NETWORKS:
+            raise ValueError(f"network must be one of {NETWORKS}, got {self.network!r}")
+        object.__setattr__(self, "external_datasets", tuple(self.external_datasets))
+        if self.behaviour is None and not self.external_datasets:
+            raise ValueError(f"TaskSpec {self.name!r}: without a behaviour (no datasets "
+                             "built here) it needs external_datasets")
         if self.action is None:
             if self.num_actions is None:
                 raise ValueError(f"TaskSpec {self.name!r} needs num_actions or action")
@@ -338,6 +353,11 @@ class TaskSpec:
     @property
     def is_discrete(self) -> bool:
         return self.action.is_discrete
+
+    @property
+    def builds_datasets(self) -> bool:
+        """Whether this suite generates the task's datasets (False: `external_datasets`)."""
+        return self.behaviour is not None
 
     @property
     def return_range(self) -> tuple[float, float]:

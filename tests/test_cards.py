@@ -29,7 +29,7 @@ def test_card_lists_every_task_and_the_recorded_checksums(tmp_path, monkeypatch)
             assert f"| `{name}` | `{build['manifest_sha256']}` |" in text
     monkeypatch.setattr(reference_builds, "load", dict)
     assert "No reference build recorded yet" in cards.render_card("bsuite")
-    assert len(cards.write_cards(tmp_path)) == 3
+    assert len(cards.write_cards(tmp_path)) == 4
 
 
 def test_card_title_summary_and_citation_come_from_the_registry(monkeypatch):
@@ -51,3 +51,14 @@ def test_card_shows_the_known_maximum_return():
     assert "| 500 | gymnasium CartPole-v1 |" in text  # Known: +1 per step, 500 steps.
     assert "| unknown | gymnasium Acrobot-v1 |" in text  # Only a bound (0) is known.
     assert "| 1 | bsuite catch" in cards.render_card("bsuite")
+
+
+def test_a_domain_without_built_datasets_gets_a_card_saying_where_its_data_come_from():
+    text = cards.render_card("atari")
+    assert text.startswith("# `rlu_atari`: Atari (RL Unplugged)")
+    assert "**No dataset is built here**" in text and "rlu-gcs:" in text
+    for task in registry.tasks("atari"):
+        assert f"| {task.name} | `{task.env_id}` |" in text
+    assert "| pooyan | `ALE/Pooyan-v5` | tuning |" in text
+    assert "| pong | `ALE/Pong-v5` | testing | (84, 84, 4) uint8 | 6 | 27,000 |" in text
+    assert "| repeat_action_probability | `0.25` |" in text

@@ -88,3 +88,34 @@ def test_network_factory_refuses_mismatched_kinds():
         networks.make_network(dataclasses.replace(_continuous(), network="cnn"), (4,))
     with pytest.raises(ConfigError, match="finite"):
         networks.make_policy_network(_continuous((-float("inf"), 0.0), (2.0, 1.0)), (4,))
+
+
+def test_nature_cnn_is_mnih_et_al_2015_on_uint8_frame_stacks():
+    task = registry.get_task("atari/pong")
+    net = networks.make_network(task, (512,))
+    assert isinstance(net.torso, networks.NatureCNNTorso)
+    frames = jax.random.randint(jax.random.PRNGKey(1), (2, 84, 84, 4), 0, 256).astype(jnp.uint8)
+    params = net.init(jax.random.PRNGKey(0), frames)
+    shapes = jax.tree_util.tree_map(lambda x: x.shape, params)["params"]
+    # conv 32 8x8/4 -> 20x20, 64 4x4/2 -> 9x9, 64 3x3/1 -> 7x7; 7 * 7 * 64 = 3136 -> 512.
+    assert shapes["torso"] == {"Conv_0": {"kernel": (8, 8, 4, 32), "bias": (32,)},
+                               "Conv_1": {"kernel": (4, 4, 32, 64), "bias": (64,)},
+                               "Conv_2": {"kernel": (3, 3, 64, 64), "bias": (64,)},
+                               "Dense_0": {"kernel": (3136, 512), "bias": (512,)}}
+    assert shapes["Dense_0"] == {"kernel": (512, 6), "bias": (6,)}
+    out = net.apply(params, frames)
+    assert out.values.shape == (2, 6) and out.representation.shape == (2, 512)
+    assert [a.shape for a in out.activations] == [(2, 20, 20, 32), (2, 9, 9, 64),
+                                                  (2, 7, 7, 64), (2, 512)]
+    # Pixels are divided by 255 inside: uint8 frames and their float values agree, and
+    # the paper's [0, 1] input scale is what the first conv sees.
+    torso = networks.NatureCNNTorso(hidden=(4,))
+    tp = torso.init(jax.random.PRNGKey(0), frames)
+    rep, acts = torso.apply(tp, frames)
+    rep_float, _ = torso.apply(tp, frames.astype(jnp.float32))
+    assert jnp.allclose(rep, rep_float)
+    conv = tp["params"]["Conv_0"]
+    first = jax.lax.conv_general_dilated(
+        frames.astype(jnp.float32) / 255.0, conv["kernel"], (4, 4), "VALID",
+        dimension_numbers=("NHWC", "HWIO", "NHWC")) + conv["bias"]
+    assert jnp.allclose(acts[0], jax.nn.relu(first), atol=1e-5)

@@ -10,8 +10,8 @@ from rl_unplugged.specs import DatasetSpec, DomainSpec, RewardBounds
 
 
 def test_every_domain_has_tasks_and_unique_names():
-    assert set(registry.domains()) == {"bsuite", "minatar", "classic"}
-    assert len(registry.TASKS) == 11
+    assert set(registry.domains()) == {"bsuite", "minatar", "classic", "atari"}
+    assert len(registry.TASKS) == 11 + 46
     names = [d.name for d in registry.datasets()]
     assert len(names) == len(set(names))
 
@@ -58,8 +58,11 @@ HAND_RANGES = {
 
 
 def test_every_task_declares_reward_bounds_and_its_feasible_returns():
-    assert set(HAND_RANGES) == set(registry.TASKS)
-    for task in registry.tasks():
+    # Atari's per-game reward bounds are not recorded: its feasible range is unbounded.
+    built = [t for t in registry.tasks() if t.domain != "atari"]
+    assert set(HAND_RANGES) == {t.id for t in built}
+    assert all(t.return_range == (-math.inf, math.inf) for t in registry.tasks("atari"))
+    for task in built:
         assert task.rewards is not None, task.id
         assert task.return_range == HAND_RANGES[task.id], task.id
 
@@ -68,6 +71,8 @@ def test_random_play_stays_inside_the_reward_bounds():
     from rl_unplugged import envs
 
     for task in registry.tasks():
+        if task.rewards is None:  # Atari: no bounds to check (tests/envs/test_atari.py).
+            continue
         env, rng = envs.make(task.id), np.random.default_rng(0)
         env.reset(0)
         rewards, episode, rewarded = [], 0.0, 0
@@ -114,7 +119,7 @@ def test_domains_live_in_the_registry():
     assert registry.track_tasks("classic") == ["classic/cartpole", "classic/acrobot",
                                                "classic/mountaincar"]
     assert registry.track_tasks("bsuite/catch") == ["bsuite/catch"]
-    assert len(registry.track_tasks("all")) == 11
+    assert len(registry.track_tasks("all")) == 11  # Atari has a track of its own only.
     with pytest.raises(ValueError, match="empty"):
         DomainSpec(name="bsuite", title="", summary="s", citation="c", bibtex="b",
                    homepage="h")
@@ -133,3 +138,40 @@ def test_unknown_names_raise_unknown_name_error(lookup, name, close):
         lookup(name)
     assert isinstance(info.value, KeyError)
     assert str(info.value).startswith("unknown ") and close in str(info.value)
+
+
+def test_atari_tasks_follow_rl_unplugged_split_and_build_no_datasets():
+    tuning, testing = registry.RLU_ATARI_TUNING_GAMES, registry.RLU_ATARI_TESTING_GAMES
+    assert len(tuning) == 9 and len(testing) == 37 and not set(tuning) & set(testing)
+    atari = registry.tasks("atari")
+    assert sorted(registry.atari_game(t) for t in atari) == sorted(tuning + testing)
+    pong = registry.get_task("atari/pong")
+    assert (pong.env_id, pong.num_actions, pong.max_episode_steps) == ("ALE/Pong-v5", 6, 27_000)
+    assert pong.observation.shape == (84, 84, 4) and pong.network == "nature_cnn"
+    assert pong.sticky_action_prob == 0.25 and not pong.builds_datasets
+    assert pong.external_datasets[0] == "rlu_atari/Pong_run_1"
+    assert registry.get_task("atari/up_n_down").env_id == "ALE/UpNDown-v5"
+    assert registry.get_task("atari/ms_pacman").env_id == "ALE/MsPacman-v5"
+    # No dataset, builder or config of the suite: the data are RL Unplugged's own.
+    assert not [d for d in registry.datasets() if d.task.domain == "atari"]
+    assert "rlu_atari" not in registry.builder_names()
+    with pytest.raises(UnknownNameError, match="rlu_atari/Pong_run_1 is not built here: it "
+                       "is an original dataset of atari/pong"):
+        registry.get_dataset("rlu_atari/Pong_run_1:1.0.0")
+    # The atari track: testing games with published references (all but Carnival).
+    track = registry.track_tasks("atari")
+    assert len(track) == 36 and "atari/carnival" not in track
+    assert all(registry.get_task(t).domain == "atari" for t in track)
+    assert not set(track) & {f"atari/{registry.atari_task_name(g)}" for g in tuning}
+    assert "atari" in registry.tracks() and "atari/carnival" in registry.tracks()
+    assert registry.track_title("atari") == "Atari (RL Unplugged)"
+
+
+def test_a_task_without_behaviour_needs_external_datasets():
+    import dataclasses
+
+    pong = registry.get_task("atari/pong")
+    with pytest.raises(ValueError, match="external_datasets"):
+        dataclasses.replace(pong, external_datasets=())
+    with pytest.raises(ValueError, match="network must be one of"):
+        dataclasses.replace(pong, network="resnet")

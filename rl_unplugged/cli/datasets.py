@@ -26,8 +26,10 @@ def _list(args: argparse.Namespace) -> int:
     for t in registry.tasks(args.domain):
         table.add_row(f"rlu_{t.domain}", t.name, t.env_id,
                       f"{t.observation.shape} {t.observation.dtype}", str(t.num_actions),
-                      str(t.max_episode_steps), str(t.num_runs), f"{t.behaviour.num_steps:,}",
-                      "noise0..noise50, random, expert")
+                      str(t.max_episode_steps), str(t.num_runs),
+                      *((f"{t.behaviour.num_steps:,}", "noise0..noise50, random, expert")
+                        if t.builds_datasets else  # Atari: RL Unplugged's files.
+                        ("not built here", "RL Unplugged's (rlu-gcs: import)")))
     Console(width=160).print(table)
     return 0
 

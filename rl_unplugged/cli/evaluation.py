@@ -135,7 +135,7 @@ def _references(args: argparse.Namespace) -> int:
     existing = json.loads(out.read_text()) if out.exists() else None
     if args.expert:
         # Expert values only, one task at a time, saved after each (builds take minutes).
-        for task_id in args.task or [t.id for t in registry.tasks()]:
+        for task_id in args.task or [t.id for t in registry.tasks() if t.builds_datasets]:
             record = references.measure_expert_reference(task_id, args.data_dir,
                                                          num_envs=args.num_envs,
                                                          long_run=not args.no_long_run)

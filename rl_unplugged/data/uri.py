@@ -76,6 +76,10 @@ def open_source(uri: str, *, data_dir: str | os.PathLike | None = None,
     if scheme == "rlu-gcs":
         from rl_unplugged.data.rlu_originals import open_original
 
+        if task is not None and task.domain == "atari":  # A registered game's task.
+            from rl_unplugged.data.rlu_atari import RegisteredAtariSource
+
+            return RegisteredAtariSource(rest, task)
         return open_original(rest)
     from rl_unplugged.data.sources_d3rlpy import D3rlpySource
 

@@ -1,7 +1,8 @@
 """Environments of the registered tasks behind one interface (`Environment`).
 
 Backends by domain: bsuite, MinAtar, gymnasium ('classic' and 'mujoco': discrete or
-Box actions) and dm_control ('control': dict observations, bounded actions).
+Box actions), dm_control ('control': dict observations, bounded actions) and ALE
+('atari': `envs/atari.py`, RL Unplugged's settings).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ __all__ = ["Environment", "TimeLimit", "TimeStep", "action_bounds", "make"]
 def make(task: TaskSpec | str) -> Environment:
     """Creates the environment of `task` (a spec or 'domain/name'), time limit included."""
     from rl_unplugged import registry
-    from rl_unplugged.envs import backends
+    from rl_unplugged.envs import atari, backends
 
     if isinstance(task, str):
         task = registry.get_task(task)
     backend = {"bsuite": backends.BsuiteEnv, "minatar": backends.MinAtarEnv,
                "classic": backends.GymnasiumEnv, "mujoco": backends.GymnasiumEnv,
-               "control": backends.DMControlEnv}[task.domain]
+               "control": backends.DMControlEnv, "atari": atari.AtariEnv}[task.domain]
     return TimeLimit(backend(task))

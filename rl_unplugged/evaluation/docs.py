@@ -35,6 +35,13 @@ _CHOICES = """\
   greedy best checkpoint (by logged return) of the task's logged behaviour DQN over the
   same seeds: the policy of the task's `expert` datasets. A
   pending reference is `null` and normalisation refuses to run on it.
+- **Atari** (RL Unplugged's games). The environment is ALE under the settings listed
+  per protocol (`environment.atari`: sticky actions 0.25, minimal action sets, 4 frames
+  per step max-pooled, 84x84 grey, 4 stacked frames, no no-op starts, no life-loss
+  terminations, 108,000 frames = 27,000 steps); the observation already is the frame
+  stack, so the frame stack above stays 1. Training data: RL Unplugged's own files.
+  References: published random and human scores (Badia et al. 2020, Atari-57), recorded
+  with `status` published, not measured here; Carnival and Pooyan have none.
 - **Hashes.** `settings_hash` covers everything that decides raw returns; `hash` adds the
   references, because normalised scores depend on them. Submissions name `hash`.
 """
@@ -61,6 +68,8 @@ def _task_doc(p: protocols_lib.Protocol) -> str:
         lines.append(f"| {key} | `{env[key]}` |")
     lines.append(f"| observation | `{tuple(env['observation']['shape'])} "
                  f"{env['observation']['dtype']}` |")
+    for key, value in env.get("atari", {}).items():  # ALE settings (Atari tasks only).
+        lines.append(f"| atari.{key} | `{value}` |")
     lo, hi = p.feasible_return_range  # Derived from the registry's reward bounds, not hashed.
     lines += [f"| evaluation episodes | {ev['num_episodes']} |",
               f"| evaluation epsilon | {ev['epsilon']} |",
@@ -70,12 +79,17 @@ def _task_doc(p: protocols_lib.Protocol) -> str:
     for kind, rec in p.references.items():
         if rec.get("value") is None:
             lines.append(f"- {kind}: **{rec.get('status', 'missing')}**: {rec.get('note', '')}")
+        elif rec.get("status") == "published":  # Atari: published scores, not measured.
+            lines.append(f"- {kind} ({rec['kind']}): {rec['value']:.6g} ({rec['how']}; "
+                         f"source: {rec['source']})")
         else:
             lines.append(f"- {kind}: {rec['value']:.6g} (std {rec['std']:.4g} over "
                          f"{rec['num_episodes']} episodes; {rec['how']}; measured "
                          f"{rec['measured_at']}, package {rec['package_version']})")
     lines += ["", "## Datasets a submission may train on", ""]
     lines += [f"- `{d}`" for d in p.datasets]
+    if "source" in c["training_data"]:
+        lines += ["", f"Source: {c['training_data']['source']}."]
     lines += ["", "## Evaluation seeds", "", "```", json.dumps(ev["episode_seeds"]), "```", ""]
     return "\n".join(lines)
 
@@ -102,7 +116,8 @@ def render_protocol_docs(root: Path) -> list[Path]:
         fileio.write_text(out_dir / fname, _task_doc(p))
         written.append(out_dir / fname)
         refs = p.references
-        fmt = lambda r: "pending" if r.get("value") is None else f"{r['value']:.4g}"
+        fmt = lambda r: (r.get("status", "pending") if r.get("value") is None
+                         else f"{r['value']:.4g}")
         index.append(f"| [{p.task_id}]({fname}) | {p.version} | `{p.hash[:12]}` | "
                      f"{p.num_episodes} | {fmt(refs['random'])} | {fmt(refs['expert'])} |")
     index += ["", _CHOICES.format(version=protocols_lib.PROTOCOL_VERSION,

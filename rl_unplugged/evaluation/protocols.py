@@ -29,6 +29,13 @@ Choices (documented in the rendered docs under `evaluation/protocols/`):
     would add a second source of randomness.
   - Frame stack 1: bsuite, MinAtar and the classic tasks are (near) Markov in a single
     observation, and the datasets store single observations.
+  - Atari (`environment.atari`, `registry.ATARI_SETTINGS`): the task's observation is
+    already the stack of 4 preprocessed frames (84x84 grey) that RL Unplugged's files
+    store, so `frame_stack` (stacking by the evaluator on top of the observation) stays 1;
+    sticky actions 0.25 and the 27,000-step (108,000-frame) cap are the environment's.
+    Its training data are RL Unplugged's files (`training_data.source`) and its
+    references are published random and human scores (`atari_references.py`), recorded
+    with `status` 'published' and how they were obtained.
 
 The rules a protocol imposes on what is evaluated and reported are its methods, used
 by both the evaluator and submission validation: `check_datasets`, `check_selection`,
@@ -68,6 +75,10 @@ SELECTION_RULE = (
 EPSILON_RNG = ("per episode: numpy.random.default_rng(numpy.random.SeedSequence(episode_seed)"
                ".spawn(1)[0]), a stream independent of the environment's reset(seed=episode_seed)")
 RETURN_DEFINITION = "undiscounted sum of the environment's raw rewards over one episode"
+# Tasks whose datasets are not built here (Atari) name the original files' datasets.
+EXTERNAL_DATA = ("RL Unplugged's original files of the task (Gulcehre et al. 2020), "
+                 "read through rl_unplugged.data.rlu_originals (`rlu-gcs:<root>/<Game>/"
+                 "run_<n>`) and named as TFDS names them; no dataset is built here")
 _SEED_SALT = "rl_unplugged/evaluation"
 
 PROTOCOLS_FILE = "protocols.json"
@@ -346,7 +357,7 @@ def settings(task: TaskSpec | str, *, num_episodes: int = NUM_EPISODES,
         raise ValueError("num_episodes must be >= 1")
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
-    return {
+    content = {
         "protocol": f"rlu-eval/{task.id}",
         "version": PROTOCOL_VERSION,
         "task": task.id,
@@ -369,10 +380,16 @@ def settings(task: TaskSpec | str, *, num_episodes: int = NUM_EPISODES,
         },
         "training_data": {
             "datasets": [d.name for d in registry.datasets(f"rlu_{task.domain}")
-                         if d.task.id == task.id],
+                         if d.task.id == task.id] if task.builds_datasets else [],
         },
         "selection": {"methods": list(SELECTION_METHODS), "rule": SELECTION_RULE},
     }
+    if task.domain == "atari":
+        content["environment"]["atari"] = registry.ATARI_SETTINGS.as_dict()
+    if not task.builds_datasets:
+        content["training_data"] = {"datasets": list(task.external_datasets),
+                                    "source": EXTERNAL_DATA}
+    return content
 
 
 def make_protocol(settings_content: Mapping[str, Any],
@@ -406,8 +423,9 @@ def derive_protocols(references: Mapping[str, Any] | None = None) -> dict[str, P
     out = {}
     for task in registry.tasks():
         if task.id not in references.get("tasks", {}):
-            raise KeyError(f"no normalisation references recorded for {task.id}; run "
-                           "`rlu protocols references`")
+            how = ("`python -m rl_unplugged.evaluation.atari_references` (published scores)"
+                   if task.domain == "atari" else "`rlu protocols references`")
+            raise KeyError(f"no normalisation references recorded for {task.id}; run {how}")
         out[task.id] = make_protocol(settings(task), references["tasks"][task.id])
     return out
 

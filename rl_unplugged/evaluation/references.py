@@ -175,8 +175,9 @@ def record_references(path: str | Path, *, tasks: list[str] | None = None,
     Args:
       path: output file (the package-data file is `rl_unplugged/evaluation/data/
         references.json`).
-      tasks: task ids whose random reference to (re)measure; default (None) all
-        registered tasks; [] none (e.g. to record expert values only).
+      tasks: task ids whose random reference to (re)measure; default (None) every
+        registered task whose datasets are built here (not Atari); [] none (e.g. to
+        record expert values only).
       existing: a references document whose other tasks are kept unchanged.
       expert: {task_id: expert record from `measure_reference`}; tasks not given keep
         their existing expert record, or get a pending one.
@@ -189,7 +190,9 @@ def record_references(path: str | Path, *, tasks: list[str] | None = None,
     if existing:
         doc["tasks"].update(json.loads(json.dumps(existing.get("tasks", {}))))
     expert = dict(expert or {})
-    for task_id in [t.id for t in registry.tasks()] if tasks is None else tasks:
+    # Default: the tasks built here; Atari's are published (`atari_references.py`).
+    measured = [t.id for t in registry.tasks() if t.builds_datasets]
+    for task_id in measured if tasks is None else tasks:
         registry.get_task(task_id)
         old = doc["tasks"].get(task_id, {})
         doc["tasks"][task_id] = {

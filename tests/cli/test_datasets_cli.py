@@ -189,3 +189,12 @@ def test_a_corrupt_tfrecord_is_one_line_naming_the_file(tiny_built, tmp_path, ca
     assert cli.main(["datasets", "inspect", name, "--data-dir", str(copy)]) == 2
     err = _one_line_error(capsys)
     assert f"{record}: corrupted or truncated record" in err
+
+
+def test_list_and_build_of_a_task_whose_datasets_are_not_built_here(capsys):
+    assert cli.main(["datasets", "list", "--domain", "atari"]) == 0
+    out = capsys.readouterr().out
+    assert "rlu_atari" in out and "ALE/Pong-v5" in out and "not built here" in out
+    assert cli.main(["datasets", "build", "rlu_atari/Pong_run_1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "rlu_atari/Pong_run_1 is not built here" in err

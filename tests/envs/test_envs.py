@@ -4,7 +4,9 @@ import pytest
 from rl_unplugged import envs, registry
 
 
-@pytest.mark.parametrize("task", sorted(registry.TASKS))
+# Two Atari games stand for the 46 (each loads a ROM; tests/envs/test_atari.py has more).
+@pytest.mark.parametrize("task", [t for t in sorted(registry.TASKS) if not t.startswith(
+    "atari/") or t in ("atari/breakout", "atari/pong")])
 def test_env_matches_spec_and_is_deterministic(task):
     spec = registry.get_task(task)
 

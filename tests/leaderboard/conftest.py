@@ -1,6 +1,7 @@
 """Small protocols (4 episodes, references 0 and 10) and valid submissions built on them."""
 
 import json
+import math
 
 import pytest
 
@@ -20,14 +21,15 @@ def make_small_protocols(expert=10.0):
 def feasible(protocol, x):
     """x in [0, 20] mapped affinely into the protocol's feasible return range."""
     lo, hi = protocol.feasible_return_range
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # Atari: reward bounds not recorded.
+        lo, hi = 0.0, 20.0
     return lo + (hi - lo) * x / 20
 
 
 def make_submission(protocols, name="Entry A", track="bsuite", runs=3, offset=0.0, **kwargs):
     """Returns offset + run + episode + task/2 (all below 20), scaled into each task's
     feasible range: the same affine map per task for every entry keeps their order."""
-    tasks = ([track] if track in registry.TASKS else
-             [t.id for t in registry.tasks(None if track == "all" else track)])
+    tasks = registry.track_tasks(track)
     returns = {t: [[feasible(protocols[t], offset + r + e + 0.5 * j) for e in range(NUM_EPISODES)]
                    for r in range(runs)]
                for j, t in enumerate(tasks)}

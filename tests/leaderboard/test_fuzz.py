@@ -108,10 +108,9 @@ def expected_valid(doc, existing=()):  # noqa: C901 - a flat list of rules reads
         return False
     if (sel["method"] == "offline") != bool(name):
         return False
-    if doc["track"] not in ("all", "bsuite", "minatar", "classic", *registry.TASKS):
+    if doc["track"] not in registry.tracks():
         return False
-    tasks = ([doc["track"]] if doc["track"] in registry.TASKS else
-             [t.id for t in registry.tasks(None if doc["track"] == "all" else doc["track"])])
+    tasks = registry.track_tasks(doc["track"])
     results = doc["results"]
     if not isinstance(results, dict) or set(results) != set(tasks):
         return False

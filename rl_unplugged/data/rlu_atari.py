@@ -1,0 +1,68 @@
+"""RL Unplugged's Atari files as a `Source` of the registered Atari task.
+
+`rl_unplugged.data.rlu_originals.AtariSource` reads the files (GZIP TFRecord transitions;
+the alignment is documented there) under an ad-hoc task with ALE's full action set.
+`RegisteredAtariSource(prefix)` reads the same files under the registered task of
+their game (`registry.atari_task_for_game`: the minimal action set RL Unplugged's DQN
+runs played, 27,000-step episodes), with the dataset name its protocol allows
+(`rlu_atari/<Game>_run_<n>`). A store materialised from it trains learners whose runs
+evaluate under the game's protocol and can be submitted to the `atari` tracks.
+`uri.open_source("rlu-gcs:<root>/<Game>/run_<n>", task=<the game's task>)` (and so
+`rlu datasets import ... --task atari/<game>`) gives this source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from rl_unplugged import registry
+from rl_unplugged.data.episode import Episode
+from rl_unplugged.data.rlu_originals import AtariSource
+from rl_unplugged.data.sources import Block, Source
+from rl_unplugged.errors import ConfigError, IncompatibleError
+from rl_unplugged.specs import TaskSpec
+
+
+class RegisteredAtariSource(Source):
+    """An `AtariSource` whose task is the registered task of its game."""
+
+    def __init__(self, prefix: str, task: TaskSpec | None = None):
+        """Args: prefix: `<root>/<Game>/run_<n>` (anything `tf.io.gfile` opens); task:
+        the task the caller expects (checked against the game's).
+
+        Raises:
+          ConfigError: a prefix not ending in <Game>/run_<n>. UnknownNameError: a game
+            RL Unplugged does not have. IncompatibleError: `task` is not the game's.
+            NotFoundError: no shards.
+        """
+        match = re.search(r"([^/]+)/run_\d+$", prefix.rstrip("/"))
+        if not match:
+            raise ConfigError(f"rlu-gcs:{prefix}: Atari paths end in <Game>/run_<n>")
+        game = registry.atari_task_for_game(match.group(1))
+        if task is not None and task.id != game.id:
+            raise IncompatibleError(f"rlu-gcs:{prefix} holds {game.id}, not {task.id}")
+        task = game if task is None else task
+        self._source = AtariSource(prefix, num_actions=task.num_actions)
+        super().__init__(name=self._source.name, uri=self._source.uri, task=task)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self._source.metadata
+
+    def fingerprint(self) -> str:
+        return self._source.fingerprint()
+
+    def signature(self) -> dict[str, Any]:
+        return self._source.signature()
+
+    def verify(self) -> None:
+        self._source.verify()
+
+    def iter_episodes(self) -> Iterator[Episode]:
+        return self._source.iter_episodes()
+
+    def iter_blocks(self) -> Iterator[Block]:
+        return self._source.iter_blocks()
+
