@@ -230,7 +230,8 @@ def test_known_maximum_return_is_derived_not_hashed():
 def test_retired_v1_protocols_load_with_their_hashes_checked():
     v1 = P.retired_protocols(1)
     assert 1 in P.RETIRED_VERSIONS and P.PROTOCOL_VERSION not in P.RETIRED_VERSIONS
-    assert set(v1) == {t.id for t in registry.tasks()}
+    # v1 predates the Atari tasks (published references, never measured under v1).
+    assert set(v1) == {t.id for t in registry.tasks() if t.domain != "atari"}
     for task_id, p in v1.items():
         assert p.version == 1 and p.task_id == task_id and p.num_episodes == 100
         assert p.hash == P.content_hash({k: v for k, v in p.content.items()
