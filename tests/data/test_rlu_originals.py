@@ -9,7 +9,8 @@ import pytest
 from rl_unplugged import registry
 from rl_unplugged.data import rlu_originals, uri
 from rl_unplugged.data import store as S
-from rl_unplugged.data.rlu_originals import AtariSource, ControlSuiteSource
+from rl_unplugged.data.rlu_originals import AtariSource
+from rl_unplugged.data.rlu_originals_sequences import ControlSuiteSource
 from rl_unplugged.errors import CorruptDataError, NotFoundError, UnknownNameError
 
 tf = pytest.importorskip("tensorflow")
