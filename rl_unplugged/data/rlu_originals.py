@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from rl_unplugged import registry
 from rl_unplugged.data import adhoc
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
@@ -311,6 +312,61 @@ class RWRLSource(Source):
                     actions=c["action"][1:stop + 1], rewards=c["reward"][1:stop + 1],
                     terminated=bool(len(ends)), metadata={F.EPISODE_ID: count})
                 count += 1
+
+
+# `rlu convert DOMAIN`: the suite's directory under a bucket root, and its source class.
+SUITE_DIRS = {"atari": "atari", "control_suite": "dm_control_suite",
+              "locomotion": "dm_locomotion", "bsuite": "bsuite", "dmlab": "dmlab", "rwrl": "rwrl"}
+
+
+def original_path(domain: str, src: str, *, task: str | None = None, game: str | None = None,
+                  run: str | None = None, sequence_length: int | None = None,
+                  challenge: str | None = None) -> str:
+    """The path of one RL Unplugged dataset: `src` itself when neither `task` nor `game`
+    is given, else built under `src` (a bucket copy holding `<suite dir>/`, or that
+    suite directory itself):
+
+      atari          <root>/<game>/run_<run, default 1>
+      control_suite  <root>/<task>
+      locomotion     <root>/<task>/seq<sequence_length, default the registry's>
+      bsuite         <root>/<task>/<run, e.g. 0_0.1>/<seed>_full
+      dmlab          <root>/<task>/<run, e.g. training_0>
+      rwrl           <root>/combined_challenge_<challenge>/<task: domain/task>/
+                     offline_rl_challenge_<run, default challenge>
+
+    Raises:
+      UnknownNameError: an unknown domain. ConfigError: a missing --game/--task/--run.
+    """
+    if domain not in SUITE_DIRS:
+        raise registry._unknown("RL Unplugged domain", domain, SUITE_DIRS)
+    src = src.rstrip("/")
+    if task is None and game is None:
+        return src
+    root = f"{src}/{SUITE_DIRS[domain]}"
+    if not _tf().io.gfile.isdir(root):
+        root = src
+    if domain == "atari":
+        if game is None:
+            raise ConfigError("rlu convert atari: give --game (e.g. Pong)")
+        return f"{root}/{game}/run_{run or 1}"
+    if task is None:
+        raise ConfigError(f"rlu convert {domain}: give --task")
+    if domain == "control_suite":
+        return f"{root}/{task}"
+    if domain == "locomotion":
+        length = sequence_length or registry.get_original_task(task, "dm_locomotion"
+                                                               ).sequence_length
+        return f"{root}/{task}/seq{length}"
+    if run is None and domain in ("bsuite", "dmlab"):
+        raise ConfigError(f"rlu convert {domain}: give --run (e.g. "
+                          f"{'0_0.0' if domain == 'bsuite' else 'training_0'})")
+    if domain == "bsuite":
+        return f"{root}/{task}/{run}/{run.split('_')[0]}_full"
+    if domain == "dmlab":
+        return f"{root}/{task}/{run}"
+    challenge = challenge or run or "easy"
+    return (f"{root}/combined_challenge_{challenge}/{task}/"
+            f"offline_rl_challenge_{run or challenge}")
 
 
 def open_original(path: str, *, num_actions: int | None = None, camera: bool = False) -> Source:
