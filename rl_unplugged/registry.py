@@ -424,6 +424,15 @@ RLU_DMLAB: dict[str, OriginalTask] = {t.name: t for t in (
 # bsuite tasks, whose observation shapes and action counts the files follow.
 RLU_BSUITE: dict[str, str] = {"catch": "bsuite/catch", "cartpole": "bsuite/cartpole",
                               "mountain_car": "bsuite/mountain_car"}
+
+
+def get_rlu_bsuite_task(environment: str) -> TaskSpec:
+    """The registered task of RL Unplugged's bsuite files of `environment` ('catch')."""
+    if environment not in RLU_BSUITE:
+        raise _unknown("RL Unplugged bsuite environment", environment, RLU_BSUITE)
+    return get_task(RLU_BSUITE[environment])
+
+
 _ORIGINAL_SUITES = {"dm_control_suite": RLU_CONTROL_SUITE, "dm_locomotion": RLU_LOCOMOTION,
                     "dmlab": RLU_DMLAB}
 

@@ -51,7 +51,7 @@ from rl_unplugged.data import adhoc
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
 from rl_unplugged.data.sources import Source
-from rl_unplugged.errors import ConfigError, CorruptDataError, NotFoundError
+from rl_unplugged.errors import ConfigError, CorruptDataError, NotFoundError, UnknownNameError
 from rl_unplugged.specs import ActionSpec
 
 ATARI_ACTIONS = 18
@@ -189,17 +189,19 @@ class AtariSource(Source):
         return {k: np.concatenate(v) for k, v in parts.items()}
 
     def _episode(self, path: str, parts: list[dict[str, np.ndarray]], count: int) -> Episode:
-        rows = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        d = rows["d_t"]
+        # One copy of the frames: o_t of every row, then the last row's o_tp1 (the other
+        # o_tp1 are the next rows' o_t, checked when the rows were chained).
+        frames = np.concatenate([p["o_t"] for p in parts] + [parts[-1]["o_tp1"][-1:]])
+        d = np.concatenate([p["d_t"] for p in parts])
         if np.any((d != 0) & (d != 1)):
             raise CorruptDataError(f"{path}: field 'd_t' holds {d[(d != 0) & (d != 1)][0]}, "
                                    f"expected 0 or 1")
         return Episode.from_rollout(
-            observations=np.concatenate([rows["o_t"], rows["o_tp1"][-1:]]),
-            actions=rows["a_t"], rewards=rows["r_t"], terminated=bool(d[-1] == 0),
+            observations=frames, actions=np.concatenate([p["a_t"] for p in parts]),
+            rewards=np.concatenate([p["r_t"] for p in parts]), terminated=bool(d[-1] == 0),
             metadata={F.EPISODE_ID: count,
-                      "source_episode_id": int(rows["episode_id"][0]),
-                      "source_episode_return": float(rows["episode_return"][0])})
+                      "source_episode_id": int(parts[0]["episode_id"][0]),
+                      "source_episode_return": float(parts[0]["episode_return"][0])})
 
     def iter_episodes(self) -> Iterator[Episode]:
         """Streams each shard in batches: memory holds one episode, not a whole shard."""
@@ -215,9 +217,10 @@ class AtariSource(Source):
                     count, open_run = count + 1, []
                 breaks = rows["d_t"] == 0
                 breaks[:-1] |= rows["episode_id"][1:] != rows["episode_id"][:-1]
-                if n > 1:
-                    breaks[:-1] |= np.any(
-                        (rows["o_tp1"][:-1] != rows["o_t"][1:]).reshape(n - 1, -1), axis=1)
+                if n > 1:  # Compared 8 bytes at a time (frames are contiguous uint8).
+                    after, before = (rows[k].reshape(n, -1).view(np.uint64)
+                                     for k in ("o_tp1", "o_t"))
+                    breaks[:-1] |= np.any(after[:-1] != before[1:], axis=1)
                 start = 0
                 for stop in np.flatnonzero(breaks) + 1:
                     open_run.append({k: v[start:stop] for k, v in rows.items()})
@@ -338,7 +341,8 @@ def original_path(domain: str, src: str, *, task: str | None = None, game: str |
       UnknownNameError: an unknown domain. ConfigError: a missing --game/--task/--run.
     """
     if domain not in SUITE_DIRS:
-        raise registry._unknown("RL Unplugged domain", domain, SUITE_DIRS)
+        raise UnknownNameError(f"unknown RL Unplugged domain {domain!r}; use one of "
+                               f"{', '.join(SUITE_DIRS)}")
     src = src.rstrip("/")
     if task is None and game is None:
         return src

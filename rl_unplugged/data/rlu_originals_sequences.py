@@ -68,7 +68,7 @@ from rl_unplugged.data.rlu_originals import (
 )
 from rl_unplugged.data.sources import Source
 from rl_unplugged.errors import ConfigError, CorruptDataError
-from rl_unplugged.specs import ActionSpec
+from rl_unplugged.specs import ActionSpec, TaskSpec
 
 FIRST, LAST = 0, 2  # dm_env.StepType values.
 Window = dict[str, Any]  # {'observation': {key: (L, *shape)}, 'action', 'reward', ...}
@@ -118,7 +118,8 @@ class SequenceSource(Source):
 
     _format = "rlu-sequence-tfrecord"
 
-    def __init__(self, prefix: str, *, uri: str, name: str, task, label: dict[str, Any]):
+    def __init__(self, prefix: str, *, uri: str, name: str, task: TaskSpec,
+                 label: dict[str, Any]):
         """Args: prefix: the shards' `<prefix>-<i:05d>-of-<N:05d>`; uri, name, task: the
         `Source`'s; label: metadata recorded in the store."""
         self._files = shard_files(prefix)
@@ -338,9 +339,7 @@ class BsuiteSource(SequenceSource):
             raise ConfigError(f"rlu-gcs:{prefix}: bsuite paths end in "
                               f"bsuite/<env>/<seed>_<noise>/<seed>_full")
         env, run = match.group(1), match.group(2)
-        if env not in registry.RLU_BSUITE:
-            raise registry._unknown("RL Unplugged bsuite environment", env, registry.RLU_BSUITE)
-        task = registry.get_task(registry.RLU_BSUITE[env])
+        task = registry.get_rlu_bsuite_task(env)
         self._shape = task.observation.shape
         super().__init__(prefix, uri=prefix, name=f"rlu_bsuite_original/{env}_{run}", task=task,
                          label={"environment": env, "run": run})

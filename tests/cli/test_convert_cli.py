@@ -121,5 +121,6 @@ def test_original_paths_follow_the_bucket_layout(tmp_path):
     assert original_path("control_suite", f"{root}/x/fish_swim/") == f"{root}/x/fish_swim"
     with pytest.raises(ConfigError, match="give --game"):
         original_path("atari", root, task="Pong")
-    with pytest.raises(UnknownNameError, match="did you mean dmlab"):
+    with pytest.raises(UnknownNameError, match="unknown RL Unplugged domain 'dmlb'; use one of "
+                                               "atari, control_suite"):
         original_path("dmlb", root, task="x")

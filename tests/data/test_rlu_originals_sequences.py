@@ -252,3 +252,15 @@ def test_bsuite_errors_name_the_file_and_field(tmp_path):
         list(BsuiteSource(str(prefix)).iter_episodes())
     with pytest.raises(UnknownNameError, match="did you mean catch"):
         BsuiteSource(str(tmp_path / "bsuite" / "catc" / "0_0.0" / "0_full"))
+
+
+def test_locomotion_and_dmlab_shapes_are_the_original_loaders():
+    cmu = registry.get_original_task("humanoid_walls", "dm_locomotion")
+    assert cmu.observation_size == 56 + 3 + 3 + 56 + 3 + 1 + 3 + 12 and cmu.action_shape == (56,)
+    assert SPEC.observation_size == 30 + 30 + 8 + 8 + 15 + 3 + 3 + 3 + 3 + 4
+    assert SPEC.action_shape == (38,) and dict(SPEC.pixel_keys) == {CAMERA: (64, 64, 3)}
+    assert {t.sequence_length for t in registry.RLU_LOCOMOTION.values()} == {2, 40}
+    lab = registry.get_original_task("seekavoid_arena_01", "dmlab")
+    assert (lab.sequence_length, lab.num_actions) == (301, 15)
+    with pytest.raises(UnknownNameError, match="did you mean rodent_bowl_escape"):
+        registry.get_original_task("rodent_escape", "dm_locomotion")
