@@ -280,7 +280,8 @@ class RWRLSource(Source):
             for index, record in enumerate(tf.data.TFRecordDataset(path)):
                 example = tf.train.Example.FromString(record.numpy())
                 columns: dict[str, Any] = {"observation": {}}
-                for key, feature in example.features.feature.items():
+                # Sorted: protobuf maps iterate in no fixed order (errors name one field).
+                for key, feature in sorted(example.features.feature.items()):
                     values = np.asarray(feature.float_list.value, np.float32)
                     if len(values) % RWRL_STEPS:
                         raise CorruptDataError(f"{path}: field {key!r} of episode {index} has "

@@ -233,5 +233,5 @@ def test_rwrl_bad_episodes_name_the_file_and_field(tmp_path):
                                                r"\['reward'\]"):
         uri.open_source(f"rlu-gcs:{d}")
     d = write_rwrl(tmp_path, length=1000)
-    with pytest.raises(CorruptDataError, match=r"field '[\w:]+' of episode 0 has 1000 values"):
+    with pytest.raises(CorruptDataError, match=r"field 'action' of episode 0 has 1000 values"):
         uri.open_source(f"rlu-gcs:{d}")
