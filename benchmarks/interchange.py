@@ -1,17 +1,20 @@
-"""Interchange throughput: RL Unplugged Atari decoding against bare tf.data, and import
-of D4RL / Minari files against reading them with h5py alone, in one run.
+"""Interchange throughput, in one run: RL Unplugged Atari decoding against bare tf.data,
+and the import of each source against reading the same file with its own library.
 
 Writes synthetic data in each format under a temporary directory, then prints JSON:
-  * atari: decoded transitions/s of `AtariSource.read_file` over local GZIP shards
-    against a bare `tf.data` parse + PNG decode of the same files (target: >= 90%),
-    and the full import (`materialize`: chaining, conformance, .npy store);
-  * d4rl, minari: transitions/s of the import (`materialize`) against reading every
-    column with h5py (Minari itself is not installed beside the suite; h5py reads the
-    same HDF5 file); the import includes what every source pays at the door:
-    conformance, the .npy store written and checksummed.
-Other jobs share this machine: compare the ratios, not the absolute rates. Usage (from
-the repository root): PYTHONPATH=. python benchmarks/interchange.py [--atari 20000]
-[--rows 1000000].
+  * atari: decoded transitions/s over local GZIP shards of (a) `AtariSource.read_file`
+    (parse + PNG decode), (b) `AtariSource.iter_episodes` (decode, then episodes rebuilt
+    from the rows: what the import consumes) against the anchor, a bare `tf.data` parse +
+    decode of the same files (target: >= 90%), and (c) the full import (`materialize`:
+    chaining, conformance, the .npy store written and checksummed);
+  * d4rl, minari, d3rlpy, npz, tfds: transitions/s of the import (`materialize`, which
+    every source pays at the door: conformance, .npy store, checksums) against reading
+    every column of the same file with its own library: h5py (D4RL, d3rlpy; Minari too
+    unless `minari` is importable, then `minari.load_dataset` and iterating its
+    episodes), `np.load` (npz), `tfds.builder(...).as_dataset` iterated as NumPy (tfds).
+Other jobs may share the machine: compare same-run ratios, not absolute rates. Usage
+(from the repository root): PYTHONPATH=. python benchmarks/interchange.py [--atari 20000]
+[--rows 1000000] [--tfds 20000].
 """
 
 from __future__ import annotations
@@ -27,19 +30,37 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import h5py
 import numpy as np
 
+from rl_unplugged.data import export
 from rl_unplugged.data import store as S
 from rl_unplugged.data.rlu_originals import AtariSource
+from rl_unplugged.data.sources_d3rlpy import D3rlpySource
 from rl_unplugged.data.sources_d4rl import D4RLSource
 from rl_unplugged.data.sources_minari import MinariSource
+from rl_unplugged.data.sources_npz import NpzSource
+from rl_unplugged.data.sources_rlds import TFDSSource
 
 
-def _best(fn, repeats: int = 2) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def _timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process, all threads) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _best(fn, repeats: int = 2) -> tuple[float, float]:
+    """Best (wall, CPU) seconds over `repeats` calls."""
+    times = [_timed(fn) for _ in range(repeats)]
+    return min(t[0] for t in times), min(t[1] for t in times)
+
+
+def _interleaved(fns: dict, rounds: int = 3) -> dict[str, tuple[float, float]]:
+    """Best (wall, CPU) seconds of each function over `rounds` rounds that run them in
+    turn (so a load change on a shared machine hits every function alike)."""
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for key, fn in fns.items():
+            times[key].append(_timed(fn))
+    return {k: (min(t[0] for t in v), min(t[1] for t in v)) for k, v in times.items()}
 
 
 def write_atari(root: Path, transitions: int, shards: int = 4, episode: int = 500) -> Path:
@@ -137,14 +158,76 @@ def write_minari(directory: Path, rows: int, length: int = 1000) -> None:
 
 
 def h5_read_all(path: Path) -> None:
+    """Every dataset of the file read into memory (visititems stops at a non-None)."""
+    def read(_, obj) -> None:
+        if isinstance(obj, h5py.Dataset):
+            obj[()]
+
     with h5py.File(path, "r") as f:
-        f.visititems(lambda _, v: v[()] if isinstance(v, h5py.Dataset) else None)
+        f.visititems(read)
+
+
+def minari_read_all(directory: Path) -> str:
+    """Every episode of a Minari dataset read by `minari` (if importable) else h5py."""
+    try:
+        import minari
+    except ImportError:
+        h5_read_all(directory / "data" / "main_data.hdf5")
+        return "h5py"
+    os.environ["MINARI_DATASETS_PATH"] = str(directory.parent.parent)
+    dataset = minari.load_dataset(f"{directory.parent.name}/{directory.name}")
+    for episode in dataset.iterate_episodes():
+        _ = episode.observations, episode.actions, episode.rewards
+    return f"minari {minari.__version__}"
+
+
+def npz_read_all(path: Path) -> None:
+    with np.load(path) as f:
+        for key in f.files:
+            f[key]
+
+
+def build_tfds(root: Path, transitions: int) -> tuple[str, Path]:
+    """A bsuite catch RLDS dataset of >= `transitions`, built by the suite's builder."""
+    from rl_unplugged import builders
+    from tests.helpers import tiny_spec, write_random_log
+
+    name = "rlu_bsuite/catch_noise10_run0"
+    spec = tiny_spec(name, num_steps=transitions)
+    write_random_log(spec, root)
+    builders.builder(name, root, num_steps=transitions).download_and_prepare()
+    return name, root
+
+
+def tfds_read_all(name: str, root: Path) -> int:
+    """The anchor: every step through tfds itself (episodes flattened, batched), as NumPy."""
+    import tensorflow_datasets as tfds
+
+    n = 0
+    ds = tfds.builder(name, data_dir=str(root)).as_dataset(split="train")
+    for steps in ds.flat_map(lambda e: e["steps"]).batch(4096).as_numpy_iterator():
+        n += len(steps["reward"])
+    return n
+
+
+def _rates(n: int, anchor: tuple[float, float], ours: tuple[float, float],
+           anchor_key: str) -> dict:
+    """Throughputs of the import and its anchor, by wall clock and by CPU time (the
+    CPU-time ratio is the robust one on a shared machine: others' load is not in it)."""
+    return {"transitions": n, f"{anchor_key}_per_s": round(n / anchor[0]),
+            "import_per_s": round(n / ours[0]),
+            f"import_vs_{anchor_key}": round(anchor[0] / ours[0], 3),
+            f"{anchor_key}_per_cpu_s": round(n / anchor[1]),
+            "import_per_cpu_s": round(n / ours[1]),
+            f"import_vs_{anchor_key}_cpu": round(anchor[1] / ours[1], 3)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--atari", type=int, default=20_000, help="Atari transitions")
-    parser.add_argument("--rows", type=int, default=1_000_000, help="D4RL/Minari transitions")
+    parser.add_argument("--rows", type=int, default=1_000_000,
+                        help="D4RL/Minari/d3rlpy/npz transitions")
+    parser.add_argument("--tfds", type=int, default=20_000, help="TFDS transitions (0: skip)")
     args = parser.parse_args()
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -152,26 +235,50 @@ def main() -> None:
         prefix = write_atari(root / "atari", args.atari)
         source = AtariSource(str(prefix))
         files = source._files
-        bare = _best(lambda: bare_atari(files))
-        ours = _best(lambda: [source.read_file(f) for f in files])
+        best = _interleaved({
+            "bare": lambda: bare_atari(files),
+            "read_file": lambda: [source.read_file(f) for f in files],
+            "iter_episodes": lambda: sum(len(e.steps["reward"]) - 1
+                                         for e in AtariSource(str(prefix)).iter_episodes())})
         full = _best(lambda: S.materialize(AtariSource(str(prefix)), root / "atari_store"), 1)
+        bare = best["bare"]
         out["atari"] = {"transitions": args.atari,
-                        "bare_tf_data_per_s": round(args.atari / bare),
-                        "reader_per_s": round(args.atari / ours),
-                        "reader_vs_bare": round(bare / ours, 3),
-                        "import_per_s": round(args.atari / full)}
+                        "bare_tf_data_per_s": round(args.atari / bare[0]),
+                        "bare_tf_data_per_cpu_s": round(args.atari / bare[1])}
+        for key, t in (*best.items(), ("import", full)):
+            if key != "bare":
+                out["atari"].update({
+                    f"{key}_per_s": round(args.atari / t[0]),
+                    f"{key}_vs_bare": round(bare[0] / t[0], 3),
+                    f"{key}_per_cpu_s": round(args.atari / t[1]),
+                    f"{key}_vs_bare_cpu": round(bare[1] / t[1], 3)})
         write_d4rl(root / "d.hdf5", args.rows)
         anchor = _best(lambda: h5_read_all(root / "d.hdf5"))
         full = _best(lambda: S.materialize(D4RLSource(root / "d.hdf5"), root / "d_store"), 1)
-        out["d4rl"] = {"transitions": args.rows, "h5py_per_s": round(args.rows / anchor),
-                       "import_per_s": round(args.rows / full),
-                       "import_vs_h5py": round(anchor / full, 3)}
-        write_minari(root / "m", args.rows)
-        anchor = _best(lambda: h5_read_all(root / "m" / "data" / "main_data.hdf5"))
-        full = _best(lambda: S.materialize(MinariSource(root / "m"), root / "m_store"), 1)
-        out["minari"] = {"transitions": args.rows, "h5py_per_s": round(args.rows / anchor),
-                         "import_per_s": round(args.rows / full),
-                         "import_vs_h5py": round(anchor / full, 3)}
+        out["d4rl"] = _rates(args.rows, anchor, full, "h5py")
+        write_minari(root / "m" / "bench" / "mujoco-v0", args.rows)
+        minari_dir = root / "m" / "bench" / "mujoco-v0"
+        library = minari_read_all(minari_dir)
+        anchor = _best(lambda: minari_read_all(minari_dir))
+        full = _best(lambda: S.materialize(MinariSource(minari_dir), root / "m_store"), 1)
+        out["minari"] = {**_rates(args.rows, anchor, full, "library"), "library": library}
+        d_store = S.open_store(root / "d_store")
+        d_task = D4RLSource(root / "d.hdf5").task
+        export.export_d3rlpy(d_store, d_task, root / "d.h5")
+        anchor = _best(lambda: h5_read_all(root / "d.h5"))
+        full = _best(lambda: S.materialize(D3rlpySource(root / "d.h5"), root / "d3_store"), 1)
+        out["d3rlpy"] = _rates(args.rows, anchor, full, "h5py")
+        export.export_npz(d_store, d_task, root / "d.npz")
+        anchor = _best(lambda: npz_read_all(root / "d.npz"))
+        full = _best(lambda: S.materialize(NpzSource(root / "d.npz"), root / "npz_store"), 1)
+        out["npz"] = _rates(args.rows, anchor, full, "np_load")
+        if args.tfds:
+            name, data_root = build_tfds(root / "tfds", args.tfds)
+            n = tfds_read_all(name, data_root)
+            anchor = _best(lambda: tfds_read_all(name, data_root))
+            full = _best(lambda: S.materialize(TFDSSource(name, data_root),
+                                               root / "tfds_store"), 1)
+            out["tfds"] = _rates(n, anchor, full, "tfds")
     print(json.dumps(out))
 
 

@@ -569,7 +569,10 @@ class OriginalTask:
         order the observation is flattened.
       action_shape: (A,) continuous actions in [-1, 1] (the original wrappers normalise
         them), or () for Atari's discrete actions.
-      sequence_length: steps per stored tf.Example (2: SARSA).
+      sequence_length: steps per stored tf.Example (2: SARSA); DMLab: steps per episode.
+      pixel_keys: ((key, shape), ...) of uint8 image features (DM Locomotion's camera
+        as raw bytes, DMLab's PNG pixels), not among `observation_keys`.
+      num_actions: discrete actions (DMLab), 0 for continuous ones.
     """
 
     name: str
@@ -577,6 +580,8 @@ class OriginalTask:
     observation_keys: tuple[tuple[str, tuple[int, ...]], ...]
     action_shape: tuple[int, ...]
     sequence_length: int = 2
+    pixel_keys: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    num_actions: int = 0
 
     @property
     def observation_size(self) -> int:
@@ -610,8 +615,74 @@ RLU_ATARI = OriginalTask(name="atari", suite="atari", observation_keys=(("o_t", 
 # RLU_ATARI_TUNING_GAMES and RLU_ATARI_TESTING_GAMES: the Atari block above.
 
 
-def get_original_task(name: str) -> OriginalTask:
-    """An RL Unplugged DM Control Suite task by directory name (e.g. 'fish_swim')."""
-    if name not in RLU_CONTROL_SUITE:
-        raise _unknown("RL Unplugged control suite task", name, RLU_CONTROL_SUITE)
-    return RLU_CONTROL_SUITE[name]
+# DM Locomotion (dm_control_suite.py's CmuThirdParty and Rodent): proprio keys in the
+# order the loader's environment wrapper (FilterObservationsWrapper) lists them, the
+# egocentric camera as raw uint8 bytes (64, 64, 3) per step; actions in [-1, 1]. Keyed
+# by the directory under dm_locomotion/ (the loader's task 'rodent_escape' reads
+# dm_locomotion/rodent_bowl_escape); `sequence_length` is the loader's seq<L> directory
+# (the bucket may hold other lengths: the reader takes any seq<L>).
+_CMU = (("walker/joints_vel", (56,)), ("walker/sensors_velocimeter", (3,)),
+        ("walker/sensors_gyro", (3,)), ("walker/joints_pos", (56,)),
+        ("walker/world_zaxis", (3,)), ("walker/body_height", (1,)),
+        ("walker/sensors_accelerometer", (3,)), ("walker/end_effectors_pos", (12,)))
+_RODENT = (("walker/joints_pos", (30,)), ("walker/joints_vel", (30,)),
+           ("walker/tendons_pos", (8,)), ("walker/tendons_vel", (8,)),
+           ("walker/appendages_pos", (15,)), ("walker/world_zaxis", (3,)),
+           ("walker/sensors_accelerometer", (3,)), ("walker/sensors_velocimeter", (3,)),
+           ("walker/sensors_gyro", (3,)), ("walker/sensors_touch", (4,)))
+_CAMERA = (("walker/egocentric_camera", (64, 64, 3)),)
+
+
+def _locomotion(name: str, keys, action: int, length: int) -> OriginalTask:
+    return OriginalTask(name=name, suite="dm_locomotion", observation_keys=keys,
+                        action_shape=(action,), sequence_length=length, pixel_keys=_CAMERA)
+
+
+RLU_LOCOMOTION: dict[str, OriginalTask] = {t.name: t for t in (
+    _locomotion("humanoid_corridor", _CMU, 56, 2),
+    _locomotion("humanoid_gaps", _CMU, 56, 2),
+    _locomotion("humanoid_walls", _CMU, 56, 40),
+    _locomotion("rodent_gaps", _RODENT, 38, 2),
+    _locomotion("rodent_bowl_escape", _RODENT, 38, 2),
+    _locomotion("rodent_two_touch", _RODENT, 38, 40),
+    _locomotion("rodent_mazes", _RODENT, 38, 40),
+)}
+
+
+# DMLab (the RL Unplugged R2D2 colab and TFDS's rlu_dmlab builder): one tf.Example per
+# episode of `sequence_length` steps; pixels (72, 96, 3) PNG (stored BGR); 15 actions.
+def _dmlab(name: str, length: int) -> OriginalTask:
+    return OriginalTask(name=name, suite="dmlab", observation_keys=(), action_shape=(),
+                        sequence_length=length, pixel_keys=(("pixels", (72, 96, 3)),),
+                        num_actions=15)
+
+
+RLU_DMLAB: dict[str, OriginalTask] = {t.name: t for t in (
+    _dmlab("seekavoid_arena_01", 301), _dmlab("explore_object_rewards_few", 1351),
+    _dmlab("explore_object_rewards_many", 1801),
+    _dmlab("rooms_select_nonmatching_object", 181), _dmlab("rooms_watermaze", 1801),
+)}
+# bsuite (the RL Unplugged bsuite colab): the same environments as the registered
+# bsuite tasks, whose observation shapes and action counts the files follow.
+RLU_BSUITE: dict[str, str] = {"catch": "bsuite/catch", "cartpole": "bsuite/cartpole",
+                              "mountain_car": "bsuite/mountain_car"}
+
+
+def get_rlu_bsuite_task(environment: str) -> TaskSpec:
+    """The registered task of RL Unplugged's bsuite files of `environment` ('catch')."""
+    if environment not in RLU_BSUITE:
+        raise _unknown("RL Unplugged bsuite environment", environment, RLU_BSUITE)
+    return get_task(RLU_BSUITE[environment])
+
+
+_ORIGINAL_SUITES = {"dm_control_suite": RLU_CONTROL_SUITE, "dm_locomotion": RLU_LOCOMOTION,
+                    "dmlab": RLU_DMLAB}
+
+
+def get_original_task(name: str, suite: str = "dm_control_suite") -> OriginalTask:
+    """An RL Unplugged task by directory name (e.g. 'fish_swim') in `suite`
+    ('dm_control_suite', 'dm_locomotion' or 'dmlab')."""
+    table = _ORIGINAL_SUITES[suite]
+    if name not in table:
+        raise _unknown(f"RL Unplugged {suite} task", name, table)
+    return table[name]

@@ -24,6 +24,7 @@ from rl_unplugged.errors import UserError
 
 # Command-group modules, in the order `rlu --help` lists them.
 _GROUPS = ("datasets", "train", "evaluation", "leaderboard", "baselines", "quickstart", "select")
+_GROUPS += ("convert",)  # rlu convert: RL Unplugged originals into a store.
 
 # User-facing exceptions raised by library code written before `UserError` existed, by
 # module: only looked up when that module was imported (else nothing raised them).

@@ -93,7 +93,13 @@ def import_source(source: Source, name: str,
       ConfigError: a bad or registered name. CorruptDataError: an episode does not
         conform (names the episode and field), or the source's files are damaged.
     """
-    return S.materialize(_Recorded(source), imported_dir(name, data_dir))
+    return materialize_recorded(source, imported_dir(name, data_dir))
+
+
+def materialize_recorded(source: Source, store_dir: str | os.PathLike) -> S.Store:
+    """`store.materialize(source, store_dir)` with the source's task recorded in the
+    store (as `import_source` does), so `store_task` and exports know it."""
+    return S.materialize(_Recorded(source), store_dir)
 
 
 def open_imported(name: str, data_dir: str | os.PathLike | None = None) -> S.Store:

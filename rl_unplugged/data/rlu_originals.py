@@ -17,17 +17,9 @@ these runs; the original id (int64 bits) and return are kept as episode metadata
 row's `a_t`). Actions: 18 values (ALE's full set; the minimal sets are prefixes-free
 subsets of it, so every logged action fits) unless `num_actions` is given.
 
-DM Control Suite (`rlu-gcs:<root>/dm_control_suite/<task>`, files
-`train-<i:05d>-of-<N:05d>`): GZIP TFRecords of tf.Example sequences of L steps (L = 2:
-SARSA) with float lists `observation/<key>`, `action`, `reward`, `discount`,
-`episodic_reward`, `step_type` (L entries per step). A sequence gives L - 1 transitions
-(o[k], a[k], r[k], d[k], o[k + 1]): reward and discount of step k go with step k's
-action, as the original loader's `_build_sarsa_example` pairs them (the RSA order of
-the files becomes the store's SAR steps). Consecutive sequences chain into one episode
-when the next one starts where this one ends (same observation, step_type not FIRST,
-no termination between); else a new episode starts (truncated, or terminated where
-d = 0). `episodic_reward` and `step_type` are not kept. Observations are flattened in
-the registry's key order; actions are the [-1, 1] normalised ones the agents emitted.
+DM Control Suite, DM Locomotion and bsuite (sequences of L steps chained into
+episodes): `rl_unplugged.data.rlu_originals_sequences`. DMLab (one tf.Example per
+episode, PNG pixels stored BGR, returned RGB): `rl_unplugged.data.rlu_originals_dmlab`.
 
 RWRL (`rlu-gcs:<root>/combined_challenge_<c>/<domain>/<task>/offline_rl_challenge_<d>`,
 files `episodes.tfrecord-<i:05d>-of-<N:05d>`, uncompressed): one tf.Example per episode of
@@ -40,8 +32,6 @@ terminated where that discount is 0, else truncated (the 1000-step limit). Obser
 keys and sizes come from the files (no registry table: the 40 configs differ), flattened
 in sorted key order; actions within [-1, 1] are declared so (else the data's range).
 
-Not read here (yet): DMLab (PNG pixels stored BGR: RGB needs the channel swap), bsuite
-originals, DM Locomotion camera bytes and 40-step sequences.
 Errors: a corrupted or truncated shard, a file that is not GZIP, a missing or malformed
 feature: `CorruptDataError` naming the file (and the feature where TensorFlow says).
 """
@@ -61,7 +51,7 @@ from rl_unplugged.data import adhoc
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
 from rl_unplugged.data.sources import Source
-from rl_unplugged.errors import ConfigError, CorruptDataError, NotFoundError
+from rl_unplugged.errors import ConfigError, CorruptDataError, NotFoundError, UnknownNameError
 from rl_unplugged.specs import ActionSpec
 
 ATARI_ACTIONS = 18
@@ -104,7 +94,7 @@ def _read_errors(path: str, error: Exception) -> CorruptDataError:
     if isinstance(error, tf.errors.DataLossError):
         return CorruptDataError(f"{path}: corrupted or truncated record, or not a GZIP "
                                 f"TFRecord ({message})")
-    field = re.search(r"[Ff]eature:? ?'?([\w/]+)", message)
+    field = re.search(r"(?:[Ff]eature:? ?|Key: )'?([\w/:]*\w)", message)
     named = f"field {field.group(1)!r}: " if field else ""
     return CorruptDataError(f"{path}: {named}missing or malformed ({message})")
 
@@ -199,17 +189,19 @@ class AtariSource(Source):
         return {k: np.concatenate(v) for k, v in parts.items()}
 
     def _episode(self, path: str, parts: list[dict[str, np.ndarray]], count: int) -> Episode:
-        rows = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        d = rows["d_t"]
+        # One copy of the frames: o_t of every row, then the last row's o_tp1 (the other
+        # o_tp1 are the next rows' o_t, checked when the rows were chained).
+        frames = np.concatenate([p["o_t"] for p in parts] + [parts[-1]["o_tp1"][-1:]])
+        d = np.concatenate([p["d_t"] for p in parts])
         if np.any((d != 0) & (d != 1)):
             raise CorruptDataError(f"{path}: field 'd_t' holds {d[(d != 0) & (d != 1)][0]}, "
                                    f"expected 0 or 1")
         return Episode.from_rollout(
-            observations=np.concatenate([rows["o_t"], rows["o_tp1"][-1:]]),
-            actions=rows["a_t"], rewards=rows["r_t"], terminated=bool(d[-1] == 0),
+            observations=frames, actions=np.concatenate([p["a_t"] for p in parts]),
+            rewards=np.concatenate([p["r_t"] for p in parts]), terminated=bool(d[-1] == 0),
             metadata={F.EPISODE_ID: count,
-                      "source_episode_id": int(rows["episode_id"][0]),
-                      "source_episode_return": float(rows["episode_return"][0])})
+                      "source_episode_id": int(parts[0]["episode_id"][0]),
+                      "source_episode_return": float(parts[0]["episode_return"][0])})
 
     def iter_episodes(self) -> Iterator[Episode]:
         """Streams each shard in batches: memory holds one episode, not a whole shard."""
@@ -225,9 +217,10 @@ class AtariSource(Source):
                     count, open_run = count + 1, []
                 breaks = rows["d_t"] == 0
                 breaks[:-1] |= rows["episode_id"][1:] != rows["episode_id"][:-1]
-                if n > 1:
-                    breaks[:-1] |= np.any(
-                        (rows["o_tp1"][:-1] != rows["o_t"][1:]).reshape(n - 1, -1), axis=1)
+                if n > 1:  # Compared 8 bytes at a time (frames are contiguous uint8).
+                    after, before = (rows[k].reshape(n, -1).view(np.uint64)
+                                     for k in ("o_tp1", "o_t"))
+                    breaks[:-1] |= np.any(after[:-1] != before[1:], axis=1)
                 start = 0
                 for stop in np.flatnonzero(breaks) + 1:
                     open_run.append({k: v[start:stop] for k, v in rows.items()})
@@ -238,117 +231,6 @@ class AtariSource(Source):
             if open_run:
                 yield self._episode(path, open_run, count)
                 count += 1
-
-
-# -------------------------------------------------------------------- DM Control Suite
-
-
-class ControlSuiteSource(Source):
-    """RL Unplugged DM Control Suite sequences of one task; see the module docstring."""
-
-    def __init__(self, directory: str):
-        """Args: directory: `<root>/dm_control_suite/<task>`.
-
-        Raises: UnknownNameError: a task the registry does not list. NotFoundError: no
-        shards."""
-        self._dir = directory.rstrip("/")
-        self._spec = registry.get_original_task(os.path.basename(self._dir))
-        self._files = shard_files(f"{self._dir}/train")
-        keys = self._spec.observation_keys
-        task = adhoc.adhoc_task(
-            f"rlu_control_suite_{self._spec.name}", observation_shape=(
-                self._spec.observation_size,), observation_dtype="float32",
-            action=ActionSpec.continuous([-1.0] * self._spec.action_shape[0],
-                                         [1.0] * self._spec.action_shape[0]),
-            max_episode_steps=CONTROL_MAX_STEPS, env_id=self._spec.name.replace("_", "/", 1),
-            observation_keys=keys,
-            description=f"RL Unplugged DM Control Suite {self._spec.name} (original files)")
-        super().__init__(name=f"rlu_control_suite/{self._spec.name}", uri=f"rlu-gcs:{self._dir}",
-                         task=task)
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        return {"format": "rlu-control-suite-tfrecord", "task": self._spec.name,
-                "shards": len(self._files)}
-
-    def fingerprint(self) -> str:
-        return _fingerprint(self._files)
-
-    def signature(self) -> dict[str, Any]:
-        return _signature(self._files)
-
-    def read_file(self, path: str) -> list[dict[str, Any]]:
-        """One shard's sequences: {'observation': {key: (L, *shape)}, 'action': (L, A), ...}."""
-        tf = _tf()
-
-        def seq(shape):
-            return tf.io.FixedLenSequenceFeature(shape, tf.float32, allow_missing=True)
-
-        spec = {f"observation/{k}": seq(s) for k, s in self._spec.observation_keys}
-        spec.update({"action": seq(self._spec.action_shape), "reward": seq(()),
-                     "discount": seq(()), "step_type": seq(())})
-        ds = tf.data.TFRecordDataset(path, compression_type="GZIP").map(
-            lambda r: tf.io.parse_single_example(r, spec))
-        out = []
-        try:
-            for ex in ds.as_numpy_iterator():
-                for key in ("action", "reward", "discount"):
-                    if len(ex[key]) == 0:  # allow_missing: an absent feature parses empty.
-                        raise CorruptDataError(f"{path}: field {key!r} missing")
-                obs = {k[len("observation/"):]: v for k, v in ex.items()
-                       if k.startswith("observation/")}
-                for key, value in obs.items():
-                    if len(value) != len(ex["reward"]):
-                        raise CorruptDataError(f"{path}: field 'observation/{key}' has "
-                                               f"{len(value)} steps, reward has "
-                                               f"{len(ex['reward'])}")
-                out.append({"observation": obs, **{k: ex[k] for k in (
-                    "action", "reward", "discount", "step_type")}})
-        except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
-            raise _read_errors(path, e) from None
-        return out
-
-    @staticmethod
-    def _episode(path: str, windows: list[dict[str, Any]], episode_id: int) -> Episode:
-        """One episode from chained sequences (each shares its last step with the next)."""
-        obs = {k: np.concatenate([w["observation"][k][:-1] for w in windows]
-                                 + [windows[-1]["observation"][k][-1:]])
-               for k in windows[0]["observation"]}
-        disc = np.concatenate([w["discount"][:-1] for w in windows])
-        if np.any((disc != 0) & (disc != 1)):
-            raise CorruptDataError(f"{path}: field 'discount' holds "
-                                   f"{disc[(disc != 0) & (disc != 1)][0]}, expected 0 or 1")
-        return Episode.from_rollout(
-            observations=obs, actions=np.concatenate([w["action"][:-1] for w in windows]),
-            rewards=np.concatenate([w["reward"][:-1] for w in windows]),
-            terminated=bool(disc[-1] == 0), metadata={F.EPISODE_ID: episode_id})
-
-    def iter_episodes(self) -> Iterator[Episode]:
-        count = 0
-        for path in self._files:
-            pending: list[dict[str, Any]] = []
-            for window in self.read_file(path):
-                if len(window["reward"]) < 2:
-                    raise CorruptDataError(f"{path}: a sequence of {len(window['reward'])} "
-                                           f"step(s); needs 2 or more")
-                if pending and not self._chains(pending[-1], window):
-                    yield self._episode(path, pending, count)
-                    count, pending = count + 1, []
-                pending.append(window)
-                if np.any(window["discount"][:-1] == 0):  # A termination ends the episode.
-                    yield self._episode(path, pending, count)
-                    count, pending = count + 1, []
-            if pending:
-                yield self._episode(path, pending, count)
-                count += 1
-
-    @staticmethod
-    def _chains(before: dict[str, Any], after: dict[str, Any]) -> bool:
-        """`after` continues the episode of `before` (see the module docstring)."""
-        if after["step_type"][0] == 0:  # dm_env.StepType.FIRST
-            return False
-        return all(np.array_equal(before["observation"][k][-1], after["observation"][k][0])
-                   for k in before["observation"])
 
 
 # ------------------------------------------------------------------------------- RWRL
@@ -398,7 +280,8 @@ class RWRLSource(Source):
             for index, record in enumerate(tf.data.TFRecordDataset(path)):
                 example = tf.train.Example.FromString(record.numpy())
                 columns: dict[str, Any] = {"observation": {}}
-                for key, feature in example.features.feature.items():
+                # Sorted: protobuf maps iterate in no fixed order (errors name one field).
+                for key, feature in sorted(example.features.feature.items()):
                     values = np.asarray(feature.float_list.value, np.float32)
                     if len(values) % RWRL_STEPS:
                         raise CorruptDataError(f"{path}: field {key!r} of episode {index} has "
@@ -435,20 +318,99 @@ class RWRLSource(Source):
                 count += 1
 
 
-def open_original(path: str, *, num_actions: int | None = None) -> Source:
-    """The source of an RL Unplugged path: `.../<Game>/run_<n>` (Atari),
-    `.../dm_control_suite/<task>` or `.../offline_rl_challenge_<d>` (RWRL).
+# `rlu convert DOMAIN`: the suite's directory under a bucket root, and its source class.
+SUITE_DIRS = {"atari": "atari", "control_suite": "dm_control_suite",
+              "locomotion": "dm_locomotion", "bsuite": "bsuite", "dmlab": "dmlab", "rwrl": "rwrl"}
+
+
+def original_path(domain: str, src: str, *, task: str | None = None, game: str | None = None,
+                  run: str | None = None, sequence_length: int | None = None,
+                  challenge: str | None = None) -> str:
+    """The path of one RL Unplugged dataset: `src` itself when neither `task` nor `game`
+    is given, else built under `src` (a bucket copy holding `<suite dir>/`, or that
+    suite directory itself):
+
+      atari          <root>/<game>/run_<run, default 1>
+      control_suite  <root>/<task>
+      locomotion     <root>/<task>/seq<sequence_length, default the registry's>
+      bsuite         <root>/<task>/<run, e.g. 0_0.1>/<seed>_full
+      dmlab          <root>/<task>/<run, e.g. training_0>
+      rwrl           <root>/combined_challenge_<challenge>/<task: domain/task>/
+                     offline_rl_challenge_<run, default challenge>
 
     Raises:
-      ConfigError: a path of neither form. NotFoundError: no shards there.
+      UnknownNameError: an unknown domain. ConfigError: a missing --game/--task/--run.
     """
+    if domain not in SUITE_DIRS:
+        raise UnknownNameError(f"unknown RL Unplugged domain {domain!r}; use one of "
+                               f"{', '.join(SUITE_DIRS)}")
+    src = src.rstrip("/")
+    if task is None and game is None:
+        return src
+    root = f"{src}/{SUITE_DIRS[domain]}"
+    if not _tf().io.gfile.isdir(root):
+        root = src
+    if domain == "atari":
+        if game is None:
+            raise ConfigError("rlu convert atari: give --game (e.g. Pong)")
+        return f"{root}/{game}/run_{run or 1}"
+    if task is None:
+        raise ConfigError(f"rlu convert {domain}: give --task")
+    if domain == "control_suite":
+        return f"{root}/{task}"
+    if domain == "locomotion":
+        length = sequence_length or registry.get_original_task(task, "dm_locomotion"
+                                                               ).sequence_length
+        return f"{root}/{task}/seq{length}"
+    if run is None and domain in ("bsuite", "dmlab"):
+        raise ConfigError(f"rlu convert {domain}: give --run (e.g. "
+                          f"{'0_0.0' if domain == 'bsuite' else 'training_0'})")
+    if domain == "bsuite":
+        return f"{root}/{task}/{run}/{run.split('_')[0]}_full"
+    if domain == "dmlab":
+        return f"{root}/{task}/{run}"
+    challenge = challenge or run or "easy"
+    return (f"{root}/combined_challenge_{challenge}/{task}/"
+            f"offline_rl_challenge_{run or challenge}")
+
+
+def open_original(path: str, *, num_actions: int | None = None, camera: bool = False) -> Source:
+    """The source of an RL Unplugged path (its suite read off the path):
+
+      .../<Game>/run_<n>                          Atari
+      .../dm_control_suite/<task>                 DM Control Suite
+      .../dm_locomotion/<task>/seq<L>             DM Locomotion (`camera`: read the camera)
+      .../bsuite/<env>/<seed>_<noise>/<seed>_full bsuite
+      .../dmlab/<task>/<run>                      DMLab
+      .../offline_rl_challenge_<d>                RWRL
+
+    Raises:
+      ConfigError: a path of none of these forms. NotFoundError: no shards there.
+      UnknownNameError: a task the registry does not list.
+    """
+    from rl_unplugged.data import rlu_originals_dmlab as dmlab
+    from rl_unplugged.data import rlu_originals_sequences as seq
+
     path = path.rstrip("/")
+    parts = path.split("/")
+
+    def under(depth: int, name: str) -> bool:
+        return len(parts) > depth and parts[-1 - depth] == name
+
     if re.search(r"/run_\d+$", path) or re.fullmatch(r"[^/]+/run_\d+", path):
         return AtariSource(path, num_actions=num_actions or ATARI_ACTIONS)
-    if os.path.basename(os.path.dirname(path)) == "dm_control_suite":
-        return ControlSuiteSource(path)
+    if under(1, "dm_control_suite"):
+        return seq.ControlSuiteSource(path)
+    if under(2, "dm_locomotion"):
+        return seq.LocomotionSource(path, camera=camera)
+    if under(3, "bsuite"):
+        return seq.BsuiteSource(path)
+    if under(2, "dmlab"):
+        return dmlab.DMLabSource(path)
     if os.path.basename(path).startswith("offline_rl_challenge_"):
         return RWRLSource(path)
     raise ConfigError(f"rlu-gcs:{path}: expected <root>/<Game>/run_<n> (Atari), "
-                      f"<root>/dm_control_suite/<task> or <root>/combined_challenge_<c>/"
+                      f"<root>/dm_control_suite/<task>, <root>/dm_locomotion/<task>/seq<L>, "
+                      f"<root>/bsuite/<env>/<seed>_<noise>/<seed>_full, "
+                      f"<root>/dmlab/<task>/<run> or <root>/combined_challenge_<c>/"
                       f"<domain>/<task>/offline_rl_challenge_<d> (RWRL)")

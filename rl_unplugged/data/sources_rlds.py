@@ -72,15 +72,19 @@ class TFDSSource(Source):
         if self._episodes is not None:
             return self._episodes
         import tensorflow as tf
-        import tensorflow_datasets as tfds
 
-        ds = self._builder.as_dataset(split=self._split, shuffle_files=False)
+        def whole(episode):  # The nested steps dataset as one batch, inside the graph
+            # (7x less CPU than iterating each episode's dataset eagerly).
+            return {**{k: v for k, v in episode.items() if k != F.STEPS},
+                    F.STEPS: episode[F.STEPS].batch(1 << 30).get_single_element()}
+
+        ds = self._builder.as_dataset(split=self._split, shuffle_files=False).map(
+            whole).prefetch(8)
         out = []
         try:
-            for i, ep in enumerate(ds):
-                steps = next(iter(tfds.as_numpy(ep[F.STEPS].batch(1 << 30))))
-                meta = {k: v.numpy() for k, v in ep.items() if k != F.STEPS}
-                out.append(self._episode(steps, meta, i))
+            for i, ep in enumerate(ds.as_numpy_iterator()):
+                steps = ep.pop(F.STEPS)
+                out.append(self._episode(steps, ep, i))
         except tf.errors.DataLossError as e:
             raise CorruptDataError(f"tfds:{self._name} under {self._root}: corrupted or "
                                    f"truncated record ({e.message.strip()})") from None

@@ -6,8 +6,13 @@
   npz:/path/file.npz                   the suite's flat npz export
   d3rlpy:/path/file.h5                 a d3rlpy 2.x ReplayBuffer dump
   rlu-gcs:<root>/<Game>/run_<n>        RL Unplugged's original Atari files
-  rlu-gcs:<root>/dm_control_suite/<t>  RL Unplugged's original DM Control Suite files
-                                       (`rl_unplugged.data.rlu_originals`; gs:// works)
+  rlu-gcs:<root>/dm_control_suite/<t>  ... DM Control Suite files
+  rlu-gcs:<root>/dm_locomotion/<t>/seq<L>              ... DM Locomotion files
+  rlu-gcs:<root>/bsuite/<env>/<seed>_<noise>/<seed>_full  ... bsuite files
+  rlu-gcs:<root>/dmlab/<task>/<run>    ... DMLab files
+  rlu-gcs:<root>/combined_challenge_<c>/<domain>/<task>/offline_rl_challenge_<d>  ... RWRL
+                                       (`rl_unplugged.data.rlu_originals.open_original`;
+                                       gs:// works)
 
 `tfds://...`-style double slashes are accepted too. An unknown scheme raises
 `UnknownNameError` listing the valid ones.
