@@ -16,7 +16,7 @@ from rl_unplugged.evaluation import protocols as P
 from rl_unplugged.leaderboard import board, validation
 
 tf = pytest.importorskip("tensorflow")
-from tests.data.test_originals import _bytes, _floats, _ints, _pngs, _write  # noqa: E402
+from tests.data.test_rlu_originals import _bytes, _floats, _ints, _pngs, _write  # noqa: E402
 
 CAP = 6  # Test-only episode cap (the protocol's is 27,000 steps).
 FIRST_ID = 2**63 + 11  # Episode ids are uint64, stored bit-cast to int64.
