@@ -12,9 +12,10 @@ protocol's episode seeds (raw returns, not normalised). Writes, under --out:
 
 - members.csv: one row per member (width, lr, alpha, seed, final probes, mean return);
 - configs.csv: one row per configuration (mean over seeds);
-- correlations.json: Spearman and Pearson of each final probe with the final return over
-  configurations (percentile bootstrap CIs, configurations resampled with replacement),
-  also over members and within each alpha;
+- correlations.json: Spearman and Pearson of each final probe (and of srank, erank
+  divided by the width) with the final return over configurations (percentile bootstrap
+  CIs, configurations resampled with replacement), also over members, within each alpha
+  and within each width;
 - phases.json: per configuration, the srank curve's shape (see `phase_summary`);
 - srank_curves.png, probe_curves.png, scatter.png.
 
@@ -45,6 +46,10 @@ from rl_unplugged.selection import metrics
 from rl_unplugged.training import train
 
 PROBES = ("srank", "erank", "feature_rank", "dormant_0", "dormant_0.025", "dormant_0.1")
+# srank and erank are bounded by the width: across widths they partly measure the width.
+# Divided by it they compare representations of different sizes (reported beside).
+RELATIVE = ("srank", "erank")
+CORRELATED = (*PROBES, *(f"{p}_per_width" for p in RELATIVE))
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -109,7 +114,7 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
 def correlations(rows: list[dict], *, rng: np.random.Generator, samples: int) -> dict:
     ret = np.array([r["return"] for r in rows])
     out = {}
-    for probe in PROBES:
+    for probe in CORRELATED:
         x = np.array([r[probe] for r in rows])
         out[probe] = {"spearman": bootstrap_ci(x, ret, metrics.spearman, rng=rng,
                                                samples=samples),
@@ -247,7 +252,9 @@ def main(argv=None) -> None:
             members.append({"width": width, "learning_rate": m["grid"]["learning_rate"],
                             "alpha": m["grid"]["alpha"], "seed": m["seed"],
                             "final_step": final["step"],
-                            **{p: final[p] for p in PROBES}, "return": ret})
+                            **{p: final[p] for p in PROBES},
+                            **{f"{p}_per_width": final[p] / width for p in RELATIVE},
+                            "return": ret})
 
     # Configurations: mean over seeds of the final probes, the return and the curves.
     configs, curves = [], {}
@@ -256,7 +263,7 @@ def main(argv=None) -> None:
         ckey = "w{}_lr{:g}_a{:g}".format(*key)
         configs.append({"key": ckey, "width": key[0], "learning_rate": key[1],
                         "alpha": key[2], "seeds": len(rows),
-                        **{p: float(np.mean([r[p] for r in rows])) for p in PROBES},
+                        **{p: float(np.mean([r[p] for r in rows])) for p in CORRELATED},
                         "return": float(np.mean([r["return"] for r in rows])),
                         "return_min": min(r["return"] for r in rows),
                         "return_max": max(r["return"] for r in rows)})
@@ -277,6 +284,9 @@ def main(argv=None) -> None:
         "within_alpha": {f"{a:g}": correlations([c for c in configs if c["alpha"] == a],
                                                 rng=rng, samples=args.bootstrap)
                          for a in args.alphas},
+        "within_width": {str(w): correlations([c for c in configs if c["width"] == w],
+                                              rng=rng, samples=args.bootstrap)
+                         for w in args.widths},
         "return_spread": {"configs_at_max": sum(c["return"] >= (task.max_return or np.inf)
                                                 for c in configs),
                           "min": min(c["return"] for c in configs),
