@@ -16,6 +16,7 @@ protocol's episode seeds (raw returns, not normalised). Writes, under --out:
   divided by the width) with the final return over configurations (percentile bootstrap
   CIs, configurations resampled with replacement), also over members, within each alpha
   and within each width;
+- correlations.md: the same as Markdown tables (copied into the README);
 - phases.json: per configuration, the srank curve's shape (see `phase_summary`);
 - srank_curves.png, probe_curves.png, scatter.png.
 
@@ -157,6 +158,33 @@ def finite(value):
     if isinstance(value, np.integer | np.bool_):
         return value.item()
     return value
+
+
+def _ci(c: dict) -> str:
+    if c["value"] is None or not np.isfinite(c["value"]):
+        return "n/a"
+    return f"{c['value']:+.2f} [{c['low']:+.2f}, {c['high']:+.2f}]"
+
+
+def markdown_table(result: dict) -> str:
+    """The correlations as Markdown: over configurations, over members, within alpha 0."""
+    lines = ["| probe (final) | Spearman, configs [95% CI] | Pearson, configs [95% CI] "
+             "| Spearman, members [95% CI] |", "|---|---|---|---|"]
+    for probe, c in result["over_configs"].items():
+        m = result["over_members"][probe]
+        lines.append(f"| {probe} | {_ci(c['spearman'])} | {_ci(c['pearson'])} "
+                     f"| {_ci(m['spearman'])} |")
+    lines += ["", "Spearman within one slice of the sweep (configurations of that slice):", "",
+              "| probe (final) | " + " | ".join(
+                  [f"alpha {a}" for a in result["within_alpha"]]
+                  + [f"width {w}" for w in result["within_width"]]) + " |",
+              "|---|" + "---|" * (len(result["within_alpha"]) + len(result["within_width"]))]
+    for probe in result["over_configs"]:
+        cells = [_ci(result["within_alpha"][a][probe]["spearman"]) for a in result["within_alpha"]]
+        cells += [_ci(result["within_width"][w][probe]["spearman"])
+                  for w in result["within_width"]]
+        lines.append(f"| {probe} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
@@ -305,6 +333,7 @@ def main(argv=None) -> None:
     write_csv(out / "members.csv", members)
     write_csv(out / "configs.csv", configs)
     fileio.write_json(out / "correlations.json", finite(result))
+    fileio.write_text(out / "correlations.md", markdown_table(finite(result)))
     fileio.write_json(out / "phases.json", finite(phases))
     fileio.write_json(out / "curves.json", finite({k: {n: v.tolist() for n, v in c.items()}
                                                    for k, c in curves.items()}))
