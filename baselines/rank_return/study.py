@@ -67,6 +67,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--bootstrap", type=int, default=2_000)
+    p.add_argument("--plots-only", action="store_true",
+                   help="redraw the plots and correlations.md from --out's files")
     return p.parse_args(argv)
 
 
@@ -201,35 +203,43 @@ def plots(out: Path, configs: list[dict], curves: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # Colour by the return's rank among configurations: one outlier would otherwise paint
+    # every other line the same colour. The colour bar is labelled with the returns.
     returns = np.array([c["return"] for c in configs])
-    norm = matplotlib.colors.Normalize(returns.min(), returns.max())
+    order = np.argsort(np.argsort(returns))
+    percentile = {c["key"]: order[i] / max(len(configs) - 1, 1) for i, c in enumerate(configs)}
+    norm = matplotlib.colors.Normalize(0, 1)
     cmap = matplotlib.colormaps["viridis"]
     widths = sorted({c["width"] for c in configs})
+    tick_at = np.linspace(0, 1, 5)
+    tick_labels = [f"{np.quantile(returns, q):.3g}" for q in tick_at]
 
-    def curve_grid(names, path):
-        fig, axes = plt.subplots(len(names), len(widths), figsize=(4.2 * len(widths),
-                                                                    3.2 * len(names)),
-                                 squeeze=False, sharex=True, layout="constrained")
-        for i, name in enumerate(names):
-            for j, w in enumerate(widths):
-                ax = axes[i, j]
-                for c in configs:
-                    if c["width"] != w:
-                        continue
-                    steps, values = curves[c["key"]]["step"], curves[c["key"]][name]
-                    ax.plot(steps, values, color=cmap(norm(c["return"])), lw=1.2,
-                            ls="-" if c["alpha"] > 0 else "--")
-                ax.set_title(f"width {w}: {name}", fontsize=9)
-                ax.set_xlabel("updates")
-        fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes,
-                     label="final return (mean over seeds)")
+    def curve_grid(names, path, cols):
+        panels = [(name, w) for name in names for w in widths]
+        rows = -(-len(panels) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.2 * rows), squeeze=False,
+                                 sharex=True, layout="constrained")
+        for ax, (name, w) in zip(axes.flat, panels, strict=False):
+            for c in configs:
+                if c["width"] != w:
+                    continue
+                steps, values = curves[c["key"]]["step"], curves[c["key"]][name]
+                ax.plot(steps, values, color=cmap(percentile[c["key"]]), lw=1.2,
+                        ls="-" if c["alpha"] > 0 else "--")
+            ax.set_title(f"width {w}: {name}", fontsize=9)
+            ax.set_xlabel("updates")
+        for ax in list(axes.flat)[len(panels):]:
+            ax.axis("off")
+        bar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes,
+                           label="final return (colour: rank among configurations)")
+        bar.set_ticks(tick_at, labels=tick_labels)
         fig.suptitle("one line per configuration (mean over seeds); dashed: alpha 0 "
                      "(double DQN), solid: CQL", fontsize=9)
         fig.savefig(path, dpi=110)
         plt.close(fig)
 
-    curve_grid(["srank"], out / "srank_curves.png")
-    curve_grid(["erank", "dormant_0.025"], out / "probe_curves.png")
+    curve_grid(["srank"], out / "srank_curves.png", cols=2)
+    curve_grid(["erank", "dormant_0.025"], out / "probe_curves.png", cols=len(widths))
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
     markers = {w: m for w, m in zip(widths, "os^Dv", strict=False)}
@@ -251,10 +261,27 @@ def plots(out: Path, configs: list[dict], curves: dict) -> None:
     plt.close(fig)
 
 
+def replot(out: Path) -> None:
+    """Plots and correlations.md again from configs.csv, curves.json, correlations.json."""
+    with open(out / "configs.csv", newline="") as f:
+        configs = [{k: v if k == "key" else float(v) if v not in ("True", "False")
+                    else v == "True" for k, v in row.items()} for row in csv.DictReader(f)]
+    for c in configs:
+        c["width"] = int(c["width"])
+    curves = {k: {n: np.array(v, np.float64) for n, v in c.items()}
+              for k, c in json.loads((out / "curves.json").read_text()).items()}
+    fileio.write_text(out / "correlations.md", markdown_table(
+        json.loads((out / "correlations.json").read_text())))
+    plots(out, configs, curves)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.plots_only:
+        replot(out)
+        return
     spec = registry.get_dataset(args.dataset)
     task = spec.task
     protocol = protocols.get_protocol(task.id)
