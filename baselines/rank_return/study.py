@@ -17,6 +17,8 @@ protocol's episode seeds (raw returns, not normalised). Writes, under --out:
   CIs, configurations resampled with replacement), also over members, within each alpha
   and within each width;
 - correlations.md: the same as Markdown tables (copied into the README);
+- diagnostics.json: seed-to-seed agreement of the returns, return by hyperparameter value,
+  srank per width unit against dormant units;
 - phases.json: per configuration, the srank curve's shape (see `phase_summary`);
 - srank_curves.png, probe_curves.png, scatter.png.
 
@@ -261,13 +263,46 @@ def plots(out: Path, configs: list[dict], curves: dict) -> None:
     plt.close(fig)
 
 
+def diagnostics(configs: list[dict], members: list[dict]) -> dict:
+    """What bounds the correlations: how well one seed's returns rank the configurations
+    for another (Spearman between seeds), the return by hyperparameter value, and how
+    srank per width unit and dormant units go together."""
+    seeds = sorted({r["seed"] for r in members})
+    by_seed = {s: {(r["width"], r["learning_rate"], r["alpha"]): r["return"]
+                   for r in members if r["seed"] == s} for s in seeds}
+    keys = sorted(by_seed[seeds[0]])
+    pairs = {f"{a} vs {b}": metrics.spearman(np.array([by_seed[a][k] for k in keys]),
+                                             np.array([by_seed[b][k] for k in keys]))
+             for i, a in enumerate(seeds) for b in seeds[i + 1:]}
+    by_value = {name: {f"{v:g}": {"mean": float(np.mean([c["return"] for c in configs
+                                                          if c[name] == v])),
+                                  "median": float(np.median([c["return"] for c in configs
+                                                             if c[name] == v]))}
+                       for v in sorted({c[name] for c in configs})}
+                for name in ("width", "learning_rate", "alpha")}
+    return {"seed_agreement_spearman": pairs,
+            "return_by_hyperparameter": by_value,
+            "seed_gap": {"median": float(np.median([c["return_max"] - c["return_min"]
+                                                    for c in configs]))},
+            "srank_per_width_vs_dormant_0.025_spearman": metrics.spearman(
+                np.array([c["srank_per_width"] for c in configs]),
+                np.array([c["dormant_0.025"] for c in configs]))}
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        rows = [{k: v if k == "key" else float(v) if v not in ("True", "False")
+                 else v == "True" for k, v in row.items()} for row in csv.DictReader(f)]
+    for r in rows:
+        r["width"] = int(r["width"])
+    return rows
+
+
 def replot(out: Path) -> None:
-    """Plots and correlations.md again from configs.csv, curves.json, correlations.json."""
-    with open(out / "configs.csv", newline="") as f:
-        configs = [{k: v if k == "key" else float(v) if v not in ("True", "False")
-                    else v == "True" for k, v in row.items()} for row in csv.DictReader(f)]
-    for c in configs:
-        c["width"] = int(c["width"])
+    """Plots, correlations.md and diagnostics.json again from configs.csv, members.csv,
+    curves.json and correlations.json."""
+    configs, members = _read_csv(out / "configs.csv"), _read_csv(out / "members.csv")
+    fileio.write_json(out / "diagnostics.json", finite(diagnostics(configs, members)))
     curves = {k: {n: np.array(v, np.float64) for n, v in c.items()}
               for k, c in json.loads((out / "curves.json").read_text()).items()}
     fileio.write_text(out / "correlations.md", markdown_table(
@@ -361,6 +396,7 @@ def main(argv=None) -> None:
     write_csv(out / "configs.csv", configs)
     fileio.write_json(out / "correlations.json", finite(result))
     fileio.write_text(out / "correlations.md", markdown_table(finite(result)))
+    fileio.write_json(out / "diagnostics.json", finite(diagnostics(configs, members)))
     fileio.write_json(out / "phases.json", finite(phases))
     fileio.write_json(out / "curves.json", finite({k: {n: v.tolist() for n, v in c.items()}
                                                    for k, c in curves.items()}))
