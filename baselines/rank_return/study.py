@@ -295,6 +295,8 @@ def _read_csv(path: Path) -> list[dict]:
                  else v == "True" for k, v in row.items()} for row in csv.DictReader(f)]
     for r in rows:
         r["width"] = int(r["width"])
+        if "seed" in r:
+            r["seed"] = int(r["seed"])
     return rows
 
 
