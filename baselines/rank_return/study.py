@@ -22,11 +22,12 @@ protocol's episode seeds (raw returns, not normalised). Writes, under --out:
 - phases.json: per configuration, the srank curve's shape (see `phase_summary`);
 - srank_curves.png, probe_curves.png, scatter.png.
 
-Usage (the committed numbers):
+Usage (the committed numbers; baselines/rank_return/README.md has both tasks' commands):
 
     PYTHONPATH=. nice -n 5 python baselines/rank_return/study.py \\
-        --dataset rlu_bsuite/catch_noise0_run0 --data-dir /tmp/rankret_data \\
-        --runs /tmp/rankret_runs --out baselines/rank_return
+        --dataset rlu_bsuite/cartpole_noise0_run0 --data-dir /tmp/rankret_data \\
+        --steps 20000 --probe-every 1000 --widths 8 16 32 64 \\
+        --runs /tmp/rankret_runs_cartpole --out baselines/rank_return/cartpole
 """
 
 from __future__ import annotations
@@ -57,13 +58,14 @@ CORRELATED = (*PROBES, *(f"{p}_per_width" for p in RELATIVE))
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--dataset", default="rlu_bsuite/catch_noise0_run0")
+    p.add_argument("--dataset", default="rlu_bsuite/cartpole_noise0_run0")
     p.add_argument("--data-dir", default="/tmp/rankret_data")
-    p.add_argument("--runs", default="/tmp/rankret_runs", help="run directories (not committed)")
-    p.add_argument("--out", default="baselines/rank_return")
+    p.add_argument("--runs", default="/tmp/rankret_runs_cartpole",
+                   help="run directories (not committed)")
+    p.add_argument("--out", default="baselines/rank_return/cartpole")
     p.add_argument("--steps", type=int, default=20_000)
     p.add_argument("--probe-every", type=int, default=1_000)
-    p.add_argument("--widths", type=int, nargs="+", default=[16, 64, 256])
+    p.add_argument("--widths", type=int, nargs="+", default=[8, 16, 32, 64])
     p.add_argument("--lrs", type=float, nargs="+", default=[3e-5, 3e-4, 3e-3])
     p.add_argument("--alphas", type=float, nargs="+", default=[0.0, 0.1, 1.0, 4.0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
@@ -178,15 +180,15 @@ def markdown_table(result: dict) -> str:
         m = result["over_members"][probe]
         lines.append(f"| {probe} | {_ci(c['spearman'])} | {_ci(c['pearson'])} "
                      f"| {_ci(m['spearman'])} |")
+    alphas = sorted(result["within_alpha"], key=float)  # JSON sorts the keys as strings.
+    widths = sorted(result["within_width"], key=float)
     lines += ["", "Spearman within one slice of the sweep (configurations of that slice):", "",
               "| probe (final) | " + " | ".join(
-                  [f"alpha {a}" for a in result["within_alpha"]]
-                  + [f"width {w}" for w in result["within_width"]]) + " |",
-              "|---|" + "---|" * (len(result["within_alpha"]) + len(result["within_width"]))]
+                  [f"alpha {a}" for a in alphas] + [f"width {w}" for w in widths]) + " |",
+              "|---|" + "---|" * (len(alphas) + len(widths))]
     for probe in result["over_configs"]:
-        cells = [_ci(result["within_alpha"][a][probe]["spearman"]) for a in result["within_alpha"]]
-        cells += [_ci(result["within_width"][w][probe]["spearman"])
-                  for w in result["within_width"]]
+        cells = [_ci(result["within_alpha"][a][probe]["spearman"]) for a in alphas]
+        cells += [_ci(result["within_width"][w][probe]["spearman"]) for w in widths]
         lines.append(f"| {probe} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
