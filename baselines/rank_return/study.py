@@ -1,0 +1,411 @@
+"""Rank-return study (Gulcehre et al. 2022, "An Empirical Study of Implicit Regularization
+in Deep Offline RL", TMLR): do srank, effective rank and dormant units at the end of
+offline training predict the final return across a hyperparameter sweep?
+
+Trains CQL(H) over double DQN (alpha = 0 is double DQN itself: the same TD loss, no
+penalty) on one registered dataset, one vmapped ensemble per torso width (widths change
+parameter shapes, so they cannot share an ensemble), sweeping learning rate x alpha x
+seeds inside each ensemble. The representation probes (`rl_unplugged.probes`, logged by
+`RepresentationProbes` to each run's probes.jsonl) give srank, erank and dormant
+fractions over training; every member's final greedy policy is played over the task
+protocol's episode seeds (raw returns, not normalised). Writes, under --out:
+
+- members.csv: one row per member (width, lr, alpha, seed, final probes, mean return);
+- configs.csv: one row per configuration (mean over seeds);
+- correlations.json: Spearman and Pearson of each final probe (and of srank, erank
+  divided by the width) with the final return over configurations (percentile bootstrap
+  CIs, configurations resampled with replacement), also over members, within each alpha
+  and within each width;
+- correlations.md: the same as Markdown tables (copied into the README);
+- diagnostics.json: seed-to-seed agreement of the returns, return by hyperparameter value,
+  srank per width unit against dormant units;
+- phases.json: per configuration, the srank curve's shape (see `phase_summary`);
+- srank_curves.png, probe_curves.png, scatter.png.
+
+Usage (the committed numbers; baselines/rank_return/README.md has both tasks' commands):
+
+    PYTHONPATH=. nice -n 5 python baselines/rank_return/study.py \\
+        --dataset rlu_bsuite/cartpole_noise0_run0 --data-dir /tmp/rankret_data \\
+        --steps 20000 --probe-every 1000 --widths 8 16 32 64 \\
+        --runs /tmp/rankret_runs_cartpole --out baselines/rank_return/cartpole
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from rl_unplugged import fileio, registry
+from rl_unplugged.data import loader
+from rl_unplugged.evaluation import evaluator, protocols
+from rl_unplugged.generation import generate
+from rl_unplugged.selection import metrics
+from rl_unplugged.training import train
+
+PROBES = ("srank", "erank", "feature_rank", "dormant_0", "dormant_0.025", "dormant_0.1")
+# srank and erank are bounded by the width: across widths they partly measure the width.
+# Divided by it they compare representations of different sizes (reported beside).
+RELATIVE = ("srank", "erank")
+CORRELATED = (*PROBES, *(f"{p}_per_width" for p in RELATIVE))
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--dataset", default="rlu_bsuite/cartpole_noise0_run0")
+    p.add_argument("--data-dir", default="/tmp/rankret_data")
+    p.add_argument("--runs", default="/tmp/rankret_runs_cartpole",
+                   help="run directories (not committed)")
+    p.add_argument("--out", default="baselines/rank_return/cartpole")
+    p.add_argument("--steps", type=int, default=20_000)
+    p.add_argument("--probe-every", type=int, default=1_000)
+    p.add_argument("--widths", type=int, nargs="+", default=[8, 16, 32, 64])
+    p.add_argument("--lrs", type=float, nargs="+", default=[3e-5, 3e-4, 3e-3])
+    p.add_argument("--alphas", type=float, nargs="+", default=[0.0, 0.1, 1.0, 4.0])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--bootstrap", type=int, default=2_000)
+    p.add_argument("--plots-only", action="store_true",
+                   help="redraw the plots and correlations.md from --out's files")
+    return p.parse_args(argv)
+
+
+def train_width(args, data, task, width: int) -> tuple[Path, list[dict], list[dict]]:
+    """One ensemble: learning rate x alpha x seeds at one torso width."""
+    out_dir = Path(args.runs) / f"width{width}"
+    result = train("cql", data, task, steps=args.steps,
+                   config={"hidden": (width, width), "batch_size": args.batch_size},
+                   seeds=args.seeds, grid={"learning_rate": args.lrs, "alpha": args.alphas},
+                   out_dir=out_dir, dataset=args.dataset, probe_every=args.probe_every,
+                   log_every=math.gcd(1_000, args.probe_every),
+                   checkpoint_every=None, make_plots=False)
+    config = json.loads((out_dir / "config.json").read_text())
+    return out_dir, config["members"], result.probes
+
+
+def evaluate_members(run_dir: Path, members: list[dict], protocol) -> list[float]:
+    """Mean greedy return of each member over the protocol's episode seeds."""
+    returns = []
+    for m in members:
+        policy = evaluator.load_run_policy(run_dir, member=m["member"], protocol=protocol)
+        stats_ = evaluator.run_episodes(policy, protocol.task, protocol.episode_seeds,
+                                        epsilon=protocol.epsilon)
+        returns.append(float(stats_.returns.mean()))
+    return returns
+
+
+def bootstrap_ci(x: np.ndarray, y: np.ndarray, fn, *, rng: np.random.Generator,
+                 samples: int, level: float = 0.95) -> dict[str, float]:
+    """fn(x, y) with a percentile CI over rows resampled with replacement (NaN draws,
+    e.g. a constant resample, are dropped)."""
+    n = len(x)
+    draws = np.array([fn(x[i], y[i]) for i in (rng.integers(0, n, n) for _ in range(samples))])
+    draws = draws[np.isfinite(draws)]
+    lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2]) if len(draws) else (np.nan,
+                                                                                          np.nan)
+    return {"value": fn(x, y), "low": float(lo), "high": float(hi), "n": n}
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(stats.pearsonr(x, y).statistic)
+
+
+def correlations(rows: list[dict], *, rng: np.random.Generator, samples: int) -> dict:
+    ret = np.array([r["return"] for r in rows])
+    out = {}
+    for probe in CORRELATED:
+        x = np.array([r[probe] for r in rows])
+        out[probe] = {"spearman": bootstrap_ci(x, ret, metrics.spearman, rng=rng,
+                                               samples=samples),
+                      "pearson": bootstrap_ci(x, ret, pearson, rng=rng, samples=samples)}
+    return out
+
+
+def phase_summary(steps: np.ndarray, srank: np.ndarray) -> dict:
+    """The srank curve's shape against Gulcehre et al.'s three phases.
+
+    Phase 1 (early collapse): srank falls from its initial value to an early minimum;
+    phase 2: it rises again from that minimum; phase 3: it falls again to the end. We
+    record the initial value, the minimum over the first quarter of training, the
+    maximum after that minimum, the final value and which drops/rises exceed 10% of the
+    initial srank (a change smaller than that is called flat).
+    """
+    s0 = float(srank[0])
+    quarter = max(2, int(np.searchsorted(steps, steps[-1] / 4, side="right")))
+    i_min = int(np.argmin(srank[:quarter]))
+    early_min = float(srank[i_min])
+    later = srank[i_min:]
+    i_max = i_min + int(np.argmax(later))
+    peak, final = float(srank[i_max]), float(srank[-1])
+    tol = 0.1 * max(s0, 1.0)
+    drop1, rise2, drop3 = s0 - early_min > tol, peak - early_min > tol, peak - final > tol
+    return {"initial": s0, "early_min": early_min, "early_min_step": int(steps[i_min]),
+            "peak_after": peak, "peak_step": int(steps[i_max]), "final": final,
+            "early_drop": bool(drop1), "rise": bool(rise2), "late_drop": bool(drop3),
+            "three_phases": bool(drop1 and rise2 and drop3)}
+
+
+def finite(value):
+    """JSON-safe: non-finite floats (an undefined correlation) become None."""
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    return value
+
+
+def _ci(c: dict) -> str:
+    if c["value"] is None or not np.isfinite(c["value"]):
+        return "n/a"
+    return f"{c['value']:+.2f} [{c['low']:+.2f}, {c['high']:+.2f}]"
+
+
+def markdown_table(result: dict) -> str:
+    """The correlations as Markdown: over configurations, over members, within alpha 0."""
+    lines = ["| probe (final) | Spearman, configs [95% CI] | Pearson, configs [95% CI] "
+             "| Spearman, members [95% CI] |", "|---|---|---|---|"]
+    for probe, c in result["over_configs"].items():
+        m = result["over_members"][probe]
+        lines.append(f"| {probe} | {_ci(c['spearman'])} | {_ci(c['pearson'])} "
+                     f"| {_ci(m['spearman'])} |")
+    alphas = sorted(result["within_alpha"], key=float)  # JSON sorts the keys as strings.
+    widths = sorted(result["within_width"], key=float)
+    lines += ["", "Spearman within one slice of the sweep (configurations of that slice):", "",
+              "| probe (final) | " + " | ".join(
+                  [f"alpha {a}" for a in alphas] + [f"width {w}" for w in widths]) + " |",
+              "|---|" + "---|" * (len(alphas) + len(widths))]
+    for probe in result["over_configs"]:
+        cells = [_ci(result["within_alpha"][a][probe]["spearman"]) for a in alphas]
+        cells += [_ci(result["within_width"][w][probe]["spearman"]) for w in widths]
+        lines.append(f"| {probe} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    import io
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    fileio.write_text(path, buf.getvalue())
+
+
+def plots(out: Path, configs: list[dict], curves: dict) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    # Colour by the return's rank among configurations: one outlier would otherwise paint
+    # every other line the same colour. The colour bar is labelled with the returns.
+    returns = np.array([c["return"] for c in configs])
+    order = np.argsort(np.argsort(returns))
+    percentile = {c["key"]: order[i] / max(len(configs) - 1, 1) for i, c in enumerate(configs)}
+    norm = matplotlib.colors.Normalize(0, 1)
+    cmap = matplotlib.colormaps["viridis"]
+    widths = sorted({c["width"] for c in configs})
+    tick_at = np.linspace(0, 1, 5)
+    tick_labels = [f"{np.quantile(returns, q):.3g}" for q in tick_at]
+
+    def curve_grid(names, path, cols):
+        panels = [(name, w) for name in names for w in widths]
+        rows = -(-len(panels) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.2 * rows), squeeze=False,
+                                 sharex=True, layout="constrained")
+        for ax, (name, w) in zip(axes.flat, panels, strict=False):
+            for c in configs:
+                if c["width"] != w:
+                    continue
+                steps, values = curves[c["key"]]["step"], curves[c["key"]][name]
+                ax.plot(steps, values, color=cmap(percentile[c["key"]]), lw=1.2,
+                        ls="-" if c["alpha"] > 0 else "--")
+            ax.set_title(f"width {w}: {name}", fontsize=9)
+            ax.set_xlabel("updates")
+        for ax in list(axes.flat)[len(panels):]:
+            ax.axis("off")
+        bar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes,
+                           label="final return (colour: rank among configurations)")
+        bar.set_ticks(tick_at, labels=tick_labels)
+        fig.suptitle("one line per configuration (mean over seeds); dashed: alpha 0 "
+                     "(double DQN), solid: CQL", fontsize=9)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+
+    curve_grid(["srank"], out / "srank_curves.png", cols=2)
+    curve_grid(["erank", "dormant_0.025"], out / "probe_curves.png", cols=len(widths))
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
+    markers = {w: m for w, m in zip(widths, "os^Dv", strict=False)}
+    for ax, probe in zip(axes, ("srank", "erank", "dormant_0.025"), strict=True):
+        for c in configs:
+            ax.scatter(c[probe], c["return"], marker=markers[c["width"]],
+                       c=[np.log10(c["learning_rate"])], cmap="coolwarm", vmin=-5, vmax=-2,
+                       edgecolors="k" if c["alpha"] == 0 else "none", s=36)
+        ax.set_xlabel(f"final {probe}")
+        ax.set_ylabel("final return")
+    for w in widths:
+        axes[0].scatter([], [], marker=markers[w], color="grey", label=f"width {w}")
+    axes[0].legend(fontsize=7)
+    fig.colorbar(matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(-5, -2), "coolwarm"),
+                 ax=axes, label="log10 learning rate")
+    fig.suptitle("one point per configuration (mean over seeds); black edge: alpha 0 "
+                 "(double DQN)", fontsize=9)
+    fig.savefig(out / "scatter.png", dpi=110)
+    plt.close(fig)
+
+
+def diagnostics(configs: list[dict], members: list[dict]) -> dict:
+    """What bounds the correlations: how well one seed's returns rank the configurations
+    for another (Spearman between seeds), the return by hyperparameter value, and how
+    srank per width unit and dormant units go together."""
+    seeds = sorted({r["seed"] for r in members})
+    by_seed = {s: {(r["width"], r["learning_rate"], r["alpha"]): r["return"]
+                   for r in members if r["seed"] == s} for s in seeds}
+    keys = sorted(by_seed[seeds[0]])
+    pairs = {f"{a} vs {b}": metrics.spearman(np.array([by_seed[a][k] for k in keys]),
+                                             np.array([by_seed[b][k] for k in keys]))
+             for i, a in enumerate(seeds) for b in seeds[i + 1:]}
+    by_value = {name: {f"{v:g}": {"mean": float(np.mean([c["return"] for c in configs
+                                                          if c[name] == v])),
+                                  "median": float(np.median([c["return"] for c in configs
+                                                             if c[name] == v]))}
+                       for v in sorted({c[name] for c in configs})}
+                for name in ("width", "learning_rate", "alpha")}
+    return {"seed_agreement_spearman": pairs,
+            "return_by_hyperparameter": by_value,
+            "seed_gap": {"median": float(np.median([c["return_max"] - c["return_min"]
+                                                    for c in configs]))},
+            "srank_per_width_vs_dormant_0.025_spearman": metrics.spearman(
+                np.array([c["srank_per_width"] for c in configs]),
+                np.array([c["dormant_0.025"] for c in configs]))}
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        rows = [{k: v if k == "key" else float(v) if v not in ("True", "False")
+                 else v == "True" for k, v in row.items()} for row in csv.DictReader(f)]
+    for r in rows:
+        r["width"] = int(r["width"])
+        if "seed" in r:
+            r["seed"] = int(r["seed"])
+    return rows
+
+
+def replot(out: Path) -> None:
+    """Plots, correlations.md and diagnostics.json again from configs.csv, members.csv,
+    curves.json and correlations.json."""
+    configs, members = _read_csv(out / "configs.csv"), _read_csv(out / "members.csv")
+    fileio.write_json(out / "diagnostics.json", finite(diagnostics(configs, members)))
+    curves = {k: {n: np.array(v, np.float64) for n, v in c.items()}
+              for k, c in json.loads((out / "curves.json").read_text()).items()}
+    fileio.write_text(out / "correlations.md", markdown_table(
+        json.loads((out / "correlations.json").read_text())))
+    plots(out, configs, curves)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.plots_only:
+        replot(out)
+        return
+    spec = registry.get_dataset(args.dataset)
+    task = spec.task
+    protocol = protocols.get_protocol(task.id)
+    t0 = time.perf_counter()
+    data = loader.load_transitions(spec, args.data_dir, build=True, generate=generate)
+    timings = {"data_s": time.perf_counter() - t0}
+
+    members, curves_by_member = [], {}
+    for width in args.widths:
+        t = time.perf_counter()
+        run_dir, run_members, probe_rows = train_width(args, data, task, width)
+        timings[f"train_width{width}_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        returns = evaluate_members(run_dir, run_members, protocol)
+        timings[f"eval_width{width}_s"] = time.perf_counter() - t
+        for m, ret in zip(run_members, returns, strict=True):
+            rows = sorted((r for r in probe_rows if r["member"] == m["member"]),
+                          key=lambda r: r["step"])
+            key = (width, m["grid"]["learning_rate"], m["grid"]["alpha"], m["seed"])
+            curves_by_member[key] = {name: np.array([r[name] for r in rows])
+                                     for name in ("step", *PROBES)}
+            final = rows[-1]
+            members.append({"width": width, "learning_rate": m["grid"]["learning_rate"],
+                            "alpha": m["grid"]["alpha"], "seed": m["seed"],
+                            "final_step": final["step"],
+                            **{p: final[p] for p in PROBES},
+                            **{f"{p}_per_width": final[p] / width for p in RELATIVE},
+                            "return": ret})
+
+    # Configurations: mean over seeds of the final probes, the return and the curves.
+    configs, curves = [], {}
+    for key in sorted({(r["width"], r["learning_rate"], r["alpha"]) for r in members}):
+        rows = [r for r in members if (r["width"], r["learning_rate"], r["alpha"]) == key]
+        ckey = "w{}_lr{:g}_a{:g}".format(*key)
+        configs.append({"key": ckey, "width": key[0], "learning_rate": key[1],
+                        "alpha": key[2], "seeds": len(rows),
+                        **{p: float(np.mean([r[p] for r in rows])) for p in CORRELATED},
+                        "return": float(np.mean([r["return"] for r in rows])),
+                        "return_min": min(r["return"] for r in rows),
+                        "return_max": max(r["return"] for r in rows)})
+        member_curves = [curves_by_member[(*key, r["seed"])] for r in rows]
+        curves[ckey] = {name: np.mean([c[name] for c in member_curves], axis=0)
+                        for name in ("step", *PROBES)}
+
+    rng = np.random.default_rng(0)
+    result = {
+        "dataset": args.dataset, "task": task.id, "agent": "cql (alpha 0 = double DQN)",
+        "steps": args.steps, "probe_every": args.probe_every, "batch_size": args.batch_size,
+        "widths": args.widths, "learning_rates": args.lrs, "alphas": args.alphas,
+        "seeds": args.seeds, "episodes_per_member": len(protocol.episode_seeds),
+        "protocol": {"id": protocol.content["protocol"], "version": protocol.version},
+        "bootstrap_samples": args.bootstrap,
+        "over_configs": correlations(configs, rng=rng, samples=args.bootstrap),
+        "over_members": correlations(members, rng=rng, samples=args.bootstrap),
+        "within_alpha": {f"{a:g}": correlations([c for c in configs if c["alpha"] == a],
+                                                rng=rng, samples=args.bootstrap)
+                         for a in args.alphas},
+        "within_width": {str(w): correlations([c for c in configs if c["width"] == w],
+                                              rng=rng, samples=args.bootstrap)
+                         for w in args.widths},
+        "return_spread": {"configs_at_max": sum(c["return"] >= (task.max_return or np.inf)
+                                                for c in configs),
+                          "min": min(c["return"] for c in configs),
+                          "max": max(c["return"] for c in configs),
+                          "n_configs": len(configs)},
+    }
+    phases = {c["key"]: phase_summary(curves[c["key"]]["step"], curves[c["key"]]["srank"])
+              for c in configs}
+    for c in configs:
+        c.update({f"phase_{k}": v for k, v in phases[c["key"]].items()
+                  if k in ("early_drop", "rise", "late_drop", "three_phases")})
+    result["phases"] = {k: sum(p[k] for p in phases.values())
+                        for k in ("early_drop", "rise", "late_drop", "three_phases")}
+    result["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
+
+    write_csv(out / "members.csv", members)
+    write_csv(out / "configs.csv", configs)
+    fileio.write_json(out / "correlations.json", finite(result))
+    fileio.write_text(out / "correlations.md", markdown_table(finite(result)))
+    fileio.write_json(out / "diagnostics.json", finite(diagnostics(configs, members)))
+    fileio.write_json(out / "phases.json", finite(phases))
+    fileio.write_json(out / "curves.json", finite({k: {n: v.tolist() for n, v in c.items()}
+                                                   for k, c in curves.items()}))
+    plots(out, configs, curves)
+
+
+if __name__ == "__main__":
+    main()
