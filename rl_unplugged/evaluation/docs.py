@@ -31,8 +31,12 @@ _CHOICES = """\
 - **Normalisation.** score = (return - random) / (expert - random). *random*: a uniform
   random policy (the evaluator with epsilon 1.0) over the protocol's seeds. *expert*: the
   greedy best checkpoint (by logged return) of the task's logged behaviour DQN over the
-  same seeds: the policy of the task's `expert` datasets. A
-  pending reference is `null` and normalisation refuses to run on it.
+  same seeds: the policy of the task's `expert` datasets (continuous tasks: the
+  deterministic action of the best checkpoint of the logged D4PG, pending until a run
+  converges). A pending reference is `null` and normalisation refuses to run on it.
+- **Continuous tasks** (DM Control Suite, MuJoCo) evaluate the policy's deterministic
+  (mean) action, clipped into the bounds, over 1000-step episodes; their protocols also
+  record the action bounds and the observation-dict flattening order.
 - **Hashes.** `settings_hash` covers everything that decides raw returns; `hash` adds the
   references, because normalised scores depend on them. Submissions name `hash`.
 """
@@ -59,6 +63,13 @@ def _task_doc(p: protocols_lib.Protocol) -> str:
         lines.append(f"| {key} | `{env[key]}` |")
     lines.append(f"| observation | `{tuple(env['observation']['shape'])} "
                  f"{env['observation']['dtype']}` |")
+    if "action" in env:  # Continuous tasks: bounds, flattening order, evaluated action.
+        action = env["action"]
+        lines.append(f"| actions | continuous `{tuple(action['shape'])}` in "
+                     f"[{min(action['minimum']):g}, {max(action['maximum']):g}] |")
+        keys = ", ".join(f"{k} {tuple(s)}" for k, s in env["observation_keys"])
+        lines.append(f"| observation keys (flattening order) | {keys} |")
+        lines.append(f"| evaluated action | {ev['policy']} |")
     lo, hi = p.feasible_return_range  # Derived from the registry's reward bounds, not hashed.
     lines += [f"| evaluation episodes | {ev['num_episodes']} |",
               f"| evaluation epsilon | {ev['epsilon']} |",

@@ -29,6 +29,11 @@ Choices (documented in the rendered docs under `evaluation/protocols/`):
     would add a second source of randomness.
   - Frame stack 1: bsuite, MinAtar and the classic tasks are (near) Markov in a single
     observation, and the datasets store single observations.
+  - Continuous tasks (DM Control Suite, gymnasium MuJoCo): the policy's deterministic
+    mean action (`CONTINUOUS_POLICY`), 1000-step episodes (the suite's own length),
+    seeded like every task; their protocols also record the action bounds and the
+    observation flattening order (absent from discrete protocols, whose hashes are
+    therefore unchanged).
 
 The rules a protocol imposes on what is evaluated and reported are its methods, used
 by both the evaluator and submission validation: `check_datasets`, `check_selection`,
@@ -65,6 +70,10 @@ SELECTION_RULE = (
     "environment (or any online rollout) is not allowed.")
 RETURN_DEFINITION = "undiscounted sum of the environment's raw rewards over one episode"
 _SEED_SALT = "rl_unplugged/evaluation"
+CONTINUOUS_POLICY = (
+    "the deterministic (mean) action of the policy (a learner's `act`: tanh of the "
+    "Gaussian mean, or the deterministic actor's output), clipped into the action bounds; "
+    "no exploration noise")
 
 PROTOCOLS_FILE = "protocols.json"
 REFERENCES_FILE = "references.json"
@@ -342,7 +351,7 @@ def settings(task: TaskSpec | str, *, num_episodes: int = NUM_EPISODES,
         raise ValueError("num_episodes must be >= 1")
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
-    return {
+    content = {
         "protocol": f"rlu-eval/{task.id}",
         "version": PROTOCOL_VERSION,
         "task": task.id,
@@ -369,6 +378,15 @@ def settings(task: TaskSpec | str, *, num_episodes: int = NUM_EPISODES,
         },
         "selection": {"methods": list(SELECTION_METHODS), "rule": SELECTION_RULE},
     }
+    if not task.is_discrete:
+        # Continuous tasks only (discrete protocols, and so their hashes, are unchanged).
+        content["environment"]["action"] = {
+            "kind": "continuous", "shape": list(task.action.shape),
+            "minimum": list(task.action.minimum), "maximum": list(task.action.maximum)}
+        content["environment"]["observation_keys"] = [
+            [k, list(shape)] for k, shape in task.observation_keys]
+        content["evaluation"]["policy"] = CONTINUOUS_POLICY
+    return content
 
 
 def make_protocol(settings_content: Mapping[str, Any],
