@@ -29,7 +29,7 @@ def test_card_lists_every_task_and_the_recorded_checksums(tmp_path, monkeypatch)
             assert f"| `{name}` | `{build['manifest_sha256']}` |" in text
     monkeypatch.setattr(reference_builds, "load", dict)
     assert "No reference build recorded yet" in cards.render_card("bsuite")
-    assert len(cards.write_cards(tmp_path)) == 3
+    assert len(cards.write_cards(tmp_path)) == len(registry.domains())
 
 
 def test_card_title_summary_and_citation_come_from_the_registry(monkeypatch):
@@ -51,3 +51,14 @@ def test_card_shows_the_known_maximum_return():
     assert "| 500 | gymnasium CartPole-v1 |" in text  # Known: +1 per step, 500 steps.
     assert "| unknown | gymnasium Acrobot-v1 |" in text  # Only a bound (0) is known.
     assert "| 1 | bsuite catch" in cards.render_card("bsuite")
+
+
+def test_continuous_cards_describe_the_d4pg_levels_and_the_logged_noise():
+    text = cards.render_card("control")
+    assert "| cartpole_swingup | `cartpole/swingup` | (5,) float32 | continuous (1-d in " \
+        "[-1.0, 1.0]) |" in text
+    assert "mixture-of-Gaussians critic" in text and "double DQN" not in text
+    assert "| steps/mean_action | float32 | (A,) |" in text
+    assert "| steps/action | float32 | (A,) |" in text and "greedy_action" not in text
+    assert "| walker_stand | [256, 256] | 0.0001 | 256 | 300,000 |" in text
+    assert "| steps/greedy_action | int64 |" in cards.render_card("classic")
