@@ -80,17 +80,18 @@ def _continuous_behaviour(tasks: list[TaskSpec], noise: str) -> list[str]:
         "",
         "Each level has runs `run0`.. with different seeds (a pure function of task, level, "
         "noise and run). The behaviour agent per task (Adam after a global-norm clip of "
-        f"{d4pg.max_grad_norm:g}; one update per environment step; hard target copies):",
+        f"{d4pg.max_grad_norm:g}; hard target copies; one update of a batch per "
+        "`update period` environment steps, Acme's samples-per-insert 32 at batch 256):",
         "",
         "| task | MLP widths (policy, critic) | learning rate | batch | replay | warm-up | "
-        "target period | sigma | n-step | mixture components | target samples | "
-        "checkpoint every |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "update period | target period | sigma | n-step | mixture components | "
+        "target samples | checkpoint every |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in tasks:
         b = t.behaviour
         lines.append(f"| {t.name} | {list(b.hidden)} | {b.learning_rate:g} | {b.batch_size} | "
-                     f"{b.replay_capacity:,} | {b.min_replay_size:,} | "
+                     f"{b.replay_capacity:,} | {b.min_replay_size:,} | {b.update_period} | "
                      f"{b.target_update_period:,} | {d4pg.sigma:g} | {d4pg.n_step} | "
                      f"{d4pg.num_components} | {d4pg.num_target_samples} | "
                      f"{b.checkpoint_every_episodes} episodes |")

@@ -20,6 +20,7 @@ def _tiny(name: str, num_steps: int = 12):
     spec = registry.get_dataset(name)
     behaviour = dataclasses.replace(spec.task.behaviour, num_steps=num_steps, hidden=(8,),
                                     batch_size=4, replay_capacity=64, min_replay_size=4,
+                                    update_period=1,
                                     target_update_period=2, checkpoint_every_episodes=2)
     task = dataclasses.replace(spec.task, max_episode_steps=3, behaviour=behaviour)
     return spec.replace(task=task, num_steps=num_steps)
@@ -89,7 +90,10 @@ def test_replay_log_records_mean_action_and_noise_std(tmp_path):
     assert len(manifest["checkpoints"]) == 2  # After episodes 1 and 3.
     # Checkpoints hold the policy and critic params; the learner updated (4-step warm-up).
     info = manifest["checkpoints"][-1]
-    assert info["sgd_steps"] > 0 and info["env_steps"] == 12
+    # By hand (n = 5 > 3-step episodes: each episode's transitions enter the buffer at its
+    # end): 3 after step 3, 6 after step 6 >= the warm-up of 4, then one update per step
+    # from step 6 to 12: 7 updates.
+    assert info["sgd_steps"] == 7 and info["env_steps"] == 12
     data = (log.directory / info["file"]).read_bytes()
     assert checkpointing.sha256(data) == info["sha256"]
     # A second call finds the complete log; the same spec regenerates the same bytes.
