@@ -38,13 +38,13 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from rl_unplugged import checkpointing, envs, paths
+from rl_unplugged import checkpointing, envs, paths, registry
 from rl_unplugged.agents.common import Batch
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
-from rl_unplugged.data.raw_log import RawLog, RawLogWriter
+from rl_unplugged.data.raw_log import RawLog, RawLogWriter, read_manifest
 from rl_unplugged.errors import ConfigError
-from rl_unplugged.generation import d4pg
+from rl_unplugged.generation import behaviour_checkpoints, d4pg
 from rl_unplugged.generation.generate import (
     DEFAULT_SHARD_TRANSITIONS,
     Progress,
@@ -55,7 +55,7 @@ from rl_unplugged.generation.generate import (
 )
 from rl_unplugged.generation.generate import generation_config as discrete_generation_config
 from rl_unplugged.generation.replay_buffer import ReplayBuffer
-from rl_unplugged.specs import DatasetSpec
+from rl_unplugged.specs import BehaviourConfig, DatasetSpec, TaskSpec
 
 CONTINUOUS_GENERATOR_VERSION = 1
 
@@ -237,6 +237,76 @@ def _run_replay(spec: DatasetSpec, env, log: _Log, config: d4pg.D4PGConfig) -> d
         "finished": np.int64(1), "env_steps": np.int64(env_steps),
         "sgd_steps": np.int64(sgd_steps), "num_checkpoints": np.int64(num_ckpts)})
     return {"num_checkpoints": num_ckpts, "sgd_steps": sgd_steps}
+
+
+def _agent_of(manifest: dict) -> d4pg.Agent:
+    """The D4PG a raw log's manifest records (its registered task and settings)."""
+    generation = manifest["generation"]
+    task = registry.get_task(generation["task"]["id"])
+    behaviour = dict(generation["behaviour"], hidden=tuple(generation["behaviour"]["hidden"]))
+    return d4pg.agent_for(task, BehaviourConfig(**behaviour),
+                          d4pg.D4PGConfig(**generation["d4pg"]))
+
+
+def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[d4pg.Agent, dict, dict]:
+    """D4PG checkpoint `index` (Python indexing; -1: the latest) of a continuous raw log.
+
+    Returns:
+      (agent, params, info): the agent (its `act` gives the mean action), the params
+      {'policy', 'critic'}, and the checkpoint's manifest entry (index, first_episode,
+      last_episode, env_steps, sgd_steps, sha256, file).
+
+    Raises:
+      FileNotFoundError: no raw log; IndexError: no such checkpoint;
+      CorruptDataError: the file fails its checksum (names the file).
+    """
+    raw_log_dir = Path(raw_log_dir)
+    manifest = read_manifest(raw_log_dir)
+    if manifest is None:
+        raise FileNotFoundError(f"no raw log at {raw_log_dir}")
+    ckpts = sorted(manifest["checkpoints"], key=lambda c: c["index"])
+    if not ckpts:
+        raise IndexError(f"{raw_log_dir} has no behaviour checkpoints")
+    info = ckpts[index]
+    agent = _agent_of(manifest)
+    template = agent.init(jax.random.PRNGKey(0)).params
+    params = checkpointing.read_payload(raw_log_dir / info["file"], info["sha256"], template)
+    return agent, params, dict(info)
+
+
+def mean_action_policy(agent: d4pg.Agent, params: dict) -> Callable[[np.ndarray], np.ndarray]:
+    """The batched deterministic policy obs (B, D) -> actions (B, A), for the evaluator."""
+    batched = jax.jit(lambda p, obs: agent.policy.apply(p["policy"], obs).actions)
+    return lambda obs: np.asarray(batched(params, obs))
+
+
+def learning_curve(raw_log_dir: str | Path, *, num_episodes: int = 5,
+                   task: TaskSpec | None = None) -> list[dict]:
+    """The learning run of a replay log, one row per checkpoint.
+
+    Row: checkpoint index, env_steps and sgd_steps at the save, `logged_return`: the
+    mean return of the logged episodes played since the previous checkpoint (with the
+    exploration noise, while learning), and `mean_action_return`: the checkpoint's
+    deterministic policy over `num_episodes` held-out reset seeds
+    (`behaviour_checkpoints.selection_seeds`, disjoint from the protocols' seeds), on
+    `task` (default: the log's registered task).
+    """
+    log = RawLog(raw_log_dir, verify=False)
+    episodes = log.episodes_table()
+    ids, returns = np.asarray(episodes[F.EPISODE_ID]), np.asarray(episodes[F.EPISODE_RETURN])
+    task = task or registry.get_task(log.manifest["generation"]["task"]["id"])
+    seeds = behaviour_checkpoints.selection_seeds(task.id, num_episodes)
+    rows = []
+    for info in sorted(log.manifest["checkpoints"], key=lambda c: c["index"]):
+        agent, params, _ = load_checkpoint(raw_log_dir, info["index"])
+        played = (ids >= info["first_episode"]) & (ids <= info["last_episode"])
+        greedy = behaviour_checkpoints.greedy_returns(task, mean_action_policy(agent, params),
+                                                      seeds)
+        rows.append({"checkpoint": info["index"], "env_steps": info["env_steps"],
+                     "sgd_steps": info["sgd_steps"],
+                     "logged_return": float(returns[played].mean()),
+                     "mean_action_return": float(greedy.mean())})
+    return rows
 
 
 def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,

@@ -96,6 +96,15 @@ def test_replay_log_records_mean_action_and_noise_std(tmp_path):
     assert info["sgd_steps"] == 7 and info["env_steps"] == 12
     data = (log.directory / info["file"]).read_bytes()
     assert checkpointing.sha256(data) == info["sha256"]
+    # The learning curve: one row per checkpoint, the deterministic policy replayed.
+    agent, params, loaded = continuous.load_checkpoint(log.directory)
+    assert loaded == {k: v for k, v in info.items()}
+    curve = continuous.learning_curve(log.directory, num_episodes=2, task=spec.task)
+    assert [r["checkpoint"] for r in curve] == [0, 1]
+    assert [r["env_steps"] for r in curve] == [6, 12]
+    returns = [ep.metadata[F.EPISODE_RETURN] for ep in episodes]
+    assert curve[1]["logged_return"] == pytest.approx(np.mean(returns[2:]))
+    assert all(0 <= r["mean_action_return"] <= 3 for r in curve)  # Rewards in [0, 1].
     # A second call finds the complete log; the same spec regenerates the same bytes.
     again = generation.generate(spec, tmp_path / "again")
     for a, b in zip(episodes, again.iter_episodes(), strict=True):
