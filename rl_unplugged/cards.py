@@ -80,8 +80,8 @@ def _continuous_behaviour(tasks: list[TaskSpec], noise: str) -> list[str]:
         "",
         "Each level has runs `run0`.. with different seeds (a pure function of task, level, "
         "noise and run). The behaviour agent per task (Adam after a global-norm clip of "
-        f"{d4pg.max_grad_norm:g}; hard target copies; one update of a batch per "
-        "`update period` environment steps, Acme's samples-per-insert 32 at batch 256):",
+        f"{d4pg.max_grad_norm:g}; hard target copies; Acme's LayerNorm MLPs "
+        f"(`{d4pg.torso}`); one update of a batch per `update period` environment steps):",
         "",
         "| task | MLP widths (policy, critic) | learning rate | batch | replay | warm-up | "
         "update period | target period | sigma | n-step | mixture components | "

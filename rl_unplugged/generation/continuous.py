@@ -282,7 +282,7 @@ def mean_action_policy(agent: d4pg.Agent, params: dict) -> Callable[[np.ndarray]
 
 def learning_curve(raw_log_dir: str | Path, *, num_episodes: int = 5,
                    task: TaskSpec | None = None) -> list[dict]:
-    """The learning run of a replay log, one row per checkpoint.
+    """The learning run of a replay log (complete or under way), one row per checkpoint.
 
     Row: checkpoint index, env_steps and sgd_steps at the save, `logged_return`: the
     mean return of the logged episodes played since the previous checkpoint (with the
@@ -291,7 +291,7 @@ def learning_curve(raw_log_dir: str | Path, *, num_episodes: int = 5,
     (`behaviour_checkpoints.selection_seeds`, disjoint from the protocols' seeds), on
     `task` (default: the log's registered task).
     """
-    log = RawLog(raw_log_dir, verify=False)
+    log = RawLog(raw_log_dir, require_complete=False, verify=False)  # Also a run under way.
     episodes = log.episodes_table()
     ids, returns = np.asarray(episodes[F.EPISODE_ID]), np.asarray(episodes[F.EPISODE_RETURN])
     task = task or registry.get_task(log.manifest["generation"]["task"]["id"])

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
@@ -41,6 +42,8 @@ from rl_unplugged.agents.crr import losses as mog
 from rl_unplugged.specs import BehaviourConfig, TaskSpec
 
 __all__ = ["Agent", "D4PGConfig", "agent_for"]
+
+TORSOS = ("layer_norm", "mlp")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -56,6 +59,10 @@ class D4PGConfig:
         cross-entropy (Acme's MoG-MPO draws 128 per action; 20 here, as CRR's MoG
         critic: the loss is an unbiased estimate either way, and 2 cores are few).
       max_grad_norm: global-norm clip of both networks' gradients (Acme: 40).
+      torso: 'layer_norm' (Acme's D4PG networks: `networks.LayerNormMLPTorso` for both,
+        the policy's head initialised near zero) or 'mlp' (the suite's ReLU
+        `PolicyNetwork` and `CriticNetwork`; its tanh policy saturated on walker_stand,
+        see datasets/behaviour_competence.md).
     """
 
     sigma: float = 0.3
@@ -63,6 +70,7 @@ class D4PGConfig:
     num_components: int = 5
     num_target_samples: int = 20
     max_grad_norm: float = 40.0
+    torso: str = "layer_norm"
 
     def __post_init__(self):
         if not self.sigma >= 0:
@@ -72,6 +80,40 @@ class D4PGConfig:
                 raise ValueError(f"D4PGConfig.{name} must be >= 1, got {getattr(self, name)}")
         if not self.max_grad_norm > 0:
             raise ValueError(f"D4PGConfig.max_grad_norm must be > 0, got {self.max_grad_norm}")
+        if self.torso not in TORSOS:
+            raise ValueError(f"D4PGConfig.torso must be one of {TORSOS}, got {self.torso!r}")
+
+
+class LayerNormPolicy(nn.Module):
+    """Acme's D4PG policy: LayerNorm MLP, a near-zero-initialised linear head (actions
+    start near the middle of the box, where tanh is not saturated), tanh to the bounds."""
+
+    hidden: tuple[int, ...]
+    minimum: tuple[float, ...]
+    maximum: tuple[float, ...]
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> networks.PolicyOutput:
+        rep, acts = networks.LayerNormMLPTorso(hidden=self.hidden)(obs)
+        out = nn.Dense(len(self.minimum),
+                       kernel_init=nn.initializers.truncated_normal(1e-4))(rep)
+        return networks.PolicyOutput(actions=networks.squash(out, self.minimum, self.maximum),
+                                     representation=rep, activations=acts)
+
+
+class LayerNormCritic(nn.Module):
+    """Acme's D4PG critic torso (LayerNorm MLP over [obs, action]) with `num_atoms` outputs."""
+
+    hidden: tuple[int, ...]
+    num_atoms: int
+
+    @nn.compact
+    def __call__(self, obs: jax.Array, action: jax.Array) -> networks.NetworkOutput:
+        x = jnp.concatenate([obs.reshape(obs.shape[0], -1).astype(jnp.float32),
+                             action.astype(jnp.float32)], axis=-1)
+        rep, acts = networks.LayerNormMLPTorso(hidden=self.hidden)(x)
+        return networks.NetworkOutput(values=nn.Dense(self.num_atoms)(rep),
+                                      representation=rep, activations=acts)
 
 
 class Agent:
@@ -86,9 +128,17 @@ class Agent:
         self.task = task
         self.behaviour = behaviour
         self.config = config
-        self.policy = networks.make_policy_network(task, behaviour.hidden)
-        self.critic = networks.make_network(task, behaviour.hidden,
-                                            num_atoms=3 * config.num_components)
+        if config.torso == "mlp":
+            self.policy = networks.make_policy_network(task, behaviour.hidden)
+            self.critic = networks.make_network(task, behaviour.hidden,
+                                                num_atoms=3 * config.num_components)
+        else:
+            networks.make_policy_network(task, behaviour.hidden)  # Validates the task.
+            self.policy = LayerNormPolicy(hidden=tuple(behaviour.hidden),
+                                          minimum=task.action.minimum,
+                                          maximum=task.action.maximum)
+            self.critic = LayerNormCritic(hidden=tuple(behaviour.hidden),
+                                          num_atoms=3 * config.num_components)
         self.optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
                                      optax.adam(behaviour.learning_rate))
         self._dummy_obs = common.dummy_observation(task)

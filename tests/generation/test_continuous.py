@@ -123,3 +123,19 @@ def test_random_level_and_bad_levels(tmp_path):
         generation.generate(_tiny("rlu_control/cartpole_swingup_expert_run0"), tmp_path)
     with pytest.raises(ConfigError, match="discrete actions"):
         continuous.generate(registry.get_dataset("rlu_bsuite/catch_noise0_run0"), tmp_path)
+
+
+def test_acme_layer_norm_networks_start_in_the_middle_of_the_box():
+    # Acme's D4PG policy head starts near zero, so tanh starts unsaturated (the ReLU
+    # `PolicyNetwork` option starts anywhere); large observations are squashed by the
+    # first layer's LayerNorm + tanh.
+    task = registry.get_task("control/walker_stand")
+    behaviour = dataclasses.replace(task.behaviour, hidden=(8, 8))
+    obs = np.full(24, 50.0, np.float32)
+    agent = d4pg.agent_for(task, behaviour)
+    action = np.asarray(agent.act(agent.init(jax.random.PRNGKey(1)).params, obs))
+    assert np.abs(action).max() < 0.01
+    first = agent.policy.apply(agent.init(jax.random.PRNGKey(1)).params["policy"], obs[None])
+    assert np.abs(np.asarray(first.activations[0])).max() <= 1.0
+    with pytest.raises(ValueError, match="torso"):
+        d4pg.D4PGConfig(torso="cnn")
