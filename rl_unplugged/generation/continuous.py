@@ -244,8 +244,9 @@ def _agent_of(manifest: dict) -> d4pg.Agent:
     generation = manifest["generation"]
     task = registry.get_task(generation["task"]["id"])
     behaviour = dict(generation["behaviour"], hidden=tuple(generation["behaviour"]["hidden"]))
+    # Logs made before D4PGConfig.torso existed used the ReLU networks ('mlp').
     return d4pg.agent_for(task, BehaviourConfig(**behaviour),
-                          d4pg.D4PGConfig(**generation["d4pg"]))
+                          d4pg.D4PGConfig(**{"torso": "mlp", **generation["d4pg"]}))
 
 
 def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[d4pg.Agent, dict, dict]:
