@@ -4,7 +4,9 @@ D4PG (Barth-Maron et al. 2018; Acme's `agents/jax/d4pg`) with the critic of Shah
 et al. 2022, "Revisiting Gaussian mixture critics in off-policy reinforcement learning:
 a sample-based approach" (Acme's MoG-MPO critic):
 
-- a deterministic policy pi(s) in the action bounds (`networks.PolicyNetwork`: tanh);
+- a deterministic policy pi(s) in the action bounds (tanh), on Acme's D4PG networks by
+  default (`networks.LayerNormMLPTorso`, the policy head initialised near zero;
+  `D4PGConfig.torso`);
 - a distributional critic Z(s, a) = sum_k w_k N(mu_k, sigma_k^2) (K components, the
   head's 3K outputs: logits, means, raw scales; `agents.crr.losses.mixture`, the one
   MoG critic of the suite, shared with CRR's MoG option);
@@ -17,7 +19,9 @@ a sample-based approach" (Acme's MoG-MPO critic):
   L_pi = -mean_s E[Z(s, pi(s))] (`agents.crr.losses.mixture_mean`);
 - hard target copies of both networks every `target_update_period` updates, Adam
   after a global-norm clip (Acme's D4PG: lr 1e-4, clipping on, period 100, n = 5,
-  sigma 0.3, batch 256; Shahriari et al.: K = 5 components).
+  sigma 0.3, batch 256; Shahriari et al.: K = 5 components). The registry's behaviour
+  makes one update per environment step, not Acme's one per 8 (measured in
+  datasets/behaviour_competence.md).
 
 The shared settings (widths, learning rate, batch, replay, warm-up, target period) are
 the task's `BehaviourConfig`; `D4PGConfig` holds what only D4PG has. Exploration
