@@ -7,7 +7,7 @@ import jax
 import numpy as np
 import pytest
 
-from rl_unplugged import checkpointing, generation, registry
+from rl_unplugged import checkpointing, generation, paths, registry
 from rl_unplugged.agents.common import Batch
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.raw_log import RawLog
@@ -139,3 +139,30 @@ def test_acme_layer_norm_networks_start_in_the_middle_of_the_box():
     assert np.abs(np.asarray(first.activations[0])).max() <= 1.0
     with pytest.raises(ValueError, match="torso"):
         d4pg.D4PGConfig(torso="cnn")
+
+
+def test_an_interrupted_replay_run_resumes_to_the_same_log(tmp_path):
+    spec = _tiny("rlu_control/cartpole_swingup_noise20_run0")
+    whole = generation.generate(spec, tmp_path / "whole", shard_transitions=3)
+    calls = []
+
+    def crash_in_the_third_episode(n):
+        # Episodes 1 and 2 are committed (a shard per episode), with 1 update after
+        # step 6 and the replay holding 6 n-step transitions: the resume state has both.
+        calls.append(n)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        generation.generate(spec, tmp_path / "resumed", shard_transitions=3,
+                            progress=crash_in_the_third_episode)
+    partial = RawLog(paths.raw_dir(spec, tmp_path / "resumed"), require_complete=False,
+                     verify=False)
+    assert partial.num_episodes == 2
+    resumed = generation.generate(spec, tmp_path / "resumed", shard_transitions=3)
+    assert resumed.num_episodes == whole.num_episodes == 4
+    for a, b in zip(whole.iter_episodes(), resumed.iter_episodes(), strict=True):
+        for key in (F.ACTION, F.MEAN_ACTION, F.OBSERVATION, F.REWARD):
+            np.testing.assert_array_equal(a.steps[key], b.steps[key], err_msg=key)
+    assert [c["sha256"] for c in whole.manifest["checkpoints"]] == \
+        [c["sha256"] for c in resumed.manifest["checkpoints"]]
