@@ -40,6 +40,67 @@ def _reference_rows(domain: str) -> list[str]:
     return rows
 
 
+_DISCRETE_FEATURES = (
+    "| steps/action_replaced | bool | () | a_k was replaced by a random action |",
+    "| steps/agent_action | int64 | () | the behaviour agent's own (epsilon-greedy) "
+    "choice at o_k, before action noise |",
+    "| steps/greedy_action | int64 | () | argmax of the behaviour agent's Q-values at o_k "
+    "(-1 in the random level) |")
+_CONTINUOUS_FEATURES = (
+    "| steps/mean_action | float32 | (A,) | the policy's deterministic action at o_k, "
+    "before noise |",
+    "| steps/action_noise_std | float32 | () | std of the Gaussian noise added to it "
+    "(per half-width of each action dimension) |")
+
+
+def _continuous_behaviour(tasks: list[TaskSpec], noise: str) -> list[str]:
+    """The levels and behaviour table of continuous domains (the D4PG of generation/d4pg)."""
+    from rl_unplugged.generation.d4pg import D4PGConfig  # Lazy: imports JAX.
+
+    d4pg = D4PGConfig()
+    lines = [
+        "",
+        "## Behaviour (levels)",
+        "",
+        f"- **replay** ({noise}): every episode an online D4PG with a mixture-of-Gaussians "
+        "critic (Shahriari et al. 2022; `generation/d4pg.py`) played while it learned, "
+        "logged from its first step. The executed action is the policy's deterministic "
+        "action plus Gaussian noise, clipped into the bounds: std = sqrt(sigma^2 + noise^2) "
+        f"per half-width of each dimension, sigma = {d4pg.sigma:g} the agent's own "
+        "exploration and `noise` the level's extra noise; each step records `mean_action` "
+        "(before noise) and `action_noise_std`. Episode metadata `checkpoint` as for the "
+        "discrete domains (the agent keeps learning while it plays).",
+        "- **random**: uniform actions in the bounds (`checkpoint` = -1; `mean_action` = "
+        "the action, `action_noise_std` 0).",
+        "- **expert**: not available yet: it needs a D4PG run that reached competence "
+        "(generation refuses it with a ConfigError); D4RL-style medium, medium-replay and "
+        "medium-expert levels are not defined yet either.",
+        "",
+        "Competence runs of the behaviour agent (learning curves against published D4PG "
+        "curves at the same step budget) are recorded in `datasets/behaviour_competence.md`. "
+        "Raw logs are generated with `rl_unplugged.generation.generate(spec)`; the TFDS "
+        "builder of this domain is not written yet.",
+        "",
+        "Each level has runs `run0`.. with different seeds (a pure function of task, level, "
+        "noise and run). The behaviour agent per task (Adam after a global-norm clip of "
+        f"{d4pg.max_grad_norm:g}; hard target copies; Acme's LayerNorm MLPs "
+        f"(`{d4pg.torso}`); one update of a batch per `update period` environment steps):",
+        "",
+        "| task | MLP widths (policy, critic) | learning rate | batch | replay | warm-up | "
+        "update period | target period | sigma | n-step | mixture components | "
+        "target samples | checkpoint every |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in tasks:
+        b = t.behaviour
+        lines.append(f"| {t.name} | {list(b.hidden)} | {b.learning_rate:g} | {b.batch_size} | "
+                     f"{b.replay_capacity:,} | {b.min_replay_size:,} | {b.update_period} | "
+                     f"{b.target_update_period:,} | {d4pg.sigma:g} | {d4pg.n_step} | "
+                     f"{d4pg.num_components} | {d4pg.num_target_samples} | "
+                     f"{b.checkpoint_every_episodes} episodes |")
+    return lines
+
+
 def _fmt(value) -> str:
     return "-" if value is None else f"{value:.4g}"
 
@@ -183,10 +244,12 @@ def render_card(domain: str) -> str:
         "transitions / dataset | max return | description |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    continuous = not tasks[0].is_discrete
     for t in tasks:
         best = "unknown" if t.max_return is None else f"{t.max_return:g}"
+        actions = t.num_actions if t.is_discrete else t.action.describe()
         lines.append(f"| {t.name} | `{t.env_id}` | {t.observation.shape} "
-                     f"{t.observation.dtype} | {t.num_actions} | {t.max_episode_steps} | "
+                     f"{t.observation.dtype} | {actions} | {t.max_episode_steps} | "
                      f"{t.gamma} | {t.num_runs} | {t.behaviour.num_steps:,} | {best} | "
                      f"{t.description} |")
     lines += [
@@ -194,6 +257,8 @@ def render_card(domain: str) -> str:
         "Max return: the environment's known maximum episode return under the time limit "
         "(from the registry's reward bounds, `TaskSpec.max_return`); `unknown` where only a "
         "bound is known. Compare the expert references of the evaluation protocols with it.",
+    ]
+    lines += _continuous_behaviour(tasks, noise) if continuous else [
         "",
         "## Behaviour (levels)",
         "",
@@ -221,7 +286,7 @@ def render_card(domain: str) -> str:
         "| epsilon | checkpoint every |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for t in tasks:
+    for t in tasks if not continuous else ():
         b = t.behaviour
         lines.append(f"| {t.name} | {list(b.hidden)} ({t.network}) | {b.learning_rate:g} | "
                      f"{b.batch_size} | {b.replay_capacity:,} | {b.min_replay_size:,} | "
@@ -263,22 +328,20 @@ def render_card(domain: str) -> str:
         "| field | dtype | shape | meaning |",
         "|---|---|---|---|",
         "| steps/observation | per task (above) | per task | o_k |",
-        "| steps/action | int64 | () | a_k (0 on the last step) |",
+        ("| steps/action | float32 | (A,) | a_k, the executed action (0 on the last step) |"
+         if continuous else "| steps/action | int64 | () | a_k (0 on the last step) |"),
         "| steps/reward | float32 | () | r_k (0 on the last step) |",
         "| steps/discount | float32 | () | d_k: 0 iff o_{k+1} is terminal (0 on the last step) |",
         "| steps/is_first, is_last, is_terminal | bool | () | RLDS flags (see above) |",
-        "| steps/action_replaced | bool | () | a_k was replaced by a random action |",
-        "| steps/agent_action | int64 | () | the behaviour agent's own (epsilon-greedy) "
-        "choice at o_k, before action noise |",
-        "| steps/greedy_action | int64 | () | argmax of the behaviour agent's Q-values at o_k "
-        "(-1 in the random level) |",
+        *(_CONTINUOUS_FEATURES if continuous else _DISCRETE_FEATURES),
         "| episode_id | int64 | () | episode index in logging order |",
         "| episode_return | float32 | () | sum of rewards (float64 in the raw log) |",
         "| episode_length | int64 | () | T, the number of transitions |",
         "| run | int64 | () | run index |",
         "| checkpoint | int64 | () | latest behaviour checkpoint saved before the episode "
         "(-1: none); the agent keeps learning while it plays |",
-        "| noise | float32 | () | probability of replacing the action |",
+        "| noise | float32 | () | " + ("std of the dataset's extra Gaussian action noise |"
+                                       if continuous else "probability of replacing the action |"),
         "",
         "## Build and load",
         "",

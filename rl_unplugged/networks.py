@@ -56,6 +56,24 @@ class MLPTorso(nn.Module):
         return x, tuple(acts)
 
 
+class LayerNormMLPTorso(nn.Module):
+    """Acme's `LayerNormMLP` (its D4PG and MPO networks): the first layer is Dense ->
+    LayerNorm -> tanh, which puts observations of any scale (dm_control's velocities)
+    into [-1, 1]; the others are Dense -> ELU."""
+
+    hidden: Sequence[int]
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> tuple[jax.Array, tuple[jax.Array, ...]]:
+        x = obs.reshape(obs.shape[0], -1).astype(jnp.float32)
+        acts = []
+        for i, width in enumerate(self.hidden):
+            x = nn.Dense(width)(x)
+            x = jnp.tanh(nn.LayerNorm()(x)) if i == 0 else nn.elu(x)
+            acts.append(x)
+        return x, tuple(acts)
+
+
 class MinAtarTorso(nn.Module):
     """MinAtar's baseline torso (Young & Tian 2019): conv 16x3x3 then dense layers."""
 

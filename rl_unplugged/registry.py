@@ -18,6 +18,7 @@ from rl_unplugged.errors import UnknownNameError
 from rl_unplugged.specs import (
     LEVELS,
     NOISE_LEVELS,
+    ActionSpec,
     ArraySpec,
     BehaviourConfig,
     CompetenceTarget,
@@ -405,6 +406,147 @@ _SEPARATE_TRACKS: dict[str, tuple[str, ...]] = {
                    if g != "Carnival"),
 }
 # ---------------------------------------------------------------------------------------
+
+# Continuous control: DM Control Suite (`rlu_control`) and gymnasium MuJoCo (`rlu_mujoco`).
+# Their tasks take bounded float action vectors (specs.ActionSpec 'continuous'); the
+# behaviour agent that logs their replay level is the MoG-critic D4PG of
+# `generation/d4pg.py`, which reads the shared fields of BehaviourConfig (budget,
+# widths, learning rate, batch, replay, warm-up, updates per step, target period,
+# checkpoints; epsilon is unused: exploration is Gaussian action noise) and keeps its own
+# D4PG settings (sigma, n-step, mixture components) in `generation.d4pg.D4PGConfig`.
+
+_CONTINUOUS_DOMAINS: tuple[DomainSpec, ...] = (
+    DomainSpec(
+        name="control", title="DM Control Suite",
+        summary="DeepMind Control Suite tasks (dm-control 1.0.50, MuJoCo 3.17.0) from RL "
+                "Unplugged's control-suite set that run at useful speed on 2 cores",
+        citation="Tunyasuvunakool et al., *dm_control: Software and Tasks for Continuous "
+                 "Control*, Software Impacts 6, 2020.",
+        homepage="https://github.com/google-deepmind/dm_control",
+        bibtex="""\
+@article{tunyasuvunakool2020dmcontrol,
+  title={dm\\_control: Software and Tasks for Continuous Control},
+  author={Tunyasuvunakool, Saran and Muldal, Alistair and Doron, Yotam and Liu, Siqi and
+          Bohez, Steven and Merel, Josh and Erez, Tom and Lillicrap, Timothy and Heess,
+          Nicolas and Tassa, Yuval},
+  journal={Software Impacts},
+  volume={6},
+  pages={100022},
+  year={2020}
+}"""),
+    DomainSpec(
+        name="mujoco", title="MuJoCo (gymnasium)",
+        summary="gymnasium's MuJoCo v5 locomotion tasks HalfCheetah, Hopper and Walker2d "
+                "(the environments of D4RL's locomotion datasets, in their v5 versions)",
+        citation="Todorov, Erez & Tassa, *MuJoCo: A physics engine for model-based "
+                 "control*, IROS 2012; Towers et al., *Gymnasium*, arXiv:2407.17032, 2024.",
+        homepage="https://gymnasium.farama.org/environments/mujoco/",
+        bibtex="""\
+@inproceedings{todorov2012mujoco,
+  title={MuJoCo: A physics engine for model-based control},
+  author={Todorov, Emanuel and Erez, Tom and Tassa, Yuval},
+  booktitle={IEEE/RSJ International Conference on Intelligent Robots and Systems},
+  pages={5026--5033},
+  year={2012}
+}"""),
+)
+
+# Per-step reward bounds (sources of the installed dm-control 1.0.50 / gymnasium 1.x).
+_CONTINUOUS_REWARDS: dict[str, RewardBounds | None] = {
+    # dm_control/suite/cartpole.py `_get_reward`: upright * centered * small_control *
+    # small_velocity, each a `rewards.tolerance` in [0, 1] (or (1 + x) / 2 of one).
+    "control/cartpole_swingup": RewardBounds(minimum=0.0, maximum=1.0),
+    # dm_control/suite/cheetah.py: tolerance(speed, bounds=(10, inf), margin=10) in [0, 1].
+    "control/cheetah_run": RewardBounds(minimum=0.0, maximum=1.0),
+    # dm_control/suite/walker.py: stand_reward * (5 + move_reward) / 6 (stand) or
+    # stand_reward alone when move_speed is 0, products of tolerances: [0, 1].
+    "control/walker_walk": RewardBounds(minimum=0.0, maximum=1.0),
+    "control/walker_stand": RewardBounds(minimum=0.0, maximum=1.0),
+    # dm_control/suite/finger.py Turn: float(hit_target): 0 or 1 per step.
+    "control/finger_turn_hard": RewardBounds(minimum=0.0, maximum=1.0),
+    # dm_control/suite/fish.py Swim: (7 * in_target + is_upright) / 8, tolerances: [0, 1].
+    "control/fish_swim": RewardBounds(minimum=0.0, maximum=1.0),
+    # gymnasium/envs/mujoco/{half_cheetah,hopper,walker2d}_v5.py: the forward reward is
+    # forward_reward_weight * x_velocity, with no bound on the velocity in the source, so
+    # no per-step bound is recorded (feasible returns: any finite number).
+    "mujoco/halfcheetah": None,
+    "mujoco/hopper": None,
+    "mujoco/walker2d": None,
+}
+
+
+def _behaviour_continuous(num_steps: int, **changes) -> BehaviourConfig:
+    # Acme's D4PG defaults (acme/agents/jax/d4pg/config.py): lr 1e-4, batch 256, warm-up
+    # 1000, hard target copy every 100 updates, replay 1e6 (capped here at the budget).
+    # One update per environment step, not Acme's samples_per_insert 32 (one per 8
+    # steps): at 8, cartpole_swingup was at 510 after 200k steps and walker_stand had not
+    # left the random policy's return after 260k; at 1 cartpole's logged return passed
+    # 800 by 60k steps (datasets/behaviour_competence.md). Widths (256, 256) for both
+    # networks, narrower
+    # than Acme's control-suite networks (policy (256, 256, 256), critic (512, 512, 256)):
+    # an update costs ~4 ms instead of ~9 ms on 2 CPU cores. No epsilon: exploration is
+    # D4PG's Gaussian action noise.
+    config = dict(num_steps=num_steps, hidden=(256, 256), learning_rate=1e-4,
+                  batch_size=256, replay_capacity=min(num_steps, 1_000_000),
+                  min_replay_size=1_000, update_period=1, target_update_period=100,
+                  epsilon_start=0.0, epsilon_end=0.0, epsilon_decay_steps=0,
+                  checkpoint_every_episodes=10)
+    config.update(changes)
+    return BehaviourConfig(**config)
+
+
+def _control(domain_task: str, action_size: int, keys: dict[str, tuple[int, ...]],
+             num_steps: int) -> TaskSpec:
+    domain, task = domain_task.split("/")
+    name = f"{domain}_{task}"
+    size = sum(math.prod(s) for s in keys.values())
+    return TaskSpec(
+        domain="control", name=name, env_id=domain_task,
+        rewards=_CONTINUOUS_REWARDS[f"control/{name}"],
+        observation=ArraySpec(shape=(size,), dtype="float32"),
+        action=ActionSpec.continuous((-1.0,) * action_size, (1.0,) * action_size),
+        observation_keys=tuple(keys.items()),
+        # The suite's 1000-step episodes (its default time limit, applied by TimeLimit);
+        # gamma 0.99 as in RL Unplugged's control-suite baselines and Acme's D4PG.
+        max_episode_steps=1_000, gamma=0.99, network="mlp",
+        behaviour=_behaviour_continuous(num_steps),
+        description=f"DM Control Suite {domain} {task} ({action_size}-d actions)")
+
+
+def _mujoco(env_id: str, obs_dim: int, action_size: int, num_steps: int) -> TaskSpec:
+    name = env_id.split("-")[0].lower()
+    return TaskSpec(
+        domain="mujoco", name=name, env_id=env_id, rewards=_CONTINUOUS_REWARDS[f"mujoco/{name}"],
+        observation=ArraySpec(shape=(obs_dim,), dtype="float32"),
+        action=ActionSpec.continuous((-1.0,) * action_size, (1.0,) * action_size),
+        # gymnasium's registered max_episode_steps for the v5 locomotion tasks.
+        max_episode_steps=1_000, gamma=0.99, network="mlp",
+        behaviour=_behaviour_continuous(num_steps),
+        description=f"gymnasium {env_id} ({action_size}-d actions)")
+
+
+# Observation keys in dm_control's own order (each task's `get_observation`, an
+# OrderedDict; the backend checks it at construction). This differs from RL Unplugged's
+# original files for walker and fish (`RLU_CONTROL_SUITE` below): those orders are the
+# originals' feature order and apply only to reading them.
+_CONTINUOUS_TASKS: tuple[TaskSpec, ...] = (
+    _control("cartpole/swingup", 1, {"position": (3,), "velocity": (2,)}, 100_000),
+    _control("cheetah/run", 6, {"position": (8,), "velocity": (9,)}, 500_000),
+    _control("walker/walk", 6, {"orientations": (14,), "height": (), "velocity": (9,)},
+             500_000),
+    _control("walker/stand", 6, {"orientations": (14,), "height": (), "velocity": (9,)},
+             300_000),
+    _control("finger/turn_hard", 2, {"position": (4,), "velocity": (3,), "touch": (2,),
+                                     "target_position": (2,), "dist_to_target": ()},
+             500_000),
+    _control("fish/swim", 5, {"joint_angles": (7,), "upright": (), "target": (3,),
+                              "velocity": (13,)}, 500_000),
+    _mujoco("HalfCheetah-v5", 17, 6, 500_000),
+    _mujoco("Hopper-v5", 11, 3, 500_000),
+    _mujoco("Walker2d-v5", 17, 6, 500_000),
+)
+_DOMAINS += _CONTINUOUS_DOMAINS
+_TASKS += _CONTINUOUS_TASKS
 
 
 def _index(items: Iterable, key) -> dict:

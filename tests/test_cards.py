@@ -29,7 +29,7 @@ def test_card_lists_every_task_and_the_recorded_checksums(tmp_path, monkeypatch)
             assert f"| `{name}` | `{build['manifest_sha256']}` |" in text
     monkeypatch.setattr(reference_builds, "load", dict)
     assert "No reference build recorded yet" in cards.render_card("bsuite")
-    assert len(cards.write_cards(tmp_path)) == 4
+    assert len(cards.write_cards(tmp_path)) == len(registry.domains())
 
 
 def test_card_title_summary_and_citation_come_from_the_registry(monkeypatch):
@@ -62,3 +62,14 @@ def test_a_domain_without_built_datasets_gets_a_card_saying_where_its_data_come_
     assert "| pooyan | `ALE/Pooyan-v5` | tuning |" in text
     assert "| pong | `ALE/Pong-v5` | testing | (84, 84, 4) uint8 | 6 | 27,000 |" in text
     assert "| repeat_action_probability | `0.25` |" in text
+
+
+def test_continuous_cards_describe_the_d4pg_levels_and_the_logged_noise():
+    text = cards.render_card("control")
+    assert "| cartpole_swingup | `cartpole/swingup` | (5,) float32 | continuous (1-d in " \
+        "[-1.0, 1.0]) |" in text
+    assert "mixture-of-Gaussians critic" in text and "double DQN" not in text
+    assert "| steps/mean_action | float32 | (A,) |" in text
+    assert "| steps/action | float32 | (A,) |" in text and "greedy_action" not in text
+    assert "| walker_stand | [256, 256] | 0.0001 | 256 | 300,000 |" in text
+    assert "| steps/greedy_action | int64 |" in cards.render_card("classic")

@@ -10,8 +10,9 @@ from rl_unplugged.specs import DatasetSpec, DomainSpec, RewardBounds
 
 
 def test_every_domain_has_tasks_and_unique_names():
-    assert set(registry.domains()) == {"bsuite", "minatar", "classic", "atari"}
-    assert len(registry.TASKS) == 11 + 46
+    assert set(registry.domains()) == {"bsuite", "minatar", "classic", "atari", "control",
+                                       "mujoco"}
+    assert len(registry.TASKS) == 11 + 46 + 9
     names = [d.name for d in registry.datasets()]
     assert len(names) == len(set(names))
 
@@ -54,6 +55,13 @@ HAND_RANGES = {
     "minatar/freeway": (0, 10_000), "minatar/seaquest": (0, 130_000),
     "minatar/space_invaders": (0, 30_000), "classic/cartpole": (1, 500),
     "classic/acrobot": (-500, 0), "classic/mountaincar": (-200, -1),
+    # dm_control's suite rewards are tolerances in [0, 1] per step, 1000 steps.
+    **{f"control/{name}": (0, 1000) for name in (
+        "cartpole_swingup", "cheetah_run", "walker_walk", "walker_stand", "finger_turn_hard",
+        "fish_swim")},
+    # gymnasium MuJoCo v5: the forward reward (a velocity) has no bound in the source.
+    **{f"mujoco/{name}": (-math.inf, math.inf) for name in ("halfcheetah", "hopper",
+                                                            "walker2d")},
 }
 
 
@@ -63,7 +71,7 @@ def test_every_task_declares_reward_bounds_and_its_feasible_returns():
     assert set(HAND_RANGES) == {t.id for t in built}
     assert all(t.return_range == (-math.inf, math.inf) for t in registry.tasks("atari"))
     for task in built:
-        assert task.rewards is not None, task.id
+        assert (task.rewards is None) == (task.domain == "mujoco"), task.id
         assert task.return_range == HAND_RANGES[task.id], task.id
 
 
@@ -71,13 +79,15 @@ def test_random_play_stays_inside_the_reward_bounds():
     from rl_unplugged import envs
 
     for task in registry.tasks():
-        if task.rewards is None:  # Atari: no bounds to check (tests/envs/test_atari.py).
+        if task.rewards is None:  # Atari, MuJoCo: no bounds (tests/envs/test_atari.py).
             continue
         env, rng = envs.make(task.id), np.random.default_rng(0)
         env.reset(0)
         rewards, episode, rewarded = [], 0.0, 0
         for step in range(300):
-            ts = env.step(int(rng.integers(task.num_actions)))
+            ts = env.step(int(rng.integers(task.num_actions)) if task.is_discrete else
+                          rng.uniform(task.action.minimum, task.action.maximum).astype(
+                              np.float32))
             rewards.append(ts.reward)
             episode += ts.reward
             rewarded += ts.reward != 0
@@ -119,7 +129,7 @@ def test_domains_live_in_the_registry():
     assert registry.track_tasks("classic") == ["classic/cartpole", "classic/acrobot",
                                                "classic/mountaincar"]
     assert registry.track_tasks("bsuite/catch") == ["bsuite/catch"]
-    assert len(registry.track_tasks("all")) == 11  # Atari has a track of its own only.
+    assert len(registry.track_tasks("all")) == 20  # Atari has a track of its own only.
     with pytest.raises(ValueError, match="empty"):
         DomainSpec(name="bsuite", title="", summary="s", citation="c", bibtex="b",
                    homepage="h")
@@ -175,3 +185,33 @@ def test_a_task_without_behaviour_needs_external_datasets():
         dataclasses.replace(pong, external_datasets=())
     with pytest.raises(ValueError, match="network must be one of"):
         dataclasses.replace(pong, network="resnet")
+
+
+def test_continuous_tasks_record_dm_controls_observation_order_and_bounds():
+    # dm_control's own observation dicts (OrderedDicts of each task's get_observation).
+    walker = registry.get_task("control/walker_walk")
+    assert walker.observation_keys == (("orientations", (14,)), ("height", ()),
+                                       ("velocity", (9,)))
+    assert registry.get_task("control/fish_swim").observation_keys == (
+        ("joint_angles", (7,)), ("upright", ()), ("target", (3,)), ("velocity", (13,)))
+    for task in registry.tasks("control") + registry.tasks("mujoco"):
+        assert not task.is_discrete and task.max_episode_steps == 1000
+        assert task.action.minimum == (-1.0,) * task.action.shape[0]
+        assert task.action.maximum == (1.0,) * task.action.shape[0]
+    assert registry.get_task("mujoco/hopper").action.shape == (3,)
+    assert registry.get_dataset("rlu_control/cheetah_run_noise20_run1").task.id == \
+        "control/cheetah_run"
+
+
+def test_continuous_observations_flatten_in_the_registered_order():
+    from rl_unplugged import envs
+
+    task = registry.get_task("control/walker_stand")
+    env = envs.make(task)
+    obs = env.reset(3)
+    backend = env.env
+    backend._random.seed(3)  # What DMControlEnv.reset(3) does, then dm_control's own dict.
+    raw = backend._env.reset().observation
+    assert obs.shape == (24,) and obs.dtype == np.float32
+    np.testing.assert_array_equal(obs[:14], raw["orientations"].astype(np.float32))
+    assert obs[14] == np.float32(raw["height"]) and obs[15:].shape == (9,)

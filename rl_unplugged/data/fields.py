@@ -18,8 +18,13 @@ AGENT_ACTION = "agent_action"
 # choice that `agent_action` holds now (issue 8 defect 6).
 GREEDY_ACTION = "greedy_action"
 
+# Extras of continuous tasks' logs instead (Gaussian action noise, generation/continuous.py).
+MEAN_ACTION = "mean_action"  # The policy's deterministic action before noise, (A,) float32.
+ACTION_NOISE_STD = "action_noise_std"  # Std of the Gaussian noise added to it (float32).
+
 STEP_FIELDS = (OBSERVATION, ACTION, REWARD, DISCOUNT, IS_FIRST, IS_LAST, IS_TERMINAL)
 STEP_EXTRAS = (ACTION_REPLACED, AGENT_ACTION, GREEDY_ACTION)
+CONTINUOUS_STEP_EXTRAS = (MEAN_ACTION, ACTION_NOISE_STD)
 
 # Episode metadata.
 EPISODE_ID = "episode_id"

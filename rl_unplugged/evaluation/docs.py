@@ -31,10 +31,12 @@ _CHOICES = """\
 - **Training data.** Only the task's own datasets (listed per protocol).
 - **Policy selection.** {selection}
 - **Normalisation.** score = (return - random) / (expert - random). *random*: a uniform
-  random policy (the evaluator with epsilon 1.0) over the protocol's seeds. *expert*: the
-  greedy best checkpoint (by logged return) of the task's logged behaviour DQN over the
-  same seeds: the policy of the task's `expert` datasets. A
-  pending reference is `null` and normalisation refuses to run on it.
+  random policy (the evaluator with epsilon 1.0) over the protocol's seeds. *expert*: a
+  greedy behaviour-DQN checkpoint over the same seeds, the better of two: the task's
+  logged `noise0` run's best checkpoint (by greedy return on held-out seeds, never the
+  protocol's; the policy of the task's `expert` datasets) and that of a separately
+  trained run twice as long (continuous tasks: the logged D4PG's, pending until a run
+  converges). A pending reference is `null` and normalisation refuses to run on it.
 - **Atari** (RL Unplugged's games). The environment is ALE under the settings listed
   per protocol (`environment.atari`: sticky actions 0.25, minimal action sets, 4 frames
   per step max-pooled, 84x84 grey, 4 stacked frames, no no-op starts, no life-loss
@@ -42,6 +44,9 @@ _CHOICES = """\
   stack, so the frame stack above stays 1. Training data: RL Unplugged's own files.
   References: published random and human scores (Badia et al. 2020, Atari-57), recorded
   with `status` published, not measured here; Carnival and Pooyan have none.
+- **Continuous tasks** (DM Control Suite, MuJoCo) evaluate the policy's deterministic
+  (mean) action, clipped into the bounds, over 1000-step episodes; their protocols also
+  record the action bounds and the observation-dict flattening order.
 - **Hashes.** `settings_hash` covers everything that decides raw returns; `hash` adds the
   references, because normalised scores depend on them. Submissions name `hash`.
 """
@@ -70,6 +75,13 @@ def _task_doc(p: protocols_lib.Protocol) -> str:
                  f"{env['observation']['dtype']}` |")
     for key, value in env.get("atari", {}).items():  # ALE settings (Atari tasks only).
         lines.append(f"| atari.{key} | `{value}` |")
+    if "action" in env:  # Continuous tasks: bounds, flattening order, evaluated action.
+        action = env["action"]
+        lines.append(f"| actions | continuous `{tuple(action['shape'])}` in "
+                     f"[{min(action['minimum']):g}, {max(action['maximum']):g}] |")
+        keys = ", ".join(f"{k} {tuple(s)}" for k, s in env["observation_keys"])
+        lines.append(f"| observation keys (flattening order) | {keys} |")
+        lines.append(f"| evaluated action | {ev['policy']} |")
     lo, hi = p.feasible_return_range  # Derived from the registry's reward bounds, not hashed.
     lines += [f"| evaluation episodes | {ev['num_episodes']} |",
               f"| evaluation epsilon | {ev['epsilon']} |",

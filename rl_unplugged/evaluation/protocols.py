@@ -36,6 +36,11 @@ Choices (documented in the rendered docs under `evaluation/protocols/`):
     Its training data are RL Unplugged's files (`training_data.source`) and its
     references are published random and human scores (`atari_references.py`), recorded
     with `status` 'published' and how they were obtained.
+  - Continuous tasks (DM Control Suite, gymnasium MuJoCo): the policy's deterministic
+    mean action (`CONTINUOUS_POLICY`), 1000-step episodes (the suite's own length),
+    seeded like every task; their protocols also record the action bounds and the
+    observation flattening order (absent from discrete protocols, whose hashes are
+    therefore unchanged).
 
 The rules a protocol imposes on what is evaluated and reported are its methods, used
 by both the evaluator and submission validation: `check_datasets`, `check_selection`,
@@ -80,6 +85,10 @@ EXTERNAL_DATA = ("RL Unplugged's original files of the task (Gulcehre et al. 202
                  "read through rl_unplugged.data.rlu_originals (`rlu-gcs:<root>/<Game>/"
                  "run_<n>`) and named as TFDS names them; no dataset is built here")
 _SEED_SALT = "rl_unplugged/evaluation"
+CONTINUOUS_POLICY = (
+    "the deterministic (mean) action of the policy (a learner's `act`: tanh of the "
+    "Gaussian mean, or the deterministic actor's output), clipped into the action bounds; "
+    "no exploration noise")
 
 PROTOCOLS_FILE = "protocols.json"
 REFERENCES_FILE = "references.json"
@@ -389,6 +398,14 @@ def settings(task: TaskSpec | str, *, num_episodes: int = NUM_EPISODES,
     if not task.builds_datasets:
         content["training_data"] = {"datasets": list(task.external_datasets),
                                     "source": EXTERNAL_DATA}
+    if not task.is_discrete:
+        # Continuous tasks only (discrete protocols, and so their hashes, are unchanged).
+        content["environment"]["action"] = {
+            "kind": "continuous", "shape": list(task.action.shape),
+            "minimum": list(task.action.minimum), "maximum": list(task.action.maximum)}
+        content["environment"]["observation_keys"] = [
+            [k, list(shape)] for k, shape in task.observation_keys]
+        content["evaluation"]["policy"] = CONTINUOUS_POLICY
     return content
 
 

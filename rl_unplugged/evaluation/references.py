@@ -44,6 +44,15 @@ def _zeros_policy(obs: np.ndarray) -> np.ndarray:
     return np.zeros(obs.shape[0], np.int64)
 
 
+def _placeholder_policy(task_id: str):
+    """A policy whose actions epsilon 1.0 always replaces: int zeros (discrete) or float
+    zeros (B, A) (continuous; the evaluator then draws uniform actions in the bounds)."""
+    task = registry.get_task(task_id)
+    if task.is_discrete:
+        return _zeros_policy
+    return lambda obs: np.zeros((obs.shape[0], *task.action.shape), np.float32)
+
+
 def measure_reference(policy: Policy, task_id: str, *, how: str, epsilon: float | None = None,
                       num_envs: int = 16) -> dict[str, Any]:
     """Measures a reference return: `policy` under the protocol settings of `task_id`.
@@ -79,7 +88,7 @@ def measure_reference(policy: Policy, task_id: str, *, how: str, epsilon: float 
 def measure_random_reference(task_id: str, num_envs: int = 16) -> dict[str, Any]:
     """The uniform-random reference of a task (epsilon 1.0 under its protocol seeds)."""
     return measure_reference(
-        _zeros_policy, task_id, epsilon=1.0, num_envs=num_envs,
+        _placeholder_policy(task_id), task_id, epsilon=1.0, num_envs=num_envs,
         how="uniform random policy: evaluator with epsilon 1.0, actions drawn from "
             "evaluator.action_rng(episode_seed) (a SeedSequence child of the seed), over the "
             "protocol's episode seeds")
@@ -162,8 +171,17 @@ def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
     return record
 
 
-def pending_expert() -> dict[str, Any]:
-    return {"value": None, "status": "pending", "note": EXPERT_PENDING_NOTE}
+CONTINUOUS_EXPERT_PENDING_NOTE = (
+    "expert reference pending: no converged behaviour agent yet; to be measured with "
+    "measure_reference() on the deterministic (mean) action of the best checkpoint of the "
+    "task's logged D4PG (rl_unplugged.generation.d4pg) once a run reaches competence")
+
+
+def pending_expert(task_id: str | None = None) -> dict[str, Any]:
+    """A pending expert record (its note names the continuous tasks' D4PG where it applies)."""
+    continuous = task_id is not None and not registry.get_task(task_id).is_discrete
+    return {"value": None, "status": "pending",
+            "note": CONTINUOUS_EXPERT_PENDING_NOTE if continuous else EXPERT_PENDING_NOTE}
 
 
 def record_references(path: str | Path, *, tasks: list[str] | None = None,
@@ -197,7 +215,7 @@ def record_references(path: str | Path, *, tasks: list[str] | None = None,
         old = doc["tasks"].get(task_id, {})
         doc["tasks"][task_id] = {
             "random": measure_random_reference(task_id, num_envs=num_envs),
-            "expert": expert.pop(task_id, None) or old.get("expert") or pending_expert(),
+            "expert": expert.pop(task_id, None) or old.get("expert") or pending_expert(task_id),
         }
     for task_id, record in expert.items():  # Expert-only updates.
         doc["tasks"].setdefault(task_id, {"random": None})["expert"] = record

@@ -140,7 +140,8 @@ def greedy_returns(task: TaskSpec, policy: Callable[[np.ndarray], np.ndarray],
     """Undiscounted returns (len(seeds),) of one greedy episode per reset seed.
 
     The episodes run in lockstep, one batched `policy` call per step: (B, *obs_shape)
-    -> int actions (B,). Each environment includes the task's time limit.
+    -> int actions (B,) (continuous tasks: float actions (B, A) in the bounds). Each
+    environment includes the task's time limit.
     """
     if not seeds:
         raise ValueError("no seeds to play")
@@ -153,7 +154,7 @@ def greedy_returns(task: TaskSpec, policy: Callable[[np.ndarray], np.ndarray],
             actions = policy(np.stack([obs[i] for i in live]))
             still = []
             for i, action in zip(live, actions, strict=True):
-                ts = pool[i].step(int(action))
+                ts = pool[i].step(int(action) if task.is_discrete else action)
                 returns[i] += ts.reward
                 obs[i] = ts.observation
                 if not ts.last:

@@ -382,6 +382,12 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
     validate(spec)
     if shard_transitions < 1:
         raise ValueError(f"shard_transitions must be >= 1, got {shard_transitions}")
+    if not spec.task.is_discrete:
+        # Continuous tasks: the D4PG loop (imported here: it builds on this module).
+        from rl_unplugged.generation import continuous
+
+        return continuous.generate(spec, data_dir, progress=progress,
+                                   shard_transitions=shard_transitions)
     expert = None
     if spec.level == "expert":
         source_log = generate(registry.expert_source(spec), data_dir)

@@ -1,4 +1,4 @@
-"""A fixed-size NumPy ring of transitions for the behaviour DQN.
+"""A fixed-size NumPy ring of transitions for the behaviour agents (DQN, D4PG).
 
 Memory is allocated once (`capacity` rows); the oldest transitions are overwritten.
 Sampling is uniform with replacement over the filled rows, from NumPy generators
@@ -16,16 +16,22 @@ _SAMPLE_STREAM = 3
 
 
 class ReplayBuffer:
-    """Transitions (o, a, r, d, o'); d = 0 only when o' is a true terminal state."""
+    """Transitions (o, a, r, d, o'); d = 0 only when o' is a true terminal state.
+
+    Actions are int32 scalars (the DQN's) unless `action_shape` is given: float32
+    vectors (A,) (the D4PG's). The D4PG stores n-step transitions: r the discounted sum
+    of n rewards and d = gamma^n (0 at a termination).
+    """
 
     def __init__(self, capacity: int, obs_shape: tuple[int, ...], obs_dtype, seed: int,
-                 batch_size: int):
+                 batch_size: int, action_shape: tuple[int, ...] = ()):
         self.capacity = capacity
         self.batch_size = batch_size
         self._seed = seed
         self.observation = np.zeros((capacity, *obs_shape), obs_dtype)
         self.next_observation = np.zeros((capacity, *obs_shape), obs_dtype)
-        self.action = np.zeros(capacity, np.int32)
+        self.action = np.zeros((capacity, *action_shape),
+                               np.float32 if action_shape else np.int32)
         self.reward = np.zeros(capacity, np.float32)
         self.discount = np.zeros(capacity, np.float32)
         self.position = 0  # Next row written.

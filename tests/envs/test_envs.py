@@ -15,7 +15,9 @@ def test_env_matches_spec_and_is_deterministic(task):
         obs = [env.reset(seed)]
         rng = np.random.default_rng(0)
         for _ in range(50):
-            ts = env.step(int(rng.integers(spec.num_actions)))
+            ts = env.step(int(rng.integers(spec.num_actions)) if spec.is_discrete else
+                          rng.uniform(spec.action.minimum, spec.action.maximum).astype(
+                              np.float32))
             obs.append(ts.observation)
             if ts.last:
                 break

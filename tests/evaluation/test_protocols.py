@@ -305,3 +305,22 @@ def test_v2_settings_differ_from_v1_only_where_the_migration_doc_says():
             f"{task_id}: v2 also changes {sorted(changed)}; update the migration section of "
             "evaluation/README.md and this test")
         assert old.episode_seeds == P.episode_seeds(task_id)
+
+
+def test_continuous_protocols_record_bounds_keys_and_the_mean_action():
+    p = P.get_protocol("control/walker_walk")
+    env = p.content["environment"]
+    assert env["action"] == {"kind": "continuous", "shape": [6], "minimum": [-1.0] * 6,
+                             "maximum": [1.0] * 6}
+    assert env["observation_keys"] == [["orientations", [14]], ["height", []],
+                                       ["velocity", [9]]]
+    assert p.content["evaluation"]["policy"].startswith("the deterministic (mean) action")
+    assert p.max_episode_steps == 1000 and p.num_episodes == 100
+    assert p.references["expert"]["status"] == "pending"
+    assert "D4PG" in p.references["expert"]["note"]
+    # Discrete protocols carry none of it: their hashes are those published before the
+    # continuous tasks (bsuite/catch's, as frozen then).
+    catch = P.get_protocol("bsuite/catch")
+    assert "action" not in catch.content["environment"]
+    assert "policy" not in catch.content["evaluation"]
+    assert catch.hash == "2ba08c7918890d8765e3529aa5fef677f401243e2ef72f3149c77d8a38fea11b"

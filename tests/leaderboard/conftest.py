@@ -19,10 +19,11 @@ def make_small_protocols(expert=10.0):
 
 
 def feasible(protocol, x):
-    """x in [0, 20] mapped affinely into the protocol's feasible return range."""
+    """x in [0, 20] mapped affinely into the protocol's feasible return range (into
+    [-1000, 1000] where the range is unbounded: gymnasium MuJoCo's rewards)."""
     lo, hi = protocol.feasible_return_range
-    if not (math.isfinite(lo) and math.isfinite(hi)):  # Atari: reward bounds not recorded.
-        lo, hi = 0.0, 20.0
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # Atari and MuJoCo: no bounds.
+        lo, hi = -1000.0, 1000.0
     return lo + (hi - lo) * x / 20
 
 

@@ -27,9 +27,11 @@ def test_submit_and_build(tmp_path, write_json, small_protocols):
     root = _submit_all(tmp_path, write_json, small_protocols, subs)
     assert len(list((root / "submissions").glob("*.json"))) == 3
     built = board.build_board(root, protocols=small_protocols, reps=100)
-    assert [t["track"] for t in built["tracks"]] == ["all", "bsuite", "minatar", "classic"]
+    assert [t["track"] for t in built["tracks"]] == ["all", "bsuite", "minatar", "classic",
+                                                     "control", "mujoco"]
     assert [t["title"] for t in built["tracks"]] == ["all tasks", "bsuite", "MinAtar",
-                                                     "classic control"]
+                                                     "classic control", "DM Control Suite",
+                                                     "MuJoCo (gymnasium)"]
     bsuite = built["tracks"][1]
     assert set(bsuite["entries"]) == {EVIL, "Plain", "Everything"}
     # Offsets 2 > 1 > 0 in return, same spread: the IQM ranks them that way.

@@ -1,0 +1,354 @@
+"""Generation of continuous tasks' raw logs: the D4PG learning run, or a random policy.
+
+`generation.generate` hands continuous tasks (DM Control Suite, gymnasium MuJoCo) to
+`generate` here; the raw log, shards, resume states and checkpoints are those of the
+discrete path (`generate.py`), the agent is `d4pg.py`'s.
+
+Levels:
+  replay: the D4PG learns online from its first step; every episode it plays is logged.
+    The executed action is a_k = clip(pi(o_k) + std * h * eps_k, minimum, maximum), with
+    eps_k ~ N(0, I) from the episode's generator (`generate.episode_rng`), h the half
+    width of each action dimension, and std = sqrt(sigma^2 + noise^2): the agent's own
+    exploration noise (`D4PGConfig.sigma`, Acme's 0.3) and the dataset's action-noise
+    level (`spec.noise`), independent Gaussians, so one Gaussian of that std. Logged per
+    step beside the executed `action`: `mean_action` = pi(o_k) and `action_noise_std` =
+    std. The D4PG learns from the executed actions (n-step transitions).
+  random: uniform actions in the bounds from the episode's generator (`mean_action` =
+    the action, `action_noise_std` 0).
+  expert: not yet (needs a converged D4PG run; ConfigError).
+
+Seeds, checkpoints and resuming follow `generate.py`: episode k resets with
+`episode_seed(seed, k)` and draws its noise from `episode_rng(seed, k)`; the agent's
+randomness (init, target samples) from `jax.random.PRNGKey(seed)` in its state; replay
+batches from (seed, SGD-step block) generators. A checkpoint (policy and critic params)
+every `checkpoint_every_episodes` episodes and after the last. Shards commit at episode
+ends with a resume state (agent state, replay, counters; the n-step accumulator is empty
+there), so a resumed run equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from rl_unplugged import checkpointing, envs, paths, registry
+from rl_unplugged.agents.common import Batch
+from rl_unplugged.data import fields as F
+from rl_unplugged.data.episode import Episode
+from rl_unplugged.data.raw_log import RawLog, RawLogWriter, read_manifest
+from rl_unplugged.errors import ConfigError
+from rl_unplugged.generation import behaviour_checkpoints, d4pg
+from rl_unplugged.generation.generate import (
+    DEFAULT_SHARD_TRANSITIONS,
+    Progress,
+    _check_counter,
+    _Log,
+    episode_rng,
+    episode_seed,
+)
+from rl_unplugged.generation.generate import generation_config as discrete_generation_config
+from rl_unplugged.generation.replay_buffer import ReplayBuffer
+from rl_unplugged.specs import BehaviourConfig, DatasetSpec, TaskSpec
+
+CONTINUOUS_GENERATOR_VERSION = 1
+
+
+def generation_config(spec: DatasetSpec, config: d4pg.D4PGConfig) -> dict:
+    """The discrete path's generation config plus the action space and the D4PG's settings."""
+    out = discrete_generation_config(spec)
+    action = spec.task.action
+    out["continuous_generator_version"] = CONTINUOUS_GENERATOR_VERSION
+    out["task"]["action"] = {"shape": list(action.shape), "minimum": list(action.minimum),
+                             "maximum": list(action.maximum)}
+    out["task"]["observation_keys"] = [[k, list(s)] for k, s in spec.task.observation_keys]
+    if spec.level == "replay":
+        out["d4pg"] = dataclasses.asdict(config)
+    return out
+
+
+class _Rollout:
+    """One episode's columns: executed actions, the policy's mean actions, noise stds."""
+
+    def __init__(self, observation: np.ndarray):
+        self.observations = [observation]
+        self.actions: list[np.ndarray] = []
+        self.means: list[np.ndarray] = []
+        self.stds: list[float] = []
+        self.rewards: list[float] = []
+        self.terminated = False
+
+    def add(self, executed: np.ndarray, mean: np.ndarray, std: float, ts) -> bool:
+        self.actions.append(executed)
+        self.means.append(mean)
+        self.stds.append(std)
+        self.rewards.append(ts.reward)
+        self.observations.append(ts.observation)
+        self.terminated = ts.terminated
+        return ts.terminated or ts.truncated
+
+    def episode(self, metadata: dict) -> Episode:
+        return Episode.from_rollout(
+            observations=np.stack(self.observations),
+            actions=np.stack(self.actions).astype(np.float32),
+            rewards=np.asarray(self.rewards, np.float32), terminated=self.terminated,
+            extras={F.MEAN_ACTION: np.stack(self.means).astype(np.float32),
+                    F.ACTION_NOISE_STD: np.asarray(self.stds, np.float32)},
+            metadata=metadata)
+
+
+class NStep:
+    """Turns one episode's steps into n-step transitions for the replay buffer.
+
+    Transition k: (o_k, a_k, R = sum_{j<m} gamma^j r_{k+j}, d = gamma^m, o_{k+m}) with
+    m = n, or fewer at the episode's end; d = 0 when the episode terminated within
+    those m steps (a time-limit truncation bootstraps).
+    """
+
+    def __init__(self, n: int, gamma: float, add: Callable[..., None]):
+        self.n, self.gamma, self._add = n, gamma, add
+        self._steps: collections.deque = collections.deque()
+
+    def step(self, obs, action, reward: float, next_obs, terminated: bool, last: bool) -> None:
+        self._steps.append((obs, action, reward))
+        if len(self._steps) == self.n and not last:
+            self._emit(next_obs, terminated=False)
+        if last:
+            while self._steps:
+                self._emit(next_obs, terminated)
+
+    def _emit(self, next_obs, terminated: bool) -> None:
+        ret = sum(self.gamma**j * r for j, (_, _, r) in enumerate(self._steps))
+        discount = 0.0 if terminated else self.gamma ** len(self._steps)
+        obs, action, _ = self._steps.popleft()
+        self._add(obs, action, ret, discount, next_obs)
+
+
+def _run_random(spec: DatasetSpec, env, log: _Log) -> None:
+    writer = log.writer
+    _check_counter(writer, writer.resume_state())
+    low, high = envs.action_bounds(spec.task.action)
+    while log.num_transitions < spec.num_steps:
+        eid = writer.num_episodes
+        obs = env.reset(episode_seed(spec.seed, eid))
+        rng = episode_rng(spec.seed, eid)
+        rollout = _Rollout(obs)
+        while True:
+            action = rng.uniform(low, high).astype(np.float32)
+            ts = env.step(action)
+            if rollout.add(action, action, 0.0, ts):
+                break
+        log.add(rollout.episode({F.EPISODE_ID: eid, F.RUN: spec.run, F.CHECKPOINT: -1,
+                                 F.NOISE: spec.noise}))
+        log.maybe_commit(lambda: {"env_steps": np.int64(log.num_transitions)})
+    writer.commit(resume_state={"env_steps": np.int64(log.num_transitions)})
+
+
+def _run_replay(spec: DatasetSpec, env, log: _Log, config: d4pg.D4PGConfig) -> dict:
+    """The replay level: the D4PG learns online; every episode is logged."""
+    task, cfg, writer = spec.task, spec.task.behaviour, log.writer
+    agent = d4pg.agent_for(task, cfg, config)
+    state = agent.init(jax.random.PRNGKey(spec.seed))
+    buffer = ReplayBuffer(cfg.replay_capacity, task.observation.shape,
+                          np.dtype(task.observation.dtype), spec.seed, cfg.batch_size,
+                          action_shape=task.action.shape)
+    env_steps = sgd_steps = num_ckpts = 0
+    last_ckpt_episode = -1
+    resume = writer.resume_state()
+    _check_counter(writer, resume)
+    if resume is not None and "finished" in resume:  # Crashed while finalizing.
+        return {"num_checkpoints": int(resume["num_checkpoints"]),
+                "sgd_steps": int(resume["sgd_steps"])}
+    if resume is not None:
+        state = checkpointing.from_flat_dict(state, resume, "agent/",
+                                             writer.directory / writer.manifest["resume_state"])
+        buffer.restore(resume)
+        env_steps, sgd_steps = int(resume["env_steps"]), int(resume["sgd_steps"])
+        num_ckpts, last_ckpt_episode = int(resume["num_checkpoints"]), int(resume["last_ckpt"])
+
+    def resume_state() -> dict[str, np.ndarray]:
+        out = checkpointing.to_flat_dict(state, "agent/")
+        out.update(buffer.state())
+        out.update(env_steps=np.int64(env_steps), sgd_steps=np.int64(sgd_steps),
+                   num_checkpoints=np.int64(num_ckpts), last_ckpt=np.int64(last_ckpt_episode))
+        return out
+
+    def save_checkpoint(last_episode: int) -> None:
+        nonlocal num_ckpts, last_ckpt_episode
+        data = checkpointing.to_bytes(jax.device_get(state.params))
+        info = {"index": num_ckpts, "first_episode": last_ckpt_episode + 1,
+                "last_episode": last_episode, "env_steps": env_steps, "sgd_steps": sgd_steps,
+                "sha256": checkpointing.sha256(data)}
+        writer.add_checkpoint(f"checkpoints/checkpoint-{num_ckpts:05d}.msgpack",
+                              lambda tmp: tmp.write_bytes(data), info)
+        num_ckpts += 1
+        last_ckpt_episode = last_episode
+
+    low, high = envs.action_bounds(task.action)
+    half = (high - low) / 2
+    std = math.sqrt(config.sigma**2 + spec.noise**2)
+    scale = (std * half).astype(np.float32)
+    nstep = NStep(config.n_step, task.gamma, buffer.add)
+    act, update_and_act = agent.act, agent.update_and_act
+    eid = writer.num_episodes - 1
+    while log.num_transitions < spec.num_steps:
+        eid = writer.num_episodes
+        obs = env.reset(episode_seed(spec.seed, eid))
+        rng = episode_rng(spec.seed, eid)
+        rollout = _Rollout(obs)
+        checkpoint = num_ckpts - 1
+        pending = None
+        while True:
+            if pending is None:
+                mean = act(state.params, obs)
+            else:
+                state, mean, _ = update_and_act(state, pending, obs)
+                pending = None
+            mean = np.asarray(mean)
+            # One draw per step whatever the noise: the stream is fixed by the episode.
+            executed = np.clip(mean + scale * rng.standard_normal(mean.shape),
+                               low, high).astype(np.float32)
+            ts = env.step(executed)
+            nstep.step(obs, executed, ts.reward, ts.observation, ts.terminated, ts.last)
+            env_steps += 1
+            if buffer.size >= cfg.min_replay_size and env_steps % cfg.update_period == 0:
+                pending = Batch(*buffer.sample(sgd_steps))
+                sgd_steps += 1
+            obs = ts.observation
+            if rollout.add(executed, mean, std, ts):
+                break
+        if pending is not None:  # Episodes end with every due update taken (the same
+            state, _, _ = update_and_act(state, pending, obs)  # compiled call; action unused).
+        log.add(rollout.episode({F.EPISODE_ID: eid, F.RUN: spec.run, F.CHECKPOINT: checkpoint,
+                                 F.NOISE: spec.noise}))
+        if (eid + 1) % cfg.checkpoint_every_episodes == 0:
+            save_checkpoint(eid)
+        if log.num_transitions < spec.num_steps:
+            log.maybe_commit(resume_state)
+    if last_ckpt_episode != eid:
+        save_checkpoint(eid)
+    writer.commit(resume_state={
+        "finished": np.int64(1), "env_steps": np.int64(env_steps),
+        "sgd_steps": np.int64(sgd_steps), "num_checkpoints": np.int64(num_ckpts)})
+    return {"num_checkpoints": num_ckpts, "sgd_steps": sgd_steps}
+
+
+def _agent_of(manifest: dict) -> d4pg.Agent:
+    """The D4PG a raw log's manifest records (its registered task and settings)."""
+    generation = manifest["generation"]
+    task = registry.get_task(generation["task"]["id"])
+    behaviour = dict(generation["behaviour"], hidden=tuple(generation["behaviour"]["hidden"]))
+    # Logs made before D4PGConfig.torso existed used the ReLU networks ('mlp').
+    return d4pg.agent_for(task, BehaviourConfig(**behaviour),
+                          d4pg.D4PGConfig(**{"torso": "mlp", **generation["d4pg"]}))
+
+
+def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[d4pg.Agent, dict, dict]:
+    """D4PG checkpoint `index` (Python indexing; -1: the latest) of a continuous raw log.
+
+    Returns:
+      (agent, params, info): the agent (its `act` gives the mean action), the params
+      {'policy', 'critic'}, and the checkpoint's manifest entry (index, first_episode,
+      last_episode, env_steps, sgd_steps, sha256, file).
+
+    Raises:
+      FileNotFoundError: no raw log; IndexError: no such checkpoint;
+      CorruptDataError: the file fails its checksum (names the file).
+    """
+    raw_log_dir = Path(raw_log_dir)
+    manifest = read_manifest(raw_log_dir)
+    if manifest is None:
+        raise FileNotFoundError(f"no raw log at {raw_log_dir}")
+    ckpts = sorted(manifest["checkpoints"], key=lambda c: c["index"])
+    if not ckpts:
+        raise IndexError(f"{raw_log_dir} has no behaviour checkpoints")
+    info = ckpts[index]
+    agent = _agent_of(manifest)
+    template = agent.init(jax.random.PRNGKey(0)).params
+    params = checkpointing.read_payload(raw_log_dir / info["file"], info["sha256"], template)
+    return agent, params, dict(info)
+
+
+def mean_action_policy(agent: d4pg.Agent, params: dict) -> Callable[[np.ndarray], np.ndarray]:
+    """The batched deterministic policy obs (B, D) -> actions (B, A), for the evaluator."""
+    batched = jax.jit(lambda p, obs: agent.policy.apply(p["policy"], obs).actions)
+    return lambda obs: np.asarray(batched(params, obs))
+
+
+def learning_curve(raw_log_dir: str | Path, *, num_episodes: int = 5,
+                   task: TaskSpec | None = None) -> list[dict]:
+    """The learning run of a replay log (complete or under way), one row per checkpoint.
+
+    Row: checkpoint index, env_steps and sgd_steps at the save, `logged_return`: the
+    mean return of the logged episodes played since the previous checkpoint (with the
+    exploration noise, while learning), and `mean_action_return`: the checkpoint's
+    deterministic policy over `num_episodes` held-out reset seeds
+    (`behaviour_checkpoints.selection_seeds`, disjoint from the protocols' seeds), on
+    `task` (default: the log's registered task).
+    """
+    log = RawLog(raw_log_dir, require_complete=False, verify=False)  # Also a run under way.
+    episodes = log.episodes_table()
+    ids, returns = np.asarray(episodes[F.EPISODE_ID]), np.asarray(episodes[F.EPISODE_RETURN])
+    task = task or registry.get_task(log.manifest["generation"]["task"]["id"])
+    seeds = behaviour_checkpoints.selection_seeds(task.id, num_episodes)
+    rows = []
+    for info in sorted(log.manifest["checkpoints"], key=lambda c: c["index"]):
+        agent, params, _ = load_checkpoint(raw_log_dir, info["index"])
+        played = (ids >= info["first_episode"]) & (ids <= info["last_episode"])
+        greedy = behaviour_checkpoints.greedy_returns(task, mean_action_policy(agent, params),
+                                                      seeds)
+        rows.append({"checkpoint": info["index"], "env_steps": info["env_steps"],
+                     "sgd_steps": info["sgd_steps"],
+                     "logged_return": float(returns[played].mean()),
+                     "mean_action_return": float(greedy.mean())})
+    return rows
+
+
+def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
+             progress: Progress | None = None,
+             shard_transitions: int = DEFAULT_SHARD_TRANSITIONS,
+             config: d4pg.D4PGConfig | None = None) -> RawLog:
+    """Builds (or resumes) the raw log of a continuous task's dataset (see the module doc).
+
+    Same contract as `generation.generate` (which calls this for continuous tasks);
+    `config` overrides the D4PG's own settings (default `D4PGConfig()`).
+
+    Raises:
+      ConfigError: a discrete task, or the expert level (not yet available).
+    """
+    if spec.task.is_discrete:
+        raise ConfigError(f"{spec.name}: {spec.task.id} has discrete actions; the continuous "
+                          "generator takes continuous tasks")
+    if spec.level == "expert":
+        raise ConfigError(f"{spec.name}: expert datasets of continuous tasks are not "
+                          "available yet (no converged D4PG run to take the expert from)")
+    config = d4pg.D4PGConfig() if config is None else config
+    directory = paths.raw_dir(spec, data_dir)
+    with RawLogWriter.open(directory, dataset=spec.name,
+                           observation_shape=spec.task.observation.shape,
+                           observation_dtype=spec.task.observation.dtype,
+                           generation=generation_config(spec, config)) as writer:
+        if not writer.complete:
+            if progress is not None and writer.num_transitions:
+                progress(writer.num_transitions)
+            log = _Log(writer, progress, shard_transitions)
+            env = envs.make(spec.task)
+            try:
+                if spec.level == "replay":
+                    summary = _run_replay(spec, env, log, config)
+                else:
+                    _run_random(spec, env, log)
+                    summary = {}
+            finally:
+                env.close()
+            summary["episode_return_mean"] = float(log.episode_returns().mean())
+            writer.finalize(summary)
+        elif progress is not None:
+            progress(writer.num_transitions)
+    return RawLog(Path(directory))
