@@ -14,7 +14,7 @@ policy, 1 = the best candidate of that seed).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -90,7 +90,8 @@ def run_seed(task: Task, seed: int, criteria: Sequence[str], grid=None,
 
 def run(task: Task, seeds: int, criteria: Sequence[str] = DEFAULT_CRITERIA, *,
         grid=None, sbv_config: sbv.SBVConfig | None = None, rollouts: int = 2000,
-        bootstrap_samples: int = 1000) -> dict[str, Any]:
+        bootstrap_samples: int = 1000,
+        on_seed: Callable[[int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """The study over `seeds` seeds; a JSON-able summary.
 
     Returns:
@@ -98,7 +99,11 @@ def run(task: Task, seeds: int, criteria: Sequence[str] = DEFAULT_CRITERIA, *,
        'spearman_ci': {criterion: [low, high]}, 'spearman_per_seed': {criterion: [...]},
        'regret_at_1': {criterion: mean}, 'nan_candidates': {criterion: count}}.
     """
-    per_seed = [run_seed(task, s, criteria, grid, sbv_config, rollouts) for s in range(seeds)]
+    per_seed = []
+    for s in range(seeds):
+        per_seed.append(run_seed(task, s, criteria, grid, sbv_config, rollouts))
+        if on_seed is not None:  # Results as they fall (long runs).
+            on_seed(s, per_seed[-1])
     true = np.stack([r["true"] for r in per_seed])
     low = _env(task).random_value(task, np.random.default_rng(12345), rollouts=rollouts)
     norm = np.stack([metrics.normalise(t, low, max(t.max(), low + 1e-9)) for t in true])
