@@ -91,7 +91,6 @@ def test_candidates_follow_the_reference_grid():
                                        "fqi_trees_mtry2_mns5", "min_emsbe_deg2"]
     for c in cands:
         assert c.q_values(split.valid.observation).shape == (split.valid.size, 2)
-    assert len(mhealth.candidates.__defaults__ or ()) == 1  # grid defaults to the paper's
     default = mhealth.CandidateGrid()
     assert (len(default.lspi_degrees) * len(default.lspi_lambdas) + len(default.tree_mtry)
             * len(default.tree_min_node_size) + len(default.emsbe_degrees)) == 21
