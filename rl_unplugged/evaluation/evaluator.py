@@ -111,13 +111,13 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
         Every step draws `rng.random()` then the random action: `rng.integers(
         num_actions)` (discrete) or `rng.uniform(minimum, maximum)` (continuous, one
         draw per dimension), so the stream stays aligned per episode.
+      gamma: if given, also the discounted returns sum_t gamma^t r_t of the same episodes
+        (`EpisodeStats.discounted_returns`; model selection compares value estimates
+        with them).
 
     Raises:
       ValueError: bad arguments (epsilon > 0 with unbounded continuous actions), or
         the policy returns actions of the wrong shape/dtype/range, or non-finite ones.
-      gamma: if given, also the discounted returns sum_t gamma^t r_t of the same episodes
-        (`EpisodeStats.discounted_returns`; model selection compares value estimates
-        with them).
     """
     seeds = [int(s) for s in seeds]
     if not seeds:
