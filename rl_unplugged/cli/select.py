@@ -3,6 +3,8 @@
   rlu select toy --x 0.6 --seeds 8 --json
       the SBV paper's toy environment: prints one JSON object whose `spearman` maps each
       criterion to its mean Spearman correlation with the true values.
+  rlu select mhealth --seeds 8 --json
+      the same study on the paper's mHealth environment (Luckett et al. 2020).
   rlu select --pool POOL --criteria td,sbv,fqe,wis,srank --out DIR
       scores a stored candidate pool (`rl_unplugged.selection.pool`) and writes the
       per-candidate table (Parquet and CSV), the metrics (JSON) and the plots.
@@ -30,16 +32,23 @@ def _criteria(text: str) -> tuple[str, ...]:
 
 
 def _select(args: argparse.Namespace) -> int:
-    if args.target == "toy":
-        from rl_unplugged.selection import toy, toy_study
+    if args.target in ("toy", "mhealth"):
+        from rl_unplugged.selection import mhealth, toy, toy_study
 
         if args.pool is not None:
-            raise ConfigError("--pool: give either `toy` or --pool, not both")
+            raise ConfigError(f"--pool: give either `{args.target}` or --pool, not both")
         names = _criteria(args.criteria or ",".join(toy_study.DEFAULT_CRITERIA))
         if args.seeds < 1:
             raise ConfigError("--seeds must be >= 1")
-        out = toy_study.run(toy.ToyTask(x=args.x), args.seeds, names,
-                            rollouts=args.rollouts, bootstrap_samples=args.bootstrap_samples)
+        if args.target == "toy":
+            x = 0.6 if args.x is None else args.x
+            task, rollouts = toy.ToyTask(x=x), args.rollouts or 2000
+        else:
+            if args.x is not None:
+                raise ConfigError("--x: only the toy environment has the parameter x")
+            task, rollouts = mhealth.MHealthTask(), args.rollouts or 1000
+        out = toy_study.run(task, args.seeds, names, rollouts=rollouts,
+                            bootstrap_samples=args.bootstrap_samples)
         if args.json:
             print(json.dumps(json_safe(out), allow_nan=False))
         else:
@@ -49,7 +58,7 @@ def _select(args: argparse.Namespace) -> int:
                       f"regret@1 {out['regret_at_1'][k]:.3f}")
         return 0
     if args.pool is None:
-        raise ConfigError("give `toy` or --pool POOL")
+        raise ConfigError("give `toy`, `mhealth` or --pool POOL")
     if args.out is None:
         raise ConfigError("--out: a study needs an output directory")
     from rl_unplugged.selection import study
@@ -80,17 +89,19 @@ def json_safe(value):
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("select", help="offline model selection: rank candidates from data "
                                       "alone and score the ranking against true returns")
-    p.add_argument("target", nargs="?", choices=["toy"], default=None,
-                   help="'toy': the SBV paper's toy environment")
+    p.add_argument("target", nargs="?", choices=["toy", "mhealth"], default=None,
+                   help="'toy' or 'mhealth': the SBV paper's synthetic environments")
     p.add_argument("--pool", default=None, help="a candidate pool directory")
     p.add_argument("--criteria", default=None,
                    help="comma-separated criteria (td, sbv, fqe, wis, dr, srank, erank, "
                         "dormant)")
     p.add_argument("--out", default=None, help="output directory of a pool study")
-    p.add_argument("--x", type=float, default=0.6, help="toy: the parameter x in [0.5, 0.75]")
-    p.add_argument("--seeds", type=int, default=8, help="toy: number of seeds")
-    p.add_argument("--rollouts", type=int, default=2000,
-                   help="toy: Monte-Carlo rollouts per true value")
+    p.add_argument("--x", type=float, default=None,
+                   help="toy: the parameter x in [0.5, 0.75] (default 0.6)")
+    p.add_argument("--seeds", type=int, default=8, help="toy/mhealth: number of seeds")
+    p.add_argument("--rollouts", type=int, default=None,
+                   help="toy/mhealth: Monte-Carlo rollouts per true value (default: 2000 "
+                        "toy, 1000 mhealth, the paper's)")
     p.add_argument("--seed", type=int, default=0, help="pool: seed of the episode split")
     p.add_argument("--bootstrap-samples", type=int, default=1000)
     p.add_argument("--json", action="store_true", help="print one JSON object")

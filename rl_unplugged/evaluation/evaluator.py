@@ -53,6 +53,8 @@ class EpisodeStats:
     lengths: np.ndarray  # (num_episodes,) int64: agent steps.
     steps: int  # Total environment steps.
     seconds: float  # Wall-clock time of the rollouts.
+    # (num_episodes,) float64 sum_t gamma^t r_t, when `run_episodes` was given a gamma.
+    discounted_returns: np.ndarray | None = None
 
 
 def _actions(policy: Policy, obs: np.ndarray, spec: ActionSpec,
@@ -101,7 +103,8 @@ def action_rng(seed: int) -> np.random.Generator:
 
 
 def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
-                 num_envs: int = 16, epsilon: float = 0.0) -> EpisodeStats:
+                 num_envs: int = 16, epsilon: float = 0.0,
+                 gamma: float | None = None) -> EpisodeStats:
     """Plays one episode per seed with `policy`, `num_envs` episodes at a time.
 
     Continuous tasks: the policy returns floats (num_envs, A); finite actions outside
@@ -119,6 +122,9 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
         Every step draws `rng.random()` then the random action: `rng.integers(
         num_actions)` (discrete) or `rng.uniform(minimum, maximum)` (continuous, one
         draw per dimension), so the stream stays aligned per episode.
+      gamma: if given, also the discounted returns sum_t gamma^t r_t of the same episodes
+        (`EpisodeStats.discounted_returns`; model selection compares value estimates
+        with them).
 
     Raises:
       ValueError: bad arguments (epsilon > 0 with unbounded continuous actions), or
@@ -143,6 +149,7 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
     # Python lists, not NumPy scalars, in the inner loop: the same float64 sums, cheaper.
     returns = [0.0] * len(seeds)
     lengths = [0] * len(seeds)
+    discounted = [0.0] * len(seeds) if gamma is not None else None
     episode_of = list(range(n))  # Episode index each slot plays; -1 when idle.
     rngs: list[np.random.Generator | None] = [None] * n
     use_epsilon = epsilon > 0.0  # Only then build per-episode generators (~20 us each).
@@ -174,6 +181,8 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
                         action = random_action
                 ts = venv.step(i, action)
                 returns[e] += ts.reward
+                if discounted is not None:
+                    discounted[e] += gamma ** lengths[e] * ts.reward
                 lengths[e] += 1
                 if ts.terminated or ts.truncated:
                     if next_episode < len(seeds):
@@ -191,7 +200,9 @@ def run_episodes(policy: Policy, task: TaskSpec | str, seeds: Sequence[int], *,
     returns = np.asarray(returns, np.float64)
     lengths = np.asarray(lengths, np.int64)
     return EpisodeStats(seeds=seeds, returns=returns, lengths=lengths,
-                        steps=int(lengths.sum()), seconds=seconds)
+                        steps=int(lengths.sum()), seconds=seconds,
+                        discounted_returns=None if discounted is None
+                        else np.asarray(discounted, np.float64))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,8 @@
   interface `criterion(candidate, split) -> CriterionResult`.
 - `metrics`: Spearman, DOPE regret@k, top-k, absolute error, SCOPE-RL type I/II errors,
   with bootstrap CIs over seeds and candidate subsets.
-- `toy`: the SBV paper's toy environment and FQI candidate pool; `pool`: candidate pools
+- `toy`, `mhealth`: the SBV paper's toy and mHealth environments with their candidate
+  pools (`toy_study` runs either over seeds); `pool`: candidate pools
   trained with the suite's learners, stored as a versioned artefact; `study`: scores a
   pool and writes tables, metrics and plots.
 

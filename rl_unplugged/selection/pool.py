@@ -6,8 +6,9 @@ Layout of a pool directory:
 
   pool.json        format 'rlu-selection-pool' (FORMAT_VERSION), dataset name and store
                    fingerprint, task, gamma, protocol id/version/hash and its random and
-                   expert references, runs, and one record per candidate (run, member,
-                   checkpoint, config, `pessimistic`, `has_q`, true return mean/CI)
+                   expert references, the discounted references (below), runs, and one
+                   record per candidate (run, member, checkpoint, config, `pessimistic`,
+                   `has_q`, true return mean/CI, discounted return mean/CI)
   runs/<key>/      ordinary run directories (`training.train`): config.json and the
                    checksummed checkpoints holding the parameters
 
@@ -15,6 +16,22 @@ CQL's Q is pessimistic by design (Kumar et al. 2020, Thm 3.2: it lower-bounds th
 policy's value), so its candidates carry `pessimistic: true`: value-estimating criteria
 and Q-magnitude comparisons across agents must read it. BC's action scores are logits,
 not values: its candidates have `has_q: false` and only policy criteria apply.
+
+Two true quantities per candidate, from the same protocol evaluation episodes:
+
+- `true_return`: the undiscounted return (the protocol's score), what rankings (Spearman,
+  regret@k, top-k) are scored against;
+- `discounted_return`: sum_t gamma^t r_t with the task's gamma, from each episode's start,
+  the quantity FQE, WIS and DR estimate; absolute error and type I/II errors compare value
+  estimates with it. It is normalised on its own scale (`references_discounted`): 0 at the
+  uniform random policy's discounted return over the protocol's episodes (measured as the
+  protocol's random reference is, with epsilon 1.0), 1 at the pool's best candidate. Both
+  are Monte-Carlo returns of the protocol's (epsilon-greedy, time-limited) episodes;
+  estimators value the greedy policy over an unbounded horizon, a difference of order
+  epsilon and gamma^time_limit.
+
+Format 1 pools lack the discounted returns; `add_discounted_returns` re-evaluates their
+candidates (same episodes) and rewrites them as format 2.
 """
 
 from __future__ import annotations
@@ -32,13 +49,13 @@ import numpy as np
 import rl_unplugged
 from rl_unplugged import compile_cache, fileio, registry
 from rl_unplugged import data as data_lib
-from rl_unplugged.errors import ConfigError, CorruptDataError, NotFoundError
+from rl_unplugged.errors import ConfigError, CorruptDataError, IncompatibleError, NotFoundError
 from rl_unplugged.evaluation import evaluator, normalisation, protocols
 from rl_unplugged.selection.candidate import Candidate
 from rl_unplugged.training import loop, policy
 
 FORMAT = "rlu-selection-pool"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 POOL_FILE = "pool.json"
 PESSIMISTIC_AGENTS = ("cql", "cql_qrdqn")
 POLICY_ONLY_AGENTS = ("bc",)
@@ -61,6 +78,33 @@ def _true_return(returns: Sequence[float]) -> dict[str, Any]:
     half = 1.96 * r.std(ddof=1) / np.sqrt(len(r)) if len(r) > 1 else float("nan")
     return {"mean": float(r.mean()), "low": float(r.mean() - half),
             "high": float(r.mean() + half), "std": float(r.std()), "num_episodes": len(r)}
+
+
+def _zeros_policy(obs: np.ndarray) -> np.ndarray:
+    return np.zeros(obs.shape[0], np.int64)  # With epsilon 1.0 every action is random.
+
+
+def _discounted_references(protocol, gamma: float, best: float, num_envs: int
+                           ) -> dict[str, float]:
+    """The discounted scale: the uniform random policy's discounted return over the
+    protocol's episodes (as `evaluation.references` measures the random reference), and
+    the pool's best candidate's."""
+    stats = evaluator.run_episodes(_zeros_policy, protocol.task, protocol.episode_seeds,
+                                   num_envs=num_envs, epsilon=1.0, gamma=gamma)
+    return {"random": float(stats.discounted_returns.mean()), "best_candidate": best,
+            "gamma": gamma}
+
+
+def _evaluate(run_dir: Path, member: int, step: int, protocol, dataset: str, gamma: float,
+              num_envs: int, source: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """True return and discounted return (mean with CI) of one candidate, from the same
+    protocol evaluation episodes."""
+    run_policy = evaluator.load_run_policy(run_dir, member, step, protocol=protocol)
+    stats = evaluator.run_episodes(run_policy, protocol.task, protocol.episode_seeds,
+                                   num_envs=num_envs, epsilon=protocol.epsilon, gamma=gamma)
+    result = evaluator.evaluate(run_policy, protocol, datasets=[dataset], num_envs=num_envs,
+                                policy_source=source, episodes=stats)
+    return _true_return(result["returns"]), _true_return(stats.discounted_returns)
 
 
 def build_pool(dataset: str, out_dir: str | os.PathLike, runs: Sequence[RunSpec], *,
@@ -105,17 +149,16 @@ def build_pool(dataset: str, out_dir: str | os.PathLike, runs: Sequence[RunSpec]
                                 "seeds": list(run.seeds), "steps": steps}
         for step in policy.list_checkpoints(run_dir):
             for m in members:
-                result = evaluator.evaluate(
-                    evaluator.load_run_policy(run_dir, m["member"], step, protocol=protocol),
-                    protocol, datasets=[spec.name], num_envs=num_envs,
-                    policy_source=f"pool run {run.key}")
+                true, discounted = _evaluate(run_dir, m["member"], step, protocol,
+                                             spec.name, task.gamma, num_envs,
+                                             f"pool run {run.key}")
                 records.append({
                     "name": f"{run.key}_m{m['member']}_s{step}", "run": run.key,
                     "agent": run.agent, "member": m["member"], "checkpoint": step,
                     "config": {**dict(run.config), **m["grid"], "seed": m["seed"]},
                     "pessimistic": run.agent in PESSIMISTIC_AGENTS,
                     "has_q": run.agent not in POLICY_ONLY_AGENTS,
-                    "true_return": _true_return(result["returns"])})
+                    "true_return": true, "discounted_return": discounted})
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "dataset": spec.name,
             "dataset_fingerprint": store.source["fingerprint"], "task": task.id,
             "gamma": task.gamma, "num_actions": task.num_actions,
@@ -123,11 +166,51 @@ def build_pool(dataset: str, out_dir: str | os.PathLike, runs: Sequence[RunSpec]
             "protocol": {"id": protocol.content["protocol"], "version": protocol.version,
                          "hash": protocol.hash},
             "references": {"random": low, "expert": high},
+            "references_discounted": _discounted_references(
+                protocol, task.gamma, max(r["discounted_return"]["mean"] for r in records),
+                num_envs) if records else None,
             "package_version": rl_unplugged.__version__,
             "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "runs": run_records, "candidates": records}
     fileio.write_json(out / POOL_FILE, meta)
     return out
+
+
+def add_discounted_returns(pool_dir: str | os.PathLike, *, num_envs: int = 16
+                           ) -> dict[str, Any]:
+    """Re-evaluates a format-1 pool's candidates on the protocol's episodes, adds their
+    discounted returns and the discounted references, and rewrites pool.json as format 2.
+
+    The undiscounted returns are measured again from the same episodes and must equal the
+    stored ones (else the evaluator or the protocol changed since the pool was built).
+
+    Raises:
+      CorruptDataError: a re-measured true return differs from the stored one.
+      IncompatibleError: the protocol's hash is not the pool's.
+    """
+    pool_dir = Path(pool_dir)
+    meta = read_pool(pool_dir)
+    protocol = protocols.get_protocol(meta["task"])
+    if protocol.hash != meta["protocol"]["hash"]:
+        raise IncompatibleError(f"{pool_dir / POOL_FILE}: built under protocol hash "
+                                f"{meta['protocol']['hash'][:12]}, the task's protocol is "
+                                f"now {protocol.hash[:12]}")
+    for rec in meta["candidates"]:
+        true, discounted = _evaluate(pool_dir / meta["runs"][rec["run"]]["path"],
+                                     rec["member"], rec["checkpoint"], protocol,
+                                     meta["dataset"], meta["gamma"], num_envs,
+                                     f"pool run {rec['run']}")
+        if not np.isclose(true["mean"], rec["true_return"]["mean"], rtol=0, atol=1e-9):
+            raise CorruptDataError(f"{pool_dir / POOL_FILE}: candidate {rec['name']} "
+                                   f"re-evaluates to {true['mean']}, recorded "
+                                   f"{rec['true_return']['mean']}")
+        rec["discounted_return"] = discounted
+    meta["references_discounted"] = _discounted_references(
+        protocol, meta["gamma"], max(r["discounted_return"]["mean"] for r in meta["candidates"]),
+        num_envs)
+    meta["format_version"] = FORMAT_VERSION
+    fileio.write_json(pool_dir / POOL_FILE, meta)
+    return meta
 
 
 def read_pool(pool_dir: str | os.PathLike) -> dict[str, Any]:

@@ -6,15 +6,22 @@ writes to the output directory:
 
   candidates.parquet, candidates.csv   per candidate: agent, member, checkpoint,
                                        pessimistic, true return (mean, CI, normalised),
-                                       each criterion's score, value and rank
+                                       discounted return (mean, CI, normalised), each
+                                       criterion's score, value and rank
   metrics.json                         per criterion: Spearman (bootstrap CI over
                                        candidate subsets), regret@k, top-k (k = 1, 3, 5),
                                        absolute error and type I/II (value criteria),
                                        NaN candidates
   plots/scatter.png, plots/regret.png, plots/top_k.png
 
-True returns are normalised with the protocol's random/expert references before regret,
-top-k and absolute error (`metrics` explains why).
+Two true quantities (`pool` explains both): rankings (Spearman, regret@k, top-k) are
+scored against the undiscounted protocol return, normalised with the protocol's
+random/expert references (`metrics` explains why); value estimates (FQE, WIS, DR) estimate
+the gamma-discounted return from the initial state, so absolute error and type I/II are
+computed against the candidates' Monte-Carlo discounted returns, with estimates and truth
+normalised alike on the discounted scale (0: uniform random policy, 1: the pool's best
+candidate; `threshold` is on that scale). A format-1 pool has no discounted returns: its
+value metrics are left out and `value_metrics` in metrics.json says why.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ KS = (1, 3, 5)
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class StudyConfig:
-    """valid_fraction: held-out episodes; threshold: normalised return for type I/II;
+    """valid_fraction: held-out episodes; threshold: normalised discounted value for type I/II;
     sbv, fqe, ope: criterion settings (defaults sized for bsuite/classic observations)."""
 
     def resolve(self, obs_dim: int) -> StudyConfig:
@@ -109,18 +116,26 @@ def _clean(value):
 
 
 def criterion_metrics(utility: np.ndarray, values: np.ndarray | None, true_norm: np.ndarray,
-                      *, rng: np.random.Generator, samples: int, threshold: float
-                      ) -> dict[str, Any]:
-    """The metrics of one criterion: utilities (M,), value estimates (normalised) or None."""
+                      *, rng: np.random.Generator, samples: int, threshold: float,
+                      true_values: np.ndarray | None = None) -> dict[str, Any]:
+    """The metrics of one criterion.
+
+    Args:
+      utility: (M,) oriented scores, ranked against `true_norm` (M,), the normalised
+        undiscounted returns.
+      values: (M,) normalised value estimates, or None (no value metrics).
+      true_values: (M,) the like quantity the values estimate (normalised discounted
+        returns); value metrics are left out without it.
+    """
     out: dict[str, Any] = {
         "spearman": metrics.bootstrap(metrics.spearman, utility, true_norm, rng=rng,
                                       samples=samples),
         "regret_at_k": {k: metrics.regret_at_k(utility, true_norm, k) for k in KS},
         "top_k": {k: metrics.top_k(utility, true_norm, k) for k in KS},
     }
-    if values is not None:
-        out["absolute_error"] = metrics.absolute_error(values, true_norm)
-        out["type_errors"] = metrics.type_errors(values, true_norm, threshold)
+    if values is not None and true_values is not None:
+        out["absolute_error"] = metrics.absolute_error(values, true_values)
+        out["type_errors"] = metrics.type_errors(values, true_values, threshold)
     return out
 
 
@@ -152,6 +167,19 @@ def run_study(pool_dir: str | os.PathLike, criteria: Sequence[str], out_dir: str
     low, high = meta["references"]["random"], meta["references"]["expert"]
     true = np.array([c.metadata["true_return"]["mean"] for c in candidates])
     true_norm = metrics.normalise(true, low, high)
+    disc_refs = meta.get("references_discounted")
+    if disc_refs is not None:
+        d_low, d_high = disc_refs["random"], disc_refs["best_candidate"]
+        disc = np.array([c.metadata["discounted_return"]["mean"] for c in candidates])
+        disc_norm = metrics.normalise(disc, d_low, d_high)
+        value_note = (f"absolute error and type I/II against the Monte-Carlo discounted "
+                      f"return (gamma {meta['gamma']}), normalised: 0 = uniform random "
+                      f"policy ({d_low:.4g}), 1 = best candidate ({d_high:.4g}); "
+                      f"threshold {config.threshold}")
+    else:
+        disc = disc_norm = None
+        value_note = ("left out: the pool (format 1) has no discounted returns; run "
+                      "selection.pool.add_discounted_returns on it")
     rows = []
     for c in candidates:
         rec = c.metadata
@@ -160,14 +188,20 @@ def run_study(pool_dir: str | os.PathLike, criteria: Sequence[str], out_dir: str
                "true_return": rec["true_return"]["mean"],
                "true_return_low": rec["true_return"]["low"],
                "true_return_high": rec["true_return"]["high"]}
+        if disc is not None:
+            d = rec["discounted_return"]
+            row.update(discounted_return=d["mean"], discounted_return_low=d["low"],
+                       discounted_return_high=d["high"])
         rows.append(row)
     table = pd.DataFrame(rows)
     table["true_normalised"] = true_norm
+    if disc_norm is not None:
+        table["discounted_normalised"] = disc_norm
     table["true_rank"] = table["true_return"].rank(ascending=False, method="min").astype(int)
     summary: dict[str, Any] = {"pool": str(pool_dir), "dataset": meta["dataset"],
                                "candidates": len(candidates), "seed": seed,
                                "valid_episodes": int(len(np.unique(split.valid.episode_id))),
-                               "metrics": {}}
+                               "value_metrics": value_note, "metrics": {}}
     rng = np.random.default_rng(seed)
     for name in criteria:
         res = [results[name][c.name] for c in candidates]
@@ -178,10 +212,10 @@ def run_study(pool_dir: str | os.PathLike, criteria: Sequence[str], out_dir: str
         utility = np.array([r.utility if r.finite else np.nan for r in res])
         has_value = any(r.value is not None for r in res)
         values = (metrics.normalise(np.array([np.nan if r.value is None else r.value
-                                              for r in res]), low, high)
-                  if has_value else None)
+                                              for r in res]), d_low, d_high)
+                  if has_value and disc_norm is not None else None)
         m = criterion_metrics(utility, values, true_norm, rng=rng, samples=bootstrap_samples,
-                              threshold=config.threshold)
+                              threshold=config.threshold, true_values=disc_norm)
         m["higher_is_better"] = HIGHER_IS_BETTER.get(name, True)
         m["nan_candidates"] = list(ranking.nan_candidates)
         summary["metrics"][name] = m

@@ -1,36 +1,74 @@
-"""The toy-environment study: how well each criterion ranks the FQI candidates.
+"""The synthetic-environment study (the SBV paper's toy and mHealth environments): how
+well each criterion ranks the candidates.
 
-Per seed: log a fresh dataset (`toy.generate`), fit the FQI pool on its training
-trajectories, score every candidate with each criterion (fitted on the training part,
-scored on the validation trajectories), and compare with the Monte-Carlo true values.
-Reports per criterion the mean Spearman correlation over seeds (with a bootstrap CI over
-seeds and candidate subsets) and the normalised regret@1 (0 = random policy, 1 = the best
-candidate of that seed).
+Per seed: log a fresh dataset (`toy.generate`, `mhealth.generate`), fit the candidate
+pool on its training trajectories (toy: FQI over degrees and penalties; mHealth: LSPI,
+tree-based FQI and min-EMSBE fits), score every candidate with each criterion (fitted on
+the training part, scored on the validation trajectories), and compare with the
+Monte-Carlo true values (toy: discounted return; mHealth: average reward per step, as
+the paper). Reports per criterion the mean Spearman correlation over seeds (with a
+bootstrap CI over seeds and candidate subsets) and the normalised regret@1 (0 = random
+policy, 1 = the best candidate of that seed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from rl_unplugged.selection import fqe, metrics, ope, sbv, toy
+from rl_unplugged.selection import fqe, metrics, mhealth, ope, sbv, toy
 from rl_unplugged.selection.criteria import score_pool
 from rl_unplugged.selection.result import utilities
 
 DEFAULT_CRITERIA = ("td", "sbv", "fqe", "wis", "dr")
 FQE_CONFIG = fqe.FQEConfig(degree=2, alpha=1.0, iterations=50)
+# mHealth: the reference code's SBV regression grid (polynomial degrees 1-3 x penalties;
+# its random forests are replaced by the Bellman network; penalty 0 by 1e-6).
+MHEALTH_SBV = sbv.SBVConfig(degrees=(1, 2, 3), alphas=(1e-6, 1e-2, 1.0, 100.0))
+
+Task = toy.ToyTask | mhealth.MHealthTask
 
 
-def run_seed(task: toy.ToyTask, seed: int, criteria: Sequence[str],
-             grid: toy.FQIGrid | None = None, sbv_config: sbv.SBVConfig | None = None,
-             rollouts: int = 2000) -> dict[str, Any]:
-    """One seed: {'names', 'true' (M,), 'utility': {criterion: (M,)}, 'nan_candidates'}."""
-    rng = np.random.default_rng([seed, int(round(task.x * 1000))])
-    split = toy.make_split(task, rng)
-    cands = toy.fqi_candidates(split, grid)
-    sbv_config = sbv_config or sbv.SBVConfig()
+def _env(task: Task):
+    """The task's module (`toy` or `mhealth`)."""
+    return toy if isinstance(task, toy.ToyTask) else mhealth
+
+
+def _pool(task: Task, seed: int, grid):
+    """(split, candidates) of one seed."""
+    if _env(task) is mhealth:
+        split = mhealth.make_split(task, np.random.default_rng([seed, 17]))
+        return split, mhealth.candidates(split, task, seed, grid)
+    split = toy.make_split(task, np.random.default_rng([seed, int(round(task.x * 1000))]))
+    return split, toy.fqi_candidates(split, grid)
+
+
+def _true_values(task: Task, cands, seed: int, rollouts: int) -> np.ndarray:
+    return _env(task).true_values(task, cands, np.random.default_rng([seed, 7]), rollouts=rollouts)
+
+
+def _describe(task: Task) -> dict[str, Any]:
+    if _env(task) is mhealth:
+        return {"name": mhealth.NAME, **dataclasses.asdict(task),
+                "true_value": "average reward per step over eval_horizon steps after "
+                              "burn_in (undiscounted, as the paper)"}
+    return {"name": "toy", "x": task.x, "gamma": task.gamma,
+            "train_trajectories": task.train_trajectories,
+            "valid_trajectories": task.valid_trajectories, "length": task.length}
+
+
+def run_seed(task: Task, seed: int, criteria: Sequence[str], grid=None,
+             sbv_config: sbv.SBVConfig | None = None, rollouts: int = 2000
+             ) -> dict[str, Any]:
+    """One seed: {'names', 'true' (M,), 'utility': {criterion: (M,)}, 'nan_candidates'}.
+
+    `grid`: `toy.FQIGrid` or `mhealth.CandidateGrid` (default: the paper's)."""
+    split, cands = _pool(task, seed, grid)
+    if sbv_config is None:
+        sbv_config = MHEALTH_SBV if _env(task) is mhealth else sbv.SBVConfig()
     pooled_sbv = {}
     if "sbv" in criteria:  # One pass over the pool (multi-output ridge, vmapped network).
         pooled_sbv = dict(zip([c.name for c in cands], sbv.sbv_pool(cands, split, sbv_config),
@@ -42,7 +80,7 @@ def run_seed(task: toy.ToyTask, seed: int, criteria: Sequence[str],
         "dr": lambda c, s: ope.dr_criterion(c, s, ope.OPEConfig(fqe=FQE_CONFIG)),
     }
     results = score_pool(cands, split, criteria, overrides)
-    true = toy.true_values(task, cands, np.random.default_rng([seed, 7]), rollouts=rollouts)
+    true = _true_values(task, cands, seed, rollouts)
     names = [c.name for c in cands]
     return {"names": names, "true": true,
             "utility": {k: utilities([v[n] for n in names]) for k, v in results.items()},
@@ -50,9 +88,10 @@ def run_seed(task: toy.ToyTask, seed: int, criteria: Sequence[str],
                                for k, v in results.items()}}
 
 
-def run(task: toy.ToyTask, seeds: int, criteria: Sequence[str] = DEFAULT_CRITERIA, *,
-        grid: toy.FQIGrid | None = None, sbv_config: sbv.SBVConfig | None = None,
-        rollouts: int = 2000, bootstrap_samples: int = 1000) -> dict[str, Any]:
+def run(task: Task, seeds: int, criteria: Sequence[str] = DEFAULT_CRITERIA, *,
+        grid=None, sbv_config: sbv.SBVConfig | None = None, rollouts: int = 2000,
+        bootstrap_samples: int = 1000,
+        on_seed: Callable[[int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """The study over `seeds` seeds; a JSON-able summary.
 
     Returns:
@@ -60,14 +99,16 @@ def run(task: toy.ToyTask, seeds: int, criteria: Sequence[str] = DEFAULT_CRITERI
        'spearman_ci': {criterion: [low, high]}, 'spearman_per_seed': {criterion: [...]},
        'regret_at_1': {criterion: mean}, 'nan_candidates': {criterion: count}}.
     """
-    per_seed = [run_seed(task, s, criteria, grid, sbv_config, rollouts) for s in range(seeds)]
+    per_seed = []
+    for s in range(seeds):
+        per_seed.append(run_seed(task, s, criteria, grid, sbv_config, rollouts))
+        if on_seed is not None:  # Results as they fall (long runs).
+            on_seed(s, per_seed[-1])
     true = np.stack([r["true"] for r in per_seed])
-    low = toy.random_value(task, np.random.default_rng(12345), rollouts=rollouts)
+    low = _env(task).random_value(task, np.random.default_rng(12345), rollouts=rollouts)
     norm = np.stack([metrics.normalise(t, low, max(t.max(), low + 1e-9)) for t in true])
     out: dict[str, Any] = {
-        "task": {"name": "toy", "x": task.x, "gamma": task.gamma,
-                 "train_trajectories": task.train_trajectories,
-                 "valid_trajectories": task.valid_trajectories, "length": task.length},
+        "task": _describe(task),
         "seeds": seeds, "candidates": len(per_seed[0]["names"]),
         "spearman": {}, "spearman_ci": {}, "spearman_per_seed": {}, "regret_at_1": {},
         "nan_candidates": {}}

@@ -87,3 +87,85 @@ def test_study_config_drops_sbv_degrees_too_wide_for_the_state():
     assert study.StudyConfig().resolve(400).sbv.alphas == (1.0, 100.0)
     chosen = study.sbv.SBVConfig(degrees=(3,))
     assert study.StudyConfig(sbv=chosen).resolve(400).sbv is chosen
+
+
+def test_run_episodes_discounts_the_same_episodes():
+    # Catch pays +-1 on the last of its 9 steps only: sum_t gamma^t r_t = gamma^8 * return.
+    from rl_unplugged.evaluation import evaluator
+
+    stats = evaluator.run_episodes(lambda o: np.zeros(len(o), np.int64), "bsuite/catch",
+                                   range(6), num_envs=4, epsilon=0.5, gamma=0.9)
+    assert (stats.lengths == 9).all() and set(np.abs(stats.returns)) == {1.0}
+    np.testing.assert_allclose(stats.discounted_returns, 0.9 ** 8 * stats.returns)
+    assert evaluator.run_episodes(lambda o: np.zeros(len(o), np.int64), "bsuite/catch",
+                                  range(2)).discounted_returns is None
+
+
+def test_pool_records_discounted_returns_of_the_protocol_episodes(tiny_pool):
+    out, _ = tiny_pool
+    meta = pool.read_pool(out)
+    gamma = meta["gamma"]
+    for c in meta["candidates"]:  # Catch: every episode is 9 steps, reward on the last.
+        assert c["discounted_return"]["mean"] == pytest.approx(
+            gamma ** 8 * c["true_return"]["mean"])
+        assert c["discounted_return"]["num_episodes"] == 100
+    refs = meta["references_discounted"]
+    assert refs["gamma"] == gamma
+    # The uniform random policy over the protocol's episodes, on the discounted scale.
+    assert refs["random"] == pytest.approx(gamma ** 8 * meta["references"]["random"], abs=1e-6)
+    assert refs["best_candidate"] == max(c["discounted_return"]["mean"]
+                                         for c in meta["candidates"])
+
+
+def test_value_metrics_compare_estimates_with_discounted_returns(tiny_pool, tmp_path):
+    # FQE estimates the discounted value from the initial states: its absolute error and
+    # type I/II errors are against the discounted return, on the discounted scale.
+    out, root = tiny_pool
+    cfg = study.StudyConfig(sbv=study.sbv.SBVConfig(degrees=(1,), network=None),
+                            fqe=study.fqe.FQEConfig(degree=1, iterations=5), valid_fraction=0.3,
+                            threshold=0.5)
+    summary = study.run_study(out, ("fqe",), tmp_path / "study", data_dir=root,
+                              bootstrap_samples=5, config=cfg)
+    table = pd.read_csv(tmp_path / "study" / "candidates.csv")
+    refs = pool.read_pool(out)["references_discounted"]
+    scale = refs["best_candidate"] - refs["random"]
+    truth = (table["discounted_return"] - refs["random"]) / scale
+    np.testing.assert_allclose(table["discounted_normalised"], truth)
+    estimate = (table["fqe_value"] - refs["random"]) / scale
+    m = summary["metrics"]["fqe"]
+    assert m["absolute_error"] == pytest.approx(np.mean(np.abs(estimate - truth)))
+    safe, said = truth >= 0.5, estimate >= 0.5
+    assert m["type_errors"]["type_i"] == pytest.approx(
+        (safe & ~said).sum() / safe.sum() if safe.any() else 0.0)
+    assert "discounted" in summary["value_metrics"]
+
+
+def test_a_format_1_pool_gains_its_discounted_returns(tiny_pool, tmp_path):
+    import shutil
+
+    out, root = tiny_pool
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    meta = pool.read_pool(old)
+    expected = {c["name"]: c["discounted_return"] for c in meta["candidates"]}
+    for c in meta["candidates"]:
+        del c["discounted_return"]
+    refs = meta.pop("references_discounted")
+    meta["format_version"] = 1
+    (old / pool.POOL_FILE).write_text(json.dumps(meta))
+    # A format-1 pool still gives a study, without value metrics, saying why.
+    cfg = study.StudyConfig(fqe=study.fqe.FQEConfig(degree=1, iterations=5))
+    summary = study.run_study(old, ("fqe",), tmp_path / "s1", data_dir=root,
+                              bootstrap_samples=5, config=cfg)
+    assert "absolute_error" not in summary["metrics"]["fqe"]
+    assert "add_discounted_returns" in summary["value_metrics"]
+    upgraded = pool.add_discounted_returns(old)
+    assert upgraded["format_version"] == pool.FORMAT_VERSION == 2
+    assert upgraded["references_discounted"] == refs
+    assert {c["name"]: c["discounted_return"] for c in upgraded["candidates"]} == expected
+    assert pool.read_pool(old) == upgraded
+    # The undiscounted returns are measured again and must match what was stored.
+    upgraded["candidates"][0]["true_return"]["mean"] += 0.5
+    (old / pool.POOL_FILE).write_text(json.dumps(upgraded))
+    with pytest.raises(CorruptDataError, match="re-evaluates to"):
+        pool.add_discounted_returns(old)
