@@ -230,8 +230,9 @@ def test_known_maximum_return_is_derived_not_hashed():
 def test_retired_v1_protocols_load_with_their_hashes_checked():
     v1 = P.retired_protocols(1)
     assert 1 in P.RETIRED_VERSIONS and P.PROTOCOL_VERSION not in P.RETIRED_VERSIONS
-    # v1 predates the Atari tasks (published references, never measured under v1).
-    assert set(v1) == {t.id for t in registry.tasks() if t.domain != "atari"}
+    # v1 predates the Atari and continuous tasks.
+    assert set(v1) == {t.id for t in registry.tasks()
+                       if t.domain in ("bsuite", "minatar", "classic")}
     for task_id, p in v1.items():
         assert p.version == 1 and p.task_id == task_id and p.num_episodes == 100
         assert p.hash == P.content_hash({k: v for k, v in p.content.items()
@@ -318,9 +319,9 @@ def test_continuous_protocols_record_bounds_keys_and_the_mean_action():
     assert p.max_episode_steps == 1000 and p.num_episodes == 100
     assert p.references["expert"]["status"] == "pending"
     assert "D4PG" in p.references["expert"]["note"]
-    # Discrete protocols carry none of it: their hashes are those published before the
-    # continuous tasks (bsuite/catch's, as frozen then).
+    # Discrete protocols carry none of it: adding the continuous tasks left their hashes
+    # as frozen (bsuite/catch's v2 hash pinned).
     catch = P.get_protocol("bsuite/catch")
     assert "action" not in catch.content["environment"]
     assert "policy" not in catch.content["evaluation"]
-    assert catch.hash == "2ba08c7918890d8765e3529aa5fef677f401243e2ef72f3149c77d8a38fea11b"
+    assert catch.hash == "5ce66e550b799789686fd9ce74dadd04e3d3dfb6c5737eaebf95a240a811cd17"
