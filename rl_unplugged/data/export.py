@@ -10,8 +10,12 @@ transition, in the store's (logged) order, arrays
   next_observation  (N, *obs)
   terminal          (N,) bool, the last row of an episode that terminated
   truncated         (N,) bool, the last row of an episode the time limit cut
-  episode_id        (N,) uint64 (the store's int64 ids, bit for bit)
+  episode_id        (N,) uint64 (the store's int64 ids, bit for bit; unique per episode)
   step              (N,) int32, the row's index within its episode
+  source_episode_id (N,) uint64, only where the store keeps the source's own episode ids
+                    (episode metadata `source_episode_id`, int64 bits): RL Unplugged
+                    Atari's original uint64 ids (DMLab's int64 ones); may repeat where
+                    the source's rows of one episode did not chain into one
   task              () str, the task as JSON (`rl_unplugged.data.adhoc.task_to_json`)
 
 Minari (`export_minari`): the HDF5 storage of Minari 0.5 (`<dir>/data/metadata.json`
@@ -47,6 +51,7 @@ import numpy as np
 
 from rl_unplugged import fileio
 from rl_unplugged.data import adhoc
+from rl_unplugged.data import fields as F
 from rl_unplugged.data import store as S
 from rl_unplugged.data import transitions as T
 from rl_unplugged.data.imported import TASK_KEY
@@ -66,15 +71,27 @@ def _flags(data: T.Transitions, index: S.EpisodeIndex) -> tuple[np.ndarray, np.n
     return terminal, truncated
 
 
+def _source_episode_ids(index: S.EpisodeIndex) -> dict[str, np.ndarray]:
+    """{'source_episode_id': (N,) uint64} where the store keeps the source's ids, else {}."""
+    original = index.metadata.get(F.SOURCE_EPISODE_ID)
+    if original is None:
+        return {}
+    # Episodes are stored contiguously in index order (store.convert): one repeat.
+    rows = np.repeat(np.asarray(original, np.int64), index.length)
+    return {F.SOURCE_EPISODE_ID: rows.view(np.uint64)}
+
+
 def export_npz(store: S.Store, task: TaskSpec, path: str | os.PathLike) -> Path:
     """Writes the store's transitions as one npz (see the module docstring); atomic."""
     data = store.transitions()
-    terminal, truncated = _flags(data, store.episodes())
+    index = store.episodes()
+    terminal, truncated = _flags(data, index)
     arrays = {
         "observation": data.observation, "action": data.action, "reward": data.reward,
         "discount": data.discount, "next_observation": data.next_observation,
         "terminal": terminal, "truncated": truncated,
         "episode_id": np.asarray(data.episode_id, np.int64).view(np.uint64),
+        **_source_episode_ids(index),
         "step": data.step, "task": np.asarray(json.dumps(adhoc.task_to_json(task))),
     }
 

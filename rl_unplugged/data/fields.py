@@ -35,6 +35,9 @@ RUN = "run"
 # learning while it played, so this is not the exact policy that acted.
 CHECKPOINT = "checkpoint"
 NOISE = "noise"
+# A source's own id of the episode (e.g. RL Unplugged's uint64 ids, as int64 bits), kept
+# beside the store's episode_id; the npz export writes it as its episode_id.
+SOURCE_EPISODE_ID = "source_episode_id"
 EPISODE_METADATA = (EPISODE_ID, EPISODE_RETURN, EPISODE_LENGTH, RUN, CHECKPOINT, NOISE)
 
 # Transition fields (see rl_unplugged.data.transitions).

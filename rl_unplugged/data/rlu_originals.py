@@ -9,13 +9,21 @@ GZIP TFRecords of tf.Example transitions: `o_t`, `o_tp1` (4 PNG strings each: 84
 grey frames, decoded and stacked on the last axis to (84, 84, 4) uint8), `a_t`, `a_tp1`
 (int64), `r_t` (float32, the clipped reward), `d_t` (float32 discount), `episode_id`
 (int64, bit-cast from uint64), `episode_return` (float32). Transitions carry no step
-index: episodes are rebuilt from runs of consecutive rows (in file order) with the same
+index: episodes are rebuilt from runs of consecutive rows (in file order, across shard
+boundaries: an episode whose rows straddle two files comes out whole) with the same
 episode_id whose `o_tp1` equals the next row's `o_t`; a run ends terminated where
-d_t = 0, else truncated (the next row belongs elsewhere). The store's episode ids count
-these runs; the original id (int64 bits) and return are kept as episode metadata
-`source_episode_id` and `source_episode_return`. `a_tp1` is not kept (it is the next
-row's `a_t`). Actions: 18 values (ALE's full set; the minimal sets are prefixes-free
-subsets of it, so every logged action fits) unless `num_actions` is given.
+d_t = 0, else truncated (the next row belongs elsewhere, or the run's files end). No row
+is dropped. The store's episode ids count these runs (0..E-1, unique even where original
+ids repeat, see below); the original id (int64 bits) and return are kept as episode
+metadata `source_episode_id` and `source_episode_return`, and the npz export writes the
+original ids as its `source_episode_id` column (uint64). After a full pass the source's
+metadata (recorded in the store manifest) reports `truncated_episodes` (ended without
+d_t = 0: the time limit, or rows missing from the files, which they cannot tell apart),
+the first `truncated_episode_ids` (uint64) and `broken_episodes` (pieces of an original
+id after its first: rows of one episode that do not chain, i.e. missing or out of order).
+`a_tp1` is not kept (it is the next row's `a_t`). Actions: 18 values (ALE's full set;
+the minimal sets are prefixes-free subsets of it, so every logged action fits) unless
+`num_actions` is given.
 
 DM Control Suite, DM Locomotion and bsuite (sequences of L steps chained into
 episodes): `rl_unplugged.data.rlu_originals_sequences`. DMLab (one tf.Example per
@@ -59,6 +67,7 @@ ATARI_FRAMES = 4
 ATARI_SHAPE = (84, 84, ATARI_FRAMES)
 ATARI_MAX_STEPS = 108_000
 CONTROL_MAX_STEPS = 1000
+REPORTED_IDS = 20  # Original ids of truncated episodes listed in the metadata.
 BATCH = 256  # Transitions decoded per tf.data batch (rlu_originals tests shrink it).
 _SHARD = re.compile(r"-(\d{5})-of-(\d{5})$")
 
@@ -131,6 +140,7 @@ class AtariSource(Source):
         self._prefix = prefix.rstrip("/")
         self._game, self._run = match.group(1), int(match.group(2))
         self._files = shard_files(self._prefix)
+        self._report: dict[str, Any] | None = None  # Set by a full iter_episodes pass.
         task = adhoc.adhoc_task(
             f"rlu_atari_{self._game}", observation_shape=ATARI_SHAPE, observation_dtype="uint8",
             action=ActionSpec.discrete(num_actions), max_episode_steps=ATARI_MAX_STEPS,
@@ -140,8 +150,11 @@ class AtariSource(Source):
 
     @property
     def metadata(self) -> dict[str, Any]:
+        """Format, game, run, shards; after a full `iter_episodes` pass also
+        `truncated_episodes` (count), `truncated_episode_ids` (the first `REPORTED_IDS`
+        original ids, uint64) and `broken_episodes` (module docstring)."""
         return {"format": "rlu-atari-tfrecord", "game": self._game, "run": self._run,
-                "shards": len(self._files)}
+                "shards": len(self._files), **(self._report or {})}
 
     def fingerprint(self) -> str:
         return _fingerprint(self._files)
@@ -200,21 +213,38 @@ class AtariSource(Source):
             observations=frames, actions=np.concatenate([p["a_t"] for p in parts]),
             rewards=np.concatenate([p["r_t"] for p in parts]), terminated=bool(d[-1] == 0),
             metadata={F.EPISODE_ID: count,
-                      "source_episode_id": int(parts[0]["episode_id"][0]),
+                      F.SOURCE_EPISODE_ID: int(parts[0]["episode_id"][0]),
                       "source_episode_return": float(parts[0]["episode_return"][0])})
 
     def iter_episodes(self) -> Iterator[Episode]:
-        """Streams each shard in batches: memory holds one episode, not a whole shard."""
-        count = 0
+        """Streams the run's shards in file order, in batches: memory holds one episode,
+        not a whole shard. An episode's rows continue across shard boundaries; after a
+        full pass `metadata` reports the truncated and broken episodes (module docstring).
+        """
+        self._report = None
+        count, truncated, broken = 0, [], 0
+        seen: set[int] = set()  # Original ids already yielded (int64 bits).
+        open_run: list[dict[str, np.ndarray]] = []  # Rows of the episode not yet ended.
+
+        def close(path: str) -> Episode:
+            nonlocal count, broken
+            episode = self._episode(path, open_run, count)
+            source_id = int(open_run[0]["episode_id"][0])
+            broken += source_id in seen
+            seen.add(source_id)
+            if not episode.steps[F.IS_TERMINAL][-1]:
+                truncated.append(int(np.int64(source_id).view(np.uint64)))
+            count += 1
+            return episode
+
         for path in self._files:
-            open_run: list[dict[str, np.ndarray]] = []  # Rows of the episode not yet ended.
             for rows in self.batches(path):
                 n = len(rows["a_t"])
                 if open_run and not (
                         open_run[-1]["episode_id"][-1] == rows["episode_id"][0]
                         and np.array_equal(open_run[-1]["o_tp1"][-1], rows["o_t"][0])):
-                    yield self._episode(path, open_run, count)
-                    count, open_run = count + 1, []
+                    yield close(path)
+                    open_run = []
                 breaks = rows["d_t"] == 0
                 breaks[:-1] |= rows["episode_id"][1:] != rows["episode_id"][:-1]
                 if n > 1:  # Compared 8 bytes at a time (frames are contiguous uint8).
@@ -224,13 +254,15 @@ class AtariSource(Source):
                 start = 0
                 for stop in np.flatnonzero(breaks) + 1:
                     open_run.append({k: v[start:stop] for k, v in rows.items()})
-                    yield self._episode(path, open_run, count)
-                    count, open_run, start = count + 1, [], stop
+                    yield close(path)
+                    open_run, start = [], stop
                 if start < n:
                     open_run.append({k: v[start:] for k, v in rows.items()})
-            if open_run:
-                yield self._episode(path, open_run, count)
-                count += 1
+        if open_run:  # The run's last rows: their episode's end is not in the files.
+            yield close(self._files[-1])
+        self._report = {"truncated_episodes": len(truncated),
+                        "truncated_episode_ids": truncated[:REPORTED_IDS],
+                        "broken_episodes": broken}
 
 
 # ------------------------------------------------------------------------------- RWRL

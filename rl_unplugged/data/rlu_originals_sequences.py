@@ -21,8 +21,8 @@ Windows become episodes in file order:
   * otherwise (no overlap, or a FIRST step) the open episode is cut there: it is kept
     as a truncated piece (its last step is the final observation), and the window
     starts a new one. Windows that share no step cannot be chained: the transition
-    between them is in neither. Chaining does not cross files (as for Atari rows): an
-    episode split over two shards comes out as two pieces.
+    between them is in neither. Chaining does not cross files (unlike Atari rows,
+    `rlu_originals.AtariSource`): an episode split over two shards comes out as two pieces.
 
 Per suite:
   * DM Control Suite (`<root>/dm_control_suite/<task>/train-<i:05d>-of-<N:05d>`):

@@ -1,7 +1,8 @@
 """Flat npz files (the suite's `--to npz` export) as a `Source` (`npz:/path/file.npz`).
 
 The arrays are documented in `rl_unplugged.data.export`: observation, action, reward,
-next_observation, terminal, truncated and episode_id (uint64) are read; rows are cut
+next_observation, terminal, truncated and episode_id (uint64) are read, and
+source_episode_id (uint64) where present (kept as episode metadata); rows are cut
 into episodes by episode_id, terminal and truncated (`rl_unplugged.data.flat`). The
 task is the one recorded in the file's `task` entry, else ad-hoc.
 """
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rl_unplugged.data import adhoc
+from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
 from rl_unplugged.data.flat import episode_bounds, episodes_from_flat
 from rl_unplugged.data.sources import Source
@@ -27,6 +29,7 @@ from rl_unplugged.specs import TaskSpec
 
 REQUIRED = ("observation", "action", "reward", "next_observation", "terminal", "truncated",
             "episode_id")
+OPTIONAL = (F.SOURCE_EPISODE_ID,)  # Kept as episode metadata when the file has it.
 
 
 class NpzSource(Source):
@@ -45,7 +48,7 @@ class NpzSource(Source):
                 missing = [k for k in REQUIRED if k not in f.files]
                 if missing:
                     raise CorruptDataError(f"{self._path}: missing npz field(s) {missing}")
-                self._c = {k: f[k] for k in REQUIRED}
+                self._c = {k: f[k] for k in REQUIRED + OPTIONAL if k in f.files}
                 recorded = str(f["task"]) if "task" in f.files else None
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
             if isinstance(e, CorruptDataError):
@@ -56,7 +59,9 @@ class NpzSource(Source):
             if len(value) != n:
                 raise CorruptDataError(f"{self._path}: field {key!r} has {len(value)} rows, "
                                        f"reward has {n}")
-        self._c["episode_id"] = self._c["episode_id"].astype(np.uint64).view(np.int64)
+        for key in ("episode_id", *OPTIONAL):
+            if key in self._c:
+                self._c[key] = self._c[key].astype(np.uint64).view(np.int64)
         if task is None and recorded is not None:
             task = adhoc.task_from_json(json.loads(recorded))
         super().__init__(name=self._name, uri=f"npz:{self._path.resolve()}",
@@ -83,8 +88,14 @@ class NpzSource(Source):
 
     def iter_episodes(self) -> Iterator[Episode]:
         c = self._c
-        yield from episodes_from_flat(
-            observation=c["observation"], action=c["action"], reward=c["reward"],
-            terminal=c["terminal"], truncated=c["truncated"],
-            next_observation=c["next_observation"], episode_id=c["episode_id"],
-            where=str(self._path))
+        row = 0  # With next_observation given, episodes cover every row in order.
+        for episode in episodes_from_flat(
+                observation=c["observation"], action=c["action"], reward=c["reward"],
+                terminal=c["terminal"], truncated=c["truncated"],
+                next_observation=c["next_observation"], episode_id=c["episode_id"],
+                where=str(self._path)):
+            for key in OPTIONAL:
+                if key in c:
+                    episode.metadata[key] = int(c[key][row])
+            row += episode.num_transitions
+            yield episode

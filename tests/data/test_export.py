@@ -112,3 +112,30 @@ def test_d3rlpy_discrete_actions_are_a_column(tmp_path):
     back = imported.import_source(uri.open_source(f"d3rlpy:{tmp_path / 'd.h5'}"), "d",
                                   tmp_path / "data").transitions()
     assert_same(store.transitions(), back, skip=("next_observation",))
+
+
+def test_npz_of_converted_atari_keeps_the_original_uint64_ids(tmp_path):
+    pytest.importorskip("tensorflow")
+    from rl_unplugged.data.rlu_originals import AtariSource
+    from tests.data.test_rlu_originals import write_atari
+
+    # Ids 2**63 + 5 (negative as int64: the bit-cast), 7, 9; 3 + 2 + 2 rows.
+    write_atari(tmp_path)
+    source = AtariSource(str(tmp_path / "Pong" / "run_1"))
+    store = S.materialize(source, tmp_path / "store")
+    export.export_npz(store, source.task, tmp_path / "a.npz")
+    with np.load(tmp_path / "a.npz", allow_pickle=False) as f:
+        assert f["source_episode_id"].dtype == np.uint64
+        np.testing.assert_array_equal(f["source_episode_id"],
+                                      [2**63 + 5] * 3 + [7] * 2 + [9] * 2)
+        np.testing.assert_array_equal(f["episode_id"], [0] * 3 + [1] * 2 + [2] * 2)
+    back = imported.import_source(uri.open_source(f"npz:{tmp_path / 'a.npz'}"), "a",
+                                  tmp_path / "data")
+    assert_same(store.transitions(), back.transitions())
+    # The original ids come back as episode metadata: export, import, export is the identity.
+    export.export_npz(back, source.task, tmp_path / "b.npz")
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
+        assert sorted(a.files) == sorted(b.files)
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+            assert a[key].dtype == b[key].dtype, key

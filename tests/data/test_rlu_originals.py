@@ -43,30 +43,54 @@ def _pngs(stack):
     return [tf.io.encode_png(stack[:, :, i:i + 1]).numpy() for i in range(4)]
 
 
-# Rows per file: (episode_id uint64, terminal on the last row?, length).
-ATARI = [[(2**63 + 5, True, 3), (7, False, 2)], [(9, True, 2)]]
+# Episodes in file order: (episode_id uint64, terminal on the last row?, rows).
+ATARI = ((2**63 + 5, True, 3), (7, False, 2), (9, True, 2))
+ATARI_FILES = (5, 2)  # Rows per file: episode 9 alone in the second.
 
 
-def write_atari(root, drop=(), compression="GZIP"):
+def write_atari(root, drop=(), compression="GZIP", episodes=ATARI, per_file=ATARI_FILES):
+    """Writes `episodes`' rows, cut into files of `per_file` rows; returns (id, terminal,
+    stacks o_0..o_T) per episode (action k % 3, reward k - 1, episode_return = rows)."""
     rng = np.random.default_rng(0)
     game = root / "Pong"
     game.mkdir(parents=True, exist_ok=True)
-    expected = []
-    for i, episodes in enumerate(ATARI):
-        examples = []
-        for eid, terminal, length in episodes:
-            stacks = [_stack(rng) for _ in range(length + 1)]
-            for k in range(length):
-                row = {"o_t": _bytes(_pngs(stacks[k])), "o_tp1": _bytes(_pngs(stacks[k + 1])),
-                       "a_t": _ints([k % 3]), "a_tp1": _ints([(k + 1) % 3]),
-                       "r_t": _floats([k - 1.0]),
-                       "d_t": _floats([0.0 if terminal and k == length - 1 else 1.0]),
-                       "episode_id": _ints([np.uint64(eid).view(np.int64)]),
-                       "episode_return": _floats([float(length)])}
-                examples.append({key: v for key, v in row.items() if key not in drop})
-            expected.append((eid, terminal, stacks))
-        _write(game / f"run_1-{i:05d}-of-00002", examples, compression)
+    expected, examples = [], []
+    for eid, terminal, length in episodes:
+        stacks = [_stack(rng) for _ in range(length + 1)]
+        for k in range(length):
+            row = {"o_t": _bytes(_pngs(stacks[k])), "o_tp1": _bytes(_pngs(stacks[k + 1])),
+                   "a_t": _ints([k % 3]), "a_tp1": _ints([(k + 1) % 3]),
+                   "r_t": _floats([k - 1.0]),
+                   "d_t": _floats([0.0 if terminal and k == length - 1 else 1.0]),
+                   "episode_id": _ints([np.uint64(eid).view(np.int64)]),
+                   "episode_return": _floats([float(length)])}
+            examples.append({key: v for key, v in row.items() if key not in drop})
+        expected.append((eid, terminal, stacks))
+    assert sum(per_file) == len(examples)
+    for i, stop in enumerate(np.cumsum(per_file)):
+        _write(game / f"run_1-{i:05d}-of-{len(per_file):05d}",
+               examples[stop - per_file[i]:stop], compression)
     return expected
+
+
+def assert_atari_store(data, expected):
+    """Store transitions `data` hold the `write_atari` episodes `expected`, ids 0..E-1."""
+    rows = 0
+    for i, (_, terminal, stacks) in enumerate(expected):
+        n = len(stacks) - 1
+        part = slice(rows, rows + n)
+        np.testing.assert_array_equal(data.observation[part], np.stack(stacks[:-1]))
+        np.testing.assert_array_equal(data.next_observation[part], np.stack(stacks[1:]))
+        np.testing.assert_array_equal(data.action[part], np.arange(n) % 3)
+        np.testing.assert_array_equal(data.reward[part], np.arange(n) - 1.0)
+        np.testing.assert_array_equal(data.discount[part][-1], 0.0 if terminal else 1.0)
+        np.testing.assert_array_equal(data.discount[part][:-1], 1.0)
+        np.testing.assert_array_equal(data.truncated[part], np.arange(n) == (
+            -1 if terminal else n - 1))
+        np.testing.assert_array_equal(data.episode_id[part], i)
+        np.testing.assert_array_equal(data.step[part], np.arange(n))
+        rows += n
+    assert data.size == rows
 
 
 @pytest.mark.parametrize("batch", [256, 2], ids=["one_batch", "episodes_straddle_batches"])
@@ -79,23 +103,53 @@ def test_atari_rows_become_episodes_with_every_field(tmp_path, monkeypatch, batc
     store = S.materialize(source, tmp_path / "store")
     data = store.transitions()
     assert data.observation.dtype == np.uint8 and data.size == 7
-    rows = 0
-    for i, (_, terminal, stacks) in enumerate(expected):
-        n = len(stacks) - 1
-        part = slice(rows, rows + n)
-        np.testing.assert_array_equal(data.observation[part], np.stack(stacks[:-1]))
-        np.testing.assert_array_equal(data.next_observation[part], np.stack(stacks[1:]))
-        np.testing.assert_array_equal(data.action[part], np.arange(n) % 3)
-        np.testing.assert_array_equal(data.reward[part], np.arange(n) - 1.0)
-        np.testing.assert_array_equal(data.discount[part][-1], 0.0 if terminal else 1.0)
-        np.testing.assert_array_equal(data.truncated[part][-1], not terminal)
-        np.testing.assert_array_equal(data.episode_id[part], i)
-        np.testing.assert_array_equal(data.step[part], np.arange(n))
-        rows += n
+    assert_atari_store(data, expected)
     index = store.episodes()
     np.testing.assert_array_equal(index.metadata["source_episode_id"].view(np.uint64),
                                   [2**63 + 5, 7, 9])
     np.testing.assert_array_equal(index.metadata["source_episode_return"], [3, 2, 2])
+    # Episode 7 ends without d_t = 0 and the next row is episode 9's: reported truncated.
+    report = store.source["metadata"]
+    assert (report["truncated_episodes"], report["truncated_episode_ids"],
+            report["broken_episodes"]) == (1, [7], 0)
+
+
+@pytest.mark.parametrize("batch", [256, 1], ids=["one_batch", "one_row_batches"])
+def test_atari_episode_across_shards_comes_back_whole(tmp_path, monkeypatch, batch):
+    # Files of 1, 2 and 3 rows: episode 2**63 + 1 (4 rows) spans all three files.
+    monkeypatch.setattr(rlu_originals, "BATCH", batch)
+    expected = write_atari(tmp_path, episodes=((2**63 + 1, True, 4), (4, True, 2)),
+                           per_file=(1, 2, 3))
+    source = AtariSource(str(tmp_path / "Pong" / "run_1"))
+    episodes = list(source.iter_episodes())
+    assert [e.num_transitions for e in episodes] == [4, 2]
+    assert all(e.steps["is_terminal"][-1] for e in episodes)
+    ids = np.array([e.metadata["source_episode_id"] for e in episodes], np.int64)
+    np.testing.assert_array_equal(ids.view(np.uint64), [2**63 + 1, 4])
+    assert source.metadata["truncated_episodes"] == 0
+    assert_atari_store(S.materialize(source, tmp_path / "store").transitions(), expected)
+
+
+def test_atari_incomplete_episodes_are_truncated_and_reported(tmp_path):
+    # The run's last episode (id 2**64 - 1, over both files) lacks its end (no d_t = 0).
+    expected = write_atari(tmp_path / "a", episodes=((3, True, 2), (2**64 - 1, False, 3)),
+                           per_file=(3, 2))
+    source = AtariSource(str(tmp_path / "a" / "Pong" / "run_1"))
+    assert "truncated_episodes" not in source.metadata  # Not known before a full pass.
+    store = S.materialize(source, tmp_path / "store_a")
+    assert_atari_store(store.transitions(), expected)  # Every row kept, last one truncated.
+    report = store.source["metadata"]
+    assert (report["truncated_episodes"], report["truncated_episode_ids"],
+            report["broken_episodes"]) == (1, [2**64 - 1], 0)
+    # Rows of id 5 that do not chain (rows missing between them): two pieces, the first
+    # truncated, with store ids 0 and 1; every row kept; one broken episode reported.
+    expected = write_atari(tmp_path / "b", episodes=((5, False, 2), (5, True, 2)),
+                           per_file=(2, 2))
+    source = AtariSource(str(tmp_path / "b" / "Pong" / "run_1"))
+    store = S.materialize(source, tmp_path / "store_b")
+    assert_atari_store(store.transitions(), expected)
+    np.testing.assert_array_equal(store.episodes().metadata["source_episode_id"], [5, 5])
+    assert (source.metadata["truncated_episodes"], source.metadata["broken_episodes"]) == (1, 1)
 
 
 def test_atari_damaged_shards_name_the_file_and_field(tmp_path):
