@@ -22,7 +22,7 @@ def tiny_pool(tmp_path_factory):
                          grid={"learning_rate": (1e-3, 3e-3)}),
             pool.RunSpec(key="cql", agent="cql", config=small),
             pool.RunSpec(key="bc", agent="bc", config=small)]
-    out = pool.build_pool(DATASET, root / "pool", runs, steps=20, checkpoint_every=10,
+    out = pool.build_pool(DATASET, root / "pool", runs, steps=400, checkpoint_every=200,
                           data_dir=root)
     return out, root
 
