@@ -90,21 +90,28 @@ def behaviour_runs(run_steps: int) -> dict:
                    "updates, logging) over its first run_steps steps; anchor: bare "
                    "stepping with a uniform random policy, same run"}
     rates = {}
-    for domain in registry.domains():
+    built = [d for d in registry.domains() if registry.tasks(d)[0].builds_datasets]
+    for domain in built:  # Atari's data come from RL Unplugged's files: nothing to log.
         task = registry.tasks(domain)[0]
         spec = registry.get_dataset(f"rlu_{domain}/{task.name}_noise0_run0")
         n = min(run_steps, spec.num_steps)
         short = spec.replace(task=dataclasses.replace(
             task, behaviour=dataclasses.replace(task.behaviour, num_steps=n)), num_steps=n)
-        num_actions = task.num_actions
-        bare_s, bare_n = bare(short, lambda o, rng, k=num_actions: int(rng.integers(k)))
+        if task.is_discrete:
+            act = lambda o, rng, k=task.num_actions: int(rng.integers(k))
+        else:  # Uniform actions in the bounds (the anchor's policy).
+            low = np.asarray(task.action.minimum, np.float32)
+            high = np.asarray(task.action.maximum, np.float32)
+            act = lambda o, rng, lo=low, hi=high: rng.uniform(lo, hi).astype(np.float32)
+        bare_s, bare_n = bare(short, act)
         gen_s, gen_n = logged(short, f"{root}/{domain}")
         rates[domain] = gen_n / gen_s
         out[domain] = {"task": task.id, "transitions": gen_n,
                        "behaviour_steps_per_s": round(gen_n / gen_s),
                        "bare_steps_per_s": round(bare_n / bare_s),
                        "ratio_to_bare": round((gen_s / gen_n) / (bare_s / bare_n), 2)}
-    total = sum(t.behaviour.num_steps / rates[t.domain] for t in registry.tasks())
+    total = sum(t.behaviour.num_steps / rates[t.domain] for t in registry.tasks()
+                if t.domain in rates)
     out["every_noise0_run0_estimated_s"] = round(total)
     out["every_noise0_run0_estimated_h"] = round(total / 3600, 2)
     return out
