@@ -47,6 +47,7 @@ from rl_unplugged.errors import ConfigError
 from rl_unplugged.generation import behaviour_checkpoints, d4pg
 from rl_unplugged.generation.generate import (
     DEFAULT_SHARD_TRANSITIONS,
+    LearningRun,
     Progress,
     _check_counter,
     _Log,
@@ -158,37 +159,11 @@ def _run_replay(spec: DatasetSpec, env, log: _Log, config: d4pg.D4PGConfig) -> d
     buffer = ReplayBuffer(cfg.replay_capacity, task.observation.shape,
                           np.dtype(task.observation.dtype), spec.seed, cfg.batch_size,
                           action_shape=task.action.shape)
-    env_steps = sgd_steps = num_ckpts = 0
-    last_ckpt_episode = -1
-    resume = writer.resume_state()
-    _check_counter(writer, resume)
-    if resume is not None and "finished" in resume:  # Crashed while finalizing.
-        return {"num_checkpoints": int(resume["num_checkpoints"]),
-                "sgd_steps": int(resume["sgd_steps"])}
-    if resume is not None:
-        state = checkpointing.from_flat_dict(state, resume, "agent/",
-                                             writer.directory / writer.manifest["resume_state"])
-        buffer.restore(resume)
-        env_steps, sgd_steps = int(resume["env_steps"]), int(resume["sgd_steps"])
-        num_ckpts, last_ckpt_episode = int(resume["num_checkpoints"]), int(resume["last_ckpt"])
-
-    def resume_state() -> dict[str, np.ndarray]:
-        out = checkpointing.to_flat_dict(state, "agent/")
-        out.update(buffer.state())
-        out.update(env_steps=np.int64(env_steps), sgd_steps=np.int64(sgd_steps),
-                   num_checkpoints=np.int64(num_ckpts), last_ckpt=np.int64(last_ckpt_episode))
-        return out
-
-    def save_checkpoint(last_episode: int) -> None:
-        nonlocal num_ckpts, last_ckpt_episode
-        data = checkpointing.to_bytes(jax.device_get(state.params))
-        info = {"index": num_ckpts, "first_episode": last_ckpt_episode + 1,
-                "last_episode": last_episode, "env_steps": env_steps, "sgd_steps": sgd_steps,
-                "sha256": checkpointing.sha256(data)}
-        writer.add_checkpoint(f"checkpoints/checkpoint-{num_ckpts:05d}.msgpack",
-                              lambda tmp: tmp.write_bytes(data), info)
-        num_ckpts += 1
-        last_ckpt_episode = last_episode
+    run = LearningRun(writer, buffer)
+    done = run.finished_summary()
+    if done is not None:  # Crashed while finalizing.
+        return done
+    state = run.restore(state)
 
     low, high = envs.action_bounds(task.action)
     half = (high - low) / 2
@@ -202,7 +177,7 @@ def _run_replay(spec: DatasetSpec, env, log: _Log, config: d4pg.D4PGConfig) -> d
         obs = env.reset(episode_seed(spec.seed, eid))
         rng = episode_rng(spec.seed, eid)
         rollout = _Rollout(obs)
-        checkpoint = num_ckpts - 1
+        checkpoint = run.num_ckpts - 1
         pending = None
         while True:
             if pending is None:
@@ -216,10 +191,10 @@ def _run_replay(spec: DatasetSpec, env, log: _Log, config: d4pg.D4PGConfig) -> d
                                low, high).astype(np.float32)
             ts = env.step(executed)
             nstep.step(obs, executed, ts.reward, ts.observation, ts.terminated, ts.last)
-            env_steps += 1
-            if buffer.size >= cfg.min_replay_size and env_steps % cfg.update_period == 0:
-                pending = Batch(*buffer.sample(sgd_steps))
-                sgd_steps += 1
+            run.env_steps += 1
+            if buffer.size >= cfg.min_replay_size and run.env_steps % cfg.update_period == 0:
+                pending = Batch(*buffer.sample(run.sgd_steps))
+                run.sgd_steps += 1
             obs = ts.observation
             if rollout.add(executed, mean, std, ts):
                 break
@@ -228,15 +203,10 @@ def _run_replay(spec: DatasetSpec, env, log: _Log, config: d4pg.D4PGConfig) -> d
         log.add(rollout.episode({F.EPISODE_ID: eid, F.RUN: spec.run, F.CHECKPOINT: checkpoint,
                                  F.NOISE: spec.noise}))
         if (eid + 1) % cfg.checkpoint_every_episodes == 0:
-            save_checkpoint(eid)
+            run.save_checkpoint(jax.device_get(state.params), eid)
         if log.num_transitions < spec.num_steps:
-            log.maybe_commit(resume_state)
-    if last_ckpt_episode != eid:
-        save_checkpoint(eid)
-    writer.commit(resume_state={
-        "finished": np.int64(1), "env_steps": np.int64(env_steps),
-        "sgd_steps": np.int64(sgd_steps), "num_checkpoints": np.int64(num_ckpts)})
-    return {"num_checkpoints": num_ckpts, "sgd_steps": sgd_steps}
+            log.maybe_commit(lambda s=state: run.resume_state(s))
+    return run.finish(jax.device_get(state.params), eid)
 
 
 def _agent_of(manifest: dict) -> d4pg.Agent:

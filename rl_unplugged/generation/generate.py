@@ -232,6 +232,74 @@ def _check_counter(writer: RawLogWriter, resume: dict | None) -> None:
                               f"steps, shards hold {writer.num_transitions}")
 
 
+class LearningRun:
+    """The bookkeeping of a logged learning run (the replay level): counters, resume
+    state and behaviour checkpoints. One home for the DQN loop here and the D4PG loop
+    (`continuous.py`); the loops count `env_steps` and `sgd_steps` on it.
+
+    Checkpoint k holds the params after training through episode `last_episode`, with
+    the episode range played since checkpoint k-1 (see the module docstring).
+    """
+
+    def __init__(self, writer: RawLogWriter, buffer: ReplayBuffer):
+        self.writer, self.buffer = writer, buffer
+        self.env_steps = self.sgd_steps = self.num_ckpts = 0
+        self.last_ckpt_episode = -1
+        self._resume = writer.resume_state()
+        _check_counter(writer, self._resume)
+
+    def finished_summary(self) -> dict | None:
+        """The run's summary if it crashed while finalizing (its last shard is in)."""
+        r = self._resume
+        if r is None or "finished" not in r:
+            return None
+        return {"num_checkpoints": int(r["num_checkpoints"]), "sgd_steps": int(r["sgd_steps"])}
+
+    def restore(self, state):
+        """`state` as committed with the last shard (and the buffer and counters), or
+        `state` itself for a fresh run."""
+        r = self._resume
+        if r is None:
+            return state
+        state = checkpointing.from_flat_dict(
+            state, r, "agent/", self.writer.directory / self.writer.manifest["resume_state"])
+        self.buffer.restore(r)
+        self.env_steps, self.sgd_steps = int(r["env_steps"]), int(r["sgd_steps"])
+        self.num_ckpts, self.last_ckpt_episode = int(r["num_checkpoints"]), int(r["last_ckpt"])
+        return state
+
+    def resume_state(self, state) -> dict[str, np.ndarray]:
+        out = checkpointing.to_flat_dict(state, "agent/")
+        out.update(self.buffer.state())
+        out.update(env_steps=np.int64(self.env_steps), sgd_steps=np.int64(self.sgd_steps),
+                   num_checkpoints=np.int64(self.num_ckpts),
+                   last_ckpt=np.int64(self.last_ckpt_episode))
+        return out
+
+    def save_checkpoint(self, params, last_episode: int) -> None:
+        """Saves `params` (a pytree on the host) as the next checkpoint."""
+        data = checkpointing.to_bytes(params)
+        info = {"index": self.num_ckpts, "first_episode": self.last_ckpt_episode + 1,
+                "last_episode": last_episode, "env_steps": self.env_steps,
+                "sgd_steps": self.sgd_steps, "sha256": checkpointing.sha256(data)}
+        self.writer.add_checkpoint(f"checkpoints/checkpoint-{self.num_ckpts:05d}.msgpack",
+                                   lambda tmp: tmp.write_bytes(data), info)
+        self.num_ckpts += 1
+        self.last_ckpt_episode = last_episode
+
+    def finish(self, params, last_episode: int) -> dict:
+        """Checkpoints the end (unless just saved) and commits the last shard with a
+        small resume state saying generation is over, so a crash before `finalize`
+        rewrites the manifest resumes straight to finalizing."""
+        if self.last_ckpt_episode != last_episode:
+            self.save_checkpoint(params, last_episode)
+        self.writer.commit(resume_state={
+            "finished": np.int64(1), "env_steps": np.int64(self.env_steps),
+            "sgd_steps": np.int64(self.sgd_steps),
+            "num_checkpoints": np.int64(self.num_ckpts)})
+        return {"num_checkpoints": self.num_ckpts, "sgd_steps": self.sgd_steps}
+
+
 def _run_policy(spec: DatasetSpec, env, log: _Log, act: Callable[[np.ndarray, np.random.Generator],
                                                                  int], checkpoint: int,
                 greedy: bool) -> None:
@@ -267,37 +335,12 @@ def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
     state = agent.init(jax.random.PRNGKey(spec.seed))
     buffer = ReplayBuffer(cfg.replay_capacity, task.observation.shape,
                           np.dtype(task.observation.dtype), spec.seed, cfg.batch_size)
-    env_steps = sgd_steps = num_ckpts = 0
-    last_ckpt_episode = -1
-    resume = writer.resume_state()
-    _check_counter(writer, resume)
-    if resume is not None and "finished" in resume:  # Crashed while finalizing.
-        return {"num_checkpoints": int(resume["num_checkpoints"]),
-                "sgd_steps": int(resume["sgd_steps"])}
-    if resume is not None:
-        state = checkpointing.from_flat_dict(state, resume, "agent/",
-                                             writer.directory / writer.manifest["resume_state"])
-        buffer.restore(resume)
-        env_steps, sgd_steps = int(resume["env_steps"]), int(resume["sgd_steps"])
-        num_ckpts, last_ckpt_episode = int(resume["num_checkpoints"]), int(resume["last_ckpt"])
-
-    def resume_state() -> dict[str, np.ndarray]:
-        out = checkpointing.to_flat_dict(state, "agent/")
-        out.update(buffer.state())
-        out.update(env_steps=np.int64(env_steps), sgd_steps=np.int64(sgd_steps),
-                   num_checkpoints=np.int64(num_ckpts), last_ckpt=np.int64(last_ckpt_episode))
-        return out
-
-    def save_checkpoint(last_episode: int) -> None:
-        nonlocal num_ckpts, last_ckpt_episode
-        data = checkpointing.to_bytes(jax.device_get(agent.unravel(state.params)))
-        info = {"index": num_ckpts, "first_episode": last_ckpt_episode + 1,
-                "last_episode": last_episode, "env_steps": env_steps, "sgd_steps": sgd_steps,
-                "sha256": checkpointing.sha256(data)}
-        writer.add_checkpoint(f"checkpoints/checkpoint-{num_ckpts:05d}.msgpack",
-                              lambda tmp: tmp.write_bytes(data), info)
-        num_ckpts += 1
-        last_ckpt_episode = last_episode
+    run = LearningRun(writer, buffer)
+    done = run.finished_summary()
+    if done is not None:  # Crashed while finalizing.
+        return done
+    state = run.restore(state)
+    host_params = lambda: jax.device_get(agent.unravel(state.params))  # noqa: E731
 
     seed, noise, num_actions = spec.seed, spec.noise, task.num_actions
     greedy_fn, update_and_greedy, update = agent.greedy, agent.update_and_greedy, agent.update
@@ -306,7 +349,7 @@ def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
     eid = writer.num_episodes - 1
     while log.num_transitions < spec.num_steps:
         eid = writer.num_episodes
-        checkpoint = num_ckpts - 1
+        checkpoint = run.num_ckpts - 1
         obs = env.reset(episode_seed(seed, eid))
         rng = episode_rng(seed, eid)
         rollout = _Rollout(obs)
@@ -317,6 +360,7 @@ def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
             else:
                 state, g = update_and_greedy(state, pending, obs)
                 pending = None
+            env_steps = run.env_steps
             if env_steps // dqn.EXPLORE_BLOCK != block:
                 block = env_steps // dqn.EXPLORE_BLOCK
                 uniforms = np.asarray(agent.exploration(state.key, block))
@@ -328,10 +372,10 @@ def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
             executed = uniform if swap else a
             ts = env.step(executed)
             buffer.add(obs, executed, ts.reward, 0.0 if ts.terminated else 1.0, ts.observation)
-            env_steps += 1
+            env_steps = run.env_steps = env_steps + 1
             if env_steps >= min_replay and env_steps % update_period == 0:
-                pending = dqn.Batch(*buffer.sample(sgd_steps))
-                sgd_steps += 1
+                pending = dqn.Batch(*buffer.sample(run.sgd_steps))
+                run.sgd_steps += 1
             obs = ts.observation
             if rollout.add(executed, a, int(g), swap, ts):
                 break
@@ -340,17 +384,10 @@ def _run_replay(spec: DatasetSpec, env, log: _Log) -> dict:
         log.add(rollout.episode(
             {F.EPISODE_ID: eid, F.RUN: spec.run, F.CHECKPOINT: checkpoint, F.NOISE: noise}))
         if (eid + 1) % cfg.checkpoint_every_episodes == 0:
-            save_checkpoint(eid)
+            run.save_checkpoint(host_params(), eid)
         if log.num_transitions < spec.num_steps:
-            log.maybe_commit(resume_state)
-    if last_ckpt_episode != eid:
-        save_checkpoint(eid)
-    # Commit the last shard with a small resume state saying generation is over, so a
-    # crash before `finalize` rewrites the manifest resumes straight to finalizing.
-    writer.commit(resume_state={
-        "finished": np.int64(1), "env_steps": np.int64(env_steps),
-        "sgd_steps": np.int64(sgd_steps), "num_checkpoints": np.int64(num_ckpts)})
-    return {"num_checkpoints": num_ckpts, "sgd_steps": sgd_steps}
+            log.maybe_commit(lambda s=state: run.resume_state(s))
+    return run.finish(host_params(), eid)
 
 
 def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
