@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rl_unplugged import paths, registry
 from rl_unplugged.data import adhoc
 from rl_unplugged.data import store as S
-from rl_unplugged.data.episode import Episode
-from rl_unplugged.data.sources import Block, Source
+from rl_unplugged.data.sources import DelegatingSource, Source
 from rl_unplugged.errors import ConfigError, NotFoundError, UnknownNameError
 from rl_unplugged.specs import TaskSpec
 
@@ -58,31 +56,12 @@ def exists(name: str, data_dir: str | os.PathLike | None = None) -> bool:
         return False
 
 
-class _Recorded(Source):
+class _Recorded(DelegatingSource):
     """`source`, with its task recorded in its metadata (so the store knows it)."""
-
-    def __init__(self, source: Source):
-        self._source = source
-        super().__init__(name=source.name, uri=source.uri, task=source.task)
 
     @property
     def metadata(self) -> dict[str, Any]:
         return {**self._source.metadata, TASK_KEY: adhoc.task_to_json(self._source.task)}
-
-    def fingerprint(self) -> str:
-        return self._source.fingerprint()
-
-    def signature(self) -> dict[str, Any]:
-        return self._source.signature()
-
-    def verify(self) -> None:
-        self._source.verify()
-
-    def iter_episodes(self) -> Iterator[Episode]:
-        return self._source.iter_episodes()
-
-    def iter_blocks(self) -> Iterator[Block]:
-        return self._source.iter_blocks()
 
 
 def import_source(source: Source, name: str,

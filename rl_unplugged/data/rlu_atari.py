@@ -14,18 +14,15 @@ evaluate under the game's protocol and can be submitted to the `atari` tracks.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 from rl_unplugged import registry
-from rl_unplugged.data.episode import Episode
 from rl_unplugged.data.rlu_originals import AtariSource
-from rl_unplugged.data.sources import Block, Source
+from rl_unplugged.data.sources import DelegatingSource
 from rl_unplugged.errors import ConfigError, IncompatibleError
 from rl_unplugged.specs import TaskSpec
 
 
-class RegisteredAtariSource(Source):
+class RegisteredAtariSource(DelegatingSource):
     """An `AtariSource` whose task is the registered task of its game."""
 
     def __init__(self, prefix: str, task: TaskSpec | None = None):
@@ -44,25 +41,5 @@ class RegisteredAtariSource(Source):
         if task is not None and task.id != game.id:
             raise IncompatibleError(f"rlu-gcs:{prefix} holds {game.id}, not {task.id}")
         task = game if task is None else task
-        self._source = AtariSource(prefix, num_actions=task.num_actions)
-        super().__init__(name=self._source.name, uri=self._source.uri, task=task)
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        return self._source.metadata
-
-    def fingerprint(self) -> str:
-        return self._source.fingerprint()
-
-    def signature(self) -> dict[str, Any]:
-        return self._source.signature()
-
-    def verify(self) -> None:
-        self._source.verify()
-
-    def iter_episodes(self) -> Iterator[Episode]:
-        return self._source.iter_episodes()
-
-    def iter_blocks(self) -> Iterator[Block]:
-        return self._source.iter_blocks()
+        super().__init__(AtariSource(prefix, num_actions=task.num_actions), task=task)
 

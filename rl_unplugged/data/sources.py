@@ -149,6 +149,35 @@ class Source(abc.ABC):
         """Checks the full content; raises `CorruptDataError` naming the file if damaged."""
 
 
+class DelegatingSource(Source):
+    """Another source's episodes, files and checks, under a task of its own (default:
+    the wrapped source's); subclasses override what they change (e.g. `metadata`)."""
+
+    def __init__(self, source: Source, task: TaskSpec | None = None):
+        self._source = source
+        super().__init__(name=source.name, uri=source.uri,
+                         task=source.task if task is None else task)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self._source.metadata
+
+    def fingerprint(self) -> str:
+        return self._source.fingerprint()
+
+    def signature(self) -> dict[str, Any]:
+        return self._source.signature()
+
+    def verify(self) -> None:
+        self._source.verify()
+
+    def iter_episodes(self) -> Iterator[Episode]:
+        return self._source.iter_episodes()
+
+    def iter_blocks(self) -> Iterator[Block]:
+        return self._source.iter_blocks()
+
+
 class RawLogSource(Source):
     """A local raw log (`rl_unplugged.data.raw_log`): sharded Parquet with a manifest.
 

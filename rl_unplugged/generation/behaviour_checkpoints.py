@@ -43,6 +43,27 @@ def network_from_generation(generation: dict) -> tuple[nn.Module, Any]:
     return module, template
 
 
+def checkpoint_entry(raw_log_dir: str | Path, index: int = -1) -> tuple[dict, dict]:
+    """(manifest, entry) of behaviour checkpoint `index` (Python indexing) of a raw log,
+    discrete or continuous.
+
+    Raises:
+      FileNotFoundError: no raw log in `raw_log_dir`.
+      IndexError: no checkpoint `index` (e.g. a random-level log has none).
+    """
+    manifest = read_manifest(Path(raw_log_dir))
+    if manifest is None:
+        raise FileNotFoundError(f"no raw log at {raw_log_dir}")
+    ckpts = sorted(manifest["checkpoints"], key=lambda c: c["index"])
+    if not ckpts:
+        raise IndexError(f"{raw_log_dir} has no behaviour checkpoints "
+                         f"(level {manifest['generation']['level']!r})")
+    try:
+        return manifest, ckpts[index]
+    except IndexError:
+        raise IndexError(f"{raw_log_dir}: no checkpoint {index}; it has {len(ckpts)}") from None
+
+
 def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[nn.Module, Any, dict]:
     """Loads behaviour checkpoint `index` (Python indexing; -1: the latest) of a raw log.
 
@@ -59,17 +80,7 @@ def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[nn.Module
       IncompatibleError: its params do not fit the manifest's network (names the file).
     """
     raw_log_dir = Path(raw_log_dir)
-    manifest = read_manifest(raw_log_dir)
-    if manifest is None:
-        raise FileNotFoundError(f"no raw log at {raw_log_dir}")
-    ckpts = sorted(manifest["checkpoints"], key=lambda c: c["index"])
-    if not ckpts:
-        raise IndexError(f"{raw_log_dir} has no behaviour checkpoints "
-                         f"(level {manifest['generation']['level']!r})")
-    try:
-        info = ckpts[index]
-    except IndexError:
-        raise IndexError(f"{raw_log_dir}: no checkpoint {index}; it has {len(ckpts)}") from None
+    manifest, info = checkpoint_entry(raw_log_dir, index)
     module, template = network_from_generation(manifest["generation"])
     params = checkpointing.read_payload(raw_log_dir / info["file"], info["sha256"], template)
     return module, params, dict(info)

@@ -42,7 +42,7 @@ from rl_unplugged import checkpointing, envs, paths, registry
 from rl_unplugged.agents.common import Batch
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
-from rl_unplugged.data.raw_log import RawLog, RawLogWriter, read_manifest
+from rl_unplugged.data.raw_log import RawLog, RawLogWriter
 from rl_unplugged.errors import ConfigError
 from rl_unplugged.generation import behaviour_checkpoints, d4pg
 from rl_unplugged.generation.generate import (
@@ -232,13 +232,7 @@ def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[d4pg.Agen
       CorruptDataError: the file fails its checksum (names the file).
     """
     raw_log_dir = Path(raw_log_dir)
-    manifest = read_manifest(raw_log_dir)
-    if manifest is None:
-        raise FileNotFoundError(f"no raw log at {raw_log_dir}")
-    ckpts = sorted(manifest["checkpoints"], key=lambda c: c["index"])
-    if not ckpts:
-        raise IndexError(f"{raw_log_dir} has no behaviour checkpoints")
-    info = ckpts[index]
+    manifest, info = behaviour_checkpoints.checkpoint_entry(raw_log_dir, index)
     agent = _agent_of(manifest)
     template = agent.init(jax.random.PRNGKey(0)).params
     params = checkpointing.read_payload(raw_log_dir / info["file"], info["sha256"], template)

@@ -46,6 +46,26 @@ class Split:
                              for a, b in zip(self.train, self.valid, strict=True)))
 
 
+def time_major_transitions(observation, action, reward, next_observation
+                           ) -> Transitions:
+    """Transitions of equal-length episodes logged side by side, one list entry per
+    step: each argument is T arrays of shape (E, ...) (or an array (T, E, ...)).
+    Returned episode-major (episode e's T transitions contiguous, ids 0..E-1); no
+    termination (discount 1), every episode truncated at its last step."""
+    obs, act, rew, nxt = (np.swapaxes(np.asarray(v), 0, 1)
+                          for v in (observation, action, reward, next_observation))
+    n_ep, length = act.shape
+    n = n_ep * length
+    return Transitions(
+        observation=obs.reshape(n, -1).astype(np.float32),
+        action=act.reshape(n).astype(np.int32), reward=rew.reshape(n).astype(np.float32),
+        discount=np.ones(n, np.float32),
+        next_observation=nxt.reshape(n, -1).astype(np.float32),
+        episode_id=np.repeat(np.arange(n_ep), length).astype(np.int64),
+        step=np.tile(np.arange(length), n_ep).astype(np.int32),
+        truncated=np.tile(np.arange(length) == length - 1, n_ep))
+
+
 def split_by_episode(data: Transitions, *, gamma: float, num_actions: int,
                      valid_fraction: float = 0.2, rng: np.random.Generator,
                      min_valid_episodes: int = MIN_VALID_EPISODES) -> Split:

@@ -44,7 +44,7 @@ import numpy as np
 from rl_unplugged.data.transitions import Transitions
 from rl_unplugged.errors import ConfigError
 from rl_unplugged.selection.candidate import Candidate
-from rl_unplugged.selection.split import Split, split_by_ids
+from rl_unplugged.selection.split import Split, split_by_ids, time_major_transitions
 
 STATE_DIM = 4
 NUM_ACTIONS = 2
@@ -103,18 +103,8 @@ def generate(task: ToyTask, rng: np.random.Generator) -> tuple[Transitions, np.n
         act.append(a)
         nxt.append(s2)
         s = s2
-    # (T, E, ...) -> episode-major order.
-    obs, act, nxt = (np.swapaxes(np.asarray(v), 0, 1) for v in (obs, act, nxt))
-    n = n_ep * task.length
-    data = Transitions(
-        observation=obs.reshape(n, STATE_DIM).astype(np.float32),
-        action=act.reshape(n).astype(np.int32),
-        reward=nxt[..., 0].reshape(n).astype(np.float32),
-        discount=np.ones(n, np.float32),
-        next_observation=nxt.reshape(n, STATE_DIM).astype(np.float32),
-        episode_id=np.repeat(np.arange(n_ep), task.length).astype(np.int64),
-        step=np.tile(np.arange(task.length), n_ep).astype(np.int32),
-        truncated=np.tile(np.arange(task.length) == task.length - 1, n_ep))
+    # The reward is s1' (`genmodS`).
+    data = time_major_transitions(obs, act, [s2[:, 0] for s2 in nxt], nxt)
     return data, np.arange(task.train_trajectories, n_ep)
 
 
