@@ -74,16 +74,57 @@ class LayerNormMLPTorso(nn.Module):
         return x, tuple(acts)
 
 
+class PatchConv(nn.Module):
+    """A stride-1 VALID convolution as one matmul over sliced patches.
+
+    Same parameters (`kernel` (kh, kw, C, F) HWIO, `bias` (F,)), initialisers and
+    outputs as `nn.Conv(F, (kh, kw), padding="VALID")`. Why not `nn.Conv`: vmapped over
+    ensemble members, XLA:CPU runs the convolution as a grouped one, about 20x slower
+    for 10 members than one member (RESULTS.md); patches @ kernel vmaps into a batched
+    matmul instead.
+    """
+
+    features: int
+    kernel_size: tuple[int, int] = (3, 3)
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        kh, kw = self.kernel_size
+        channels = x.shape[-1]
+        kernel = self.param("kernel", nn.initializers.lecun_normal(),
+                            (kh, kw, channels, self.features))
+        bias = self.param("bias", nn.initializers.zeros_init(), (self.features,))
+        h, w = x.shape[-3] - kh + 1, x.shape[-2] - kw + 1
+        if h <= 0 or w <= 0:
+            raise ConfigError(f"a {kh}x{kw} VALID convolution needs inputs of at least that "
+                              f"size; got {x.shape[-3]}x{x.shape[-2]}")
+        # (..., h, w, kh * kw * C), ordered like the kernel's (kh, kw, C) rows.
+        patches = jnp.concatenate([x[..., i:i + h, j:j + w, :]
+                                   for i in range(kh) for j in range(kw)], axis=-1)
+        return patches @ kernel.reshape(kh * kw * channels, self.features) + bias
+
+
+# The behaviour agents' MinAtar convolution: the recorded builds were made with nn.Conv.
+BEHAVIOUR_CONV = "xla"
+
+
 class MinAtarTorso(nn.Module):
     """MinAtar's baseline torso (Young & Tian 2019): conv 16x3x3 then dense layers."""
 
     hidden: Sequence[int] = (128,)
     channels: int = 16
+    # "patches": `PatchConv` (learners). "xla": `nn.Conv`, for the behaviour agents: the
+    # recorded MinAtar builds were made with it, and the two differ in the last float bit.
+    conv: str = "patches"
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> tuple[jax.Array, tuple[jax.Array, ...]]:
         x = obs.astype(jnp.float32)
-        x = nn.relu(nn.Conv(self.channels, (3, 3), padding="VALID")(x))
+        if self.conv not in ("patches", "xla"):
+            raise ConfigError(f"conv must be 'patches' or 'xla', got {self.conv!r}")
+        layer = (PatchConv(self.channels, (3, 3), name="Conv_0") if self.conv == "patches"
+                 else nn.Conv(self.channels, (3, 3), padding="VALID", name="Conv_0"))
+        x = nn.relu(layer(x))
         # The conv activations stay (B, H, W, C): a channel is one neuron for the
         # dormant-unit probe (ReDo), not each of its H * W positions.
         acts = [x]
@@ -182,12 +223,13 @@ class PolicyNetwork(nn.Module):
                             representation=rep, activations=acts)
 
 
-def make_torso(task: TaskSpec, hidden: Sequence[int]) -> nn.Module:
+def make_torso(task: TaskSpec, hidden: Sequence[int], *, conv: str = "patches") -> nn.Module:
     """The task's torso (`task.network`): MLP for vector observations, MinAtar's CNN for
-    10x10 grids ('cnn'), the Nature DQN CNN for Atari frame stacks ('nature_cnn'); the
-    dense widths after a CNN are `hidden` ((512,) reproduces Mnih et al. 2015)."""
+    10x10 grids ('cnn'; `conv` as in `MinAtarTorso`), the Nature DQN CNN for Atari frame
+    stacks ('nature_cnn'); the dense widths after a CNN are `hidden` ((512,) reproduces
+    Mnih et al. 2015)."""
     if task.network == "cnn":
-        return MinAtarTorso(hidden=tuple(hidden))
+        return MinAtarTorso(hidden=tuple(hidden), conv=conv)
     if task.network == "nature_cnn":
         return NatureCNNTorso(hidden=tuple(hidden))
     return MLPTorso(hidden=tuple(hidden))
@@ -201,19 +243,20 @@ def _continuous_mlp(task: TaskSpec, what: str) -> None:
                           f"got {task.network!r}")
 
 
-def make_network(task: TaskSpec, hidden: Sequence[int],
-                 num_atoms: int = 1) -> HeadNetwork | CriticNetwork:
+def make_network(task: TaskSpec, hidden: Sequence[int], num_atoms: int = 1, *,
+                 conv: str = "patches") -> HeadNetwork | CriticNetwork:
     """The task's value network.
 
     Discrete tasks: `HeadNetwork`, `apply(params, obs)` -> values (B, num_actions) or
-    (B, num_actions, num_atoms). Continuous tasks: `CriticNetwork`,
+    (B, num_actions, num_atoms); `conv` picks MinAtar's convolution (`MinAtarTorso`).
+    Continuous tasks: `CriticNetwork`,
     `apply(params, obs, action)` -> values (B,) or (B, num_atoms).
 
     Raises:
       ConfigError: a continuous task whose torso is not the MLP.
     """
     if task.is_discrete:
-        return HeadNetwork(torso=make_torso(task, hidden), num_actions=task.num_actions,
+        return HeadNetwork(torso=make_torso(task, hidden, conv=conv), num_actions=task.num_actions,
                            num_atoms=num_atoms)
     _continuous_mlp(task, "a critic")
     return CriticNetwork(hidden=tuple(hidden), num_atoms=num_atoms)

@@ -1,11 +1,13 @@
 import dataclasses
 
+import flax.linen as flax_nn
 import jax
 import jax.numpy as jnp
 import pytest
 
 from rl_unplugged import networks, registry
 from rl_unplugged.errors import ConfigError
+from rl_unplugged.specs import BehaviourConfig
 from tests.envs.helpers import continuous_task
 
 
@@ -119,3 +121,59 @@ def test_nature_cnn_is_mnih_et_al_2015_on_uint8_frame_stacks():
         frames.astype(jnp.float32) / 255.0, conv["kernel"], (4, 4), "VALID",
         dimension_numbers=("NHWC", "HWIO", "NHWC")) + conv["bias"]
     assert jnp.allclose(acts[0], jax.nn.relu(first), atol=1e-5)
+
+
+def test_patch_conv_is_nn_conv():
+    # Same parameter tree and initial values as nn.Conv (checkpoints made with nn.Conv
+    # still load), same outputs, and the same under vmap over ensemble members.
+    x = jax.random.uniform(jax.random.PRNGKey(1), (3, 10, 9, 4))
+    conv = flax_nn.Conv(5, (3, 2), padding="VALID")
+    patch = networks.PatchConv(5, (3, 2))
+    p_conv = conv.init(jax.random.PRNGKey(0), x)
+    p_patch = patch.init(jax.random.PRNGKey(0), x)
+    shapes = jax.tree_util.tree_map(jnp.shape, (p_conv, p_patch))
+    assert shapes[0] == shapes[1]
+    leaves = zip(jax.tree_util.tree_leaves(p_conv), jax.tree_util.tree_leaves(p_patch),
+                 strict=True)
+    assert all(jnp.array_equal(a, b) for a, b in leaves)
+    params = jax.tree_util.tree_map(lambda k: k + 0.1, p_conv)  # Non-zero bias too.
+    expected = conv.apply(params, x)
+    assert expected.shape == (3, 8, 8, 5)
+    assert jnp.allclose(patch.apply(params, x), expected, atol=1e-5)
+    members = jax.tree_util.tree_map(lambda a: jnp.stack([a, 2 * a]), params)
+    got = jax.vmap(patch.apply, in_axes=(0, None))(members, x)
+    assert jnp.allclose(got[1], conv.apply(jax.tree_util.tree_map(lambda a: 2 * a, params), x),
+                        atol=1e-5)
+    with pytest.raises(ConfigError, match="at least"):
+        patch.init(jax.random.PRNGKey(0), x[:, :2])
+
+
+def test_behaviour_agents_keep_nn_conv():
+    # The recorded MinAtar builds were made with nn.Conv: the behaviour agent and the
+    # evaluation of its checkpoints must keep it (PatchConv differs in the last bit).
+    from rl_unplugged.generation import behaviour_checkpoints, dqn
+
+    task = registry.get_task("minatar/breakout")
+    agent = dqn.Agent(task, BehaviourConfig(num_steps=10, hidden=(8,)))
+    assert agent.network.torso.conv == "xla"
+    module, _ = behaviour_checkpoints.network_from_generation(
+        {"task": {"network": "cnn", "num_actions": 3,
+                  "observation": {"shape": [10, 10, 4], "dtype": "uint8"}},
+         "behaviour": {"hidden": [8]}})
+    assert module.torso.conv == "xla"
+    assert networks.make_network(task, (8,)).torso.conv == "patches"
+    with pytest.raises(ConfigError, match="conv must be"):
+        networks.make_network(task, (8,), conv="cudnn").init(
+            jax.random.PRNGKey(0), jnp.zeros((1, 10, 10, 4)))
+
+
+def test_minatar_param_tree_is_unchanged():
+    # MinAtar checkpoints rely on this tree (made when the torso used nn.Conv).
+    task = registry.get_task("minatar/breakout")
+    net = networks.make_network(task, (128,))
+    params = net.init(jax.random.PRNGKey(0), jnp.zeros((1, *task.observation.shape), jnp.uint8))
+    shapes = jax.tree_util.tree_map(lambda x: x.shape, params)
+    assert shapes == {"params": {
+        "torso": {"Conv_0": {"kernel": (3, 3, 4, 16), "bias": (16,)},
+                  "Dense_0": {"kernel": (1024, 128), "bias": (128,)}},
+        "Dense_0": {"kernel": (128, 3), "bias": (3,)}}}

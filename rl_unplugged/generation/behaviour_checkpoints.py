@@ -35,8 +35,8 @@ def network_from_generation(generation: dict) -> tuple[nn.Module, Any]:
     """The behaviour network recorded in a manifest's `generation`, and a params template."""
     task = generation["task"]
     hidden = tuple(generation["behaviour"]["hidden"])
-    torso = (networks.MinAtarTorso(hidden=hidden) if task["network"] == "cnn"
-             else networks.MLPTorso(hidden=hidden))
+    torso = (networks.MinAtarTorso(hidden=hidden, conv=networks.BEHAVIOUR_CONV)
+             if task["network"] == "cnn" else networks.MLPTorso(hidden=hidden))
     module = networks.HeadNetwork(torso=torso, num_actions=task["num_actions"])
     dummy = jnp.zeros((1, *task["observation"]["shape"]), task["observation"]["dtype"])
     template = module.init(jax.random.PRNGKey(0), dummy)
@@ -232,7 +232,7 @@ def greedy_policy(task: TaskSpec, params: Any,
 
 def _greedy_fn(task: TaskSpec, hidden: tuple[int, ...]):
     """The jitted batched greedy forward of (task, hidden)."""
-    module = networks.make_network(task, hidden)
+    module = networks.make_network(task, hidden, conv=networks.BEHAVIOUR_CONV)
 
     @jax.jit
     def act(params, obs):

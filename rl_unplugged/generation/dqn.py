@@ -58,7 +58,7 @@ class Agent:
     def __init__(self, task: TaskSpec, config: BehaviourConfig):
         self.task = task
         self.config = config
-        self.network = networks.make_network(task, config.hidden)
+        self.network = networks.make_network(task, config.hidden, conv=networks.BEHAVIOUR_CONV)
         self.optimizer = common.make_optimizer(config.learning_rate, traced=False)
         self._dummy_obs = common.dummy_observation(task)
         shapes = jax.eval_shape(self.network.init, jax.random.PRNGKey(0), self._dummy_obs)
