@@ -1,12 +1,14 @@
 """MinAtar CNN ensembles: `PatchConv` (the learners' convolution) against `nn.Conv` (anchor).
 
-One jitted, vmapped update of a double-DQN-style loss on the MinAtar value network
-(conv 16x3x3 then dense 128; batch 256 of breakout-shaped 10x10x4 observations), for
+Vmapped Adam updates of a double-DQN-style loss on the MinAtar value network (conv
+16x3x3 then dense 128; batch 256 of breakout-shaped 10x10x4 observations), fused
+`--fused` at a time in one jitted `lax.scan` as the training loop fuses them, for
 ensembles of 1 and 10 members, with each of `MinAtarTorso`'s two convolutions. The
-anchor is `conv="xla"` (flax `nn.Conv`, which XLA runs as a grouped convolution once
-vmapped); `speedup` is its time per update over `conv="patches"`'s, same run.
+anchor is `conv="xla"` (flax `nn.Conv`; XLA:CPU runs it slowly inside a scan, and as a
+grouped convolution once vmapped); `speedup` is its time per update over
+`conv="patches"`'s, same run. `--fused 1` times single jitted updates instead.
 
-  PYTHONPATH=. python benchmarks/minatar_conv.py [--members 1,10] [--repeats 20]
+  PYTHONPATH=. python benchmarks/minatar_conv.py [--members 1,10] [--repeats 5] [--fused 10]
 
 Prints one JSON object.
 """
@@ -26,7 +28,7 @@ import optax
 from rl_unplugged import networks, registry
 
 
-def update_time(conv: str, members: int, repeats: int, batch: int = 256) -> float:
+def update_time(conv: str, members: int, repeats: int, fused: int, batch: int = 256) -> float:
     """Seconds per vmapped (members) Adam update of a TD loss, after compiling."""
     task = registry.get_task("minatar/breakout")
     net = networks.make_network(task, (128,), conv=conv)
@@ -50,25 +52,30 @@ def update_time(conv: str, members: int, repeats: int, batch: int = 256) -> floa
         updates, opt_state = opt.update(grads, opt_state)
         return optax.apply_updates(p, updates), target, opt_state
 
-    step = jax.jit(jax.vmap(one))
+    def chunk(s, o, a, r):
+        return jax.lax.scan(lambda c, _: (jax.vmap(one)(c, o, a, r), None), s, None,
+                            length=fused)[0]
+
+    step = jax.jit(chunk)
     jax.block_until_ready(step(state, obs, action, reward))
     start = time.perf_counter()
     for _ in range(repeats):
         state = step(state, obs, action, reward)
     jax.block_until_ready(state)
-    return (time.perf_counter() - start) / repeats
+    return (time.perf_counter() - start) / (repeats * fused)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", default="1,10")
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls")
+    parser.add_argument("--fused", type=int, default=10, help="updates per call (lax.scan)")
     args = parser.parse_args()
     report = {"device": str(jax.devices()[0]), "platform": platform.platform(),
-              "anchor": "conv='xla' (flax nn.Conv), same run", "rows": {}}
+              "anchor": "conv='xla' (flax nn.Conv), same run", "fused": args.fused, "rows": {}}
     for members in (int(m) for m in args.members.split(",")):
-        xla = update_time("xla", members, args.repeats)
-        patches = update_time("patches", members, args.repeats)
+        xla = update_time("xla", members, args.repeats, args.fused)
+        patches = update_time("patches", members, args.repeats, args.fused)
         report["rows"][str(members)] = {
             "xla_updates_per_s": 1 / xla, "patches_updates_per_s": 1 / patches,
             "speedup": xla / patches}

@@ -13,8 +13,8 @@ def test_minatar_conv_reports_both_convolutions_per_ensemble_size():
     env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu"}
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "minatar_conv.py"), "--members", "1,2",
-         "--repeats", "1"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
-        check=False)
+         "--repeats", "1", "--fused", "2"], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
     assert set(report["rows"]) == {"1", "2"}
