@@ -72,6 +72,37 @@ def test_fit_feeds_any_logger_and_callback_and_matches_train():
     assert extra.rows == trained.metrics
 
 
+def test_fit_dispatches_the_next_chunk_before_the_callbacks_of_this_one(monkeypatch):
+    # Pipelining: chunk k+1 is on the device while chunk k's logs, callbacks and
+    # checkpoint run on the host; same calls on the same states, so the same numbers.
+    data = random_transitions(TASK)
+    events = []
+    real = loop._chunk_fn
+
+    def recording_chunk_fn(learner, length, mesh=None):
+        fn = real(learner, length, mesh)
+
+        def chunk(states, keys, batch):
+            events.append(("dispatch", int(states.step[0]), length))
+            return fn(states, keys, batch)
+        return chunk
+
+    class Order(Recorder):
+        def on_chunk(self, step, states, metrics):
+            events.append(("on_chunk", step))
+
+    monkeypatch.setattr(loop, "_chunk_fn", recording_chunk_fn)
+    plan = training.Plan.make("dqn", TASK, steps=5, config=CONFIG, seeds=(0, 1), log_every=2)
+    piped = training.fit(plan, data, callbacks=[Order()])
+    assert events == [("dispatch", 0, 2), ("dispatch", 2, 2), ("on_chunk", 2),
+                      ("dispatch", 4, 1), ("on_chunk", 4), ("on_chunk", 5)]
+    monkeypatch.setattr(loop, "_chunk_fn", real)
+    plain = training.fit(plan, data)
+    for a, b in zip(leaves(piped.state), leaves(plain.state), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert [r["loss"] for r in piped.metrics] == [r["loss"] for r in plain.metrics]
+
+
 def test_fit_resumes_through_its_checkpointer_bit_identically(tmp_path):
     data = random_transitions(TASK)
     make = lambda steps: training.Plan.make("cql", TASK, steps=steps, config=CONFIG,
