@@ -241,3 +241,20 @@ def test_pooled_fqe_fits_match_single_fits():
         single = fqe.fqe_criterion(c, split, config)
         assert fqe.fqe_criterion(c, split, config, fit).value == pytest.approx(single.value,
                                                                                rel=1e-4)
+
+
+def test_pooled_fqe_fits_in_chunks_match_one_call():
+    # max_bytes=1: one candidate per vmapped call (the (chunk, N, P) intermediate of a
+    # 1M-transition MinAtar pool does not fit in memory at once).
+    rng = np.random.default_rng(6)
+    data = random_transitions(rng, episodes=10, length=4)
+    split = Split(train=data, valid=data, gamma=0.8, num_actions=2)
+    cands = [identity_candidate("a"),
+             Candidate(name="b", num_actions=2, observation_shape=(2,), q=lambda o: -o),
+             Candidate(name="c", num_actions=2, observation_shape=(2,), q=lambda o: o[:, ::-1])]
+    config = fqe.FQEConfig(degree=2, alpha=1.0, iterations=10)
+    whole = fqe.fit_fqe_pool(cands, split, config)
+    chunked = fqe.fit_fqe_pool(cands, split, config, max_bytes=1)
+    assert len(chunked) == 3
+    for w, c in zip(whole, chunked, strict=True):
+        np.testing.assert_allclose(c.weights, w.weights, rtol=1e-5, atol=1e-6)
