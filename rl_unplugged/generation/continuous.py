@@ -38,11 +38,11 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from rl_unplugged import checkpointing, envs, paths, registry
+from rl_unplugged import checkpointing, envs, registry
 from rl_unplugged.agents.common import Batch
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
-from rl_unplugged.data.raw_log import RawLog, RawLogWriter
+from rl_unplugged.data.raw_log import RawLog
 from rl_unplugged.errors import ConfigError
 from rl_unplugged.generation import behaviour_checkpoints, d4pg
 from rl_unplugged.generation.generate import (
@@ -53,6 +53,7 @@ from rl_unplugged.generation.generate import (
     _Log,
     episode_rng,
     episode_seed,
+    write_raw_log,
 )
 from rl_unplugged.generation.generate import generation_config as discrete_generation_config
 from rl_unplugged.generation.replay_buffer import ReplayBuffer
@@ -293,26 +294,12 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
         raise ConfigError(f"{spec.name}: expert datasets of continuous tasks are not "
                           "available yet (no converged D4PG run to take the expert from)")
     config = d4pg.D4PGConfig() if config is None else config
-    directory = paths.raw_dir(spec, data_dir)
-    with RawLogWriter.open(directory, dataset=spec.name,
-                           observation_shape=spec.task.observation.shape,
-                           observation_dtype=spec.task.observation.dtype,
-                           generation=generation_config(spec, config)) as writer:
-        if not writer.complete:
-            if progress is not None and writer.num_transitions:
-                progress(writer.num_transitions)
-            log = _Log(writer, progress, shard_transitions)
-            env = envs.make(spec.task)
-            try:
-                if spec.level == "replay":
-                    summary = _run_replay(spec, env, log, config)
-                else:
-                    _run_random(spec, env, log)
-                    summary = {}
-            finally:
-                env.close()
-            summary["episode_return_mean"] = float(log.episode_returns().mean())
-            writer.finalize(summary)
-        elif progress is not None:
-            progress(writer.num_transitions)
-    return RawLog(Path(directory))
+
+    def play(env, log: _Log) -> dict:
+        if spec.level == "replay":
+            return _run_replay(spec, env, log, config)
+        _run_random(spec, env, log)
+        return {}
+
+    return write_raw_log(spec, data_dir, generation_config(spec, config), play,
+                         progress=progress, shard_transitions=shard_transitions)

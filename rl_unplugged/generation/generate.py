@@ -45,6 +45,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jax
 import numpy as np
@@ -438,34 +439,49 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
                                 "seeds_salt": behaviour_checkpoints.SELECTION_SALT,
                                 "episodes": behaviour_checkpoints.SELECTION_EPISODES,
                                 "greedy_means": {str(k): v for k, v in means.items()}}}
+    def play(env, log: _Log) -> dict:
+        if spec.level == "replay":
+            return _run_replay(spec, env, log)
+        if spec.level == "random":
+            num_actions = spec.task.num_actions
+            _run_policy(spec, env, log, lambda obs, rng: int(rng.integers(num_actions)),
+                        -1, greedy=False)
+            return {}
+        policy = behaviour_checkpoints.greedy_policy(spec.task, params,
+                                                     tuple(spec.task.behaviour.hidden))
+        _run_policy(spec, env, log, lambda obs, rng: int(policy(obs[None])[0]),
+                    expert["checkpoint"], greedy=True)
+        return dict(expert)
+
+    return write_raw_log(spec, data_dir, generation_config(spec, expert), play,
+                         progress=progress, shard_transitions=shard_transitions)
+
+
+def write_raw_log(spec: DatasetSpec, data_dir: str | os.PathLike | None, generation: dict,
+                  play: Callable[[Any, _Log], dict], *, progress: Progress | None,
+                  shard_transitions: int) -> RawLog:
+    """Opens (or resumes) `spec`'s raw log and, unless it is complete, plays it to the end.
+
+    `play(env, log)` logs the level's episodes into `log` and returns the summary; the
+    episodes' mean return is added to it (under `expert_mean_return` too for the expert
+    level) before the log is finalised. The one writer loop of the discrete and the
+    continuous generators.
+    """
     directory = paths.raw_dir(spec, data_dir)
     with RawLogWriter.open(directory, dataset=spec.name,
                            observation_shape=spec.task.observation.shape,
                            observation_dtype=spec.task.observation.dtype,
-                           generation=generation_config(spec, expert)) as writer:
+                           generation=generation) as writer:
         if not writer.complete:
             if progress is not None and writer.num_transitions:
                 progress(writer.num_transitions)
             log = _Log(writer, progress, shard_transitions)
             env = envs.make(spec.task)
             try:
-                if spec.level == "replay":
-                    summary = _run_replay(spec, env, log)
-                elif spec.level == "random":
-                    num_actions = spec.task.num_actions
-                    _run_policy(spec, env, log, lambda obs, rng: int(rng.integers(num_actions)),
-                                -1, greedy=False)
-                    summary = {}
-                else:
-                    policy = behaviour_checkpoints.greedy_policy(spec.task, params,
-                                                       tuple(spec.task.behaviour.hidden))
-                    _run_policy(spec, env, log, lambda obs, rng: int(policy(obs[None])[0]),
-                                expert["checkpoint"], greedy=True)
-                    summary = dict(expert)
+                summary = play(env, log)
             finally:
                 env.close()
-            returns = log.episode_returns()
-            summary["episode_return_mean"] = float(returns.mean())
+            summary["episode_return_mean"] = float(log.episode_returns().mean())
             if spec.level == "expert":
                 summary["expert_mean_return"] = summary["episode_return_mean"]
             writer.finalize(summary)
