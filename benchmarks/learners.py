@@ -234,8 +234,8 @@ def plain_jax_side(name: str, arrays: dict, steps: int) -> dict:
 
     JAX-CORL/Unifloral style: an MLP (ReLU torso of SETTING's widths, linear head, the
     suite's default initialisers), Adam, and the loss of `name` (BC: cross-entropy;
-    DQN: double-DQN Huber TD loss, online net on [s; s'], target net on s', hard
-    target copy every 2000; CQL: DQN + logsumexp penalty, alpha 1). No logging,
+    DQN: double-DQN Huber TD loss, online net on s and (no gradient) s', target net
+    on s', hard target copy every 2000; CQL: DQN + logsumexp penalty, alpha 1). No logging,
     probes or checkpoints; the rate is that of the timed calls after a compiling one.
     """
     import jax
@@ -269,7 +269,7 @@ def plain_jax_side(name: str, arrays: dict, steps: int) -> dict:
         s, a = obs[idx], action[idx]
         if name == "bc":
             return optax.softmax_cross_entropy_with_integer_labels(apply(params, s), a).mean()
-        q, next_q = jnp.split(apply(params, jnp.concatenate([s, next_obs[idx]])), 2)
+        q, next_q = apply(params, s), jax.lax.stop_gradient(apply(params, next_obs[idx]))
         best = jnp.argmax(next_q, -1)
         next_v = jnp.take_along_axis(apply(target, next_obs[idx]), best[:, None], -1)[:, 0]
         y = jax.lax.stop_gradient(reward[idx] + gamma * discount[idx] * next_v)

@@ -64,8 +64,9 @@ class Agent:
         shapes = jax.eval_shape(self.network.init, jax.random.PRNGKey(0), self._dummy_obs)
         zeros = jax.tree_util.tree_map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
         _, self.unravel = ravel_pytree(zeros)
+        # joint_forward: the recorded builds were made with one forward pass over [s; s'].
         loss = functools.partial(dqn_learning.loss_fn, network=self.network, gamma=task.gamma,
-                                 kappa=HUBER_KAPPA)
+                                 kappa=HUBER_KAPPA, joint_forward=True)
         self._sgd_update = functools.partial(
             common.sgd_update, optimizer=self.optimizer, split_key=False,
             target_update_period=config.target_update_period,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -76,3 +76,22 @@ def stacked_hparams(members: Sequence[Member]) -> dict[str, jax.Array]:
 def member_keys(members: Sequence[Member], stream: int) -> jax.Array:
     """(N, 2) keys: stream 0 initialises, stream 1 samples minibatches."""
     return jnp.stack([jax.random.fold_in(jax.random.PRNGKey(m.seed), stream) for m in members])
+
+
+def map_members(fn: Callable, single: bool) -> Callable:
+    """`jax.vmap(fn)` over the leading member axis of every argument and output.
+
+    single=True (a run of one member): `fn` on the member's arrays, the axis squeezed out
+    and restored; the same math without batch-1 batched matmuls, which XLA:CPU ran ~15%
+    slower than plain ones (`benchmarks/RESULTS.md`). It is not bit-identical to the
+    vmapped form (last ulps), so choose it by the run's member count, never a shard's: a
+    device holding one member of a sharded ensemble must keep vmap (`training.sharding`).
+    """
+    if not single:
+        return jax.vmap(fn)
+
+    def squeezed(*args):
+        out = fn(*jax.tree.map(lambda x: x[0], args))
+        return jax.tree.map(lambda x: x[None], out)
+
+    return squeezed

@@ -2,7 +2,8 @@
 
 The dataset lives in device memory; each jitted call samples minibatches inside jit
 and runs K = `log_every` updates of every ensemble member, fused with `lax.scan`
-over a `vmap` of (sample, update) (`_scan_updates`, the hot path). Between calls the
+over a `vmap` of (sample, update) (`_scan_updates`, the hot path; a one-member run
+maps the update unbatched, `ensemble.map_members`). Between calls the
 loop checks the metrics for NaN/inf, hands one row per member to its loggers, runs
 its callbacks (representation probes, ...) and asks its checkpointer whether to save.
 
@@ -156,8 +157,12 @@ class Plan:
 
 
 def _scan_updates(states: TrainingState, sample_keys: jax.Array, data: Batch, *,
-                  learner: Learner, length: int) -> tuple[TrainingState, dict[str, jax.Array]]:
-    """`length` fused updates of every member: metrics (length, N) per name."""
+                  learner: Learner, length: int, single: bool = False
+                  ) -> tuple[TrainingState, dict[str, jax.Array]]:
+    """`length` fused updates of every member: metrics (length, N) per name.
+
+    single: the run has one member (`ensemble.map_members`).
+    """
     size = data.reward.shape[0]
     batch_size = learner.config.batch_size
 
@@ -167,7 +172,7 @@ def _scan_updates(states: TrainingState, sample_keys: jax.Array, data: Batch, *,
         return learner.update(state, jax.tree.map(lambda x: x[idx], data))
 
     def body(carry, _):
-        return jax.vmap(one)(carry, sample_keys)
+        return ensemble.map_members(one, single)(carry, sample_keys)
 
     return jax.lax.scan(body, states, None, length=length)
 
@@ -183,9 +188,10 @@ def _init_fn(learner: Learner) -> Callable:
     return _jitted("init", learner, lambda: jax.jit(jax.vmap(learner.init)))
 
 
-def _chunk_fn(learner: Learner, length: int, mesh: Mesh | None = None) -> Callable:
-    fn = _jitted(("scan", length), learner, lambda: jax.jit(
-        functools.partial(_scan_updates, learner=learner, length=length)))
+def _chunk_fn(learner: Learner, length: int, mesh: Mesh | None = None, *,
+              single: bool = False) -> Callable:
+    fn = _jitted(("scan", length, single), learner, lambda: jax.jit(
+        functools.partial(_scan_updates, learner=learner, length=length, single=single)))
     return fn if mesh is None else functools.partial(sharding.run_chunk, fn, mesh)
 
 
@@ -271,7 +277,8 @@ def fit(plan: Plan, data: Transitions, *, loggers: Sequence[Logger] = (),
     for callback in callbacks:
         callback.on_start(start, visible(states))
 
-    full_chunk = _chunk_fn(learner, plan.log_every, mesh)
+    single = len(members) == 1
+    full_chunk = _chunk_fn(learner, plan.log_every, mesh, single=single)
     guard = _FiniteGuard(len(members))
     metric_rows: list[dict[str, Any]] = []
     step = start
@@ -285,7 +292,8 @@ def fit(plan: Plan, data: Transitions, *, loggers: Sequence[Logger] = (),
         length = min(plan.log_every, plan.steps - step)
         if streamer is not None:
             return length, streamer.run(states, step, length)
-        chunk = full_chunk if length == plan.log_every else _chunk_fn(learner, length, mesh)
+        chunk = (full_chunk if length == plan.log_every
+                 else _chunk_fn(learner, length, mesh, single=single))
         return length, chunk(states, sample_keys, device_data)
 
     # Pipelined: the next chunk is dispatched as soon as this one's metrics are checked,

@@ -16,7 +16,8 @@ Which devices: all of `jax.devices()`. When the member count N is not a multiple
 the device count D, the mesh uses the largest divisor of N that is <= D devices (no
 padding: a padded member would cost a whole learner's compute and change the
 compiled shapes); N = 1 or D = 1 gives no mesh and the loop's single-device path,
-exactly as before.
+exactly as before. (A one-member run maps its update unbatched, `ensemble.map_members`;
+the choice follows the run's member count, so a device's one-member shard keeps vmap.)
 
 Multi-host: call `jax.distributed.initialize()` (coordinator address, process count
 and id, or the cluster's auto-detection on Cloud TPU / SLURM / Kubernetes) in every

@@ -30,6 +30,7 @@ from rl_unplugged.agents import Batch, Learner, TrainingState
 from rl_unplugged.data.transitions import Transitions
 from rl_unplugged.errors import ConfigError
 from rl_unplugged.specs import TaskSpec
+from rl_unplugged.training import ensemble
 
 __all__ = ["Streaming", "Streamer"]
 
@@ -71,11 +72,14 @@ def _draw(sample_keys: jax.Array, steps: jax.Array, *, batch_size: int, size: in
     return jax.vmap(lambda t: jax.vmap(lambda k: one(k, t))(sample_keys))(steps)
 
 
-def _block_updates(states: TrainingState, batches: Batch, *, learner: Learner
-                   ) -> tuple[TrainingState, dict[str, jax.Array]]:
-    """One update of every member per leading entry of `batches` ((K, N, B, ...))."""
-    return jax.lax.scan(lambda carry, batch: jax.vmap(learner.update)(carry, batch),
-                        states, batches)
+def _block_updates(states: TrainingState, batches: Batch, *, learner: Learner,
+                   single: bool = False) -> tuple[TrainingState, dict[str, jax.Array]]:
+    """One update of every member per leading entry of `batches` ((K, N, B, ...)).
+
+    single: the run has one member (`ensemble.map_members`, as the on-device loop).
+    """
+    update = ensemble.map_members(learner.update, single)
+    return jax.lax.scan(lambda carry, batch: update(carry, batch), states, batches)
 
 
 class Streamer:
@@ -100,9 +104,10 @@ class Streamer:
         key = ("training.stream.draw", learner.config.batch_size, int(data.size))
         self._draw = compile_cache.cached(key, lambda: jax.jit(functools.partial(
             _draw, batch_size=learner.config.batch_size, size=int(data.size))))
+        single = sample_keys.shape[0] == 1
         self._update = compile_cache.cached(
-            ("training.stream.block", learner.name, learner.config, learner.task),
-            lambda: jax.jit(functools.partial(_block_updates, learner=learner)))
+            ("training.stream.block", learner.name, learner.config, learner.task, single),
+            lambda: jax.jit(functools.partial(_block_updates, learner=learner, single=single)))
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def close(self) -> None:

@@ -79,8 +79,8 @@ def test_fit_dispatches_the_next_chunk_before_the_callbacks_of_this_one(monkeypa
     events = []
     real = loop._chunk_fn
 
-    def recording_chunk_fn(learner, length, mesh=None):
-        fn = real(learner, length, mesh)
+    def recording_chunk_fn(learner, length, mesh=None, **kw):
+        fn = real(learner, length, mesh, **kw)
 
         def chunk(states, keys, batch):
             events.append(("dispatch", int(states.step[0]), length))
