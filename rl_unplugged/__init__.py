@@ -1,8 +1,8 @@
 """rl_unplugged: offline RL datasets, baselines, evaluation and leaderboard.
 
 When tensorflow_datasets is installed, importing the package registers the TFDS
-builders `rlu_bsuite`, `rlu_minatar` and `rlu_classic` (this imports
-tensorflow_datasets, ~0.4 s, but not TensorFlow). Machines without it (the GPU
+builders `rlu_bsuite`, `rlu_minatar`, `rlu_classic`, `rlu_control` and `rlu_mujoco`
+(this imports tensorflow_datasets, ~0.4 s, but not TensorFlow). Machines without it (the GPU
 path) import nothing extra.
 """
 

@@ -53,7 +53,7 @@ _CONTINUOUS_FEATURES = (
     "(per half-width of each action dimension) |")
 
 
-def _continuous_behaviour(tasks: list[TaskSpec], noise: str) -> list[str]:
+def _continuous_behaviour(tasks: list[TaskSpec], noise: str, builder: str) -> list[str]:
     """The levels and behaviour table of continuous domains (the D4PG of generation/d4pg)."""
     from rl_unplugged.generation.d4pg import D4PGConfig  # Lazy: imports JAX.
 
@@ -79,7 +79,9 @@ def _continuous_behaviour(tasks: list[TaskSpec], noise: str) -> list[str]:
         "Competence runs of the behaviour agent (learning curves against published D4PG "
         "curves at the same step budget) are recorded in `datasets/behaviour_competence.md`. "
         "Raw logs are generated with `rl_unplugged.generation.generate(spec)`; the TFDS "
-        "builder of this domain is not written yet.",
+        f"builder `{builder}` (`rl_unplugged/builders/{builder}.py`) prepares them for "
+        f"`tfds.load('{builder}/<config>')` (`rlu datasets build` does the same), with "
+        "`mean_action` and `action_noise_std` among each step's fields.",
         "",
         "Each level has runs `run0`.. with different seeds (a pure function of task, level, "
         "noise and run). The behaviour agent per task (Adam after a global-norm clip of "
@@ -258,7 +260,7 @@ def render_card(domain: str) -> str:
         "(from the registry's reward bounds, `TaskSpec.max_return`); `unknown` where only a "
         "bound is known. Compare the expert references of the evaluation protocols with it.",
     ]
-    lines += _continuous_behaviour(tasks, noise) if continuous else [
+    lines += _continuous_behaviour(tasks, noise, builder) if continuous else [
         "",
         "## Behaviour (levels)",
         "",

@@ -8,12 +8,14 @@ Importing it does not import TensorFlow (tfds loads it lazily).
 from rl_unplugged.builders.base import RluBuilder, RluConfig, configs
 from rl_unplugged.builders.rlu_bsuite import RluBsuite
 from rl_unplugged.builders.rlu_classic import RluClassic
+from rl_unplugged.builders.rlu_control import RluControl
 from rl_unplugged.builders.rlu_minatar import RluMinatar
+from rl_unplugged.builders.rlu_mujoco import RluMujoco
 
-BUILDERS = {b.name: b for b in (RluBsuite, RluMinatar, RluClassic)}
+BUILDERS = {b.name: b for b in (RluBsuite, RluMinatar, RluClassic, RluControl, RluMujoco)}
 
-__all__ = ["BUILDERS", "RluBsuite", "RluBuilder", "RluClassic", "RluConfig", "RluMinatar",
-           "builder", "configs"]
+__all__ = ["BUILDERS", "RluBsuite", "RluBuilder", "RluClassic", "RluConfig", "RluControl",
+           "RluMinatar", "RluMujoco", "builder", "configs"]
 
 
 def builder(name: str, data_dir=None, *, num_steps: int | None = None):

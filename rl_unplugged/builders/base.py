@@ -1,6 +1,7 @@
 """The shared TFDS builder of the suite's RLDS datasets (kept out of the registry).
 
-One builder per domain (`rlu_bsuite`, `rlu_minatar`, `rlu_classic`) subclasses
+One builder per domain (`rlu_bsuite`, `rlu_minatar`, `rlu_classic`, and the continuous
+`rlu_control`, `rlu_mujoco`) subclasses
 `RluBuilder`; its `BUILDER_CONFIGS` are derived from `rl_unplugged.registry`, one
 per `DatasetSpec` (config name = `DatasetSpec.config_name`). Building a config
 first makes sure its raw log exists under the data root tfds was given
@@ -21,7 +22,10 @@ What users read back (`builder.info`):
   * `episode_length` (episode metadata) counts transitions T; an episode has T + 1 RLDS
     steps, which is what `rlds.transformations.episode_length` counts;
   * `is_terminal` on the last step tells a termination from a time-limit truncation
-    (is_last without is_terminal): the suite's loaders turn it into `truncated`.
+    (is_last without is_terminal): the suite's loaders turn it into `truncated`;
+  * the steps' extras follow the action kind: discrete tasks log `action_replaced`,
+    `agent_action` and `greedy_action` (the action a `ClassLabel`); continuous tasks
+    log `mean_action` (A,) and `action_noise_std` (the action an (A,) float32 tensor).
 
 For tiny builds (tests, notebooks) pass the builder keyword `num_steps`, e.g.
 `tfds.builder("rlu_bsuite/catch_random_run0", data_dir=tmp, num_steps=200)` or
@@ -66,6 +70,18 @@ STEP_DTYPES = {
     F.IS_LAST: np.bool_, F.IS_TERMINAL: np.bool_, F.ACTION_REPLACED: np.bool_,
     F.AGENT_ACTION: np.int64, F.GREEDY_ACTION: np.int64,
 }
+# Continuous tasks: the action and `mean_action` are (A,) float32 vectors.
+CONTINUOUS_STEP_DTYPES = {
+    F.ACTION: np.float32, F.REWARD: np.float32, F.DISCOUNT: np.float32,
+    F.IS_FIRST: np.bool_, F.IS_LAST: np.bool_, F.IS_TERMINAL: np.bool_,
+    F.MEAN_ACTION: np.float32, F.ACTION_NOISE_STD: np.float32,
+}
+_VECTOR_STEP_FIELDS = (F.ACTION, F.MEAN_ACTION)  # (A,) per step in continuous tasks.
+
+
+def step_dtypes(task) -> dict[str, type]:
+    """The stored dtype of each step field but the observation, by the task's action kind."""
+    return STEP_DTYPES if task.is_discrete else CONTINUOUS_STEP_DTYPES
 # tf.train.Example stores floats as float32: episode_return is declared float32, not
 # pretending to a float64 precision the files do not keep.
 METADATA_DTYPES = {
@@ -122,10 +138,17 @@ class RluConfig(tfds.core.BuilderConfig):
 
     @classmethod
     def from_spec(cls, spec: DatasetSpec) -> RluConfig:
-        level = ("uniformly random policy" if spec.level == "random" else
-                 "greedy rollouts of the noise0 run's checkpoint with the best logged return"
-                 if spec.level == "expert" else
-                 f"online double DQN while learning, actions replaced with p={spec.noise}")
+        if spec.level == "random":
+            level = ("uniformly random policy" if spec.task.is_discrete
+                     else "uniformly random actions in the bounds")
+        elif spec.level == "expert":
+            level = ("greedy rollouts of the noise0 run's best checkpoint (greedy return on "
+                     "held-out seeds)")
+        elif spec.task.is_discrete:
+            level = f"online double DQN while learning, actions replaced with p={spec.noise}"
+        else:
+            level = ("online D4PG (mixture-of-Gaussians critic) while learning, Gaussian "
+                     f"action noise {spec.noise} beyond its own exploration")
         return cls(name=spec.config_name, spec=spec,
                    description=f"{spec.task.description}; {level}; run {spec.run}; "
                                f"{spec.num_steps:,} transitions")
@@ -169,11 +192,15 @@ class RluBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         return spec if self._num_steps is None else spec.replace(num_steps=self._num_steps)
 
     def _info(self) -> tfds.core.DatasetInfo:
-        obs = self.spec.task.observation
+        task = self.spec.task
+        obs = task.observation
         steps = {F.OBSERVATION: tfds.features.Tensor(shape=obs.shape, dtype=np.dtype(obs.dtype))}
-        steps.update({k: tfds.features.Scalar(dtype=d) for k, d in STEP_DTYPES.items()})
-        if self.spec.task.is_discrete:  # Stored as the same int64; declares the count.
-            steps[F.ACTION] = tfds.features.ClassLabel(num_classes=self.spec.task.num_actions)
+        steps.update({k: tfds.features.Scalar(dtype=d) for k, d in step_dtypes(task).items()})
+        if task.is_discrete:  # Stored as the same int64; declares the count.
+            steps[F.ACTION] = tfds.features.ClassLabel(num_classes=task.num_actions)
+        else:
+            steps.update({k: tfds.features.Tensor(shape=task.action.shape, dtype=np.float32)
+                          for k in _VECTOR_STEP_FIELDS})
         features = {F.STEPS: tfds.features.Dataset(steps)}
         features.update({k: tfds.features.Scalar(dtype=d) for k, d in METADATA_DTYPES.items()})
         domain = registry.get_domain(self.spec.task.domain)  # Homepage and citation.
@@ -196,10 +223,11 @@ class RluBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
     def _generate_examples(self, log):
         action = self.spec.task.action
+        dtypes = step_dtypes(self.spec.task)
         where = log.directory
         for episode in log.iter_episodes():
             meta = episode.metadata
-            missing = [k for k in (*STEP_DTYPES, F.OBSERVATION) if k not in episode.steps]
+            missing = [k for k in (*dtypes, F.OBSERVATION) if k not in episode.steps]
             missing += [k for k in METADATA_DTYPES if k not in meta]
             if missing:
                 raise CorruptLogError(f"{where}: episode {meta.get(F.EPISODE_ID)} lacks "
@@ -209,7 +237,7 @@ class RluBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
                 raise CorruptLogError(f"{where}: episode {meta[F.EPISODE_ID]} does not conform: "
                                       + "; ".join(problems))
             example = {F.STEPS: {k: np.asarray(episode.steps[k], d)
-                                 for k, d in STEP_DTYPES.items()}}
+                                 for k, d in dtypes.items()}}
             example[F.STEPS][F.OBSERVATION] = episode.steps[F.OBSERVATION]
             example.update({k: d(meta[k]) for k, d in METADATA_DTYPES.items()})
             yield int(meta[F.EPISODE_ID]), example

@@ -18,7 +18,6 @@ from rl_unplugged import paths, registry
 from rl_unplugged.data import fields as F
 from rl_unplugged.data import transitions as T
 
-_STEP_KEYS = (*F.STEP_FIELDS, *F.STEP_EXTRAS)
 BATCH_STEPS = 65_536
 
 
@@ -58,7 +57,9 @@ def load_steps_tfds(dataset: str, data_dir: str | os.PathLike | None = None, *,
     prefix = f"{F.STEPS}/"
     specs = {k: v for k, v in flat_specs.items()
              if k.startswith(prefix) or k == F.EPISODE_ID}
-    dtypes = {k: features[F.STEPS].feature[k].np_dtype for k in _STEP_KEYS}
+    # Every step field this builder declares (discrete and continuous tasks log different
+    # extras); booleans and uint8 come back as int64 and are cast to the declared dtype.
+    dtypes = {k: f.np_dtype for k, f in features[F.STEPS].feature.items()}
 
     def parse(records):
         example = tf.io.parse_example(records, specs)

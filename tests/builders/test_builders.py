@@ -26,7 +26,7 @@ def test_configs_come_from_the_registry():
         assert all(c.spec == s for c, s in zip(cls.BUILDER_CONFIGS, specs, strict=True))
     assert "catch_noise10_run0" in [c.name for c in builders.RluBsuite.BUILDER_CONFIGS]
     registered = set(tfds.list_builders(with_community_datasets=False))
-    assert {"rlu_bsuite", "rlu_minatar", "rlu_classic"} <= registered
+    assert {"rlu_bsuite", "rlu_minatar", "rlu_classic", "rlu_control", "rlu_mujoco"} <= registered
     assert "rlu_builder" not in registered
 
 
@@ -144,3 +144,43 @@ def test_builder_generates_a_missing_log_through_the_gate(tmp_path, monkeypatch)
     assert calls == [(name, 30)]
     assert b.info.splits["train"].num_examples == RawLog(
         paths.raw_dir(tiny_spec(name, 30), tmp_path)).num_episodes
+
+
+@pytest.mark.parametrize("name,num_steps", [("rlu_mujoco/hopper_noise10_run0", 300),
+                                            ("rlu_control/cartpole_swingup_random_run1", 1000)])
+def test_continuous_builds_hold_action_vectors_and_the_noise_record(tmp_path, name, num_steps):
+    # The builder generates the raw log itself (the hopper replay level plays the D4PG
+    # agent's policy with noise; 300 steps stay inside its warm-up, so it does not learn).
+    from rl_unplugged.data import loader
+
+    b = builders.builder(name, tmp_path, num_steps=num_steps)
+    b.download_and_prepare()
+    spec = tiny_spec(name, num_steps)
+    action = spec.task.action
+    steps_info = b.info.features[F.STEPS].feature
+    assert steps_info[F.ACTION].shape == action.shape == steps_info[F.MEAN_ACTION].shape
+    assert F.GREEDY_ACTION not in steps_info and F.ACTION_REPLACED not in steps_info
+    built = list(tfds_loader.load_episodes_tfds(name, tmp_path, batch_size=4096))
+    raw = list(RawLog(paths.raw_dir(spec, tmp_path)).iter_episodes())
+    assert len(built) == len(raw) > 0
+    for (steps, meta), want in zip(built, raw, strict=True):
+        for key in (*F.STEP_FIELDS, *F.CONTINUOUS_STEP_EXTRAS):
+            np.testing.assert_array_equal(steps[key], want.steps[key], err_msg=key)
+        assert steps[F.ACTION].dtype == np.float32 and steps[F.ACTION].shape[1:] == action.shape
+        for key in F.EPISODE_METADATA:
+            np.testing.assert_allclose(meta[key], want.metadata[key], rtol=1e-7, err_msg=key)
+    last = raw[-1].steps
+    executed, mean = last[F.ACTION][:-1], last[F.MEAN_ACTION][:-1]
+    if spec.level == "random":
+        np.testing.assert_array_equal(executed, mean)
+        assert not last[F.ACTION_NOISE_STD].any()
+    else:  # Noise on the executed action, inside the bounds.
+        assert not np.array_equal(executed, mean) and (last[F.ACTION_NOISE_STD][:-1] > 0).all()
+        assert (executed >= np.array(action.minimum)).all()
+        assert (executed <= np.array(action.maximum)).all()
+    via_tfds = tfds_loader.load_transitions_tfds(name, tmp_path)
+    direct = loader.load_transitions(name, tmp_path)
+    for key in ("observation", "action", "reward", "discount", "next_observation"):
+        np.testing.assert_array_equal(getattr(via_tfds, key), getattr(direct, key), err_msg=key)
+    assert name.split("/")[1] in [c.name for c in type(b).BUILDER_CONFIGS]
+    assert "D4PG" in b.builder_config.description or spec.level == "random"
