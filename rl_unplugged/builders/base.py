@@ -241,3 +241,14 @@ class RluBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             example[F.STEPS][F.OBSERVATION] = episode.steps[F.OBSERVATION]
             example.update({k: d(meta[k]) for k, d in METADATA_DTYPES.items()})
             yield int(meta[F.EPISODE_ID]), example
+
+
+class ContinuousRluBuilder(RluBuilder, skip_registration=True):
+    """The continuous domains' builders (`rlu_control`, `rlu_mujoco`): their own versions."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES: ClassVar[dict[str, str]] = {
+        "1.0.0": "Initial release: replay (Gaussian action noise 0..0.5 beyond the D4PG "
+                 "agent's own) and random levels, 3 runs per task, built locally from raw "
+                 "logs; steps add `mean_action` and `action_noise_std`.",
+    }

@@ -27,7 +27,7 @@ def test_configs_come_from_the_registry():
     assert "catch_noise10_run0" in [c.name for c in builders.RluBsuite.BUILDER_CONFIGS]
     registered = set(tfds.list_builders(with_community_datasets=False))
     assert {"rlu_bsuite", "rlu_minatar", "rlu_classic", "rlu_control", "rlu_mujoco"} <= registered
-    assert "rlu_builder" not in registered
+    assert "rlu_builder" not in registered and "continuous_rlu_builder" not in registered
 
 
 @pytest.mark.parametrize("name", ["rlu_bsuite/catch_noise10_run0",
