@@ -65,29 +65,31 @@ RLU_CITATION = """\
   year={2020}
 }"""
 
+_SHARED_STEP_DTYPES = {
+    F.REWARD: np.float32, F.DISCOUNT: np.float32, F.IS_FIRST: np.bool_, F.IS_LAST: np.bool_,
+    F.IS_TERMINAL: np.bool_,
+}
 STEP_DTYPES = {
-    F.ACTION: np.int64, F.REWARD: np.float32, F.DISCOUNT: np.float32, F.IS_FIRST: np.bool_,
-    F.IS_LAST: np.bool_, F.IS_TERMINAL: np.bool_, F.ACTION_REPLACED: np.bool_,
+    F.ACTION: np.int64, **_SHARED_STEP_DTYPES, F.ACTION_REPLACED: np.bool_,
     F.AGENT_ACTION: np.int64, F.GREEDY_ACTION: np.int64,
 }
 # Continuous tasks: the action and `mean_action` are (A,) float32 vectors.
 CONTINUOUS_STEP_DTYPES = {
-    F.ACTION: np.float32, F.REWARD: np.float32, F.DISCOUNT: np.float32,
-    F.IS_FIRST: np.bool_, F.IS_LAST: np.bool_, F.IS_TERMINAL: np.bool_,
-    F.MEAN_ACTION: np.float32, F.ACTION_NOISE_STD: np.float32,
+    F.ACTION: np.float32, **_SHARED_STEP_DTYPES, F.MEAN_ACTION: np.float32,
+    F.ACTION_NOISE_STD: np.float32,
 }
 _VECTOR_STEP_FIELDS = (F.ACTION, F.MEAN_ACTION)  # (A,) per step in continuous tasks.
-
-
-def step_dtypes(task) -> dict[str, type]:
-    """The stored dtype of each step field but the observation, by the task's action kind."""
-    return STEP_DTYPES if task.is_discrete else CONTINUOUS_STEP_DTYPES
 # tf.train.Example stores floats as float32: episode_return is declared float32, not
 # pretending to a float64 precision the files do not keep.
 METADATA_DTYPES = {
     F.EPISODE_ID: np.int64, F.EPISODE_RETURN: np.float32, F.EPISODE_LENGTH: np.int64,
     F.RUN: np.int64, F.CHECKPOINT: np.int64, F.NOISE: np.float32,
 }
+
+
+def step_dtypes(task) -> dict[str, type]:
+    """The stored dtype of each step field but the observation, by the task's action kind."""
+    return STEP_DTYPES if task.is_discrete else CONTINUOUS_STEP_DTYPES
 
 
 EPISODE_ORDER = ("episodes are stored unshuffled, by ascending episode_id: the order the "

@@ -83,7 +83,8 @@ def map_members(fn: Callable, single: bool) -> Callable:
 
     single=True (a run of one member): `fn` on the member's arrays, the axis squeezed out
     and restored; the same math without batch-1 batched matmuls, which XLA:CPU ran ~15%
-    slower than plain ones (`benchmarks/RESULTS.md`). It is not bit-identical to the
+    slower than plain ones on one core (on two, mixed: `benchmarks/RESULTS.md`,
+    `update_forms.py`). It is not bit-identical to the
     vmapped form (last ulps), so choose it by the run's member count, never a shard's: a
     device holding one member of a sharded ensemble must keep vmap (`training.sharding`).
     """

@@ -78,8 +78,7 @@ def _block_updates(states: TrainingState, batches: Batch, *, learner: Learner,
 
     single: the run has one member (`ensemble.map_members`, as the on-device loop).
     """
-    update = ensemble.map_members(learner.update, single)
-    return jax.lax.scan(lambda carry, batch: update(carry, batch), states, batches)
+    return jax.lax.scan(ensemble.map_members(learner.update, single), states, batches)
 
 
 class Streamer:

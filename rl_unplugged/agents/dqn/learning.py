@@ -21,9 +21,10 @@ def q_values_and_targets(params, target_params, batch: Batch, network, *,
     Q(s') only picks the target's action (double DQN), so it has its own forward pass
     under stop_gradient and the backward pass covers the B rows of s alone. One forward
     pass over [s; s'] (`joint_forward=True`) carries zero cotangents for the s' rows
-    through the whole backward pass, which made the update 1.5x slower on CPU
-    (`benchmarks/RESULTS.md`); it is kept because the behaviour agent's recorded builds
-    were made with it (the values agree, the float summation order may not).
+    through the whole backward pass, which made DQN's and CQL's updates 1.1-1.4x slower
+    on CPU in most runs (`benchmarks/update_forms.py`, `split` against the anchor). It is
+    kept because the behaviour agent's recorded builds were made with it (the values
+    agree, the float summation order may not).
     """
     if joint_forward:
         both = jnp.concatenate([batch.observation, batch.next_observation])
