@@ -236,6 +236,55 @@ def narrow_data_study(dataset: str, *, fraction: float, learners: Mapping[str, t
             "results": results}
 
 
+# The medium-replay sanity check's learners: the continuous offline baselines against BC,
+# each at its registered defaults (`agents/<name>/config.py`).
+SANITY_LEARNERS: dict[str, tuple[str, dict]] = {
+    "bc": ("bc_gaussian", {}), "td3_bc": ("td3_bc", {}), "iql": ("iql", {}),
+    "cql": ("cql_sac", {})}
+
+
+def sanity_check(dataset: str, *, steps: int, seeds: tuple[int, ...],
+                 out_dir: str | os.PathLike, learners: Mapping[str, tuple[str, dict]] | None = None,
+                 data_dir: str | os.PathLike | None = None, reps: int = 2_000,
+                 log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Do the value-based offline learners beat BC on a mixed-quality dataset (issue 10)?
+
+    D4RL's medium-replay datasets are where TD3+BC, IQL and CQL clearly beat BC (Fu et
+    al. 2020; Fujimoto & Gu 2021, Table 1; Kostrikov et al. 2022, Table 1). Trains every
+    learner of `learners` (default `SANITY_LEARNERS`, 'bc' the reference) on the whole
+    dataset, one member per seed, evaluates every member's final checkpoint under the
+    task's frozen protocol (`narrow_data_study` with fraction 1), and reports per learner
+    rliable's probability of improvement P(learner > BC) with its 95% bootstrap CI over
+    the per-seed mean returns, and whether its mean beat BC's: the table says which did
+    not, never hides it.
+    """
+    import numpy as np
+
+    from rl_unplugged.leaderboard import aggregate
+
+    learners = dict(SANITY_LEARNERS if learners is None else learners)
+    if "bc" not in learners:
+        raise ConfigError("the sanity check compares with BC: learners need a 'bc' entry")
+    study = narrow_data_study(dataset, fraction=1.0, learners=learners, steps=steps,
+                              seeds=seeds, out_dir=out_dir, data_dir=data_dir, log=log)
+    results = study["results"]
+    raw = {k: np.asarray(v["per_seed_mean_return"])[:, None] for k, v in results.items()}
+    rng = np.random.default_rng(0)
+    verdicts = {}
+    for label in learners:
+        if label == "bc":
+            continue
+        p = aggregate.probability_of_improvement({label: raw[label], "bc": raw["bc"]},
+                                                 rng=rng, reps=reps)[(label, "bc")]
+        verdicts[label] = {"p_over_bc": [float(x) for x in p],
+                           "mean_beats_bc": bool(results[label]["mean"] > results["bc"]["mean"]),
+                           "ci_above_half": bool(p[1] > 0.5)}
+        log(f"[sanity] {label}: mean {results[label]['mean']:.1f} vs BC "
+            f"{results['bc']['mean']:.1f}; P(> BC) = {p[0]:.2f} [{p[1]:.2f}, {p[2]:.2f}]")
+    return {"question": "on a medium-replay dataset, do TD3+BC, IQL and CQL each beat BC?",
+            **study, "verdicts": verdicts}
+
+
 def science_check(datasets: Sequence[str], fractions: Sequence[float], *, alpha: float,
                   steps: int, seeds: tuple[int, ...], out_dir: str | os.PathLike,
                   hidden: Sequence[int] = (64, 64), data_dir: str | os.PathLike | None = None,

@@ -72,9 +72,23 @@ def _continuous_behaviour(tasks: list[TaskSpec], noise: str, builder: str) -> li
         "discrete domains (the agent keeps learning while it plays).",
         "- **random**: uniform actions in the bounds (`checkpoint` = -1; `mean_action` = "
         "the action, `action_noise_std` 0).",
-        "- **expert**: not available yet: it needs a D4PG run that reached competence "
-        "(generation refuses it with a ConfigError); D4RL-style medium, medium-replay and "
-        "medium-expert levels are not defined yet either.",
+        "- D4RL-style fixed-policy levels (Fu et al. 2020), made from the `noise0` replay "
+        "run with the same run index (`generation/d4rl_levels.py`). Every checkpoint of "
+        "that run plays its mean action in 20 episodes on held-out seeds (disjoint from the "
+        "evaluation protocols' seeds); the manifest records every checkpoint's mean and the "
+        "choice (`generation.d4rl_level`).",
+        "  - **expert**: the checkpoint with the highest mean, playing the dataset's "
+        "transitions with the D4PG's own exploration noise (mean action plus Gaussian noise "
+        "of std sigma = 0.3 per half-width, clipped; `mean_action` and `action_noise_std` "
+        "per step); `checkpoint` = its index.",
+        "  - **medium**: among the checkpoints up to the expert one, the one whose mean is "
+        "closest to half the expert's, playing as the expert level does.",
+        "  - **medium_replay**: the replay run's episodes up to the save of the medium "
+        "checkpoint, unchanged: what the agent logged until it reached the medium policy. "
+        "Its size is what the run took to get there (the table's transitions are its cap).",
+        "  - **medium_expert**: the medium level's episodes followed by the expert level's "
+        "(twice the transitions), renumbered; `checkpoint` says which policy played.",
+        "  Their returns as built are recorded in `datasets/behaviour_competence.md`.",
         "",
         "Competence runs of the behaviour agent (learning curves against published D4PG "
         "curves at the same step budget) are recorded in `datasets/behaviour_competence.md`. "

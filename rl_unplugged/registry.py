@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from rl_unplugged.errors import UnknownNameError
 from rl_unplugged.specs import (
+    CONTINUOUS_LEVELS,
     LEVELS,
     NOISE_LEVELS,
     ActionSpec,
@@ -635,6 +636,12 @@ def _dataset_specs(task: TaskSpec) -> list[DatasetSpec]:
         for level in LEVELS[1:]:
             specs.append(DatasetSpec(task=task, level=level, noise=0.0, run=run,
                                      num_steps=task.behaviour.num_steps))
+        if not task.action.is_discrete:
+            # D4RL's sizes relative to its runs: medium-replay is a prefix of the run
+            # (num_steps its cap), medium-expert the two fixed-policy levels together.
+            for level, factor in (("medium", 1), ("medium_replay", 1), ("medium_expert", 2)):
+                specs.append(DatasetSpec(task=task, level=level, noise=0.0, run=run,
+                                         num_steps=factor * task.behaviour.num_steps))
     return specs
 
 
@@ -675,13 +682,14 @@ def get_dataset(name: str) -> DatasetSpec:
 
 
 def expert_source(spec: DatasetSpec) -> DatasetSpec:
-    """The replay run whose best checkpoint plays an `expert` dataset.
+    """The replay run whose checkpoints play an `expert` dataset (and, for continuous
+    tasks, the D4RL-style `medium`, `medium_replay` and `medium_expert` ones).
 
-    Best: the checkpoint with the highest mean greedy return on held-out selection
+    Expert: the checkpoint with the highest mean greedy return on held-out selection
     seeds (`generation.best_checkpoint_greedy`), not necessarily the final one.
     """
-    if spec.level != "expert":
-        raise ValueError(f"{spec.name} is not an expert dataset")
+    if spec.level not in ("expert", *CONTINUOUS_LEVELS):
+        raise ValueError(f"{spec.name} is not an expert (or D4RL-style) dataset")
     # Built from the spec's own task (not looked up by name) so that a modified task
     # (e.g. a test's small BehaviourConfig) gets its matching source; for registered
     # specs this is exactly the registered `noise0` replay dataset.

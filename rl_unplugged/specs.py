@@ -23,6 +23,9 @@ NETWORKS = ("mlp", "cnn", "nature_cnn")
 # RL Unplugged's bsuite data (Gulcehre et al. 2020, Appendix).
 NOISE_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 LEVELS = ("replay", "random", "expert")
+# D4RL-style fixed-policy levels (Fu et al. 2020), defined for continuous tasks only
+# (`generation/d4rl_levels.py`): the expert level above plus these three.
+CONTINUOUS_LEVELS = ("medium", "medium_replay", "medium_expert")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -394,9 +397,17 @@ class DatasetSpec:
         checkpoint with the highest mean greedy return on held-out selection seeds
         (`generation.best_checkpoint_greedy`; never the protocol's seeds). In the
         replay levels an episode's `checkpoint` is the latest one saved before it; the
-        agent kept learning while it played, epsilon-greedily.
+        agent kept learning while it played, epsilon-greedily. Continuous tasks: the
+        same checkpoint, playing its mean action plus the D4PG's own Gaussian
+        exploration noise (`generation/d4rl_levels.py`).
+      medium, medium_replay, medium_expert (continuous tasks only, D4RL-style): the
+        checkpoint closest to half the expert checkpoint's return, playing as the
+        expert does; the replay run's episodes up to that checkpoint's save; medium
+        then expert episodes (`generation/d4rl_levels.py` defines them exactly).
     `num_steps` is the number of environment steps (transitions) logged; episodes
-    are never cut short to meet it (the last episode runs to its end).
+    are never cut short to meet it (the last episode runs to its end). For
+    `medium_replay` it is the cap (the replay run's length): the log holds the run's
+    episodes up to the medium checkpoint, however many steps that is.
     """
 
     task: TaskSpec
@@ -406,8 +417,12 @@ class DatasetSpec:
     num_steps: int
 
     def __post_init__(self):
-        if self.level not in LEVELS:
-            raise ValueError(f"unknown level {self.level!r}; valid: {LEVELS}")
+        if self.level not in LEVELS + CONTINUOUS_LEVELS:
+            raise ValueError(f"unknown level {self.level!r}; valid: "
+                             f"{LEVELS + CONTINUOUS_LEVELS}")
+        if self.level in CONTINUOUS_LEVELS and self.task.action.is_discrete:
+            raise ValueError(f"level {self.level!r} is defined for continuous tasks only "
+                             f"(D4RL-style); {self.task.id} has discrete actions")
         if self.level == "replay" and self.noise not in NOISE_LEVELS:
             raise ValueError(f"invalid noise {self.noise!r}; valid: {NOISE_LEVELS}")
         if self.level != "replay" and self.noise != 0.0:
@@ -421,6 +436,12 @@ class DatasetSpec:
     @property
     def config_name(self) -> str:
         return f"{self.task.name}_{level_tag(self.level, self.noise)}_run{self.run}"
+
+    @property
+    def min_transitions(self) -> int:
+        """The fewest transitions a complete log of this dataset holds: `num_steps`, or 1
+        for `medium_replay` (a prefix of its replay run; `num_steps` is only its cap)."""
+        return 1 if self.level == "medium_replay" else self.num_steps
 
     @property
     def builder_name(self) -> str:

@@ -42,3 +42,31 @@ def test_a_bad_fraction_is_refused(tiny_catch, tmp_path):
     with pytest.raises(ConfigError, match="fraction"):
         baselines.science_check(DATASETS[:1], [0.0], alpha=1.0, steps=20, seeds=(0,),
                                 out_dir=tmp_path, data_dir=tiny_catch)
+
+
+def test_sanity_check_compares_each_learner_with_bc(tmp_path, monkeypatch):
+    # The training and evaluation are narrow_data_study's (tested above); here the
+    # verdicts: P(X > BC) from the per-seed means, and which learner did not beat BC.
+    per_seed = {"bc": [10.0, 12.0, 11.0], "td3_bc": [20.0, 25.0, 21.0],
+                "iql": [10.0, 12.0, 11.0], "cql": [5.0, 6.0, 4.0]}
+    calls = {}
+
+    def fake_study(dataset, *, fraction, learners, **kwargs):
+        calls.update(dataset=dataset, fraction=fraction, learners=dict(learners))
+        return {"dataset": dataset, "results": {
+            k: {"per_seed_mean_return": v, "mean": float(np.mean(v))}
+            for k, v in per_seed.items()}}
+
+    monkeypatch.setattr(baselines, "narrow_data_study", fake_study)
+    study = baselines.sanity_check("rlu_control/cartpole_swingup_medium_replay_run0",
+                                   steps=10, seeds=(0, 1, 2), out_dir=tmp_path, reps=50)
+    assert calls["fraction"] == 1.0 and set(calls["learners"]) == set(per_seed)
+    assert calls["learners"]["cql"][0] == "cql_sac"
+    v = study["verdicts"]
+    assert set(v) == {"td3_bc", "iql", "cql"}
+    assert v["td3_bc"]["p_over_bc"][0] == 1.0 and v["td3_bc"]["mean_beats_bc"]
+    assert v["iql"]["p_over_bc"][0] == 0.5 and not v["iql"]["mean_beats_bc"]
+    assert v["cql"]["p_over_bc"][0] == 0.0 and not v["cql"]["ci_above_half"]
+    with pytest.raises(ConfigError, match="'bc' entry"):
+        baselines.sanity_check("x", steps=1, seeds=(0,), out_dir=tmp_path,
+                               learners={"iql": ("iql", {})})

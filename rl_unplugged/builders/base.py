@@ -120,6 +120,7 @@ def rlu_metadata(spec: DatasetSpec) -> dict:
         "observation_shape": list(task.observation.shape),
         "observation_dtype": task.observation.dtype, "level": spec.level,
         "noise": spec.noise, "run": spec.run, "num_transitions": spec.num_steps,
+        "num_transitions_is_cap": spec.level == "medium_replay",
         "normalisation_references": references(task.id),
         "episode_order": EPISODE_ORDER, "episode_length": EPISODE_LENGTH,
     }
@@ -130,6 +131,17 @@ def _generate(spec: DatasetSpec, data_dir, *, progress=None):
     from rl_unplugged import generation  # Lazy: generation imports JAX.
 
     return generation.generate(spec, data_dir, progress=progress)
+
+
+# Continuous tasks' D4RL-style levels (`generation/d4rl_levels.py` defines them).
+_D4RL_LEVELS = {
+    "expert": "the noise0 run's best checkpoint (mean-action return on held-out seeds) "
+              "playing with the D4PG's exploration noise",
+    "medium": "the noise0 run's checkpoint closest to half the expert's return, playing with "
+              "the D4PG's exploration noise",
+    "medium_replay": "the noise0 run's episodes until the medium checkpoint was saved",
+    "medium_expert": "the medium level's episodes, then the expert level's",
+}
 
 
 @dataclasses.dataclass(eq=False)
@@ -143,17 +155,20 @@ class RluConfig(tfds.core.BuilderConfig):
         if spec.level == "random":
             level = ("uniformly random policy" if spec.task.is_discrete
                      else "uniformly random actions in the bounds")
-        elif spec.level == "expert":
+        elif spec.level == "expert" and spec.task.is_discrete:
             level = ("greedy rollouts of the noise0 run's best checkpoint (greedy return on "
                      "held-out seeds)")
+        elif spec.level in _D4RL_LEVELS:
+            level = _D4RL_LEVELS[spec.level]
         elif spec.task.is_discrete:
             level = f"online double DQN while learning, actions replaced with p={spec.noise}"
         else:
             level = ("online D4PG (mixture-of-Gaussians critic) while learning, Gaussian "
                      f"action noise {spec.noise} beyond its own exploration")
+        size = (f"up to {spec.num_steps:,} transitions" if spec.level == "medium_replay"
+                else f"{spec.num_steps:,} transitions")
         return cls(name=spec.config_name, spec=spec,
-                   description=f"{spec.task.description}; {level}; run {spec.run}; "
-                               f"{spec.num_steps:,} transitions")
+                   description=f"{spec.task.description}; {level}; run {spec.run}; {size}")
 
 
 def configs(builder_name: str) -> list[RluConfig]:

@@ -71,6 +71,22 @@ def _science(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sanity(args: argparse.Namespace) -> int:
+    import json
+
+    from rl_unplugged import baselines
+
+    study = baselines.sanity_check(args.dataset, steps=args.steps,
+                                   seeds=tuple(range(args.seeds)), out_dir=args.out,
+                                   data_dir=args.data_dir, log=print)
+    text = json.dumps(study, indent=1)
+    if args.record:
+        fileio.write_text(args.record, text + "\n")
+        print(f"recorded {args.record}")
+    print(json.dumps(study["verdicts"]))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("baselines", help="run the baseline configs (train, evaluate, submit)")
     bsub = p.add_subparsers(dest="baselines_command", required=True)
@@ -108,3 +124,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     common.data_dir_arg(q)
     q.add_argument("--record", default=None, help="write the JSON result here")
     q.set_defaults(func=_science)
+    q = bsub.add_parser("sanity", help="continuous sanity check: TD3+BC, IQL and CQL(SAC) "
+                                       "vs BC on a medium-replay dataset (issue 10)")
+    q.add_argument("--dataset", default="rlu_control/cartpole_swingup_medium_replay_run0")
+    q.add_argument("--steps", type=int, default=20_000)
+    q.add_argument("--seeds", type=int, default=5)
+    q.add_argument("--out", default="runs/sanity")
+    common.data_dir_arg(q)
+    q.add_argument("--record", default=None, help="write the JSON result here")
+    q.set_defaults(func=_sanity)

@@ -40,7 +40,7 @@ def ensure_raw_log(spec: DatasetSpec, data_dir: str | os.PathLike | None = None,
       NotFoundError: no raw log and no `generate`.
       CorruptLogError: a shard is missing or corrupted (names the file), or the log
         is still incomplete (after generation, or unfinished and no `generate`), or
-        holds fewer transitions than `spec.num_steps`.
+        holds fewer transitions than `spec.min_transitions`.
       IncompatibleError: the directory holds another dataset's log.
     """
     raw = paths.raw_dir(spec, data_dir)
@@ -56,7 +56,8 @@ def ensure_raw_log(spec: DatasetSpec, data_dir: str | os.PathLike | None = None,
     if log.manifest["dataset"] != spec.name:
         raise IncompatibleError(f"{raw} holds a raw log of {log.manifest['dataset']}, "
                                 f"not {spec.name}")
-    if log.num_transitions < spec.num_steps:
+    if log.num_transitions < spec.min_transitions:
         raise CorruptLogError(f"{raw}: raw log holds {log.num_transitions} transitions, "
-                              f"{spec.name} needs {spec.num_steps}; delete it and rebuild")
+                              f"{spec.name} needs {spec.min_transitions}; delete it and "
+                              "rebuild")
     return log

@@ -3,7 +3,8 @@
 - random: a uniform random policy, i.e. the evaluator with epsilon 1.0 (actions from
   `evaluator.action_rng(episode_seed)`), over the protocol's evaluation seeds: exactly
   reproducible and independent of batching.
-- expert: the better of two greedy behaviour-DQN checkpoints measured with
+- expert: the better of two greedy behaviour-DQN checkpoints (continuous tasks: the
+  D4PG's checkpoints playing their mean action) measured with
   `measure_reference` over the same seeds (`measure_expert_reference`): the best
   checkpoint (by greedy return on held-out seeds, `generation.best_checkpoint_greedy`;
   the final one can be a collapsed DQN) of the task's logged `noise0` run, and that of
@@ -121,14 +122,21 @@ def _expert_candidate(log_dir: Path, task: TaskSpec, label: str, num_envs: int
     from rl_unplugged import generation
     from rl_unplugged.data.raw_log import MANIFEST, read_manifest
 
-    best, means = generation.best_checkpoint_greedy(log_dir, task)
-    _, params, info = generation.load_checkpoint(log_dir, sorted(means).index(best))
-    hidden = tuple(read_manifest(log_dir)["generation"]["behaviour"]["hidden"])
-    policy = generation.greedy_policy(task, params, hidden)
+    if task.is_discrete:
+        best, means = generation.best_checkpoint_greedy(log_dir, task)
+        _, params, info = generation.load_checkpoint(log_dir, sorted(means).index(best))
+        hidden = tuple(read_manifest(log_dir)["generation"]["behaviour"]["hidden"])
+        policy, kind = generation.greedy_policy(task, params, hidden), "greedy policy"
+    else:  # The D4PG's deterministic (mean) action, as the protocols evaluate.
+        from rl_unplugged.generation import continuous
+
+        best, means = continuous.best_checkpoint(log_dir, task)
+        agent, params, info = continuous.load_checkpoint(log_dir, sorted(means).index(best))
+        policy, kind = continuous.mean_action_policy(agent, params), "mean action"
     digest = hashlib.sha256((log_dir / MANIFEST).read_bytes()).hexdigest()
     return measure_reference(
         policy, task.id, num_envs=num_envs,
-        how=f"greedy policy of the {label}'s best checkpoint by greedy return on held-out "
+        how=f"{kind} of the {label}'s best checkpoint by {kind} return on held-out "
             f"selection seeds (index {info['index']} of {len(means)}, {info['env_steps']} "
             f"env steps, held-out mean {means[best]:.4g}; raw-log manifest sha256 "
             f"{digest[:16]})")

@@ -178,8 +178,9 @@ def greedy_returns(task: TaskSpec, policy: Callable[[np.ndarray], np.ndarray],
 
 
 def best_checkpoint_greedy(raw_log_dir: str | Path, task: TaskSpec, *,
-                           num_episodes: int = SELECTION_EPISODES
-                           ) -> tuple[int, dict[int, float]]:
+                           num_episodes: int = SELECTION_EPISODES,
+                           policy_at: Callable[[int], Callable[[np.ndarray], np.ndarray]]
+                           | None = None) -> tuple[int, dict[int, float]]:
     """The behaviour checkpoint with the highest mean greedy return on held-out seeds.
 
     Every checkpoint of the raw log plays one greedy episode per `selection_seeds(
@@ -191,6 +192,9 @@ def best_checkpoint_greedy(raw_log_dir: str | Path, task: TaskSpec, *,
       raw_log_dir: a replay-level raw log with behaviour checkpoints.
       task: the log's task (its environment and behaviour widths).
       num_episodes: greedy episodes per checkpoint.
+      policy_at: checkpoint position (Python indexing) -> its batched greedy policy;
+        default the behaviour DQN's (`load_checkpoint`, `greedy_policy`). The
+        continuous path passes the D4PG's mean action (`continuous.best_checkpoint`).
 
     Returns:
       (index, means): the chosen checkpoint's index and every checkpoint's mean return.
@@ -202,7 +206,11 @@ def best_checkpoint_greedy(raw_log_dir: str | Path, task: TaskSpec, *,
     manifest = read_manifest(Path(raw_log_dir))
     if manifest is None:
         raise FileNotFoundError(f"no raw log at {raw_log_dir}")
-    hidden = tuple(manifest["generation"]["behaviour"]["hidden"])
+    if policy_at is None:
+        hidden = tuple(manifest["generation"]["behaviour"]["hidden"])
+
+        def policy_at(position: int) -> Callable[[np.ndarray], np.ndarray]:
+            return greedy_policy(task, load_checkpoint(raw_log_dir, position)[1], hidden)
     seeds = selection_seeds(task.id, num_episodes)
     indices = sorted(c["index"] for c in manifest["checkpoints"])
     if not indices:
@@ -210,9 +218,7 @@ def best_checkpoint_greedy(raw_log_dir: str | Path, task: TaskSpec, *,
                          f"(level {manifest['generation']['level']!r})")
     means: dict[int, float] = {}
     for position, index in enumerate(indices):
-        _, params, _ = load_checkpoint(raw_log_dir, position)
-        means[index] = float(greedy_returns(task, greedy_policy(task, params, hidden),
-                                            seeds).mean())
+        means[index] = float(greedy_returns(task, policy_at(position), seeds).mean())
     best = max(indices, key=lambda k: (means[k], k))
     return best, means
 

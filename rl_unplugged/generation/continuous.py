@@ -15,7 +15,8 @@ Levels:
     std. The D4PG learns from the executed actions (n-step transitions).
   random: uniform actions in the bounds from the episode's generator (`mean_action` =
     the action, `action_noise_std` 0).
-  expert: not yet (needs a converged D4PG run; ConfigError).
+  expert, medium, medium_replay, medium_expert: the D4RL-style fixed-policy levels,
+    made from the replay run's checkpoints and episodes (`d4rl_levels.py`).
 
 Seeds, checkpoints and resuming follow `generate.py`: episode k resets with
 `episode_seed(seed, k)` and draws its noise from `episode_rng(seed, k)`; the agent's
@@ -57,7 +58,7 @@ from rl_unplugged.generation.generate import (
 )
 from rl_unplugged.generation.generate import generation_config as discrete_generation_config
 from rl_unplugged.generation.replay_buffer import ReplayBuffer
-from rl_unplugged.specs import BehaviourConfig, DatasetSpec, TaskSpec
+from rl_unplugged.specs import CONTINUOUS_LEVELS, BehaviourConfig, DatasetSpec, TaskSpec
 
 CONTINUOUS_GENERATOR_VERSION = 1
 
@@ -246,6 +247,21 @@ def mean_action_policy(agent: d4pg.Agent, params: dict) -> Callable[[np.ndarray]
     return lambda obs: np.asarray(batched(params, obs))
 
 
+def best_checkpoint(raw_log_dir: str | Path, task: TaskSpec, *,
+                    num_episodes: int = behaviour_checkpoints.SELECTION_EPISODES
+                    ) -> tuple[int, dict[int, float]]:
+    """`behaviour_checkpoints.best_checkpoint_greedy` of a continuous log: every checkpoint
+    plays its mean action on the held-out selection seeds; (best index, every mean)."""
+    raw_log_dir = Path(raw_log_dir)
+
+    def policy_at(position: int) -> Callable[[np.ndarray], np.ndarray]:
+        agent, params, _ = load_checkpoint(raw_log_dir, position)
+        return mean_action_policy(agent, params)
+
+    return behaviour_checkpoints.best_checkpoint_greedy(
+        raw_log_dir, task, num_episodes=num_episodes, policy_at=policy_at)
+
+
 def learning_curve(raw_log_dir: str | Path, *, num_episodes: int = 5,
                    task: TaskSpec | None = None) -> list[dict]:
     """The learning run of a replay log (complete or under way), one row per checkpoint.
@@ -285,14 +301,17 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
     `config` overrides the D4PG's own settings (default `D4PGConfig()`).
 
     Raises:
-      ConfigError: a discrete task, or the expert level (not yet available).
+      ConfigError: a discrete task; the D4RL-style levels' errors (`d4rl_levels`).
     """
     if spec.task.is_discrete:
         raise ConfigError(f"{spec.name}: {spec.task.id} has discrete actions; the continuous "
                           "generator takes continuous tasks")
-    if spec.level == "expert":
-        raise ConfigError(f"{spec.name}: expert datasets of continuous tasks are not "
-                          "available yet (no converged D4PG run to take the expert from)")
+    if spec.level in ("expert", *CONTINUOUS_LEVELS):
+        # The D4RL-style levels, played from (or copied out of) a replay run's log.
+        from rl_unplugged.generation import d4rl_levels
+
+        return d4rl_levels.generate(spec, data_dir, progress=progress,
+                                    shard_transitions=shard_transitions)
     config = d4pg.D4PGConfig() if config is None else config
 
     def play(env, log: _Log) -> dict:

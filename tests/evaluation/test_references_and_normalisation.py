@@ -110,3 +110,28 @@ def test_expert_reference_is_the_better_of_two_greedy_best_checkpoints(tmp_path,
                                                 long_run=False)
     assert short["value"] == pytest.approx(values[0]) and len(short["candidates"]) == 1
     assert "long run not measured" in short["how"]
+
+
+def test_a_continuous_expert_reference_plays_the_best_checkpoints_mean_action(
+        tmp_path, monkeypatch):
+    # Issue 10: the D4PG's checkpoints, chosen on held-out seeds by their mean-action
+    # return, measured under the protocol (deterministic action, no noise).
+    from rl_unplugged.evaluation.evaluator import run_episodes
+    from rl_unplugged.generation import continuous
+    from tests.generation.test_continuous import _tiny
+
+    spec = _tiny("rlu_control/cartpole_swingup_noise0_run0", num_steps=12)
+    monkeypatch.setattr(references.registry, "get_dataset", lambda name: spec)
+    monkeypatch.setattr(references.registry, "get_task", lambda task_id: spec.task)
+    record = references.measure_expert_reference("control/cartpole_swingup", tmp_path,
+                                                 num_envs=4, long_run=False)
+    log_dir = references.paths.raw_dir(spec, tmp_path)
+    best, means = continuous.best_checkpoint(log_dir, spec.task)
+    agent, params, _ = continuous.load_checkpoint(log_dir, sorted(means).index(best))
+    seeds = references.protocols_lib.settings("control/cartpole_swingup")["evaluation"][
+        "episode_seeds"]
+    value = run_episodes(continuous.mean_action_policy(agent, params), spec.task, seeds,
+                         num_envs=5).returns.mean()
+    assert record["value"] == pytest.approx(value)
+    assert record["how"].startswith("best of one") and "mean action of the behaviour run" \
+        in record["how"]

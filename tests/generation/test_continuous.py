@@ -119,8 +119,6 @@ def test_random_level_and_bad_levels(tmp_path):
     np.testing.assert_array_equal(ep.steps[F.ACTION], ep.steps[F.MEAN_ACTION])
     assert (ep.steps[F.ACTION_NOISE_STD] == 0).all()
     assert RawLog(log.directory).manifest["complete"]
-    with pytest.raises(ConfigError, match="expert datasets of continuous tasks"):
-        generation.generate(_tiny("rlu_control/cartpole_swingup_expert_run0"), tmp_path)
     with pytest.raises(ConfigError, match="discrete actions"):
         continuous.generate(registry.get_dataset("rlu_bsuite/catch_noise0_run0"), tmp_path)
 
