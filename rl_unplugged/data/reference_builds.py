@@ -59,16 +59,22 @@ def record(data_dir: str | os.PathLike, out: str | os.PathLike | None = None, *,
         (after a generator change, old digests no longer describe anything buildable).
       competence: {dataset name: record} of the behaviour run's measured competence
         (the CLI passes the expert references' behaviour-run candidates); stored with
-        the build.
+        the build. Without one, a re-recorded build whose digest is unchanged keeps its
+        recorded competence; a changed build loses it (it described the old one).
     """
     builds = load() if merge else {}
     competence = dict(competence or {})
     for spec in registry.datasets():
         raw = paths.raw_dir(spec, data_dir)
         if (raw / MANIFEST).exists() and RawLog(raw, require_complete=False).manifest["complete"]:
+            before = builds.get(spec.name) or {}
             builds[spec.name] = describe(raw)
             if spec.name in competence:
                 builds[spec.name]["competence"] = competence.pop(spec.name)
+            elif ("competence" in before and before["manifest_sha256"]
+                  == builds[spec.name]["manifest_sha256"]):
+                # The same build: its recorded measurement still describes it.
+                builds[spec.name]["competence"] = before["competence"]
     if competence:
         raise ValueError(f"competence given for datasets not built under {data_dir}: "
                          f"{sorted(competence)}")

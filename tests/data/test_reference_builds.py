@@ -26,6 +26,21 @@ def test_record_and_verify(tmp_path, monkeypatch, capsys):
     assert "differs" in capsys.readouterr().out
 
 
+def test_recording_again_keeps_the_competence_of_an_unchanged_build(tmp_path, monkeypatch):
+    name = "rlu_bsuite/catch_noise0_run1"
+    spec = tiny_spec(name, num_steps=30)
+    write_random_log(spec, tmp_path)
+    monkeypatch.setattr(registry, "datasets", lambda builder=None: [spec])
+    monkeypatch.setattr(reference_builds, "_package_file", lambda: tmp_path / "refs.json")
+    measured = {"greedy_return": 1.0, "target": 0.86, "reached": True, "how": "by hand"}
+    reference_builds.record(tmp_path, competence={name: measured})
+    again = reference_builds.record(tmp_path)  # No references given this time.
+    assert again["builds"][name]["competence"] == measured
+    write_random_log(spec, tmp_path / "other", seed=1)  # Another build: not its measurement.
+    rebuilt = reference_builds.record(tmp_path / "other")
+    assert "competence" not in rebuilt["builds"][name]
+
+
 @pytest.mark.slow
 def test_rebuild_matches_the_recorded_reference(tmp_path):
     """Cross-machine determinism: regenerate a recorded dataset and compare digests."""
