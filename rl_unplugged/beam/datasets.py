@@ -4,7 +4,11 @@ Each element runs the single-process build's own gate, `data.prepare.ensure_raw_
 with `generation.generate` (generation is a pure function of the dataset's spec, and
 a run's shards are written in order by one behaviour agent, so a run is one element),
 and returns the raw log's fingerprint (`reference_builds.describe`: the manifest
-digest). The TFDS prepare step then runs through TFDS's Beam support
+digest). Datasets made from other logs run after them, one pipeline per stage
+(`stages`): replay and random logs first, then those made from a replay run (expert;
+continuous tasks' medium and medium_replay), then medium_expert; otherwise two workers
+would build the same source run at once (its writer lock refuses the second). The TFDS
+prepare step then runs through TFDS's Beam support
 (`tfds.download.DownloadConfig(beam_runner=..., beam_options=...)`).
 """
 
@@ -19,7 +23,11 @@ from rl_unplugged import paths, registry
 from rl_unplugged.beam import engine
 from rl_unplugged.errors import UnknownNameError
 
-__all__ = ["build", "expand", "generate_element"]
+__all__ = ["build", "expand", "generate_element", "stages"]
+
+# The build stage of each level: which logs it is made from must exist first.
+STAGE = {"replay": 0, "random": 0, "expert": 1, "medium": 1, "medium_replay": 1,
+         "medium_expert": 2}
 
 
 def expand(patterns: Sequence[str]) -> list[str]:
@@ -37,6 +45,14 @@ def expand(patterns: Sequence[str]) -> list[str]:
             raise UnknownNameError(f"no dataset matches {pattern!r} (see `rlu datasets list`)")
         chosen += [n for n in hits if n not in chosen]
     return chosen
+
+
+def stages(names: Sequence[str]) -> list[list[str]]:
+    """`names` grouped by build stage (`STAGE`), in order; each group keeps its order."""
+    groups: dict[int, list[str]] = {}
+    for name in names:
+        groups.setdefault(STAGE[registry.get_dataset(name).level], []).append(name)
+    return [groups[k] for k in sorted(groups)]
 
 
 def generate_element(element: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +74,8 @@ def generate_element(element: dict[str, Any]) -> dict[str, Any]:
 def build(patterns: Sequence[str], data_dir: str | os.PathLike | None = None, *,
           num_steps: int | None = None, runner: str = "DirectRunner",
           options: str | Sequence[str] = (), prepare: bool = True) -> list[dict[str, Any]]:
-    """Generates every matching dataset in one Beam pipeline, then prepares each for TFDS.
+    """Generates every matching dataset in Beam pipelines (one per build stage, `stages`),
+    then prepares each for TFDS.
 
     Returns:
       One fingerprint per dataset (name, manifest_sha256, episodes, transitions).
@@ -69,8 +86,14 @@ def build(patterns: Sequence[str], data_dir: str | os.PathLike | None = None, *,
     """
     engine.require_beam()
     root = str(paths.data_dir(data_dir))
-    elements = [{"name": n, "data_dir": root, "num_steps": num_steps} for n in expand(patterns)]
-    prints = engine.run_map(generate_element, elements, runner=runner, options=options)
+    names = expand(patterns)
+    elements = [{"name": n, "data_dir": root, "num_steps": num_steps} for n in names]
+    done: dict[str, dict[str, Any]] = {}
+    for stage in stages(names):
+        stage_elements = [{"name": n, "data_dir": root, "num_steps": num_steps} for n in stage]
+        done.update(zip(stage, engine.run_map(generate_element, stage_elements,
+                                              runner=runner, options=options), strict=True))
+    prints = [done[n] for n in names]
     if prepare:
         import tensorflow_datasets as tfds
 

@@ -64,3 +64,26 @@ def test_direct_runner_with_two_workers_gives_the_single_process_build(tmp_path)
     assert [p["name"] for p in prints] == NAMES
     for name, fingerprint in zip(NAMES, prints, strict=True):
         assert fingerprint["manifest_sha256"] == manifest_digest(tiny_spec(name, STEPS), single)
+
+
+def test_logs_made_from_other_logs_are_built_after_them(tmp_path, monkeypatch):
+    # Two workers must never build the same source run at once: the replay run first,
+    # then what its checkpoints play, then medium_expert (made of medium and expert).
+    names = ["rlu_control/cartpole_swingup_medium_expert_run0",
+             "rlu_control/cartpole_swingup_expert_run0",
+             "rlu_control/cartpole_swingup_noise0_run0",
+             "rlu_control/cartpole_swingup_medium_replay_run0",
+             "rlu_bsuite/catch_expert_run0", "rlu_bsuite/catch_random_run0"]
+    assert beam_datasets.stages(names) == [
+        [names[2], names[5]], [names[1], names[3], names[4]], [names[0]]]
+    calls = []
+
+    def fake_run_map(fn, elements, **kwargs):
+        calls.append([e["name"] for e in elements])
+        return [{"name": e["name"]} for e in elements]
+
+    monkeypatch.setattr(beam_datasets.engine, "require_beam", lambda: None)
+    monkeypatch.setattr(beam_datasets.engine, "run_map", fake_run_map)
+    prints = beam_datasets.build(names, tmp_path, prepare=False)
+    assert calls == beam_datasets.stages(names)
+    assert [p["name"] for p in prints] == names  # Fingerprints in the order asked.
