@@ -27,7 +27,8 @@ def _list(args: argparse.Namespace) -> int:
         table.add_row(f"rlu_{t.domain}", t.name, t.env_id,
                       f"{t.observation.shape} {t.observation.dtype}", str(t.num_actions),
                       str(t.max_episode_steps), str(t.num_runs),
-                      *((f"{t.behaviour.num_steps:,}", "noise0..noise50, random, expert")
+                      *((f"{t.behaviour.num_steps:,}", "noise0..noise50, random, expert"
+                         + ("" if t.is_discrete else ", medium, medium_replay, medium_expert"))
                         if t.builds_datasets else  # Atari: RL Unplugged's files.
                         ("not built here", "RL Unplugged's (rlu-gcs: import)")))
     Console(width=160).print(table)
