@@ -15,13 +15,13 @@ in the same run, and each learner's achieved FLOP/s (XLA's cost analysis of one
 update) is reported as a fraction of it (and of `--peak-flops`, a device's nominal
 peak, when given).
 
-Second anchors, measured in the same run; they differ by kind, so they have their own
-keys (the report's `"anchors"` says which is which):
-- discrete rows, `"plain_jax"`: an independent hand-written implementation of the same
+Second anchors, measured in the same run (the report's `"anchors"` says which is which):
+- every row, `"plain_jax"`: an independent hand-written implementation of the same
   update (same network, Adam, loss, batch) in the JAX-CORL/Unifloral style, one jitted
-  `lax.scan` of (sample, update), no logging, probes or checkpoints; `vs_plain_jax` is
-  the suite's rate over it.
-- continuous rows, `"update_scan"`: not an independent implementation but the suite's
+  `lax.scan` of (sample, update), no logging, probes or checkpoints (discrete:
+  `plain_jax_side` here; continuous: `plain_jax_continuous.py`); `vs_plain_jax` is the
+  suite's rate over it.
+- continuous rows, also `"update_scan"`: not an independent implementation but the suite's
   own pure `learner.update` of one member in a hand-written jitted `lax.scan` (minibatches
   sampled inside jit): the same update without the loop's features (no vmap, metric
   checks, logs, probes or checkpoints); `vs_update_scan` is the suite's rate over it,
@@ -360,6 +360,7 @@ def main() -> None:
     if args.tiny:
         SETTING.update(TINY)
     import jax
+    import plain_jax_continuous  # Beside this script (benchmarks/).
 
     if args.matmul_precision:
         jax.config.update("jax_default_matmul_precision", args.matmul_precision)
@@ -376,8 +377,9 @@ def main() -> None:
         report["setting"] = {k: list(v) if isinstance(v, tuple) else v
                              for k, v in SETTING.items()}
         report["anchors"] = {
-            "plain_jax": "discrete rows: an independent hand-written implementation of the "
-                         "same update in one lax.scan",
+            "plain_jax": "an independent hand-written implementation of the same update in "
+                         "one lax.scan (discrete: plain_jax_side; continuous: "
+                         "plain_jax_continuous.py)",
             "update_scan": "continuous rows: the same update (the suite's learner.update) "
                            "in a hand-written lax.scan, without the loop's features"}
         report["jax"], report["d3rlpy"] = {}, {}
@@ -390,6 +392,9 @@ def main() -> None:
             else:
                 report["update_scan"][name] = {
                     "updates_per_s": row.pop("update_scan_updates_per_s")}
+                report["plain_jax"][name] = plain_jax_continuous.run(
+                    name, sets[kind], args.steps, hidden=SETTING["hidden"],
+                    batch_size=SETTING["batch_size"], chunk=SETTING["log_every"])
             report["jax"][name] = row
             if not args.no_d3rlpy:
                 torch_device = "cuda:0" if args.device == "gpu" else "cpu:0"

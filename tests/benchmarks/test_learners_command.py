@@ -38,13 +38,15 @@ def test_tiny_run_has_every_row_and_imports_no_tensorflow():
     assert dqn["vs_plain_jax"] == dqn["updates_per_s"] / report["plain_jax"]["dqn"][
         "updates_per_s"]
     assert 0 < dqn["fraction_of_peak"] == dqn["updates_per_s"] * dqn["flops_per_update"] / 1e12
-    # The continuous row has the other anchor (the suite's own update in a scan), not
-    # the discrete rows' independent implementation.
+    # The continuous row has both anchors: its independent hand-written implementation
+    # (plain_jax_continuous.py) and the suite's own update in a bare scan.
     gaussian = report["jax"]["bc_gaussian"]
     assert gaussian["flops_per_update"] > 0 and gaussian["updates_per_s"] > 0
-    assert set(report["plain_jax"]) == {"dqn"} and set(report["update_scan"]) == {"bc_gaussian"}
-    assert "vs_plain_jax" not in gaussian and "vs_update_scan" not in dqn
+    assert set(report["plain_jax"]) == {"dqn", "bc_gaussian"}
+    assert set(report["update_scan"]) == {"bc_gaussian"} and "vs_update_scan" not in dqn
     assert gaussian["vs_update_scan"] == gaussian["updates_per_s"] / report["update_scan"][
+        "bc_gaussian"]["updates_per_s"]
+    assert gaussian["vs_plain_jax"] == gaussian["updates_per_s"] / report["plain_jax"][
         "bc_gaussian"]["updates_per_s"]
     assert set(report["anchors"]) == {"plain_jax", "update_scan"}
     row = report["ensemble"]["cql"]
@@ -91,3 +93,40 @@ def test_continuous_data_and_task_have_halfcheetah_sizes_and_episode_ids():
     discrete = learners._transitions(learners.synthetic(num=250))
     assert np.asarray(discrete.episode_id).tolist() == (np.arange(250) // 100).tolist()
     assert np.asarray(discrete.step).tolist() == (np.arange(250) % 100).tolist()
+
+
+def _plain_continuous():
+    spec = importlib.util.spec_from_file_location(
+        "plain_jax_continuous", REPO / "benchmarks" / "plain_jax_continuous.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_plain_continuous_anchor_matches_the_suites_density_and_updates_every_learner():
+    import jax
+    import jax.numpy as jnp
+
+    from rl_unplugged.agents import actor_critic
+
+    plain = _plain_continuous()
+    key = jax.random.PRNGKey(0)
+    mean = jax.random.normal(key, (5, 3))
+    log_std = jnp.clip(jax.random.normal(jax.random.PRNGKey(1), (5, 3)), -5.0, 2.0)
+    action = jnp.tanh(jax.random.normal(jax.random.PRNGKey(2), (5, 3))) * 0.99
+    np.testing.assert_allclose(plain.log_prob(mean, log_std, action),
+                               actor_critic.log_prob(mean, log_std, action), rtol=1e-4,
+                               atol=1e-4)
+    a, lp = plain.sample(mean, log_std, key)
+    np.testing.assert_allclose(lp, actor_critic.log_prob(mean, log_std, a), rtol=1e-3,
+                               atol=1e-3)
+    batch = {"obs": jnp.ones((4, 7)), "action": jnp.zeros((4, 3)), "reward": jnp.ones(4),
+             "discount": jnp.ones(4), "next_obs": jnp.ones((4, 7))}
+    for name in ("bc_gaussian", "td3_bc", "iql", "cql_sac"):
+        init, update = plain.make(name, 7, 3, (8,))
+        carry = init(key)
+        after = update(update(carry, batch, key), batch, jax.random.PRNGKey(3))
+        moved = jax.tree.map(lambda x, y: bool(jnp.any(x != y)), carry, after)
+        assert any(jax.tree.leaves(moved)), name
+    with pytest.raises(ValueError, match="no plain-JAX anchor"):
+        plain.make("crr", 7, 3, (8,))
