@@ -70,3 +70,11 @@ def test_sanity_check_compares_each_learner_with_bc(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="'bc' entry"):
         baselines.sanity_check("x", steps=1, seeds=(0,), out_dir=tmp_path,
                                learners={"iql": ("iql", {})})
+
+
+def test_sanity_command_names_an_unknown_learner(capsys):
+    from rl_unplugged.cli import main as cli_main
+
+    assert cli_main(["baselines", "sanity", "--learners", "bc,td4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "unknown td4" in err and "td3_bc" in err

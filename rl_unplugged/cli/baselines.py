@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rl_unplugged import fileio
 from rl_unplugged.cli import common
+from rl_unplugged.errors import ConfigError
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -76,8 +77,14 @@ def _sanity(args: argparse.Namespace) -> int:
 
     from rl_unplugged import baselines
 
+    names = args.learners.split(",")
+    unknown = sorted(set(names) - set(baselines.SANITY_LEARNERS))
+    if unknown:
+        raise ConfigError(f"--learners: unknown {', '.join(unknown)}; known: "
+                          f"{', '.join(baselines.SANITY_LEARNERS)}")
     study = baselines.sanity_check(args.dataset, steps=args.steps,
                                    seeds=tuple(range(args.seeds)), out_dir=args.out,
+                                   learners={n: baselines.SANITY_LEARNERS[n] for n in names},
                                    data_dir=args.data_dir, log=print)
     text = json.dumps(study, indent=1)
     if args.record:
@@ -129,6 +136,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--dataset", default="rlu_control/cartpole_swingup_medium_replay_run0")
     q.add_argument("--steps", type=int, default=20_000)
     q.add_argument("--seeds", type=int, default=5)
+    q.add_argument("--learners", default="bc,td3_bc,iql,cql",
+                   help="comma-separated, 'bc' among them (default %(default)s)")
     q.add_argument("--out", default="runs/sanity")
     common.data_dir_arg(q)
     q.add_argument("--record", default=None, help="write the JSON result here")
