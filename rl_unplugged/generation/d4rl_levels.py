@@ -101,8 +101,8 @@ def choose_checkpoints(raw_log_dir: str | os.PathLike, task: TaskSpec) -> dict:
 
 
 def source_specs(spec: DatasetSpec) -> dict[str, DatasetSpec]:
-    """The logs a D4RL-style dataset is made from: {'replay': the noise0 run} and, for
-    medium_expert, {'medium': ..., 'expert': ...} of the same task and run."""
+    """The logs a D4RL-style dataset is made from: {'replay': the noise0 run}, or for
+    medium_expert {'medium': ..., 'expert': ...}; all of the same task and run."""
     if spec.level == "medium_expert":
         return {level: DatasetSpec(task=spec.task, level=level, noise=0.0, run=spec.run,
                                    num_steps=spec.task.behaviour.num_steps)
