@@ -317,8 +317,12 @@ def test_continuous_protocols_record_bounds_keys_and_the_mean_action():
                                        ["velocity", [9]]]
     assert p.content["evaluation"]["policy"].startswith("the deterministic (mean) action")
     assert p.max_episode_steps == 1000 and p.num_episodes == 100
-    assert p.references["expert"]["status"] == "pending"
-    assert "D4PG" in p.references["expert"]["note"]
+    # walker_walk's expert: its competent D4PG run's best checkpoint, mean action.
+    assert p.references["expert"]["status"] == "measured"
+    assert p.references["expert"]["how"].startswith("best of one (long run not measured)")
+    assert "mean action of the behaviour run" in p.references["expert"]["how"]
+    pending = P.get_protocol("control/fish_swim").references["expert"]  # No run yet.
+    assert pending["status"] == "pending" and "D4PG" in pending["note"]
     # Discrete protocols carry none of it: adding the continuous tasks left their hashes
     # as frozen (bsuite/catch's v2 hash pinned).
     catch = P.get_protocol("bsuite/catch")
