@@ -78,9 +78,10 @@ def _continuous_behaviour(tasks: list[TaskSpec], noise: str, builder: str) -> li
         "evaluation protocols' seeds); the manifest records every checkpoint's mean and the "
         "choice (`generation.d4rl_level`).",
         "  - **expert**: the checkpoint with the highest mean, playing the dataset's "
-        "transitions with the D4PG's own exploration noise (mean action plus Gaussian noise "
-        "of std sigma = 0.3 per half-width, clipped; `mean_action` and `action_noise_std` "
-        "per step); `checkpoint` = its index.",
+        "transitions with a little action noise (mean action plus Gaussian noise of std "
+        "0.1 per half-width, clipped, as TD3's exploration; `mean_action` and "
+        "`action_noise_std` per step); `checkpoint` = its index. (The D4PG's own 0.3 "
+        "halved Hopper's expert return.)",
         "  - **medium**: among the checkpoints up to the expert one, the one whose mean is "
         "closest to half the expert's, playing as the expert level does.",
         "  - **medium_replay**: the replay run's episodes up to the save of the medium "

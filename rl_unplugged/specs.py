@@ -398,8 +398,8 @@ class DatasetSpec:
         (`generation.best_checkpoint_greedy`; never the protocol's seeds). In the
         replay levels an episode's `checkpoint` is the latest one saved before it; the
         agent kept learning while it played, epsilon-greedily. Continuous tasks: the
-        same checkpoint, playing its mean action plus the D4PG's own Gaussian
-        exploration noise (`generation/d4rl_levels.py`).
+        same choice by mean-action return, playing its mean action plus Gaussian noise
+        of std 0.1 (`generation/d4rl_levels.py`).
       medium, medium_replay, medium_expert (continuous tasks only, D4RL-style): the
         checkpoint closest to half the expert checkpoint's return, playing as the
         expert does; the replay run's episodes up to that checkpoint's save; medium

@@ -136,9 +136,9 @@ def _generate(spec: DatasetSpec, data_dir, *, progress=None):
 # Continuous tasks' D4RL-style levels (`generation/d4rl_levels.py` defines them).
 _D4RL_LEVELS = {
     "expert": "the noise0 run's best checkpoint (mean-action return on held-out seeds) "
-              "playing with the D4PG's exploration noise",
+              "playing with Gaussian action noise of std 0.1",
     "medium": "the noise0 run's checkpoint closest to half the expert's return, playing with "
-              "the D4PG's exploration noise",
+              "Gaussian action noise of std 0.1",
     "medium_replay": "the noise0 run's episodes until the medium checkpoint was saved",
     "medium_expert": "the medium level's episodes, then the expert level's",
 }

@@ -19,8 +19,11 @@ replay run of the same run index (the D4PG of `continuous.py`;
 - Both play `spec.num_steps` steps (the last episode runs to its end): episode k resets
   with `episode_seed(spec.seed, k)` and executes a_t = clip(pi(o_t) + sigma * h * eps_t,
   minimum, maximum), eps_t ~ N(0, I) from `episode_rng(spec.seed, k)`, h the half width
-  of each action dimension, sigma the D4PG's own exploration noise as the source run
-  recorded it (Acme's 0.3): the checkpoint plays as the agent played while learning.
+  of each action dimension, sigma = `FIXED_POLICY_SIGMA` (0.1, TD3's exploration noise,
+  Fujimoto et al. 2018): some action noise for coverage, as D4RL's stochastic SAC
+  policies had. Not the D4PG's own 0.3: on Hopper that halves the expert checkpoint's
+  return (3,076 deterministic, 2,568 at 0.1, 1,543 at 0.3; 10 episodes each,
+  `datasets/behaviour_competence.md`), so its "expert" data scored like its medium.
   Logged per step as in the replay level: `mean_action` = pi(o_t), `action_noise_std`
   = sigma; the episode's `checkpoint` is the playing checkpoint's index.
 - medium_replay: the run's episodes 0..`last_episode` of the medium checkpoint (the
@@ -61,6 +64,9 @@ from rl_unplugged.generation.generate import (
 )
 from rl_unplugged.generation.generate import generate as generate_log
 from rl_unplugged.specs import CONTINUOUS_LEVELS, DatasetSpec, TaskSpec
+
+# Gaussian action-noise std (per half width) of the expert and medium levels.
+FIXED_POLICY_SIGMA = 0.1
 
 RULES = {
     "expert": "highest mean-action return on held-out selection seeds (ties: later)",
@@ -172,7 +178,7 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
         chosen = choose_checkpoints(replay.directory, spec.task)
         fixed.update(rules=dict(RULES), expert=chosen["expert"], medium=chosen["medium"],
                      means={str(k): v for k, v in chosen["means"].items()})
-        sigma = float(replay.manifest["generation"]["d4pg"]["sigma"])
+        sigma = FIXED_POLICY_SIGMA
         if spec.level != "medium_replay":
             fixed["sigma"] = sigma
     config = continuous.generation_config(spec, d4pg.D4PGConfig())

@@ -63,7 +63,8 @@ def test_tiny_levels_are_made_from_the_replay_run_as_defined(tmp_path):
     assert fixed["expert"] == chosen["expert"] and fixed["medium"] == chosen["medium"]
     assert fixed["sources"]["replay"]["dataset"] == replay.manifest["dataset"]
 
-    sigma = replay.manifest["generation"]["d4pg"]["sigma"]
+    sigma = d4rl_levels.FIXED_POLICY_SIGMA
+    assert fixed["sigma"] == sigma == 0.1
     for level in ("expert", "medium"):
         episodes = list(logs[level].iter_episodes())
         assert sum(e.num_transitions for e in episodes) >= 12
