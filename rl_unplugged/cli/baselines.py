@@ -30,6 +30,15 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _record(study: dict, path: str | None) -> None:
+    """Writes a study's JSON to `path` (if given), saying so."""
+    import json
+
+    if path:
+        fileio.write_text(path, json.dumps(study, indent=1) + "\n")
+        print(f"recorded {path}")
+
+
 def _narrow(args: argparse.Namespace) -> int:
     import json
 
@@ -41,11 +50,8 @@ def _narrow(args: argparse.Namespace) -> int:
     study = baselines.narrow_data_study(
         args.dataset, fraction=args.fraction, learners=learners, steps=args.steps,
         seeds=tuple(range(args.seeds)), out_dir=args.out, data_dir=args.data_dir, log=print)
-    text = json.dumps(study, indent=1)
-    if args.record:
-        fileio.write_text(args.record, text + "\n")
-        print(f"recorded {args.record}")
-    print(text)
+    _record(study, args.record)
+    print(json.dumps(study, indent=1))
     return 0
 
 
@@ -64,10 +70,7 @@ def _science(args: argparse.Namespace) -> int:
         datasets, fractions, alpha=args.alpha, steps=args.steps,
         seeds=tuple(range(args.seeds)), out_dir=args.out, hidden=args.hidden,
         data_dir=args.data_dir, log=print)
-    text = json.dumps(study, indent=1)
-    if args.record:
-        fileio.write_text(args.record, text + "\n")
-        print(f"recorded {args.record}")
+    _record(study, args.record)
     print(json.dumps(study["overall"]))
     return 0
 
@@ -86,10 +89,7 @@ def _sanity(args: argparse.Namespace) -> int:
                                    seeds=tuple(range(args.seeds)), out_dir=args.out,
                                    learners={n: baselines.SANITY_LEARNERS[n] for n in names},
                                    data_dir=args.data_dir, log=print)
-    text = json.dumps(study, indent=1)
-    if args.record:
-        fileio.write_text(args.record, text + "\n")
-        print(f"recorded {args.record}")
+    _record(study, args.record)
     print(json.dumps(study["verdicts"]))
     return 0
 

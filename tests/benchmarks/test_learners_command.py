@@ -13,13 +13,16 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _learners():
+def _script(name: str, file: str):
     # Loaded by path: benchmarks/ is scripts, not a package.
-    spec = importlib.util.spec_from_file_location(
-        "bench_learners", REPO / "benchmarks" / "learners.py")
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / file)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _learners():
+    return _script("bench_learners", "learners.py")
 
 
 def test_tiny_run_has_every_row_and_imports_no_tensorflow():
@@ -95,21 +98,13 @@ def test_continuous_data_and_task_have_halfcheetah_sizes_and_episode_ids():
     assert np.asarray(discrete.step).tolist() == (np.arange(250) % 100).tolist()
 
 
-def _plain_continuous():
-    spec = importlib.util.spec_from_file_location(
-        "plain_jax_continuous", REPO / "benchmarks" / "plain_jax_continuous.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_plain_continuous_anchor_matches_the_suites_density_and_updates_every_learner():
     import jax
     import jax.numpy as jnp
 
     from rl_unplugged.agents import actor_critic
 
-    plain = _plain_continuous()
+    plain = _script("plain_jax_continuous", "plain_jax_continuous.py")
     key = jax.random.PRNGKey(0)
     mean = jax.random.normal(key, (5, 3))
     log_std = jnp.clip(jax.random.normal(jax.random.PRNGKey(1), (5, 3)), -5.0, 2.0)
