@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rl_unplugged import fileio, registry
-from rl_unplugged.specs import NOISE_LEVELS, TaskSpec
+from rl_unplugged.specs import FIXED_POLICY_SIGMA, NOISE_LEVELS, TaskSpec
 
 
 def _mib(task: TaskSpec) -> float:
@@ -79,7 +79,7 @@ def _continuous_behaviour(tasks: list[TaskSpec], noise: str, builder: str) -> li
         "choice (`generation.d4rl_level`).",
         "  - **expert**: the checkpoint with the highest mean, playing the dataset's "
         "transitions with a little action noise (mean action plus Gaussian noise of std "
-        "0.1 per half-width, clipped, as TD3's exploration; `mean_action` and "
+        f"{FIXED_POLICY_SIGMA:g} per half-width, clipped, as TD3's exploration; `mean_action` and "
         "`action_noise_std` per step); `checkpoint` = its index. (The D4PG's own 0.3 "
         "halved Hopper's expert return.)",
         "  - **medium**: among the checkpoints up to the expert one, the one whose mean is "

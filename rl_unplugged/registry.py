@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from rl_unplugged.errors import UnknownNameError
 from rl_unplugged.specs import (
-    CONTINUOUS_LEVELS,
+    D4RL_LEVELS,
     LEVELS,
     NOISE_LEVELS,
     ActionSpec,
@@ -688,7 +688,7 @@ def expert_source(spec: DatasetSpec) -> DatasetSpec:
     Expert: the checkpoint with the highest mean greedy return on held-out selection
     seeds (`generation.best_checkpoint_greedy`), not necessarily the final one.
     """
-    if spec.level not in ("expert", *CONTINUOUS_LEVELS):
+    if spec.level not in D4RL_LEVELS:
         raise ValueError(f"{spec.name} is not an expert (or D4RL-style) dataset")
     # Built from the spec's own task (not looked up by name) so that a modified task
     # (e.g. a test's small BehaviourConfig) gets its matching source; for registered

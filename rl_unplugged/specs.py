@@ -26,6 +26,12 @@ LEVELS = ("replay", "random", "expert")
 # D4RL-style fixed-policy levels (Fu et al. 2020), defined for continuous tasks only
 # (`generation/d4rl_levels.py`): the expert level above plus these three.
 CONTINUOUS_LEVELS = ("medium", "medium_replay", "medium_expert")
+# The levels a continuous task makes from its replay run (`generation/d4rl_levels.py`).
+D4RL_LEVELS = ("expert", *CONTINUOUS_LEVELS)
+# Gaussian action-noise std (per half width of the bounds) with which the expert and
+# medium checkpoints play (TD3's exploration noise; the D4PG's own 0.3 halved Hopper's
+# expert return, `datasets/behaviour_competence.md`).
+FIXED_POLICY_SIGMA = 0.1
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -399,7 +405,7 @@ class DatasetSpec:
         replay levels an episode's `checkpoint` is the latest one saved before it; the
         agent kept learning while it played, epsilon-greedily. Continuous tasks: the
         same choice by mean-action return, playing its mean action plus Gaussian noise
-        of std 0.1 (`generation/d4rl_levels.py`).
+        of std `FIXED_POLICY_SIGMA` (`generation/d4rl_levels.py`).
       medium, medium_replay, medium_expert (continuous tasks only, D4RL-style): the
         checkpoint closest to half the expert checkpoint's return, playing as the
         expert does; the replay run's episodes up to that checkpoint's save; medium

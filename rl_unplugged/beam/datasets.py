@@ -87,12 +87,11 @@ def build(patterns: Sequence[str], data_dir: str | os.PathLike | None = None, *,
     engine.require_beam()
     root = str(paths.data_dir(data_dir))
     names = expand(patterns)
-    elements = [{"name": n, "data_dir": root, "num_steps": num_steps} for n in names]
     done: dict[str, dict[str, Any]] = {}
     for stage in stages(names):
-        stage_elements = [{"name": n, "data_dir": root, "num_steps": num_steps} for n in stage]
-        done.update(zip(stage, engine.run_map(generate_element, stage_elements,
-                                              runner=runner, options=options), strict=True))
+        elements = [{"name": n, "data_dir": root, "num_steps": num_steps} for n in stage]
+        done.update(zip(stage, engine.run_map(generate_element, elements, runner=runner,
+                                              options=options), strict=True))
     prints = [done[n] for n in names]
     if prepare:
         import tensorflow_datasets as tfds
@@ -101,8 +100,8 @@ def build(patterns: Sequence[str], data_dir: str | os.PathLike | None = None, *,
 
         config = tfds.download.DownloadConfig(
             beam_runner=runner, beam_options=_beam_options(runner, options))
-        for element in elements:
-            builders.builder(element["name"], root, num_steps=num_steps).download_and_prepare(
+        for name in names:
+            builders.builder(name, root, num_steps=num_steps).download_and_prepare(
                 download_config=config)
     return prints
 

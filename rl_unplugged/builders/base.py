@@ -51,7 +51,7 @@ from rl_unplugged.data import conformance
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.prepare import ensure_raw_log
 from rl_unplugged.data.raw_log import CorruptLogError
-from rl_unplugged.specs import DatasetSpec
+from rl_unplugged.specs import FIXED_POLICY_SIGMA, DatasetSpec
 
 RLU_CITATION = """\
 @inproceedings{gulcehre2020rl,
@@ -136,9 +136,9 @@ def _generate(spec: DatasetSpec, data_dir, *, progress=None):
 # Continuous tasks' D4RL-style levels (`generation/d4rl_levels.py` defines them).
 _D4RL_LEVELS = {
     "expert": "the noise0 run's best checkpoint (mean-action return on held-out seeds) "
-              "playing with Gaussian action noise of std 0.1",
+              f"playing with Gaussian action noise of std {FIXED_POLICY_SIGMA:g}",
     "medium": "the noise0 run's checkpoint closest to half the expert's return, playing with "
-              "Gaussian action noise of std 0.1",
+              f"Gaussian action noise of std {FIXED_POLICY_SIGMA:g}",
     "medium_replay": "the noise0 run's episodes until the medium checkpoint was saved",
     "medium_expert": "the medium level's episodes, then the expert level's",
 }
@@ -266,6 +266,7 @@ class ContinuousRluBuilder(RluBuilder, skip_registration=True):
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES: ClassVar[dict[str, str]] = {
         "1.0.0": "Initial release: replay (Gaussian action noise 0..0.5 beyond the D4PG "
-                 "agent's own) and random levels, 3 runs per task, built locally from raw "
-                 "logs; steps add `mean_action` and `action_noise_std`.",
+                 "agent's own), random, and the D4RL-style expert, medium, medium_replay "
+                 "and medium_expert levels, 3 runs per task, built locally from raw logs; "
+                 "steps add `mean_action` and `action_noise_std`.",
     }

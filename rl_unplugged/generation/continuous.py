@@ -58,7 +58,7 @@ from rl_unplugged.generation.generate import (
 )
 from rl_unplugged.generation.generate import generation_config as discrete_generation_config
 from rl_unplugged.generation.replay_buffer import ReplayBuffer
-from rl_unplugged.specs import CONTINUOUS_LEVELS, BehaviourConfig, DatasetSpec, TaskSpec
+from rl_unplugged.specs import D4RL_LEVELS, BehaviourConfig, DatasetSpec, TaskSpec
 
 CONTINUOUS_GENERATOR_VERSION = 1
 
@@ -242,9 +242,12 @@ def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[d4pg.Agen
 
 
 def mean_action_policy(agent: d4pg.Agent, params: dict) -> Callable[[np.ndarray], np.ndarray]:
-    """The batched deterministic policy obs (B, D) -> actions (B, A), for the evaluator."""
-    batched = jax.jit(lambda p, obs: agent.policy.apply(p["policy"], obs).actions)
-    return lambda obs: np.asarray(batched(params, obs))
+    """The batched deterministic policy obs (B, D) -> actions (B, A), for the evaluator.
+
+    The agent's one jitted `act_batch` serves every checkpoint (agents are shared per
+    task and settings, `d4pg.agent_for`): choosing among a run's checkpoints compiles
+    once per batch size, not once per checkpoint."""
+    return lambda obs: np.asarray(agent.act_batch(params, obs))
 
 
 def best_checkpoint(raw_log_dir: str | Path, task: TaskSpec, *,
@@ -306,7 +309,7 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
     if spec.task.is_discrete:
         raise ConfigError(f"{spec.name}: {spec.task.id} has discrete actions; the continuous "
                           "generator takes continuous tasks")
-    if spec.level in ("expert", *CONTINUOUS_LEVELS):
+    if spec.level in D4RL_LEVELS:
         # The D4RL-style levels, played from (or copied out of) a replay run's log.
         from rl_unplugged.generation import d4rl_levels
 

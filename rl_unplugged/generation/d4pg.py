@@ -148,6 +148,7 @@ class Agent:
         self._dummy_obs = common.dummy_observation(task)
         self.init = jax.jit(self._init)
         self.act = jax.jit(self._act)
+        self.act_batch = jax.jit(self._act_batch)
         self.update = jax.jit(self._update)
         self.update_and_act = jax.jit(self._update_and_act)
 
@@ -163,6 +164,10 @@ class Agent:
     def _act(self, params, obs: jax.Array) -> jax.Array:
         """pi(obs): the policy's deterministic (mean) action (A,) of one observation."""
         return self.policy.apply(params["policy"], obs[None]).actions[0]
+
+    def _act_batch(self, params, obs: jax.Array) -> jax.Array:
+        """pi(obs) of a batch (B, D) -> (B, A): the evaluator's and selection's policy."""
+        return self.policy.apply(params["policy"], obs).actions
 
     def _head(self, params, obs: jax.Array, action: jax.Array) -> jax.Array:
         """Critic outputs (B, 3K) at actions in the task's bounds (normalised inside)."""

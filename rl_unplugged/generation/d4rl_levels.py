@@ -19,7 +19,7 @@ replay run of the same run index (the D4PG of `continuous.py`;
 - Both play `spec.num_steps` steps (the last episode runs to its end): episode k resets
   with `episode_seed(spec.seed, k)` and executes a_t = clip(pi(o_t) + sigma * h * eps_t,
   minimum, maximum), eps_t ~ N(0, I) from `episode_rng(spec.seed, k)`, h the half width
-  of each action dimension, sigma = `FIXED_POLICY_SIGMA` (0.1, TD3's exploration noise,
+  of each action dimension, sigma = `specs.FIXED_POLICY_SIGMA` (0.1, TD3's exploration noise,
   Fujimoto et al. 2018): some action noise for coverage, as D4RL's stochastic SAC
   policies had. Not the D4PG's own 0.3: on Hopper that halves the expert checkpoint's
   return (3,076 deterministic, 2,568 at 0.1, 1,543 at 0.3; 10 episodes each,
@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
 from pathlib import Path
 
@@ -52,7 +53,7 @@ from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
 from rl_unplugged.data.raw_log import MANIFEST, RawLog
 from rl_unplugged.errors import ConfigError
-from rl_unplugged.generation import continuous, d4pg
+from rl_unplugged.generation import behaviour_checkpoints, continuous, d4pg
 from rl_unplugged.generation.generate import (
     DEFAULT_SHARD_TRANSITIONS,
     Progress,
@@ -63,10 +64,7 @@ from rl_unplugged.generation.generate import (
     write_raw_log,
 )
 from rl_unplugged.generation.generate import generate as generate_log
-from rl_unplugged.specs import CONTINUOUS_LEVELS, DatasetSpec, TaskSpec
-
-# Gaussian action-noise std (per half width) of the expert and medium levels.
-FIXED_POLICY_SIGMA = 0.1
+from rl_unplugged.specs import D4RL_LEVELS, FIXED_POLICY_SIGMA, DatasetSpec, TaskSpec
 
 RULES = {
     "expert": "highest mean-action return on held-out selection seeds (ties: later)",
@@ -166,9 +164,9 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
     Raises:
       ConfigError: not a D4RL-style level of a continuous task, or no medium defined.
     """
-    if spec.task.action.is_discrete or spec.level not in ("expert", *CONTINUOUS_LEVELS):
+    if spec.task.action.is_discrete or spec.level not in D4RL_LEVELS:
         raise ConfigError(f"{spec.name}: D4RL-style levels are those of continuous tasks "
-                          f"({('expert', *CONTINUOUS_LEVELS)})")
+                          f"({D4RL_LEVELS})")
     sources = {k: generate_log(s, data_dir) for k, s in source_specs(spec).items()}
     fixed: dict = {"sources": {k: {"dataset": log.manifest["dataset"],
                                    "manifest_sha256": _digest(log.directory)}
@@ -178,40 +176,29 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
         chosen = choose_checkpoints(replay.directory, spec.task)
         fixed.update(rules=dict(RULES), expert=chosen["expert"], medium=chosen["medium"],
                      means={str(k): v for k, v in chosen["means"].items()})
-        sigma = FIXED_POLICY_SIGMA
         if spec.level != "medium_replay":
-            fixed["sigma"] = sigma
+            fixed["sigma"] = FIXED_POLICY_SIGMA
     config = continuous.generation_config(spec, d4pg.D4PGConfig())
     config["d4rl_level"] = fixed
 
     def play(env, log: _Log) -> dict:
         if spec.level == "medium_expert":
             medium, expert = sources["medium"], sources["expert"]
-            _copy(log, _chain(medium.iter_episodes(), expert.iter_episodes()))
+            _copy(log, itertools.chain(medium.iter_episodes(), expert.iter_episodes()))
             return {"medium_episodes": medium.num_episodes,
                     "expert_episodes": expert.num_episodes}
         index = fixed[spec.level if spec.level != "medium_replay" else "medium"]
         position = sorted(chosen["means"]).index(index)
         if spec.level == "medium_replay":
-            _, _, info = continuous.load_checkpoint(replay.directory, position)
+            _, info = behaviour_checkpoints.checkpoint_entry(replay.directory, position)
             last = info["last_episode"]
-            _copy(log, _until(replay.iter_episodes(), last))
+            _copy(log, itertools.takewhile(lambda e: e.metadata[F.EPISODE_ID] <= last,
+                                           replay.iter_episodes()))
             return {"checkpoint": index, "last_episode": last}
         agent, params, _ = continuous.load_checkpoint(replay.directory, position)
-        _play(spec, env, log, agent, params, index, sigma)
+        _play(spec, env, log, agent, params, index, FIXED_POLICY_SIGMA)
         return {"checkpoint": index, "checkpoint_mean_return": chosen["means"][index]}
 
     return write_raw_log(spec, data_dir, config, play, progress=progress,
                          shard_transitions=shard_transitions)
 
-
-def _chain(*iterables):
-    for it in iterables:
-        yield from it
-
-
-def _until(episodes, last_episode: int):
-    for episode in episodes:
-        if episode.metadata[F.EPISODE_ID] > last_episode:
-            return
-        yield episode

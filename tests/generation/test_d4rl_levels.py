@@ -9,7 +9,7 @@ from rl_unplugged.data import fields as F
 from rl_unplugged.data.raw_log import MANIFEST
 from rl_unplugged.errors import ConfigError
 from rl_unplugged.generation import continuous, d4rl_levels
-from rl_unplugged.specs import DatasetSpec
+from rl_unplugged.specs import FIXED_POLICY_SIGMA, DatasetSpec
 from tests.generation.test_continuous import _tiny
 
 
@@ -63,7 +63,7 @@ def test_tiny_levels_are_made_from_the_replay_run_as_defined(tmp_path):
     assert fixed["expert"] == chosen["expert"] and fixed["medium"] == chosen["medium"]
     assert fixed["sources"]["replay"]["dataset"] == replay.manifest["dataset"]
 
-    sigma = d4rl_levels.FIXED_POLICY_SIGMA
+    sigma = FIXED_POLICY_SIGMA
     assert fixed["sigma"] == sigma == 0.1
     for level in ("expert", "medium"):
         episodes = list(logs[level].iter_episodes())
