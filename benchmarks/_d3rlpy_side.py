@@ -41,8 +41,10 @@ def main() -> None:
         "bc_gaussian": lambda: d3rlpy.algos.BCConfig(batch_size=256, encoder_factory=encoder,
                                                      learning_rate=3e-4,
                                                      policy_type="stochastic"),
-        "td3_bc": lambda: d3rlpy.algos.TD3PlusBCConfig(**common, alpha=2.5,
-                                                       update_actor_interval=2),
+        # State normalisation on both sides (the paper's; the suite's default, eps 1e-3).
+        "td3_bc": lambda: d3rlpy.algos.TD3PlusBCConfig(
+            **common, alpha=2.5, update_actor_interval=2,
+            observation_scaler=d3rlpy.preprocessing.StandardObservationScaler()),
         "cql_sac": lambda: d3rlpy.algos.CQLConfig(**common, conservative_weight=5.0,
                                                   n_action_samples=10),
         "iql": lambda: d3rlpy.algos.IQLConfig(**common, expectile=0.7, weight_temp=3.0,

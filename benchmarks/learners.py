@@ -158,7 +158,7 @@ def jax_side(name: str, arrays: dict, steps: int, out: Path, members: int = 1) -
     """
     import jax
 
-    from rl_unplugged import agents, registry, training
+    from rl_unplugged import registry, training
     from rl_unplugged.agents import Batch
 
     continuous = name in CONTINUOUS_ALGOS
@@ -171,7 +171,8 @@ def jax_side(name: str, arrays: dict, steps: int, out: Path, members: int = 1) -
                          log_every=SETTING["log_every"], probe_every=every,
                          checkpoint_every=every, out_dir=out / f"{name}x{members}",
                          make_plots=False)
-    learner = agents.make_learner(name, task, config)
+    # Through the plan, as `train` builds it (TD3+BC's observation statistics).
+    learner = training.Plan.make(name, task, steps=steps, config=config, data=data).learner
     b = config.batch_size
     batch = Batch(*(jax.numpy.asarray(x[:b]) for x in (
         data.observation, data.action, data.reward, data.discount, data.next_observation)))

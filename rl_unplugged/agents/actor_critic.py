@@ -14,17 +14,20 @@ action back into the action spec's bounds.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from rl_unplugged import networks
 from rl_unplugged.agents import common, redo
 from rl_unplugged.agents.common import Batch, LearnerConfig, TrainingState
+from rl_unplugged.errors import ConfigError
 from rl_unplugged.specs import TaskSpec
 
 Params = Any
@@ -32,7 +35,45 @@ LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0  # The Gaussian policy's log-std range (as 
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ActorCriticConfig(LearnerConfig):
+class ContinuousConfig(LearnerConfig):
+    """Fields of every continuous learner: state normalisation (TD3+BC's, Fujimoto & Gu
+    2021, sec. 5). With it every network sees (s - mean) / (std + OBSERVATION_STD_EPS),
+    with the dataset's per-dimension mean and std; the training loop fills them from the
+    data (`Plan.make(data=...)`) and the run's config saves them, so evaluation
+    normalises the same way."""
+
+    normalize_observations: bool = False
+    observation_mean: tuple[float, ...] | None = None
+    observation_std: tuple[float, ...] | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("observation_mean", "observation_std"):
+            value = getattr(self, name)
+            if value is not None:
+                value = tuple(float(v) for v in value)
+                if not all(math.isfinite(v) for v in value):
+                    raise ValueError(f"{name} must be finite, got {value}")
+                object.__setattr__(self, name, value)
+        mean, std = self.observation_mean, self.observation_std
+        if (mean is None) != (std is None) or (mean is not None and len(mean) != len(std)):
+            raise ValueError("observation_mean and observation_std go together, with one "
+                             f"value per observation dimension; got {mean} and {std}")
+        if std is not None and min(std) < 0:
+            raise ValueError(f"observation_std must be >= 0, got {std}")
+
+    def needs_observation_stats(self) -> bool:
+        """Normalises observations but has no statistics yet (the loop computes them)."""
+        return self.normalize_observations and self.observation_mean is None
+
+    def with_observation_stats(self, mean: Sequence[float], std: Sequence[float]
+                               ) -> ContinuousConfig:
+        return dataclasses.replace(self, observation_mean=tuple(mean),
+                                   observation_std=tuple(std))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ActorCriticConfig(ContinuousConfig):
     """Fields of the continuous actor-critics; `learning_rate` is the critics' (and value's)."""
 
     TRACED = ("learning_rate", "policy_learning_rate", "discount", "tau")
@@ -56,6 +97,61 @@ class ActorCriticConfig(LearnerConfig):
     def resolve(self, task: TaskSpec) -> ActorCriticConfig:
         return self if self.discount is not None else dataclasses.replace(self,
                                                                           discount=task.gamma)
+
+
+OBSERVATION_STD_EPS = 1e-3  # Added to the std (as TD3+BC's code does): constant dims stay finite.
+
+
+def observation_stats(observations: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-dimension mean and std of (N, D) observations (float64 accumulation; the
+    array may be memory-mapped)."""
+    obs = np.asarray(observations)
+    if obs.ndim != 2 or not len(obs):
+        raise ValueError(f"observation statistics need (N, D) observations with N > 0, got "
+                         f"shape {obs.shape}")
+    mean = obs.mean(axis=0, dtype=np.float64)
+    std = obs.std(axis=0, dtype=np.float64)
+    return tuple(float(v) for v in mean), tuple(float(v) for v in std)
+
+
+def normalising_observations(learner: common.Learner) -> common.Learner:
+    """`learner` with its config's observation normalisation applied to every input: the
+    update's observations and next observations, `act`, `q_values` and the probes'
+    `represent`. Unchanged when the config does not normalise.
+
+    Raises:
+      ConfigError: normalisation on but no statistics (train through `training`, which
+        computes them, or set `observation_mean`/`observation_std`), or statistics of
+        another dimension than the task's observations.
+    """
+    config = learner.config
+    if not config.normalize_observations:
+        return learner
+    if config.observation_mean is None:
+        raise ConfigError(f"{learner.name}: normalize_observations needs the dataset's "
+                          "observation_mean and observation_std; training.train/fit "
+                          "computes them from the data (Plan.make(data=...)), or set them")
+    size = math.prod(learner.task.observation.shape)
+    if len(config.observation_mean) != size:
+        raise ConfigError(f"{learner.name}: observation statistics have "
+                          f"{len(config.observation_mean)} dims, the task "
+                          f"{learner.task.name!r} has {size}")
+    mean = jnp.asarray(config.observation_mean, jnp.float32)
+    scale = 1.0 / (jnp.asarray(config.observation_std, jnp.float32) + OBSERVATION_STD_EPS)
+
+    def norm(obs):
+        return (obs.astype(jnp.float32) - mean) * scale
+
+    def update(state, batch):
+        return learner.update(state, batch._replace(
+            observation=norm(batch.observation), next_observation=norm(batch.next_observation)))
+
+    def wrap(fn):
+        return None if fn is None else (lambda params, obs: fn(params, norm(obs)))
+
+    return dataclasses.replace(
+        learner, update=update, q_values=wrap(learner.q_values), act=wrap(learner.act),
+        represent=wrap(learner.represent or learner.network.apply))
 
 
 # ---------------------------------------------------------------------------------------

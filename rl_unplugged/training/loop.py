@@ -42,7 +42,14 @@ from jax.sharding import Mesh
 
 from rl_unplugged import agents as agents_lib
 from rl_unplugged import compile_cache
-from rl_unplugged.agents import AgentSpec, Batch, Learner, LearnerConfig, TrainingState
+from rl_unplugged.agents import (
+    AgentSpec,
+    Batch,
+    Learner,
+    LearnerConfig,
+    TrainingState,
+    actor_critic,
+)
 from rl_unplugged.data.transitions import Transitions
 from rl_unplugged.errors import ConfigError
 from rl_unplugged.specs import TaskSpec
@@ -116,8 +123,11 @@ class Plan:
     def make(cls, agent: str | AgentSpec, task: TaskSpec, *, steps: int,
              config: LearnerConfig | Mapping[str, Any] | None = None,
              seeds: Sequence[int] = (0,), grid: Mapping[str, Sequence[Any]] | None = None,
-             log_every: int = 1_000) -> Plan:
-        """Resolves and validates a plan (see `train` for the arguments).
+             log_every: int = 1_000, data: Transitions | None = None) -> Plan:
+        """Resolves and validates a plan (see `train` for the other arguments).
+
+        `data` fills what the config takes from the dataset: the observation statistics
+        of a config that normalises observations (TD3+BC's default), saved with the run.
 
         Raises:
           KeyError: unknown algorithm or hyperparameter (lists the valid ones).
@@ -132,6 +142,14 @@ class Plan:
         if steps <= 0 or log_every <= 0:
             raise ConfigError(f"steps ({steps}) and log_every ({log_every}) must be > 0")
         check_action_kind(spec, task)  # Before the learner builds a network for the task.
+        if getattr(config, "needs_observation_stats", lambda: False)():
+            if data is None:
+                raise ConfigError(f"{spec.name} normalises observations with the dataset's "
+                                  "statistics: pass data= to Plan.make (training.train "
+                                  "does), or set observation_mean/observation_std")
+            check_transitions(data, task, spec)
+            config = config.with_observation_stats(
+                *actor_critic.observation_stats(data.observation))
         learner = agents_lib.make_learner(spec, task, config)
         members = ensemble.make_members(learner.config, seeds, grid)  # Resolved config.
         return cls(spec=spec, task=task, learner=learner, seeds=tuple(int(s) for s in seeds),
@@ -409,7 +427,7 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
         holds the last finite metrics).
     """
     plan = Plan.make(agent, task, steps=steps, config=config, seeds=seeds, grid=grid,
-                     log_every=log_every)
+                     log_every=log_every, data=data)
     if probe_size <= 0:
         raise ConfigError(f"probe_size must be > 0, got {probe_size}")
     for name, every in (("probe_every", probe_every), ("checkpoint_every", checkpoint_every)):

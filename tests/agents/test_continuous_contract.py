@@ -53,8 +53,9 @@ def task(monkeypatch):
 @pytest.mark.parametrize("name,overrides,grid", CASES, ids=lambda x: str(x))
 def test_continuous_learner_contract(name, overrides, grid, task, tmp_path, monkeypatch):
     config = agents.make_config(name, **TINY, **overrides)
-    learner = agents.make_learner(name, task, config)
     data = continuous_transitions(task)
+    # Through the plan: it fills what the config takes from the data (TD3+BC's statistics).
+    learner = training.Plan.make(name, task, steps=4, config=config, data=data).learner
     batch = Batch(*(jax.numpy.asarray(x[:8]) for x in (
         data.observation, data.action, data.reward, data.discount, data.next_observation)))
     check_update_contract(learner, batch, params_atol=1e-5, loss_rtol=1e-4)

@@ -99,7 +99,8 @@ def test_continuous_learner_recycles_its_stacked_critics():
     from tests.agents.continuous_helpers import continuous_task, continuous_transitions
 
     task = continuous_task()
-    config = agents.make_config("td3_bc", hidden=(16, 16), batch_size=32, redo_every=1)
+    config = agents.make_config("td3_bc", hidden=(16, 16), batch_size=32, redo_every=1,
+                                normalize_observations=False)
     learner = agents.make_learner("td3_bc", task, config)
     data = continuous_transitions(task)
     batch = Batch(*(jnp.asarray(x[:32]) for x in (data.observation, data.action, data.reward,

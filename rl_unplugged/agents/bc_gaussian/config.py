@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from rl_unplugged.agents.common import LearnerConfig
+from rl_unplugged.agents.actor_critic import ContinuousConfig
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class BCGaussianConfig(LearnerConfig):
+class BCGaussianConfig(ContinuousConfig):
     """BC with a tanh-Gaussian policy: hidden, batch_size, learning_rate, adam_eps, ReDo
-    (see LearnerConfig); `learning_rate` is the policy's."""
+    (see LearnerConfig), state normalisation (ContinuousConfig); `learning_rate` is the
+    policy's."""
 
     TRACED = ("learning_rate",)

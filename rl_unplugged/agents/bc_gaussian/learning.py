@@ -56,7 +56,7 @@ def make_learner(config: BCGaussianConfig, task: TaskSpec) -> common.Learner:
     step = functools.partial(update, policy=policy, optimizer=optimizer, task=task)
     step = actor_critic.redo_update(
         step, [actor_critic.state_redo_part("policy", policy, init_params)], config)
-    return common.Learner(
+    return actor_critic.normalising_observations(common.Learner(
         name="bc_gaussian", config=config, task=task, network=policy, init=init, update=step,
         q_values=q_values, act=lambda p, o: actor_critic.denormalise(mean_action(p, o), task),
-        represent=lambda p, o: policy.apply(p["policy"], o))
+        represent=lambda p, o: policy.apply(p["policy"], o)))

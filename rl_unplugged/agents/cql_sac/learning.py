@@ -122,5 +122,6 @@ def make_learner(config: CQLSACConfig, task: TaskSpec) -> common.Learner:
         actor_critic.critic_redo_part(critics, task),
         actor_critic.state_redo_part("policy", policy, lambda k: policy.init(k, obs0))], config)
     fns = actor_critic.evaluation_fns(task, mean_action, critics)
-    return common.Learner(name="cql_sac", config=config, task=task, network=critics.network,
-                          init=init, update=step, **fns)
+    return actor_critic.normalising_observations(common.Learner(
+        name="cql_sac", config=config, task=task, network=critics.network, init=init,
+        update=step, **fns))

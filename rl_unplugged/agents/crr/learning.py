@@ -114,5 +114,6 @@ def make_learner(config: CRRConfig, task: TaskSpec) -> common.Learner:
         actor_critic.state_redo_part("policy", policy, lambda k: policy.init(k, obs0))], config)
     fns = actor_critic.evaluation_fns(task, mean_action, critics,
                                       losses.mixture_mean if mog else None)
-    return common.Learner(name="crr", config=config, task=task, network=critics.network,
-                          init=init, update=step, **fns)
+    return actor_critic.normalising_observations(common.Learner(
+        name="crr", config=config, task=task, network=critics.network, init=init,
+        update=step, **fns))

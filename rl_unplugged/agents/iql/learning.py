@@ -86,5 +86,6 @@ def make_learner(config: IQLConfig, task: TaskSpec) -> common.Learner:
         actor_critic.state_redo_part("value", value, lambda k: value.init(k, obs0)),
         actor_critic.state_redo_part("policy", policy, lambda k: policy.init(k, obs0))], config)
     fns = actor_critic.evaluation_fns(task, mean_action, critics)
-    return common.Learner(name="iql", config=config, task=task, network=critics.network,
-                          init=init, update=step, **fns)
+    return actor_critic.normalising_observations(common.Learner(
+        name="iql", config=config, task=task, network=critics.network, init=init,
+        update=step, **fns))

@@ -17,6 +17,7 @@ class TD3BCConfig(ActorCriticConfig):
     policy_noise: float = 0.2  # Std of the target policy smoothing noise (normalised actions).
     noise_clip: float = 0.5  # The smoothing noise is clipped to [-noise_clip, noise_clip].
     policy_freq: int = 2  # Critic updates per policy (and target) update: the policy delay.
+    normalize_observations: bool = True  # The paper's state normalisation (sec. 5).
 
     def __post_init__(self):
         super().__post_init__()

@@ -97,5 +97,6 @@ def make_learner(config: TD3BCConfig, task: TaskSpec) -> common.Learner:
         actor_critic.critic_redo_part(critics, task),
         actor_critic.state_redo_part("policy", policy, init_policy)], config)
     fns = actor_critic.evaluation_fns(task, mean_action, critics)
-    return common.Learner(name="td3_bc", config=config, task=task, network=critics.network,
-                          init=init, update=step, **fns)
+    return actor_critic.normalising_observations(common.Learner(
+        name="td3_bc", config=config, task=task, network=critics.network, init=init,
+        update=step, **fns))
