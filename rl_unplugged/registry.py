@@ -496,8 +496,32 @@ def _behaviour_continuous(num_steps: int, **changes) -> BehaviourConfig:
     return BehaviourConfig(**config)
 
 
+# Competence targets of the continuous runs: 75% (as MinAtar's, issue 8) of a published
+# online agent's return at the same step budget. D4PG's published curves give no value
+# at these budgets (datasets/behaviour_competence.md), so the anchors are:
+# - DM Control: state SAC in CURL's Table 1 (Srinivas, Laskin & Abbeel 2020, "State
+#   SAC" at 100K / 500K environment steps, 10 seeds). It has no walker_stand,
+#   finger_turn_hard or fish_swim, which therefore have no target (None).
+# - MuJoCo: TD3's own learning curves (Fujimoto et al. 2018; sfujim/TD3
+#   learning_curves/<env>/TD3_<env>-v1_{0..9}.npy, evaluations every 5,000 steps): the
+#   10 seeds' mean at 500,000 steps, on the -v1 environments (v5 here).
+def _published_target(published: float, source: str) -> CompetenceTarget:
+    return CompetenceTarget(value=round(0.75 * published, 2),
+                            source=f"75% of {published:g}, {source}")
+
+
+def _curl_sac(value: float, budget: str) -> CompetenceTarget:
+    return _published_target(value, f"state SAC at {budget} environment steps (Srinivas, "
+                                    "Laskin & Abbeel 2020, CURL, Table 1)")
+
+
+def _td3_500k(value: float, env: str) -> CompetenceTarget:
+    return _published_target(value, f"TD3's 10-seed mean at 500k steps on {env}-v1 "
+                                    f"(Fujimoto et al. 2018; sfujim/TD3 learning_curves)")
+
+
 def _control(domain_task: str, action_size: int, keys: dict[str, tuple[int, ...]],
-             num_steps: int) -> TaskSpec:
+             num_steps: int, competence: CompetenceTarget | None = None) -> TaskSpec:
     domain, task = domain_task.split("/")
     name = f"{domain}_{task}"
     size = sum(math.prod(s) for s in keys.values())
@@ -509,19 +533,20 @@ def _control(domain_task: str, action_size: int, keys: dict[str, tuple[int, ...]
         observation_keys=tuple(keys.items()),
         # The suite's 1000-step episodes (its default time limit, applied by TimeLimit);
         # gamma 0.99 as in RL Unplugged's control-suite baselines and Acme's D4PG.
-        max_episode_steps=1_000, gamma=0.99, network="mlp",
+        max_episode_steps=1_000, gamma=0.99, network="mlp", competence=competence,
         behaviour=_behaviour_continuous(num_steps),
         description=f"DM Control Suite {domain} {task} ({action_size}-d actions)")
 
 
-def _mujoco(env_id: str, obs_dim: int, action_size: int, num_steps: int) -> TaskSpec:
+def _mujoco(env_id: str, obs_dim: int, action_size: int, num_steps: int,
+            competence: CompetenceTarget) -> TaskSpec:
     name = env_id.split("-")[0].lower()
     return TaskSpec(
         domain="mujoco", name=name, env_id=env_id, rewards=_CONTINUOUS_REWARDS[f"mujoco/{name}"],
         observation=ArraySpec(shape=(obs_dim,), dtype="float32"),
         action=ActionSpec.continuous((-1.0,) * action_size, (1.0,) * action_size),
         # gymnasium's registered max_episode_steps for the v5 locomotion tasks.
-        max_episode_steps=1_000, gamma=0.99, network="mlp",
+        max_episode_steps=1_000, gamma=0.99, network="mlp", competence=competence,
         behaviour=_behaviour_continuous(num_steps),
         description=f"gymnasium {env_id} ({action_size}-d actions)")
 
@@ -531,10 +556,12 @@ def _mujoco(env_id: str, obs_dim: int, action_size: int, num_steps: int) -> Task
 # original files for walker and fish (`RLU_CONTROL_SUITE` below): those orders are the
 # originals' feature order and apply only to reading them.
 _CONTINUOUS_TASKS: tuple[TaskSpec, ...] = (
-    _control("cartpole/swingup", 1, {"position": (3,), "velocity": (2,)}, 100_000),
-    _control("cheetah/run", 6, {"position": (8,), "velocity": (9,)}, 500_000),
+    _control("cartpole/swingup", 1, {"position": (3,), "velocity": (2,)}, 100_000,
+             _curl_sac(835.0, "100K")),
+    _control("cheetah/run", 6, {"position": (8,), "velocity": (9,)}, 500_000,
+             _curl_sac(795.0, "500K")),
     _control("walker/walk", 6, {"orientations": (14,), "height": (), "velocity": (9,)},
-             500_000),
+             500_000, _curl_sac(948.0, "500K")),
     _control("walker/stand", 6, {"orientations": (14,), "height": (), "velocity": (9,)},
              300_000),
     _control("finger/turn_hard", 2, {"position": (4,), "velocity": (3,), "touch": (2,),
@@ -542,9 +569,9 @@ _CONTINUOUS_TASKS: tuple[TaskSpec, ...] = (
              500_000),
     _control("fish/swim", 5, {"joint_angles": (7,), "upright": (), "target": (3,),
                               "velocity": (13,)}, 500_000),
-    _mujoco("HalfCheetah-v5", 17, 6, 500_000),
-    _mujoco("Hopper-v5", 11, 3, 500_000),
-    _mujoco("Walker2d-v5", 17, 6, 500_000),
+    _mujoco("HalfCheetah-v5", 17, 6, 500_000, _td3_500k(8444.5, "HalfCheetah")),
+    _mujoco("Hopper-v5", 11, 3, 500_000, _td3_500k(2933.3, "Hopper")),
+    _mujoco("Walker2d-v5", 17, 6, 500_000, _td3_500k(4195.8, "Walker2d")),
 )
 _DOMAINS += _CONTINUOUS_DOMAINS
 _TASKS += _CONTINUOUS_TASKS

@@ -78,3 +78,16 @@ def test_sanity_command_names_an_unknown_learner(capsys):
     assert cli_main(["baselines", "sanity", "--learners", "bc,td4"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "unknown td4" in err and "td3_bc" in err
+
+
+def test_every_committed_baseline_config_loads_and_its_datasets_are_allowed():
+    from pathlib import Path
+
+    from rl_unplugged.evaluation import protocols
+
+    paths = sorted((Path(__file__).parents[1] / "baselines" / "configs").glob("*.json"))
+    assert len(paths) >= 13
+    for path in paths:
+        cfg = baselines.BaselineConfig.from_json(path)  # Validates agent, config, tasks.
+        for task_id, dataset in cfg.datasets.items():
+            protocols.get_protocol(task_id).check_datasets([dataset])

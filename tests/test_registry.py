@@ -215,3 +215,24 @@ def test_continuous_observations_flatten_in_the_registered_order():
     assert obs.shape == (24,) and obs.dtype == np.float32
     np.testing.assert_array_equal(obs[:14], raw["orientations"].astype(np.float32))
     assert obs[14] == np.float32(raw["height"]) and obs[15:].shape == (9,)
+
+
+def test_every_built_task_has_a_sourced_competence_target_or_says_why_not():
+    """Targets are 75% of the published value their source names (issue 8's rule); the
+    continuous tasks without a published same-budget return have none."""
+    import re
+
+    without = {t.id for t in registry.tasks() if t.behaviour is not None and t.competence is None}
+    assert without == {"control/walker_stand", "control/finger_turn_hard", "control/fish_swim"}
+    checked = 0
+    for task in registry.tasks():
+        c = task.competence
+        if c is None or not c.source.startswith("75% of "):
+            continue
+        checked += 1
+        m = (re.match(r"75% of ([-\d.]+),", c.source)
+             or re.match(r"75% of MinAtar's DQN at 5M frames, ([-\d.]+) ", c.source))
+        published = float(m.group(1))
+        assert c.value == pytest.approx(0.75 * published, abs=0.01), task.id
+    assert checked == 11  # 5 MinAtar, 3 DM Control, 3 MuJoCo.
+    assert registry.get_task("mujoco/hopper").competence.value == pytest.approx(2200.0, abs=0.1)
