@@ -9,6 +9,7 @@ import pytest
 
 from rl_unplugged import agents, errors, registry, training
 from rl_unplugged.agents import Batch, actor_critic
+from rl_unplugged.training import loop
 from tests.agents.continuous_helpers import continuous_task, continuous_transitions
 
 TINY = {"hidden": (16, 16), "batch_size": 8}
@@ -116,3 +117,21 @@ def test_the_run_records_the_data_statistics_and_its_policy_uses_them(tmp_path, 
                                 observation_mean=(0.0,) * 3, observation_std=(1.0,) * 3)
     plan = training.Plan.make("td3_bc", task, steps=2, config=given, data=data)
     assert plan.config.observation_mean == (0.0,) * 3
+
+
+def test_a_run_saved_before_normalisation_existed_loads_unnormalised(tmp_path, monkeypatch):
+    import json
+
+    task = continuous_task()
+    monkeypatch.setitem(registry.TASKS, task.id, task)
+    data = skewed(task)
+    training.train("td3_bc", data, task, steps=2, log_every=2, out_dir=tmp_path / "run",
+                   config={**TINY, "normalize_observations": False}, make_plots=False)
+    before = training.load_policy(tmp_path / "run")(data.observation[:5])
+    path = tmp_path / "run" / loop.CONFIG_FILE
+    header = json.loads(path.read_text())
+    for key in ("normalize_observations", "observation_mean", "observation_std"):
+        del header["config"][key]
+    path.write_text(json.dumps(header))
+    np.testing.assert_array_equal(training.load_policy(tmp_path / "run")(data.observation[:5]),
+                                  before)
