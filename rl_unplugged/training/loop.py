@@ -126,13 +126,15 @@ class Plan:
              log_every: int = 1_000, data: Transitions | None = None) -> Plan:
         """Resolves and validates a plan (see `train` for the other arguments).
 
-        `data` fills what the config takes from the dataset: the observation statistics
-        of a config that normalises observations (TD3+BC's default), saved with the run.
+        `data`, when given, is checked (`check`) and fills what the config takes from
+        the dataset: the observation statistics of a config that normalises
+        observations (TD3+BC's default), saved with the run.
 
         Raises:
           KeyError: unknown algorithm or hyperparameter (lists the valid ones).
-          ConfigError: invalid settings.
-          IncompatibleError: the agent learns another action kind than the task has.
+          ConfigError: invalid settings (or data, see `check`).
+          IncompatibleError: the agent learns another action kind than the task has, or
+            the data does not fit (see `check`).
         """
         spec = agents_lib.get_agent(agent) if isinstance(agent, str) else agent
         if config is None or isinstance(config, Mapping):
@@ -142,18 +144,23 @@ class Plan:
         if steps <= 0 or log_every <= 0:
             raise ConfigError(f"steps ({steps}) and log_every ({log_every}) must be > 0")
         check_action_kind(spec, task)  # Before the learner builds a network for the task.
-        if getattr(config, "needs_observation_stats", lambda: False)():
+        if data is not None:
+            check_transitions(data, task, spec)  # Before statistics are taken from it.
+        if (isinstance(config, actor_critic.ContinuousConfig)
+                and config.needs_observation_stats()):
             if data is None:
                 raise ConfigError(f"{spec.name} normalises observations with the dataset's "
                                   "statistics: pass data= to Plan.make (training.train "
                                   "does), or set observation_mean/observation_std")
-            check_transitions(data, task, spec)
             config = config.with_observation_stats(
                 *actor_critic.observation_stats(data.observation))
         learner = agents_lib.make_learner(spec, task, config)
         members = ensemble.make_members(learner.config, seeds, grid)  # Resolved config.
-        return cls(spec=spec, task=task, learner=learner, seeds=tuple(int(s) for s in seeds),
+        plan = cls(spec=spec, task=task, learner=learner, seeds=tuple(int(s) for s in seeds),
                    grid=grid, members=members, steps=steps, log_every=log_every)
+        if data is not None:
+            plan._check_batch_size(data)
+        return plan
 
     @property
     def config(self) -> LearnerConfig:
@@ -168,6 +175,9 @@ class Plan:
             (minibatches are drawn with replacement, so every batch would repeat rows).
         """
         check_transitions(data, self.task, self.spec)
+        self._check_batch_size(data)
+
+    def _check_batch_size(self, data: Transitions) -> None:
         if self.config.batch_size > data.size:
             raise ConfigError(f"batch_size {self.config.batch_size} is larger than the "
                               f"dataset's {data.size} transitions; use a batch_size <= "
@@ -426,6 +436,7 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
       NonFiniteLossError: a metric became non-finite (failure.json names the step and
         holds the last finite metrics).
     """
+    # With the data: checks it before the run directory is touched.
     plan = Plan.make(agent, task, steps=steps, config=config, seeds=seeds, grid=grid,
                      log_every=log_every, data=data)
     if probe_size <= 0:
@@ -434,7 +445,6 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
         if every is not None and (every <= 0 or every % log_every):
             raise ConfigError(f"{name} ({every}) must be a positive multiple of log_every "
                               f"({log_every})")
-    plan.check(data)  # Before the run directory is touched.
 
     run = RunDir(out_dir) if out_dir is not None else None
     start = 0
