@@ -497,11 +497,16 @@ def _behaviour_continuous(num_steps: int, **changes) -> BehaviourConfig:
 
 
 # Competence targets of the continuous runs: 75% (as MinAtar's, issue 8) of a published
-# online agent's return at the same step budget. D4PG's published curves give no value
-# at these budgets (datasets/behaviour_competence.md), so the anchors are:
-# - DM Control: state SAC in CURL's Table 1 (Srinivas, Laskin & Abbeel 2020, "State
-#   SAC" at 100K / 500K environment steps, 10 seeds). It has no walker_stand,
-#   finger_turn_hard or fish_swim, which therefore have no target (None).
+# online agent's return at the same step budget:
+# - DM Control, the PlaNet tasks: state SAC in CURL's Table 1 (Srinivas, Laskin & Abbeel
+#   2020, "State SAC" at 100K / 500K environment steps, 10 seeds).
+# - DM Control, walker_stand and finger_turn_hard (not in that table): Acme's D4PG, the
+#   behaviour agent's own family, from the 10 runs DreamerV3 compares against
+#   (danijar/dreamerv3 commit 2411f7d1, scores/dmc_proprio-d4pg.json.gz: one point per
+#   episode, x in environment steps): the seeds' mean of each seed's points in the 50k
+#   steps up to the budget. fish_swim has no D4PG run there, and its two published SAC
+#   curves disagree eightfold at 500k (65 and 526; datasets/behaviour_competence.md), so
+#   it has no target (None).
 # - MuJoCo: TD3's own learning curves (Fujimoto et al. 2018; sfujim/TD3
 #   learning_curves/<env>/TD3_<env>-v1_{0..9}.npy, evaluations every 5,000 steps): the
 #   10 seeds' mean at 500,000 steps, on the -v1 environments (v5 here).
@@ -513,6 +518,11 @@ def _published_target(published: float, source: str) -> CompetenceTarget:
 def _curl_sac(value: float, budget: str) -> CompetenceTarget:
     return _published_target(value, f"state SAC at {budget} environment steps (Srinivas, "
                                     "Laskin & Abbeel 2020, CURL, Table 1)")
+
+
+def _acme_d4pg(value: float, window: str) -> CompetenceTarget:
+    return _published_target(value, f"Acme's D4PG, 10-seed mean of the episodes in {window} "
+                                    "environment steps (danijar/dreamerv3 scores)")
 
 
 def _td3_500k(value: float, env: str) -> CompetenceTarget:
@@ -539,7 +549,7 @@ def _control(domain_task: str, action_size: int, keys: dict[str, tuple[int, ...]
 
 
 def _mujoco(env_id: str, obs_dim: int, action_size: int, num_steps: int,
-            competence: CompetenceTarget) -> TaskSpec:
+            competence: CompetenceTarget, **behaviour) -> TaskSpec:
     name = env_id.split("-")[0].lower()
     return TaskSpec(
         domain="mujoco", name=name, env_id=env_id, rewards=_CONTINUOUS_REWARDS[f"mujoco/{name}"],
@@ -547,7 +557,7 @@ def _mujoco(env_id: str, obs_dim: int, action_size: int, num_steps: int,
         action=ActionSpec.continuous((-1.0,) * action_size, (1.0,) * action_size),
         # gymnasium's registered max_episode_steps for the v5 locomotion tasks.
         max_episode_steps=1_000, gamma=0.99, network="mlp", competence=competence,
-        behaviour=_behaviour_continuous(num_steps),
+        behaviour=_behaviour_continuous(num_steps, **behaviour),
         description=f"gymnasium {env_id} ({action_size}-d actions)")
 
 
@@ -563,10 +573,10 @@ _CONTINUOUS_TASKS: tuple[TaskSpec, ...] = (
     _control("walker/walk", 6, {"orientations": (14,), "height": (), "velocity": (9,)},
              500_000, _curl_sac(948.0, "500K")),
     _control("walker/stand", 6, {"orientations": (14,), "height": (), "velocity": (9,)},
-             300_000),
+             300_000, _acme_d4pg(881.0, "250k-300k")),
     _control("finger/turn_hard", 2, {"position": (4,), "velocity": (3,), "touch": (2,),
                                      "target_position": (2,), "dist_to_target": ()},
-             500_000),
+             500_000, _acme_d4pg(448.8, "450k-500k")),
     _control("fish/swim", 5, {"joint_angles": (7,), "upright": (), "target": (3,),
                               "velocity": (13,)}, 500_000),
     _mujoco("HalfCheetah-v5", 17, 6, 500_000, _td3_500k(8444.5, "HalfCheetah")),
