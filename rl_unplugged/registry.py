@@ -549,7 +549,7 @@ def _control(domain_task: str, action_size: int, keys: dict[str, tuple[int, ...]
 
 
 def _mujoco(env_id: str, obs_dim: int, action_size: int, num_steps: int,
-            competence: CompetenceTarget, **behaviour) -> TaskSpec:
+            competence: CompetenceTarget) -> TaskSpec:
     name = env_id.split("-")[0].lower()
     return TaskSpec(
         domain="mujoco", name=name, env_id=env_id, rewards=_CONTINUOUS_REWARDS[f"mujoco/{name}"],
@@ -557,7 +557,7 @@ def _mujoco(env_id: str, obs_dim: int, action_size: int, num_steps: int,
         action=ActionSpec.continuous((-1.0,) * action_size, (1.0,) * action_size),
         # gymnasium's registered max_episode_steps for the v5 locomotion tasks.
         max_episode_steps=1_000, gamma=0.99, network="mlp", competence=competence,
-        behaviour=_behaviour_continuous(num_steps, **behaviour),
+        behaviour=_behaviour_continuous(num_steps),
         description=f"gymnasium {env_id} ({action_size}-d actions)")
 
 
