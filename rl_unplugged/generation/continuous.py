@@ -2,7 +2,8 @@
 
 `generation.generate` hands continuous tasks (DM Control Suite, gymnasium MuJoCo) to
 `generate` here; the raw log, shards, resume states and checkpoints are those of the
-discrete path (`generate.py`), the agent is `d4pg.py`'s.
+discrete path (`generate.py`), the agent is `d4pg.py`'s, or the fallback SAC of
+`sac.py` when `generate` is given a `sac.SACConfig`.
 
 Levels:
   replay: the D4PG learns online from its first step; every episode it plays is logged.
@@ -13,6 +14,12 @@ Levels:
     level (`spec.noise`), independent Gaussians, so one Gaussian of that std. Logged per
     step beside the executed `action`: `mean_action` = pi(o_k) and `action_noise_std` =
     std. The D4PG learns from the executed actions (n-step transitions).
+  replay with SAC (`config=sac.SACConfig()`): the executed action is the policy's own
+    sample tanh(mu(o_k) + sigma(o_k) * eps_k) mapped into the bounds, plus the level's
+    noise: clip(that + noise * h * eps'_k, minimum, maximum), eps_k, eps'_k ~ N(0, I)
+    from the episode's generator. Logged: `mean_action` = the deterministic action
+    tanh(mu(o_k)) in the bounds, `action_noise_std` = the level's noise only (the
+    policy's own std is state-dependent; it is not a per-step scalar).
   random: uniform actions in the bounds from the episode's generator (`mean_action` =
     the action, `action_noise_std` 0).
   expert, medium, medium_replay, medium_expert: the D4RL-style fixed-policy levels,
@@ -45,7 +52,7 @@ from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
 from rl_unplugged.data.raw_log import RawLog
 from rl_unplugged.errors import ConfigError
-from rl_unplugged.generation import behaviour_checkpoints, d4pg
+from rl_unplugged.generation import behaviour_checkpoints, d4pg, sac
 from rl_unplugged.generation.generate import (
     DEFAULT_SHARD_TRANSITIONS,
     LearningRun,
@@ -62,9 +69,15 @@ from rl_unplugged.specs import D4RL_LEVELS, BehaviourConfig, DatasetSpec, TaskSp
 
 CONTINUOUS_GENERATOR_VERSION = 1
 
+BehaviourAgent = d4pg.Agent | sac.Agent
+AgentConfig = d4pg.D4PGConfig | sac.SACConfig
+# The manifest's key of each behaviour agent's settings.
+AGENT_KEYS = {d4pg.D4PGConfig: "d4pg", sac.SACConfig: "sac"}
 
-def generation_config(spec: DatasetSpec, config: d4pg.D4PGConfig) -> dict:
-    """The discrete path's generation config plus the action space and the D4PG's settings."""
+
+def generation_config(spec: DatasetSpec, config: AgentConfig) -> dict:
+    """The discrete path's generation config plus the action space and the behaviour
+    agent's settings (under 'd4pg' or 'sac')."""
     out = discrete_generation_config(spec)
     action = spec.task.action
     out["continuous_generator_version"] = CONTINUOUS_GENERATOR_VERSION
@@ -72,7 +85,7 @@ def generation_config(spec: DatasetSpec, config: d4pg.D4PGConfig) -> dict:
                              "maximum": list(action.maximum)}
     out["task"]["observation_keys"] = [[k, list(s)] for k, s in spec.task.observation_keys]
     if spec.level == "replay":
-        out["d4pg"] = dataclasses.asdict(config)
+        out[AGENT_KEYS[type(config)]] = dataclasses.asdict(config)
     return out
 
 
@@ -153,10 +166,51 @@ def _run_random(spec: DatasetSpec, env, log: _Log) -> None:
     writer.commit(resume_state={"env_steps": np.int64(log.num_transitions)})
 
 
-def _run_replay(spec: DatasetSpec, env, log: _Log, config: d4pg.D4PGConfig) -> dict:
-    """The replay level: the D4PG learns online; every episode is logged."""
+def _explorer(spec: DatasetSpec, config: AgentConfig, low: np.ndarray, high: np.ndarray
+              ) -> Callable[[jax.Array, np.random.Generator], tuple[np.ndarray, np.ndarray,
+                                                                       float]]:
+    """out (the agent's `explore`), rng -> (executed action, mean action, logged std)."""
+    half = (high - low) / 2
+    if isinstance(config, sac.SACConfig):
+        noise_scale = spec.noise * half
+
+        def sac_step(out, rng):
+            mean, mu, std = np.asarray(out)
+            # Two draws per step whatever the noise: the stream is fixed by the episode.
+            policy = np.tanh(mu + std * rng.standard_normal(mu.shape))
+            executed = np.clip(low + (policy + 1) * half
+                               + noise_scale * rng.standard_normal(mu.shape), low, high)
+            return executed.astype(np.float32), mean, spec.noise
+
+        return sac_step
+    std = math.sqrt(config.sigma**2 + spec.noise**2)
+    scale = (std * half).astype(np.float32)
+
+    def d4pg_step(out, rng):
+        mean = np.asarray(out)
+        # One draw per step whatever the noise: the stream is fixed by the episode.
+        executed = np.clip(mean + scale * rng.standard_normal(mean.shape),
+                           low, high).astype(np.float32)
+        return executed, mean, std
+
+    return d4pg_step
+
+
+def behaviour_agent(task: TaskSpec, behaviour: BehaviourConfig, config: AgentConfig
+                    ) -> BehaviourAgent:
+    """The shared D4PG or SAC agent of `config`'s type."""
+    if isinstance(config, sac.SACConfig):
+        return sac.agent_for(task, behaviour, config)
+    if isinstance(config, d4pg.D4PGConfig):
+        return d4pg.agent_for(task, behaviour, config)
+    raise ConfigError(f"unknown behaviour agent config {type(config).__name__}; "
+                      f"expected one of {[c.__name__ for c in AGENT_KEYS]}")
+
+
+def _run_replay(spec: DatasetSpec, env, log: _Log, config: AgentConfig) -> dict:
+    """The replay level: the D4PG (or SAC) learns online; every episode is logged."""
     task, cfg, writer = spec.task, spec.task.behaviour, log.writer
-    agent = d4pg.agent_for(task, cfg, config)
+    agent = behaviour_agent(task, cfg, config)
     state = agent.init(jax.random.PRNGKey(spec.seed))
     buffer = ReplayBuffer(cfg.replay_capacity, task.observation.shape,
                           np.dtype(task.observation.dtype), spec.seed, cfg.batch_size,
@@ -168,11 +222,12 @@ def _run_replay(spec: DatasetSpec, env, log: _Log, config: d4pg.D4PGConfig) -> d
     state = run.restore(state)
 
     low, high = envs.action_bounds(task.action)
-    half = (high - low) / 2
-    std = math.sqrt(config.sigma**2 + spec.noise**2)
-    scale = (std * half).astype(np.float32)
+    behave = _explorer(spec, config, low, high)
     nstep = NStep(config.n_step, task.gamma, buffer.add)
-    act, update_and_act = agent.act, agent.update_and_act
+    if isinstance(agent, sac.Agent):
+        act, update_and_act = agent.explore, agent.update_and_explore
+    else:
+        act, update_and_act = agent.act, agent.update_and_act
     eid = writer.num_episodes - 1
     while log.num_transitions < spec.num_steps:
         eid = writer.num_episodes
@@ -183,14 +238,11 @@ def _run_replay(spec: DatasetSpec, env, log: _Log, config: d4pg.D4PGConfig) -> d
         pending = None
         while True:
             if pending is None:
-                mean = act(state.params, obs)
+                out = act(state.params, obs)
             else:
-                state, mean, _ = update_and_act(state, pending, obs)
+                state, out, _ = update_and_act(state, pending, obs)
                 pending = None
-            mean = np.asarray(mean)
-            # One draw per step whatever the noise: the stream is fixed by the episode.
-            executed = np.clip(mean + scale * rng.standard_normal(mean.shape),
-                               low, high).astype(np.float32)
+            executed, mean, std = behave(out, rng)
             ts = env.step(executed)
             nstep.step(obs, executed, ts.reward, ts.observation, ts.terminated, ts.last)
             run.env_steps += 1
@@ -211,18 +263,22 @@ def _run_replay(spec: DatasetSpec, env, log: _Log, config: d4pg.D4PGConfig) -> d
     return run.finish(jax.device_get(state.params), eid)
 
 
-def _agent_of(manifest: dict) -> d4pg.Agent:
-    """The D4PG a raw log's manifest records (its registered task and settings)."""
+def _agent_of(manifest: dict) -> BehaviourAgent:
+    """The D4PG (or SAC) a raw log's manifest records (its registered task and settings)."""
     generation = manifest["generation"]
     task = registry.get_task(generation["task"]["id"])
     behaviour = dict(generation["behaviour"], hidden=tuple(generation["behaviour"]["hidden"]))
+    if "sac" in generation:
+        return sac.agent_for(task, BehaviourConfig(**behaviour),
+                             sac.SACConfig(**generation["sac"]))
     # Logs made before D4PGConfig.torso existed used the ReLU networks ('mlp').
     return d4pg.agent_for(task, BehaviourConfig(**behaviour),
                           d4pg.D4PGConfig(**{"torso": "mlp", **generation["d4pg"]}))
 
 
-def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[d4pg.Agent, dict, dict]:
-    """D4PG checkpoint `index` (Python indexing; -1: the latest) of a continuous raw log.
+def load_checkpoint(raw_log_dir: str | Path, index: int = -1
+                    ) -> tuple[BehaviourAgent, dict, dict]:
+    """D4PG (or SAC) checkpoint `index` (Python indexing; -1: the latest) of a continuous raw log.
 
     Returns:
       (agent, params, info): the agent (its `act` gives the mean action), the params
@@ -241,7 +297,7 @@ def load_checkpoint(raw_log_dir: str | Path, index: int = -1) -> tuple[d4pg.Agen
     return agent, params, dict(info)
 
 
-def mean_action_policy(agent: d4pg.Agent, params: dict) -> Callable[[np.ndarray], np.ndarray]:
+def mean_action_policy(agent: BehaviourAgent, params: dict) -> Callable[[np.ndarray], np.ndarray]:
     """The batched deterministic policy obs (B, D) -> actions (B, A), for the evaluator.
 
     The agent's one jitted `act_batch` serves every checkpoint (agents are shared per
@@ -297,11 +353,13 @@ def learning_curve(raw_log_dir: str | Path, *, num_episodes: int = 5,
 def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
              progress: Progress | None = None,
              shard_transitions: int = DEFAULT_SHARD_TRANSITIONS,
-             config: d4pg.D4PGConfig | None = None) -> RawLog:
+             config: AgentConfig | None = None) -> RawLog:
     """Builds (or resumes) the raw log of a continuous task's dataset (see the module doc).
 
     Same contract as `generation.generate` (which calls this for continuous tasks);
-    `config` overrides the D4PG's own settings (default `D4PGConfig()`).
+    `config` overrides the D4PG's own settings (default `D4PGConfig()`), or with a
+    `sac.SACConfig` makes SAC the behaviour agent (the fallback; logs it in the manifest
+    under 'sac', so its checkpoints load as SAC's).
 
     Raises:
       ConfigError: a discrete task; the D4RL-style levels' errors (`d4rl_levels`).

@@ -69,6 +69,9 @@ def test_sac_policy_and_temperature_losses():
           (0.5 * -1 - 2 + 0.5 * 1 - 0) / 2)
     # -log_temp * mean(log pi + target_entropy) = -0.5 * mean(-2, -4).
     close(cql.temperature_loss(jnp.array(0.5), jnp.array([-1.0, -3.0]), -1.0), 1.5)
+    # y = r + d (min Q' - temp log pi'): 1 + 0.9 (3 - 0.5 * -2) = 4.6; 2 + 0 * (...) = 2.
+    close(cql.soft_td_target(jnp.array([1.0, 2.0]), jnp.array([0.9, 0.0]),
+                             jnp.array([3.0, 5.0]), jnp.array([-2.0, 1.0]), 0.5), [4.6, 2.0])
 
 
 def test_crr_advantage_and_filters():

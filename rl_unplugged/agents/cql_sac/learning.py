@@ -34,8 +34,8 @@ def update(state: TrainingState, batch: Batch, *, critics: actor_critic.Critics,
     next_action, next_log_pi = actor_critic.sample(next_out.mean, next_out.log_std, next_key)
     next_q = actor_critic.min_over_critics(critics.values(
         state.target_params["critic"], batch.next_observation, next_action))
-    target = batch.reward + hp["discount"] * batch.discount * (
-        next_q - temperature * next_log_pi)
+    target = losses.soft_td_target(batch.reward, hp["discount"] * batch.discount, next_q,
+                                   next_log_pi, temperature)
 
     # N policy and N uniform actions per state, evaluated in one batch of N * B.
     out = policy.apply(state.params["policy"], obs)

@@ -37,6 +37,14 @@ def cql_penalty(q_uniform: jax.Array, q_policy: jax.Array, log_pi: jax.Array,
     return jnp.mean(logsumexp(both, axis=1), axis=-1) - jnp.mean(q_data, axis=-1)
 
 
+def soft_td_target(reward: jax.Array, discount: jax.Array, next_q: jax.Array,
+                   next_log_pi: jax.Array, temperature: jax.Array) -> jax.Array:
+    """SAC's critic target y = r + discount * (min_i Q'_i(s', a') - temp log pi(a'|s')),
+    a' ~ pi(.|s'); `discount` the whole multiplier (gamma * not-done, or an n-step
+    gamma^m with 0 after a termination); all (B,)."""
+    return reward + discount * (next_q - temperature * next_log_pi)
+
+
 def sac_policy_loss(log_pi: jax.Array, q: jax.Array, temperature: jax.Array) -> jax.Array:
     """mean(temp log pi(a|s) - Q(s, a)); log_pi, q (B,)."""
     return jnp.mean(temperature * log_pi - q)

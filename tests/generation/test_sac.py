@@ -1,0 +1,135 @@
+"""The fallback SAC behaviour agent: its update, and raw logs it writes, resumes and loads."""
+
+import jax
+import numpy as np
+import pytest
+
+from rl_unplugged import generation, paths
+from rl_unplugged.agents import actor_critic
+from rl_unplugged.agents.common import Batch
+from rl_unplugged.data import fields as F
+from rl_unplugged.data.raw_log import RawLog
+from rl_unplugged.errors import ConfigError
+from rl_unplugged.generation import continuous, sac
+
+from .test_continuous import _tiny
+
+
+def _batch(seed: int = 0) -> Batch:
+    rng = np.random.default_rng(seed)
+    return Batch(rng.standard_normal((4, 5)).astype(np.float32),
+                 rng.uniform(-1, 1, (4, 1)).astype(np.float32), np.ones(4, np.float32),
+                 np.full(4, 0.9, np.float32), rng.standard_normal((4, 5)).astype(np.float32))
+
+
+def test_sac_update_moves_every_part_and_polyak_averages_the_targets():
+    task = _tiny("rlu_control/cartpole_swingup_noise20_run0").task
+    config = sac.SACConfig(tau=0.25)
+    agent = sac.agent_for(task, task.behaviour, config)
+    state = agent.init(jax.random.PRNGKey(0))
+    batch = _batch()
+    one, out, metrics = agent.update_and_explore(state, batch, batch.observation[0])
+    assert np.isfinite([float(v) for v in metrics.values()]).all()
+    for part in ("policy", "critic", "log_alpha"):
+        moved = jax.tree.map(lambda a, b: bool((a != b).any()), state.params[part],
+                             one.params[part])
+        assert all(jax.tree.leaves(moved)), part
+    # theta' <- tau theta + (1 - tau) theta' after the update, with the initial targets.
+    expected = jax.tree.map(lambda t, p: 0.75 * t + 0.25 * p, state.target_params["critic"],
+                            one.params["critic"])
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7),
+                 one.target_params["critic"], expected)
+    # explore: (deterministic action in the bounds, pre-tanh mean, std) of the new params.
+    out = np.asarray(out)
+    assert out.shape == (3, 1) and out[2, 0] > 0
+    np.testing.assert_allclose(out[0], np.tanh(out[1]), rtol=1e-6)  # Bounds are [-1, 1].
+    np.testing.assert_array_equal(out[0], agent.act(one.params, batch.observation[0]))
+    np.testing.assert_allclose(agent.act_batch(one.params, batch.observation)[0], out[0],
+                               rtol=1e-5)  # (A batch of 4 rounds its matmuls differently.)
+
+
+def test_sac_critic_regresses_on_the_reward_when_the_discount_is_zero():
+    # d = 0 (terminations): the soft target is r alone, whatever Q' and the temperature;
+    # both critics fit the batch's rewards.
+    task = _tiny("rlu_control/cartpole_swingup_noise20_run0").task
+    agent = sac.agent_for(task, task.behaviour, sac.SACConfig(learning_rate=1e-2))
+    state = agent.init(jax.random.PRNGKey(1))
+    batch = _batch(1)._replace(reward=np.float32([1.0, -2.0, 3.0, 0.5]),
+                               discount=np.zeros(4, np.float32))
+    for _ in range(100):
+        state, _ = agent.update(state, batch)
+    q = agent.critics.values(state.params["critic"], batch.observation,
+                             actor_critic.normalise(batch.action, task))
+    np.testing.assert_allclose(q, np.broadcast_to(batch.reward, (2, 4)), atol=0.1)
+
+
+def test_sac_config_is_validated():
+    for bad in ({"learning_rate": 0}, {"tau": 0}, {"tau": 1.5}, {"initial_temperature": 0},
+                {"n_step": 0}, {"num_critics": 0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            sac.SACConfig(**bad)
+    with pytest.raises(ConfigError, match="unknown behaviour agent config"):
+        continuous.behaviour_agent(_tiny("rlu_control/cartpole_swingup_noise0_run0").task,
+                                   _tiny("rlu_control/cartpole_swingup_noise0_run0")
+                                   .task.behaviour, object())
+
+
+def test_sac_replay_log_samples_the_policy_and_loads_as_sac(tmp_path):
+    spec = _tiny("rlu_control/cartpole_swingup_noise20_run0")
+    log = continuous.generate(spec, tmp_path, config=sac.SACConfig())
+    episodes = list(log.iter_episodes())
+    assert len(episodes) == 4 and log.num_transitions == 12
+    manifest = log.manifest
+    assert "d4pg" not in manifest["generation"]
+    assert manifest["generation"]["sac"] == {"learning_rate": 3e-4, "tau": 0.005,
+                                             "initial_temperature": 1.0,
+                                             "target_entropy": None, "n_step": 1,
+                                             "num_critics": 2}
+    # n = 1: transitions enter the buffer each step; updates from step 4 (the warm-up).
+    assert manifest["checkpoints"][-1]["sgd_steps"] == 9
+    for ep in episodes:
+        steps = ep.steps
+        np.testing.assert_array_equal(steps[F.ACTION_NOISE_STD],
+                                      np.float32([0.2, 0.2, 0.2, 0]))
+        executed, mean = steps[F.ACTION][:3], steps[F.MEAN_ACTION][:3]
+        assert (np.abs(executed) <= 1).all() and (np.abs(mean) <= 1).all()
+        assert not np.array_equal(executed, mean)
+    # The checkpoints load as SAC's; their mean action is what the log recorded after them.
+    agent, params, info = continuous.load_checkpoint(log.directory, 0)
+    assert isinstance(agent, sac.Agent) and set(params) == {"policy", "critic", "log_alpha"}
+    first_after = episodes[info["last_episode"] + 1]
+    assert first_after.metadata[F.CHECKPOINT] == 0
+    curve = continuous.learning_curve(log.directory, num_episodes=2, task=spec.task)
+    assert [r["checkpoint"] for r in curve] == [0, 1]
+    assert all(0 <= r["mean_action_return"] <= 3 for r in curve)
+    # The same registered name with the D4PG is another generation config: refused.
+    with pytest.raises(ValueError, match="generation config"):
+        continuous.generate(spec, tmp_path)
+
+
+def test_an_interrupted_sac_run_resumes_to_the_same_log(tmp_path):
+    spec = _tiny("rlu_control/cartpole_swingup_noise20_run0")
+    config = sac.SACConfig()
+    whole = continuous.generate(spec, tmp_path / "whole", shard_transitions=3, config=config)
+    calls = []
+
+    def crash_in_the_third_episode(n):
+        calls.append(n)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        continuous.generate(spec, tmp_path / "resumed", shard_transitions=3, config=config,
+                            progress=crash_in_the_third_episode)
+    assert RawLog(paths.raw_dir(spec, tmp_path / "resumed"), require_complete=False,
+                  verify=False).num_episodes == 2
+    resumed = continuous.generate(spec, tmp_path / "resumed", shard_transitions=3,
+                                  config=config)
+    for a, b in zip(whole.iter_episodes(), resumed.iter_episodes(), strict=True):
+        for key in (F.ACTION, F.MEAN_ACTION, F.OBSERVATION, F.REWARD):
+            np.testing.assert_array_equal(a.steps[key], b.steps[key], err_msg=key)
+    assert [c["sha256"] for c in whole.manifest["checkpoints"]] == \
+        [c["sha256"] for c in resumed.manifest["checkpoints"]]
+    # generation.generate (the registry's door) still builds the D4PG for the same spec.
+    d4pg_log = generation.generate(spec, tmp_path / "d4pg")
+    assert "d4pg" in d4pg_log.manifest["generation"]
