@@ -136,27 +136,87 @@ def independent_members(members: Sequence[Mapping[str, Any]]) -> list[tuple[int,
     return [(int(m["member"]), int(m["seed"])) for m in members]
 
 
+TASK_DONE = "baseline_task.json"  # In a task's run directory once its records are saved.
+
+
+def _task_identity(cfg: BaselineConfig, task_id: str) -> dict[str, Any]:
+    """What a task's saved records are a function of: reused only when all of it matches."""
+    from rl_unplugged.evaluation import protocols
+
+    protocol = protocols.get_protocol(task_id)
+    return {"agent": cfg.agent, "steps": cfg.steps, "seeds": list(cfg.seeds),
+            "config": json.loads(json.dumps(dict(cfg.config))), "task": task_id,
+            "dataset": cfg.datasets[task_id], "protocol_hash": protocol.hash}
+
+
+def _finished_task(out: Path, cfg: BaselineConfig, task_id: str
+                   ) -> list[tuple[int, dict[str, Any]]] | None:
+    """(seed, record) of a task already run with this identity (its done file matches and
+    every seed's record loads), else None."""
+    from rl_unplugged.evaluation import evaluator
+
+    stem = task_id.replace("/", "-")
+    done = out / stem / TASK_DONE
+    if not done.exists():
+        return None
+    try:
+        if json.loads(done.read_text()) != _task_identity(cfg, task_id):
+            return None
+        return [(seed, evaluator.load_result(out / "results" / f"{stem}-seed{seed}.json"))
+                for seed in cfg.seeds]
+    except (json.JSONDecodeError, UserError):
+        return None
+
+
 def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
         data_dir: str | os.PathLike | None = None, progress: bool = False,
-        log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+        log: Callable[[str], None] = lambda _: None,
+        tasks: Sequence[str] | None = None) -> dict[str, Any] | None:
     """Trains, evaluates and returns the validated submission (also written to out_dir).
 
     Writes `out_dir/<task>/` run directories, `out_dir/results/*.json` evaluation
     records and `out_dir/submission.json`. Datasets are generated if missing.
+
+    Resumable by task: a task whose run directory holds `TASK_DONE` with the same
+    identity (agent, steps, seeds, config, dataset, protocol hash) and whose records all
+    load is not trained or evaluated again; its records are reused. With `tasks`, only
+    those tasks are run (others are reused if done): separate processes or machines can
+    share a track's tasks over one out_dir, and a last call without `tasks` assembles
+    the submission from their records.
+
+    Returns:
+      The submission, or None when tasks of the track are still pending (logged).
+
+    Raises:
+      ConfigError: `tasks` names a task outside the config's track.
     """
     from rl_unplugged import generation, training
     from rl_unplugged.data import loader
     from rl_unplugged.evaluation import evaluator, protocols
     from rl_unplugged.leaderboard import board, validation
 
+    selected = set(cfg.datasets) if tasks is None else set(tasks)
+    unknown = selected - set(cfg.datasets)
+    if unknown:
+        raise ConfigError(f"baseline {cfg.name!r}: tasks {sorted(unknown)} are not in track "
+                          f"{cfg.track!r} ({', '.join(sorted(cfg.datasets))})")
     out = Path(out_dir)
     (out / "results").mkdir(parents=True, exist_ok=True)
-    records, seeds = [], []
+    records, seeds, pending = [], [], []
     for task_id, dataset in sorted(cfg.datasets.items()):
+        run_dir = out / task_id.replace("/", "-")
+        done = _finished_task(out, cfg, task_id)
+        if done is not None:
+            log(f"[{cfg.name}] {task_id}: reusing its {len(done)} records ({run_dir / TASK_DONE})")
+            seeds += [seed for seed, _ in done]
+            records += [record for _, record in done]
+            continue
+        if task_id not in selected:
+            pending.append(task_id)
+            continue
         spec = registry.get_dataset(dataset)
         log(f"[{cfg.name}] {task_id}: dataset {dataset}")
         data = loader.load_transitions(spec, data_dir, build=True, generate=generation.generate)
-        run_dir = out / task_id.replace("/", "-")
         log(f"[{cfg.name}] {task_id}: training {cfg.agent} x{len(cfg.seeds)} seeds, "
             f"{cfg.steps} updates on {data.size:,} transitions")
         training.train(cfg.agent, data, spec.task, steps=cfg.steps, config=dict(cfg.config),
@@ -171,6 +231,12 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
             records.append(record)
             seeds.append(seed)
             log(f"[{cfg.name}] {task_id}: seed {seed} mean return {record['mean_return']:.3f}")
+        # Last, after every record: an interrupted task is never taken for done.
+        fileio.write_json(run_dir / TASK_DONE, _task_identity(cfg, task_id))
+    if pending:
+        log(f"[{cfg.name}] no submission yet: {len(pending)} task(s) pending "
+            f"({', '.join(pending)}); run them (tasks=...), then run without tasks")
+        return None
     submission = board.submission_from_results(
         records, track=cfg.track, name=cfg.name, run_seeds=seeds, authors=cfg.authors,
         description=cfg.description, datasets={t: [d] for t, d in cfg.datasets.items()})

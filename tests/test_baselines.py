@@ -1,5 +1,7 @@
 """The science check (issue 8): CQL vs DQN on narrow data, P(improvement) with CIs."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -91,3 +93,58 @@ def test_every_committed_baseline_config_loads_and_its_datasets_are_allowed():
         cfg = baselines.BaselineConfig.from_json(path)  # Validates agent, config, tasks.
         for task_id, dataset in cfg.datasets.items():
             protocols.get_protocol(task_id).check_datasets([dataset])
+
+
+def test_a_track_runs_task_by_task_and_reuses_finished_tasks(tmp_path, monkeypatch):
+    # Training and evaluation are faked (each counted); what is tested is which tasks
+    # run, which records are reused, and when the submission is assembled.
+    import types
+
+    from rl_unplugged import training
+    from rl_unplugged.data import loader
+    from rl_unplugged.evaluation import evaluator
+
+    trained = []
+    low = {"classic/cartpole": 1.0, "classic/acrobot": -500.0, "classic/mountaincar": -200.0}
+
+    def evaluate(policy, protocol, **kwargs):
+        return {"format": evaluator.RESULT_FORMAT, "task": protocol.task_id,
+                "protocol": {"hash": protocol.hash, "settings_hash": protocol.settings_hash},
+                "episode_seeds": protocol.episode_seeds, "selection": {"method": "final"},
+                "returns": [low[protocol.task_id] + len(trained)] * protocol.num_episodes,
+                "mean_return": low[protocol.task_id] + len(trained)}
+
+    monkeypatch.setattr(loader, "load_transitions", lambda *a, **k: types.SimpleNamespace(size=1))
+    monkeypatch.setattr(training, "train", lambda agent, data, task, **k: trained.append(task.id))
+    monkeypatch.setattr(training, "list_members", lambda run_dir: [
+        {"member": m, "seed": m, "grid": {}} for m in range(3)])
+    monkeypatch.setattr(evaluator, "load_run_policy",
+                        lambda *a, **k: types.SimpleNamespace(policy=None))
+    monkeypatch.setattr(evaluator, "evaluate", evaluate)
+    datasets = {t: f"rlu_classic/{t.split('/')[1]}_noise0_run0" for t in low}
+    cfg = baselines.BaselineConfig(name="x", agent="bc", track="classic", steps=1,
+                                   seeds=(0, 1, 2), datasets=datasets)
+    out = tmp_path / "run"
+    assert baselines.run(cfg, out, tasks=["classic/cartpole"]) is None  # Two pending.
+    assert trained == ["classic/cartpole"] and not (out / "submission.json").exists()
+    # The call that finishes the track assembles the submission (cartpole's reused).
+    first = baselines.run(cfg, out, tasks=["classic/acrobot", "classic/mountaincar"])
+    assert trained == ["classic/cartpole", "classic/acrobot", "classic/mountaincar"]
+    logged = []
+    submission = baselines.run(cfg, out, log=logged.append)  # Trains nothing.
+    assert submission == first
+    assert len(trained) == 3 and sum("reusing" in m for m in logged) == 3
+    assert (out / "submission.json").exists()
+    # Each task's runs are its own records (cartpole's from the first call).
+    assert [r["returns"][0] for r in submission["results"]["classic/cartpole"]["runs"]] == \
+        [2.0, 2.0, 2.0]
+    assert submission["results"]["classic/mountaincar"]["runs"][0]["returns"][0] == -197.0
+    # Another config (more steps) or a protocol record gone: that task runs again.
+    again = dataclasses.replace(cfg, steps=2)
+    baselines.run(again, out, tasks=["classic/cartpole"])
+    assert trained[-1] == "classic/cartpole" and len(trained) == 4
+    (out / "results" / "classic-acrobot-seed1.json").unlink()
+    assert baselines.run(again, out, tasks=["classic/cartpole"]) is None  # acrobot pending.
+    assert len(trained) == 4
+    with pytest.raises(ConfigError, match="not in track"):
+        baselines.run(cfg, out, tasks=["bsuite/catch"])

@@ -16,9 +16,12 @@ def _run(args: argparse.Namespace) -> int:
     from rl_unplugged.leaderboard import board
 
     configs = [(Path(p).stem, baselines.BaselineConfig.from_json(p)) for p in args.configs]
+    tasks = [t for t in args.tasks.split(",") if t] if args.tasks else None
     for stem, cfg in configs:  # Every config validated before any work.
         out = Path(args.out) / stem
-        baselines.run(cfg, out, data_dir=args.data_dir, progress=True, log=print)
+        if baselines.run(cfg, out, data_dir=args.data_dir, progress=True, log=print,
+                         tasks=tasks) is None:
+            continue  # Tasks pending (said by run): nothing to record or submit yet.
         if args.results:
             dest = Path(args.results) / stem
             shutil.rmtree(dest, ignore_errors=True)
@@ -104,6 +107,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--results", default=None,
                    help="copy evaluation records and the submission here (e.g. baselines/results)")
     q.add_argument("--submit", default=None, help="board root to submit to (e.g. evaluation)")
+    q.add_argument("--tasks", default=None,
+                   help="comma-separated task ids: run only these (others reused if done, "
+                        "else pending); share a track over processes, then run once "
+                        "without --tasks to assemble the submission")
     q.set_defaults(func=_run)
     q = bsub.add_parser("narrow", help="science check: DQN vs CQL on a small subsample")
     q.add_argument("--dataset", default="rlu_classic/cartpole_noise0_run0")
