@@ -12,7 +12,7 @@ from rl_unplugged.agents.common import Batch
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.raw_log import RawLog
 from rl_unplugged.errors import ConfigError
-from rl_unplugged.generation import continuous, d4pg
+from rl_unplugged.generation import continuous, d4pg, sac
 
 
 def _tiny(name: str, num_steps: int = 12):
@@ -139,9 +139,10 @@ def test_acme_layer_norm_networks_start_in_the_middle_of_the_box():
         d4pg.D4PGConfig(torso="cnn")
 
 
-def test_an_interrupted_replay_run_resumes_to_the_same_log(tmp_path):
+@pytest.mark.parametrize("config", [None, sac.SACConfig()], ids=["d4pg", "sac"])
+def test_an_interrupted_replay_run_resumes_to_the_same_log(tmp_path, config):
     spec = _tiny("rlu_control/cartpole_swingup_noise20_run0")
-    whole = generation.generate(spec, tmp_path / "whole", shard_transitions=3)
+    whole = continuous.generate(spec, tmp_path / "whole", shard_transitions=3, config=config)
     calls = []
 
     def crash_in_the_third_episode(n):
@@ -152,12 +153,13 @@ def test_an_interrupted_replay_run_resumes_to_the_same_log(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        generation.generate(spec, tmp_path / "resumed", shard_transitions=3,
+        continuous.generate(spec, tmp_path / "resumed", shard_transitions=3, config=config,
                             progress=crash_in_the_third_episode)
     partial = RawLog(paths.raw_dir(spec, tmp_path / "resumed"), require_complete=False,
                      verify=False)
     assert partial.num_episodes == 2
-    resumed = generation.generate(spec, tmp_path / "resumed", shard_transitions=3)
+    resumed = continuous.generate(spec, tmp_path / "resumed", shard_transitions=3,
+                                  config=config)
     assert resumed.num_episodes == whole.num_episodes == 4
     for a, b in zip(whole.iter_episodes(), resumed.iter_episodes(), strict=True):
         for key in (F.ACTION, F.MEAN_ACTION, F.OBSERVATION, F.REWARD):
