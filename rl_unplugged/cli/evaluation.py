@@ -152,6 +152,18 @@ def _references(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rescore(args: argparse.Namespace) -> int:
+    from rl_unplugged.evaluation import evaluator
+
+    records = [(Path(f), evaluator.rescore(evaluator.load_result(f))) for f in args.files]
+    for path, record in records:  # Every file checked before any is written.
+        fileio.write_json(path, record, sort_keys=False)
+        print(f"{path}: protocol {record['protocol']['hash'][:12]}"
+              + (f" (was {record['rescored_from']['hash'][:12]})"
+                 if "rescored_from" in record else " (already current)"))
+    return 0
+
+
 def _freeze(args: argparse.Namespace) -> int:
     refs = protocols_lib.load_references(args.references)
     text = protocols_lib.protocols_to_json(protocols_lib.derive_protocols(refs))
@@ -211,3 +223,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--references", default=None, help="references JSON (default: package)")
     q.add_argument("--out", default=str(data_dir / protocols_lib.PROTOCOLS_FILE))
     q.set_defaults(func=_freeze)
+    q = psub.add_parser("rescore", help="stamp results records with their task's current "
+                        "protocol when only its references changed (same settings_hash); "
+                        "rewrites the files, keeping the old hash under rescored_from")
+    q.add_argument("files", nargs="+", help="evaluation result JSON files")
+    q.set_defaults(func=_rescore)

@@ -384,6 +384,38 @@ def check_result(result: Any, protocol: Protocol | None = None) -> dict[str, Any
     return dict(result)
 
 
+def rescore(result: Any) -> dict[str, Any]:
+    """A results record stamped with its task's current protocol, when only that
+    protocol's references changed since it was evaluated.
+
+    The protocol's `hash` covers its settings and its references, `settings_hash` the
+    settings alone (environment, seeds, episodes, policy rules). A record whose
+    `settings_hash` is the current protocol's holds returns the current protocol would
+    give, so it takes the current id, version and hash; the hash it had is kept under
+    `rescored_from` (with the date). A record already current is returned unchanged.
+    Nothing else changes: returns, seeds and provenance are as evaluated.
+
+    Raises:
+      ProtocolViolation: not a valid record, or evaluated under other settings (then it
+        must be re-evaluated; a retired protocol's record names it).
+    """
+    record = check_result(result)
+    current = protocols_lib.get_protocol(record["task"])
+    if record["protocol"].get("settings_hash") != current.settings_hash:
+        raise ProtocolViolation(("protocol", "settings_hash"), "evaluated under other settings "
+                                f"than the current protocol of {current.task_id} "
+                                f"({current.settings_hash[:12]}): re-evaluate it")
+    if record["protocol"].get("hash") == current.hash:
+        return record
+    record["rescored_from"] = {
+        "hash": record["protocol"].get("hash"), "version": record["protocol"].get("version"),
+        "on": datetime.datetime.now(datetime.UTC).date().isoformat(),
+        "why": "same settings_hash: only the protocol's references changed"}
+    record["protocol"] = {"id": current.content["protocol"], "version": current.version,
+                          "hash": current.hash, "settings_hash": current.settings_hash}
+    return record
+
+
 def save_result(result: Mapping[str, Any], path: str | Path,
                 protocol: Protocol | None = None) -> Path:
     """Checks a results record (`check_result`) and writes it as JSON (atomically)."""

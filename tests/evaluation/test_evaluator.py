@@ -363,3 +363,41 @@ def test_epsilon_actions_do_not_share_the_environments_seed_stream(monkeypatch):
 
     assert executed == draws(_epsilon_stream(5))
     assert executed != draws(np.random.default_rng(5))
+
+
+def test_rescore_stamps_the_current_protocol_only_when_settings_are_unchanged(tmp_path,
+                                                                            capsys):
+    # A record evaluated before the references changed: same settings_hash, old hash.
+    from rl_unplugged import cli
+    from rl_unplugged.errors import IncompatibleError
+    from rl_unplugged.leaderboard import board
+
+    p = protocols.get_protocol("bsuite/catch")
+    current = {"format": evaluator.RESULT_FORMAT, "task": p.task_id,
+               "protocol": {"id": p.content["protocol"], "version": p.version,
+                            "hash": p.hash, "settings_hash": p.settings_hash},
+               "episode_seeds": p.episode_seeds, "returns": [1.0] * p.num_episodes,
+               "selection": {"method": "final"}}
+    old = {**current, "protocol": {**current["protocol"], "hash": "a" * 64}}
+    with pytest.raises(IncompatibleError, match="evaluated under protocol aaaaaaaaaaaa"):
+        board.submission_from_results([old] * 3, track="bsuite/catch", name="x")
+    new = evaluator.rescore(old)
+    assert new["protocol"] == current["protocol"] and new["returns"] == old["returns"]
+    assert new["rescored_from"]["hash"] == "a" * 64
+    assert old["protocol"]["hash"] == "a" * 64  # The input is not modified.
+    board.submission_from_results([new] * 3, track="bsuite/catch", name="x",
+                                  run_seeds=[0, 1, 2])
+    assert evaluator.rescore(current) == current  # Already current: unchanged.
+    other = {**old, "protocol": {**old["protocol"], "settings_hash": "b" * 64}}
+    with pytest.raises(ValueError, match="settings"):
+        evaluator.rescore(other)
+    # The command rewrites every file, or none when one of them cannot be rescored.
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(old))
+    bad.write_text(json.dumps({**old, "protocol": {**old["protocol"],
+                                                   "settings_hash": "b" * 64}}))
+    assert cli.main(["protocols", "rescore", str(good), str(bad)]) != 0
+    assert "re-evaluate" in capsys.readouterr().err
+    assert json.loads(good.read_text())["protocol"]["hash"] == "a" * 64
+    assert cli.main(["protocols", "rescore", str(good)]) == 0
+    assert json.loads(good.read_text())["protocol"]["hash"] == p.hash
