@@ -397,7 +397,7 @@ def rescore(result: Any) -> dict[str, Any]:
 
     Raises:
       ProtocolViolation: not a valid record, or evaluated under other settings (then it
-        must be re-evaluated; a retired protocol's record names it).
+        must be re-evaluated).
     """
     record = check_result(result)
     current = protocols_lib.get_protocol(record["task"])

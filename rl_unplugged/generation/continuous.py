@@ -224,10 +224,7 @@ def _run_replay(spec: DatasetSpec, env, log: _Log, config: AgentConfig) -> dict:
     low, high = envs.action_bounds(task.action)
     behave = _explorer(spec, config, low, high)
     nstep = NStep(config.n_step, task.gamma, buffer.add)
-    if isinstance(agent, sac.Agent):
-        act, update_and_act = agent.explore, agent.update_and_explore
-    else:
-        act, update_and_act = agent.act, agent.update_and_act
+    explore, update_and_explore = agent.explore, agent.update_and_explore
     eid = writer.num_episodes - 1
     while log.num_transitions < spec.num_steps:
         eid = writer.num_episodes
@@ -238,9 +235,9 @@ def _run_replay(spec: DatasetSpec, env, log: _Log, config: AgentConfig) -> dict:
         pending = None
         while True:
             if pending is None:
-                out = act(state.params, obs)
+                out = explore(state.params, obs)
             else:
-                state, out, _ = update_and_act(state, pending, obs)
+                state, out, _ = update_and_explore(state, pending, obs)
                 pending = None
             executed, mean, std = behave(out, rng)
             ts = env.step(executed)
@@ -253,7 +250,7 @@ def _run_replay(spec: DatasetSpec, env, log: _Log, config: AgentConfig) -> dict:
             if rollout.add(executed, mean, std, ts):
                 break
         if pending is not None:  # Episodes end with every due update taken (the same
-            state, _, _ = update_and_act(state, pending, obs)  # compiled call; action unused).
+            state, _, _ = update_and_explore(state, pending, obs)  # compiled call; action unused).
         log.add(rollout.episode({F.EPISODE_ID: eid, F.RUN: spec.run, F.CHECKPOINT: checkpoint,
                                  F.NOISE: spec.noise}))
         if (eid + 1) % cfg.checkpoint_every_episodes == 0:

@@ -151,6 +151,9 @@ class Agent:
         self.act_batch = jax.jit(self._act_batch)
         self.update = jax.jit(self._update)
         self.update_and_act = jax.jit(self._update_and_act)
+        # The learning loop's names (`continuous._run_replay`): what the host turns into the
+        # executed action is D4PG's mean action itself (SAC's `explore` differs).
+        self.explore, self.update_and_explore = self.act, self.update_and_act
 
     def _init(self, key: jax.Array) -> TrainingState:
         key, p_key, c_key = jax.random.split(key, 3)

@@ -68,9 +68,8 @@ def test_sac_config_is_validated():
         with pytest.raises(ValueError, match=next(iter(bad))):
             sac.SACConfig(**bad)
     with pytest.raises(ConfigError, match="unknown behaviour agent config"):
-        continuous.behaviour_agent(_tiny("rlu_control/cartpole_swingup_noise0_run0").task,
-                                   _tiny("rlu_control/cartpole_swingup_noise0_run0")
-                                   .task.behaviour, object())
+        task = _tiny("rlu_control/cartpole_swingup_noise0_run0").task
+        continuous.behaviour_agent(task, task.behaviour, object())
 
 
 def test_sac_replay_log_samples_the_policy_and_loads_as_sac(tmp_path):
