@@ -168,6 +168,77 @@ def _finished_task(out: Path, cfg: BaselineConfig, task_id: str
         return None
 
 
+ADOPTED = "adopted.json"  # Beside TASK_DONE in an adopted task: where each record came from.
+
+
+def adopt(cfg: BaselineConfig, out_dir: str | os.PathLike, task_id: str,
+          records: Mapping[int, str | os.PathLike], *, source: str) -> Path:
+    """Takes one task's evaluation records, trained elsewhere, as `run`'s records of it.
+
+    For this config's training done outside `out_dir`: on another machine whose run
+    directories were not kept, or the missing seeds of an interrupted run trained
+    separately (a seed's initialisation and minibatch stream are functions of the seed
+    alone, `training.ensemble.member_keys`, so its record does not depend on which other
+    seeds shared its ensemble, up to the last float bits). A later `run` reuses the task
+    and can assemble the submission.
+
+    Checked: every record loads (`evaluator.load_result`); it is of `task_id` under the
+    task's current protocol (same hash: `rescore` a record whose references changed);
+    its selection is the final checkpoint, as `run` evaluates; its only dataset is the
+    config's for the task; the seeds are exactly the config's. What a record cannot
+    show (agent, steps, settings) is the caller's claim: `source` says where they were
+    trained and is kept in `ADOPTED` with each record's original path and sha256.
+
+    Returns:
+      The task's run directory (holding `TASK_DONE` and `ADOPTED`).
+
+    Raises:
+      ConfigError: the task is not in the track, or a record or the seed set fails a check
+        (the message names the file).
+    """
+    import hashlib
+
+    from rl_unplugged.evaluation import evaluator, protocols
+
+    if task_id not in cfg.datasets:
+        raise ConfigError(f"baseline {cfg.name!r}: task {task_id!r} is not in track "
+                          f"{cfg.track!r} ({', '.join(sorted(cfg.datasets))})")
+    if sorted(records) != sorted(cfg.seeds):
+        raise ConfigError(f"baseline {cfg.name!r}, {task_id}: records for seeds "
+                          f"{sorted(records)}, the config's seeds are {sorted(cfg.seeds)}")
+    if not source.strip():
+        raise ConfigError("adopt: say where the records were trained (source)")
+    protocol, dataset = protocols.get_protocol(task_id), cfg.datasets[task_id]
+    loaded = {}
+    for seed, path in sorted(records.items()):
+        record = evaluator.load_result(path)
+        stamp = record.get("protocol") if isinstance(record.get("protocol"), Mapping) else {}
+        problems = [
+            f"task {record.get('task')!r}, not {task_id!r}" if record.get("task") != task_id
+            else None,
+            f"protocol hash {str(stamp.get('hash'))[:12]}, not the current "
+            f"{protocol.hash[:12]} (rescore it first if only references changed)"
+            if stamp.get("hash") != protocol.hash else None,
+            f"selection {record.get('selection')}, not the final checkpoint"
+            if (record.get("selection") or {}).get("method") != "final" else None,
+            f"datasets {sorted(record.get('datasets') or {})}, not [{dataset!r}]"
+            if sorted(record.get("datasets") or {}) != [dataset] else None]
+        problems = [p for p in problems if p]
+        if problems:
+            raise ConfigError(f"{path}: cannot be adopted as seed {seed} of {task_id}: "
+                              + "; ".join(problems))
+        loaded[seed] = (record, hashlib.sha256(Path(path).read_bytes()).hexdigest())
+    out = Path(out_dir)
+    stem = task_id.replace("/", "-")
+    for seed, (record, _) in loaded.items():
+        evaluator.save_result(record, out / "results" / f"{stem}-seed{seed}.json")
+    fileio.write_json(out / stem / ADOPTED, {
+        "source": source, "records": {str(seed): {"from": str(records[seed]), "sha256": digest}
+                                      for seed, (_, digest) in loaded.items()}})
+    # Last, after every record (as in `run`).
+    return fileio.write_json(out / stem / TASK_DONE, _task_identity(cfg, task_id)).parent
+
+
 def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
         data_dir: str | os.PathLike | None = None, progress: bool = False,
         log: Callable[[str], None] = lambda _: None,

@@ -95,33 +95,50 @@ def test_every_committed_baseline_config_loads_and_its_datasets_are_allowed():
             protocols.get_protocol(task_id).check_datasets([dataset])
 
 
-def test_a_track_runs_task_by_task_and_reuses_finished_tasks(tmp_path, monkeypatch):
-    # Training and evaluation are faked (each counted); what is tested is which tasks
-    # run, which records are reused, and when the submission is assembled.
+_LOW = {"classic/cartpole": 1.0, "classic/acrobot": -500.0, "classic/mountaincar": -200.0}
+_DATASETS = {t: f"rlu_classic/{t.split('/')[1]}_noise0_run0" for t in _LOW}
+
+
+@pytest.fixture
+def fake_training(monkeypatch):
+    """Fakes loading, training and evaluation (each counted): the tests below check which
+    tasks run, which records are reused, and when the submission is assembled. Returns
+    the list of trained task ids."""
+    import functools
     import types
 
     from rl_unplugged import training
     from rl_unplugged.data import loader
     from rl_unplugged.evaluation import evaluator
 
-    trained = []
-    low = {"classic/cartpole": 1.0, "classic/acrobot": -500.0, "classic/mountaincar": -200.0}
+    trained, seeds_of = [], {}
+
+    def train(agent, data, task, *, seeds, out_dir, **kwargs):
+        trained.append(task.id)
+        seeds_of[str(out_dir)] = seeds
 
     def evaluate(policy, protocol, **kwargs):
         return {"format": evaluator.RESULT_FORMAT, "task": protocol.task_id,
                 "protocol": {"hash": protocol.hash, "settings_hash": protocol.settings_hash},
                 "episode_seeds": protocol.episode_seeds, "selection": {"method": "final"},
-                "returns": [low[protocol.task_id] + len(trained)] * protocol.num_episodes,
-                "mean_return": low[protocol.task_id] + len(trained)}
+                "datasets": {d: None for d in kwargs["datasets"]},
+                "returns": [_LOW[protocol.task_id] + len(trained)] * protocol.num_episodes,
+                "mean_return": _LOW[protocol.task_id] + len(trained)}
 
     monkeypatch.setattr(loader, "load_transitions", lambda *a, **k: types.SimpleNamespace(size=1))
-    monkeypatch.setattr(training, "train", lambda agent, data, task, **k: trained.append(task.id))
+    monkeypatch.setattr(training, "train", train)
     monkeypatch.setattr(training, "list_members", lambda run_dir: [
-        {"member": m, "seed": m, "grid": {}} for m in range(3)])
-    monkeypatch.setattr(evaluator, "load_run_policy",
-                        lambda *a, **k: types.SimpleNamespace(policy=None))
-    monkeypatch.setattr(evaluator, "evaluate", evaluate)
-    datasets = {t: f"rlu_classic/{t.split('/')[1]}_noise0_run0" for t in low}
+        {"member": m, "seed": s, "grid": {}} for m, s in enumerate(seeds_of[str(run_dir)])])
+    # Wrapped: the CLI's parser reads the real function's defaults from its signature.
+    monkeypatch.setattr(evaluator, "load_run_policy", functools.wraps(evaluator.load_run_policy)(
+        lambda *a, **k: types.SimpleNamespace(policy=None)))
+    monkeypatch.setattr(evaluator, "evaluate", functools.wraps(evaluator.evaluate)(evaluate))
+    return trained
+
+
+def test_a_track_runs_task_by_task_and_reuses_finished_tasks(tmp_path, fake_training):
+    trained = fake_training
+    datasets = _DATASETS
     cfg = baselines.BaselineConfig(name="x", agent="bc", track="classic", steps=1,
                                    seeds=(0, 1, 2), datasets=datasets)
     out = tmp_path / "run"
@@ -148,3 +165,60 @@ def test_a_track_runs_task_by_task_and_reuses_finished_tasks(tmp_path, monkeypat
     assert len(trained) == 4
     with pytest.raises(ConfigError, match="not in track"):
         baselines.run(cfg, out, tasks=["bsuite/catch"])
+
+
+def test_records_trained_elsewhere_are_adopted_and_checked(tmp_path, fake_training, capsys):
+    # Seeds 0-1 of cartpole ran in one place, seed 2 apart (an interrupted run's missing
+    # seed); adopted together, `run` reuses the task and trains only the others.
+    import json
+
+    from rl_unplugged.cli import main as cli_main
+    from rl_unplugged.evaluation import evaluator
+
+    trained = fake_training
+    cfg = baselines.BaselineConfig(name="x", agent="bc", track="classic", steps=1,
+                                   seeds=(0, 1, 2), datasets=_DATASETS)
+    for where, seeds in (("a", (0, 1)), ("b", (2,))):
+        baselines.run(dataclasses.replace(cfg, seeds=seeds), tmp_path / where,
+                      tasks=["classic/cartpole"])
+    found = {s: tmp_path / ab / "results" / f"classic-cartpole-seed{s}.json"
+             for ab, seeds in (("a", (0, 1)), ("b", (2,))) for s in seeds}
+    with pytest.raises(ConfigError, match=r"records for seeds \[0, 1\]"):
+        baselines.adopt(cfg, tmp_path / "out", "classic/cartpole", {0: found[0], 1: found[1]},
+                        source="here")
+    with pytest.raises(ConfigError, match="not 'classic/acrobot'"):
+        baselines.adopt(cfg, tmp_path / "out", "classic/acrobot", found, source="here")
+    with pytest.raises(ConfigError, match="not in track"):
+        baselines.adopt(cfg, tmp_path / "out", "bsuite/catch", found, source="here")
+    with pytest.raises(ConfigError, match="source"):
+        baselines.adopt(cfg, tmp_path / "out", "classic/cartpole", found, source=" ")
+    run1 = "rlu_classic/cartpole_noise0_run1"
+    other = dataclasses.replace(cfg, datasets={**_DATASETS, "classic/cartpole": run1})
+    with pytest.raises(ConfigError, match="not \\['rlu_classic/cartpole_noise0_run1'\\]"):
+        baselines.adopt(other, tmp_path / "out", "classic/cartpole", found, source="here")
+    stale = json.loads(found[2].read_text())
+    stale["protocol"]["hash"] = "0" * 64  # Evaluated before the references changed.
+    evaluator.save_result(stale, tmp_path / "stale" / "classic-cartpole-seed2.json")
+    with pytest.raises(ConfigError, match="rescore it first"):
+        baselines.adopt(cfg, tmp_path / "out", "classic/cartpole",
+                        {**found, 2: tmp_path / "stale" / "classic-cartpole-seed2.json"},
+                        source="here")
+    assert not (tmp_path / "out").exists()  # Nothing written by a refused adoption.
+    # Through the command: seeds from the file names; then run reuses cartpole.
+    config = tmp_path / "x.json"
+    config.write_text(json.dumps({**dataclasses.asdict(cfg), "seeds": [0, 1, 2]}))
+    assert cli_main(["baselines", "adopt", str(config), *map(str, found.values()),
+                     "--task", "classic/cartpole", "--source", "two runs",
+                     "--out", str(tmp_path / "out")]) == 0
+    adopted = json.loads((tmp_path / "out" / "x" / "classic-cartpole" / baselines.ADOPTED)
+                         .read_text())
+    assert adopted["source"] == "two runs" and sorted(adopted["records"]) == ["0", "1", "2"]
+    logged, count = [], len(trained)
+    submission = baselines.run(cfg, tmp_path / "out" / "x", log=logged.append)
+    assert trained[count:] == ["classic/acrobot", "classic/mountaincar"]
+    assert sum("reusing" in m for m in logged) == 1
+    runs = submission["results"]["classic/cartpole"]["runs"]
+    assert [r["returns"][0] for r in runs] == [2.0, 2.0, 3.0]  # a's two, then b's.
+    assert cli_main(["baselines", "adopt", str(config), str(config), "--task",
+                     "classic/cartpole", "--source", "x", "--out", str(tmp_path / "out")]) == 2
+    assert "its seed is unknown" in capsys.readouterr().err

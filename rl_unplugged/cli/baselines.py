@@ -33,6 +33,26 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _adopt(args: argparse.Namespace) -> int:
+    import re
+
+    from rl_unplugged import baselines
+
+    records = {}
+    for path in args.records:  # `run`'s file names: <task stem>-seed<N>.json.
+        match = re.search(r"-seed(\d+)\.json$", Path(path).name)
+        if match is None:
+            raise ConfigError(f"{path}: not named <task>-seed<N>.json, so its seed is unknown")
+        if int(match[1]) in records:
+            raise ConfigError(f"{path}: a second record for seed {match[1]}")
+        records[int(match[1])] = path
+    cfg = baselines.BaselineConfig.from_json(args.config)
+    out = baselines.adopt(cfg, Path(args.out) / Path(args.config).stem, args.task, records,
+                          source=args.source)
+    print(f"adopted {len(records)} records of {args.task} into {out}")
+    return 0
+
+
 def _record(study: dict, path: str | None) -> None:
     """Writes a study's JSON to `path` (if given), saying so."""
     import json
@@ -112,6 +132,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "else pending); share a track over processes, then run once "
                         "without --tasks to assemble the submission")
     q.set_defaults(func=_run)
+    q = bsub.add_parser("adopt", help="take one task's records, trained elsewhere (another "
+                                      "machine, or missing seeds run apart), into a run's "
+                                      "out dir; then `run` reuses the task")
+    q.add_argument("config", help="the baseline config the records were trained with")
+    q.add_argument("records", nargs="+", help="evaluation records, named <task>-seed<N>.json")
+    q.add_argument("--task", required=True, help="their task id")
+    q.add_argument("--source", required=True,
+                   help="where and how they were trained (kept in the task's adopted.json)")
+    q.add_argument("--out", default="runs/baselines", help="run directories (as for run)")
+    q.set_defaults(func=_adopt)
     q = bsub.add_parser("narrow", help="science check: DQN vs CQL on a small subsample")
     q.add_argument("--dataset", default="rlu_classic/cartpole_noise0_run0")
     q.add_argument("--fraction", type=float, default=0.05, help="share of transitions kept")
