@@ -305,6 +305,16 @@ def render_markdown(board: Mapping[str, Any]) -> str:
         for kind in ("aggregates", "profiles"):
             if kind in track["plots"]:
                 lines += [f"![{kind} {md_escape(track['track'])}]({track['plots'][kind]})", ""]
+        if track["improvement"]:  # As in the HTML page.
+            names = track["entries"]
+            lines += ["Probability of improvement P(row > column), 95% CI:", "",
+                      "| Entry | " + " | ".join(md_escape(n) for n in names) + " |",
+                      "|" + "---|" * (len(names) + 1)]
+            for x in names:
+                cells = ["—" if track["improvement"].get((x, y)) is None
+                         else fmt_ci(track["improvement"][(x, y)]) for y in names]
+                lines.append(f"| {md_escape(x)} | " + " | ".join(cells) + " |")
+            lines.append("")
     if board["entries"]:
         lines += ["## Per-task breakdown", ""]
     for name, entry in board["entries"].items():

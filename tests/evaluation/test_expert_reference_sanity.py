@@ -35,6 +35,9 @@ def test_bc_on_expert_data_scores_about_one(task_id, tmp_path):
     runs = submission["results"][task_id]["runs"]
     means = np.array([np.mean(r["returns"]) for r in runs])
     score = float(np.mean(normalise(means, protocols.get_protocol(task_id))))
+    # Shown with `pytest -s` (the recorded table in baselines/CREDIBILITY_PLAN.md).
+    print(f"\nBC-on-expert {task_id}: normalised {score:.3f}, mean return {means.mean():.4g}, "
+          f"per seed {np.round(means, 4).tolist()}")
     assert LOW <= score <= HIGH, (
         f"{task_id}: BC on {dataset} scores {score:.3f} normalised (mean return "
         f"{means.mean():.4g}), outside [{LOW}, {HIGH}]: "

@@ -47,6 +47,9 @@ def test_submit_and_build(tmp_path, write_json, small_protocols):
     md = (root / "LEADERBOARD.md").read_text()
     assert "<script>" not in md and r"\<script\>" in md
     assert r"\| \`x\` \[a\](javascript:1)" in md
+    # The probability-of-improvement table is in the markdown board too (as in the page).
+    assert "Probability of improvement P(row > column)" in md
+    assert render.fmt_ci(bsuite['improvement'][(EVIL, 'Plain')]) in md.split("P(row > column)")[1]
     assert json.loads((root / "schemas" / "submission-v1.json").read_text())["$schema"]
 
 
