@@ -135,3 +135,20 @@ def test_a_continuous_expert_reference_plays_the_best_checkpoints_mean_action(
     assert record["value"] == pytest.approx(value)
     assert record["how"].startswith("best of one") and "mean action of the behaviour run" \
         in record["how"]
+    # A task whose long run is another agent's (HalfCheetah: the fallback SAC): that
+    # agent's log, under its own directory, is the second candidate.
+    from rl_unplugged.data.raw_log import read_manifest
+
+    monkeypatch.setattr(references, "LONG_RUN_AGENT", {"control/cartpole_swingup": "sac"})
+    both = references.measure_expert_reference("control/cartpole_swingup", tmp_path,
+                                               num_envs=4)
+    long_dir = references.paths.raw_dir(references.long_run_spec(spec.task, 0),
+                                        tmp_path / f"{references.LONG_RUN_DIR}_sac")
+    assert "sac" in read_manifest(long_dir)["generation"]
+    assert not (tmp_path / references.LONG_RUN_DIR).exists()
+    assert both["candidates"][0]["value"] == pytest.approx(value)
+    assert "long run of the fallback SAC (24 steps" in both["candidates"][1]["how"]
+    assert both["value"] == pytest.approx(max(c["value"] for c in both["candidates"]))
+    monkeypatch.setattr(references, "LONG_RUN_AGENT", {"control/cartpole_swingup": "cql"})
+    with pytest.raises(ValueError, match="only 'sac'"):
+        references.measure_expert_reference("control/cartpole_swingup", tmp_path, num_envs=4)
