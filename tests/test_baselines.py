@@ -213,10 +213,15 @@ def test_records_trained_elsewhere_are_adopted_and_checked(tmp_path, fake_traini
     adopted = json.loads((tmp_path / "out" / "x" / "classic-cartpole" / baselines.ADOPTED)
                          .read_text())
     assert adopted["source"] == "two runs" and sorted(adopted["records"]) == ["0", "1", "2"]
-    logged, count = [], len(trained)
-    submission = baselines.run(cfg, tmp_path / "out" / "x", log=logged.append)
+    count = len(trained)
+    assert cli_main(["baselines", "run", str(config), "--out", str(tmp_path / "out"),
+                     "--results", str(tmp_path / "recorded")]) == 0
     assert trained[count:] == ["classic/acrobot", "classic/mountaincar"]
-    assert sum("reusing" in m for m in logged) == 1
+    assert capsys.readouterr().out.count("reusing") == 1
+    submission = json.loads((tmp_path / "recorded" / "x" / "submission.json").read_text())
+    # The recorded results keep the adopted task's provenance beside its records.
+    assert json.loads((tmp_path / "recorded" / "x" / f"classic-cartpole-{baselines.ADOPTED}")
+                      .read_text()) == adopted
     runs = submission["results"]["classic/cartpole"]["runs"]
     assert [r["returns"][0] for r in runs] == [2.0, 2.0, 3.0]  # a's two, then b's.
     assert cli_main(["baselines", "adopt", str(config), str(config), "--task",

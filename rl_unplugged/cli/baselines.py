@@ -27,6 +27,8 @@ def _run(args: argparse.Namespace) -> int:
             shutil.rmtree(dest, ignore_errors=True)
             shutil.copytree(out / "results", dest)
             shutil.copy(out / "submission.json", dest / "submission.json")
+            for adopted in sorted(out.glob(f"*/{baselines.ADOPTED}")):  # Their provenance.
+                shutil.copy(adopted, dest / f"{adopted.parent.name}-{baselines.ADOPTED}")
             print(f"recorded {dest}")
         if args.submit:
             print(f"submitted {board.submit(out / 'submission.json', args.submit)}")
