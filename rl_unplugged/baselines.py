@@ -140,19 +140,23 @@ TASK_DONE = "baseline_task.json"  # In a task's run directory once its records a
 
 
 def _task_identity(cfg: BaselineConfig, task_id: str) -> dict[str, Any]:
-    """What a task's saved records are a function of: reused only when all of it matches."""
+    """What a task's saved returns are a function of: reused only when all of it matches.
+
+    The protocol enters by its `settings_hash`, not its `hash`: a change of references
+    alone leaves the returns valid (`_finished_task` re-scores the records)."""
     from rl_unplugged.evaluation import protocols
 
     protocol = protocols.get_protocol(task_id)
     return {"agent": cfg.agent, "steps": cfg.steps, "seeds": list(cfg.seeds),
             "config": json.loads(json.dumps(dict(cfg.config))), "task": task_id,
-            "dataset": cfg.datasets[task_id], "protocol_hash": protocol.hash}
+            "dataset": cfg.datasets[task_id], "protocol_settings_hash": protocol.settings_hash}
 
 
 def _finished_task(out: Path, cfg: BaselineConfig, task_id: str
                    ) -> list[tuple[int, dict[str, Any]]] | None:
     """(seed, record) of a task already run with this identity (its done file matches and
-    every seed's record loads), else None."""
+    every seed's record loads), else None. Records evaluated before the task's references
+    changed are re-scored (`evaluator.rescore`) and saved so."""
     from rl_unplugged.evaluation import evaluator
 
     stem = task_id.replace("/", "-")
@@ -162,8 +166,15 @@ def _finished_task(out: Path, cfg: BaselineConfig, task_id: str
     try:
         if json.loads(done.read_text()) != _task_identity(cfg, task_id):
             return None
-        return [(seed, evaluator.load_result(out / "results" / f"{stem}-seed{seed}.json"))
-                for seed in cfg.seeds]
+        found = []
+        for seed in cfg.seeds:
+            path = out / "results" / f"{stem}-seed{seed}.json"
+            record = evaluator.load_result(path)
+            current = evaluator.rescore(record)
+            if current != record:
+                evaluator.save_result(current, path)
+            found.append((seed, current))
+        return found
     except (json.JSONDecodeError, UserError):
         return None
 
@@ -249,8 +260,9 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
     records and `out_dir/submission.json`. Datasets are generated if missing.
 
     Resumable by task: a task whose run directory holds `TASK_DONE` with the same
-    identity (agent, steps, seeds, config, dataset, protocol hash) and whose records all
-    load is not trained or evaluated again; its records are reused. With `tasks`, only
+    identity (agent, steps, seeds, config, dataset, protocol settings hash) and whose
+    records all load is not trained or evaluated again; its records are reused (re-scored
+    first if only the task's references changed). With `tasks`, only
     those tasks are run (others are reused if done): separate processes or machines can
     share a track's tasks over one out_dir, and a last call without `tasks` assembles
     the submission from their records.

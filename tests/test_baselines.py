@@ -136,7 +136,8 @@ def fake_training(monkeypatch):
     return trained
 
 
-def test_a_track_runs_task_by_task_and_reuses_finished_tasks(tmp_path, fake_training):
+def test_a_track_runs_task_by_task_and_reuses_finished_tasks(tmp_path, fake_training,
+                                                              monkeypatch):
     trained = fake_training
     datasets = _DATASETS
     cfg = baselines.BaselineConfig(name="x", agent="bc", track="classic", steps=1,
@@ -156,6 +157,28 @@ def test_a_track_runs_task_by_task_and_reuses_finished_tasks(tmp_path, fake_trai
     assert [r["returns"][0] for r in submission["results"]["classic/cartpole"]["runs"]] == \
         [2.0, 2.0, 2.0]
     assert submission["results"]["classic/mountaincar"]["runs"][0]["returns"][0] == -197.0
+    # A change of one task's references alone (same settings): its records are re-scored
+    # and saved so, nothing is trained, and the submission carries the new protocol.
+    import json
+
+    from rl_unplugged.evaluation import protocols, references
+
+    doc = references.record_references(
+        tmp_path / "refs.json", tasks=[], existing=protocols.load_references(),
+        expert={"classic/acrobot": {"value": -70.0, "status": "measured", "how": "test"}})
+    derived = protocols.derive_protocols(doc)
+    old_hash = protocols.get_protocol("classic/acrobot").hash
+    assert derived["classic/acrobot"].hash != old_hash
+    with monkeypatch.context() as m:
+        m.setattr(protocols, "get_protocol", lambda task_id: derived[task_id])
+        m.setattr(protocols, "all_protocols", lambda: derived)
+        rescored = baselines.run(cfg, out)
+        assert len(trained) == 3
+        saved = json.loads((out / "results" / "classic-acrobot-seed0.json").read_text())
+        assert saved["protocol"]["hash"] == derived["classic/acrobot"].hash
+        assert saved["rescored_from"]["hash"] == old_hash
+        assert rescored["results"]["classic/acrobot"]["protocol_hash"] == \
+            derived["classic/acrobot"].hash
     # Another config (more steps) or a protocol record gone: that task runs again.
     again = dataclasses.replace(cfg, steps=2)
     baselines.run(again, out, tasks=["classic/cartpole"])
