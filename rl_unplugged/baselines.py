@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,24 @@ def independent_members(members: Sequence[Mapping[str, Any]]) -> list[tuple[int,
 
 
 TASK_DONE = "baseline_task.json"  # In a task's run directory once its records are saved.
+_RECORD_NAME = re.compile(r"-seed(\d+)\.json$")
+
+
+def record_path(out: Path, task_id: str, seed: int) -> Path:
+    """Where `run` keeps a task's evaluation record of one seed."""
+    return out / "results" / f"{task_id.replace('/', '-')}-seed{seed}.json"
+
+
+def record_seed(path: str | os.PathLike) -> int:
+    """The training seed in a record's file name (`record_path`'s `<task>-seed<k>.json`).
+
+    Raises:
+      ConfigError: the name does not end in `-seed<k>.json`.
+    """
+    match = _RECORD_NAME.search(Path(path).name)
+    if match is None:
+        raise ConfigError(f"{path}: not named <task>-seed<N>.json, so its seed is unknown")
+    return int(match[1])
 
 
 def _task_identity(cfg: BaselineConfig, task_id: str) -> dict[str, Any]:
@@ -168,7 +187,7 @@ def _finished_task(out: Path, cfg: BaselineConfig, task_id: str
             return None
         found = []
         for seed in cfg.seeds:
-            path = out / "results" / f"{stem}-seed{seed}.json"
+            path = record_path(out, task_id, seed)
             record = evaluator.load_result(path)
             current = evaluator.rescore(record)
             if current != record:
@@ -242,7 +261,7 @@ def adopt(cfg: BaselineConfig, out_dir: str | os.PathLike, task_id: str,
     out = Path(out_dir)
     stem = task_id.replace("/", "-")
     for seed, (record, _) in loaded.items():
-        evaluator.save_result(record, out / "results" / f"{stem}-seed{seed}.json")
+        evaluator.save_result(record, record_path(out, task_id, seed))
     fileio.write_json(out / stem / ADOPTED, {
         "source": source, "records": {str(seed): {"from": str(records[seed]), "sha256": digest}
                                       for seed, (_, digest) in loaded.items()}})
@@ -310,7 +329,7 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
             policy = evaluator.load_run_policy(run_dir, member=member, protocol=protocol).policy
             record = evaluator.evaluate(policy, protocol, selection="final", datasets=[dataset],
                                         policy_source=f"{run_dir.name} member {member}")
-            evaluator.save_result(record, out / "results" / f"{run_dir.name}-seed{seed}.json")
+            evaluator.save_result(record, record_path(out, task_id, seed))
             records.append(record)
             seeds.append(seed)
             log(f"[{cfg.name}] {task_id}: seed {seed} mean return {record['mean_return']:.3f}")

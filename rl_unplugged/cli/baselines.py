@@ -36,18 +36,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _adopt(args: argparse.Namespace) -> int:
-    import re
-
     from rl_unplugged import baselines
 
     records = {}
-    for path in args.records:  # `run`'s file names: <task stem>-seed<N>.json.
-        match = re.search(r"-seed(\d+)\.json$", Path(path).name)
-        if match is None:
-            raise ConfigError(f"{path}: not named <task>-seed<N>.json, so its seed is unknown")
-        if int(match[1]) in records:
-            raise ConfigError(f"{path}: a second record for seed {match[1]}")
-        records[int(match[1])] = path
+    for path in args.records:
+        seed = baselines.record_seed(path)
+        if seed in records:
+            raise ConfigError(f"{path}: a second record for seed {seed}")
+        records[seed] = path
     cfg = baselines.BaselineConfig.from_json(args.config)
     out = baselines.adopt(cfg, Path(args.out) / Path(args.config).stem, args.task, records,
                           source=args.source)

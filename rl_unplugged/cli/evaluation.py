@@ -157,7 +157,7 @@ def _rescore(args: argparse.Namespace) -> int:
 
     records = [(Path(f), evaluator.rescore(evaluator.load_result(f))) for f in args.files]
     for path, record in records:  # Every file checked before any is written.
-        fileio.write_json(path, record, sort_keys=False)
+        evaluator.save_result(record, path)
         print(f"{path}: protocol {record['protocol']['hash'][:12]}"
               + (f" (was {record['rescored_from']['hash'][:12]})"
                  if "rescored_from" in record else " (already current)"))
