@@ -54,7 +54,7 @@ _CHOICES = """\
 
 def _max_return(p: protocols_lib.Protocol) -> str:
     """The environment's known maximum return, and the expert reference's share of it."""
-    best = p.max_return  # Derived from the registry's reward bounds, not hashed.
+    best = p.max_return  # Recorded in the frozen file, outside the hashes.
     if best is None:
         return "none known (the feasible range's top is only a bound)"
     expert = p.references.get("expert", {}).get("value")

@@ -47,7 +47,10 @@ by both the evaluator and submission validation: `check_datasets`, `check_select
 `check_returns` (count, finiteness and the feasible range) and `check_run` (a run
 directory's task and dataset). The feasible return range is not part of the hashed
 content: it is derived from the registry's reward bounds (`TaskSpec.rewards`) and the
-protocol's episode cap, so declaring it left every published hash unchanged.
+protocol's episode cap, so declaring it left every published hash unchanged. The known
+maximum return (its top, where attainable: CartPole-v1 500, bsuite catch 1) is recorded
+in the frozen file as `max_return`, beside the hashes and outside them (`UNHASHED`),
+and a protocol whose recorded value disagrees with the registry's refuses to load.
 """
 
 from __future__ import annotations
@@ -172,6 +175,20 @@ def episode_seeds(task_id: str, num_episodes: int = NUM_EPISODES) -> list[int]:
     return seeds
 
 
+# Keys of a protocol's content outside both hashes: the hashes themselves, and the known
+# maximum return (recorded for readers, checked against the registry on load; hashing it
+# would have moved every published hash when it was added).
+UNHASHED = ("hash", "settings_hash", "max_return")
+
+
+def _known_max_return(task: TaskSpec, max_episode_steps: int) -> float | None:
+    """The top of the feasible return range where the registry marks it attainable."""
+    rewards = task.rewards
+    if rewards is None or not rewards.attainable:
+        return None
+    return float(rewards.return_range(max_episode_steps)[1])
+
+
 class Protocol:
     """One frozen protocol: a read-only view over its JSON content.
 
@@ -181,7 +198,7 @@ class Protocol:
 
     def __init__(self, content: Mapping[str, Any]):
         self._content = copy.deepcopy(dict(content))
-        body = {k: v for k, v in self._content.items() if k not in ("hash", "settings_hash")}
+        body = {k: v for k, v in self._content.items() if k not in UNHASHED}
         settings = {k: v for k, v in body.items() if k != "references"}
         if self._content.get("settings_hash") != content_hash(settings):
             raise ValueError(f"protocol {self._content.get('task')!r}: settings_hash does "
@@ -189,6 +206,10 @@ class Protocol:
         if self._content.get("hash") != content_hash(body):
             raise ValueError(f"protocol {self._content.get('task')!r}: hash does not match "
                              "its content")
+        if "max_return" in self._content and self._content["max_return"] != self.max_return:
+            raise ValueError(f"protocol {self.task_id!r}: recorded max_return "
+                             f"{self._content['max_return']!r} disagrees with the registry's "
+                             f"reward bounds ({self.max_return!r}); re-freeze the protocols")
 
     @property
     def content(self) -> dict[str, Any]:
@@ -265,12 +286,10 @@ class Protocol:
 
         The top of `feasible_return_range` where the registry marks it attainable
         (`TaskSpec.max_return`: CartPole-v1 500, bsuite catch 1); None where only a
-        bound is known. Derived at use, not hashed, like `feasible_return_range`.
+        bound is known. Derived from the registry; the frozen file records it too, outside
+        the hashes (`UNHASHED`), and loading checks that the two agree.
         """
-        rewards = self.task.rewards
-        if rewards is None or not rewards.attainable:
-            return None
-        return self.feasible_return_range[1]
+        return _known_max_return(self.task, self.max_episode_steps)
 
     def check_datasets(self, names: Iterable[str], field: Sequence[Any] = ("datasets",)
                        ) -> None:
@@ -414,8 +433,10 @@ def make_protocol(settings_content: Mapping[str, Any],
     """Seals settings and references into a `Protocol` (computes both hashes)."""
     settings_content = copy.deepcopy(dict(settings_content))
     body = {**settings_content, "references": copy.deepcopy(dict(references))}
+    task = registry.get_task(settings_content["task"])
+    max_return = _known_max_return(task, settings_content["environment"]["max_episode_steps"])
     return Protocol({**body, "settings_hash": content_hash(settings_content),
-                     "hash": content_hash(body)})
+                     "hash": content_hash(body), "max_return": max_return})
 
 
 def load_references(path=None) -> dict[str, Any]:

@@ -207,7 +207,7 @@ def test_measured_references_lie_inside_the_feasible_range():
                 assert lo <= record["value"] <= hi, (p.task_id, kind, record["value"])
 
 
-def test_known_maximum_return_is_derived_not_hashed():
+def test_known_maximum_return_is_recorded_outside_the_hashes_and_checked():
     import math
 
     from rl_unplugged.evaluation import docs
@@ -217,11 +217,19 @@ def test_known_maximum_return_is_derived_not_hashed():
     derived = P.derive_protocols()
     for task_id, p in frozen.items():
         assert p.max_return == expected.get(task_id)
+        assert p.content["max_return"] == p.max_return  # The frozen file records it.
         assert p.max_return == p.task.max_return
         if p.max_return is not None:
             assert p.max_return == p.feasible_return_range[1] and math.isfinite(p.max_return)
-        assert derived[task_id].hash == p.hash  # Shown beside the hashed content only.
-        assert "max_return" not in P.canonical_json(p.content)
+        assert derived[task_id].hash == p.hash
+        # Outside both hashes: recording it moved no published hash.
+        body = {k: v for k, v in p.content.items() if k not in P.UNHASHED}
+        assert p.hash == P.content_hash(body)
+    # A recorded value that disagrees with the registry's reward bounds refuses to load.
+    bad = frozen["classic/cartpole"].content
+    bad["max_return"] = 475.0
+    with pytest.raises(ValueError, match="recorded max_return 475.0 disagrees"):
+        P.Protocol(bad)
     text = docs._task_doc(frozen["classic/cartpole"])
     assert "| known maximum return | 500 (the environment's maximum" in text
     assert "none known" in docs._task_doc(frozen["classic/acrobot"])
@@ -236,7 +244,7 @@ def test_retired_v1_protocols_load_with_their_hashes_checked():
     for task_id, p in v1.items():
         assert p.version == 1 and p.task_id == task_id and p.num_episodes == 100
         assert p.hash == P.content_hash({k: v for k, v in p.content.items()
-                                         if k not in ("hash", "settings_hash")})
+                                         if k not in P.UNHASHED})
         assert P.retired_protocol(p.hash) is p
     # The v1 epsilon stream was the environment's own: the text v2 replaced.
     assert v1["bsuite/catch"].content["evaluation"]["epsilon_rng"] != P.EPSILON_RNG
