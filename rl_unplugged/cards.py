@@ -325,7 +325,10 @@ def render_card(domain: str) -> str:
         "## Sizes",
         "",
         "Every dataset logs at least the listed number of transitions (episodes are never cut "
-        "short: the last one runs to its end).",
+        "short: the last one runs to its end)"
+        + ("; except `medium_replay`, the replay run's episodes up to the medium checkpoint, "
+           "for which the listed number is a cap." if any(s.level == "medium_replay"
+                                                          for s in specs) else "."),
         "",
         "| task | configs | transitions / dataset | uncompressed observations / dataset |",
         "|---|---|---|---|",

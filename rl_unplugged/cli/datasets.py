@@ -169,7 +169,7 @@ def _inspect(args: argparse.Namespace) -> int:
             yield steps, meta
 
     with _corrupt_records_named(spec, args.data_dir):
-        report = conformance.check_dataset(episodes(), num_actions=spec.task.num_actions)
+        report = conformance.check_dataset(episodes(), action=spec.task.action)
     metadata = {k: np.asarray(v) for k, v in metas.items()}
     stats = summary.return_statistics(metadata)
     r = stats["returns"]

@@ -10,7 +10,7 @@ import numpy as np
 
 from rl_unplugged.agents import AgentSpec, Batch
 from rl_unplugged.data.transitions import Transitions
-from rl_unplugged.errors import ConfigError, IncompatibleError
+from rl_unplugged.errors import ConfigError, CorruptDataError, IncompatibleError
 from rl_unplugged.specs import TaskSpec
 
 
@@ -33,15 +33,19 @@ def check_transitions(data: Transitions, task: TaskSpec, agent: AgentSpec | None
 
     Discrete tasks need integer actions of shape (N,) in [0, num_values); continuous
     tasks float actions of shape (N, A) within the task's bounds. Observations must
-    have the task's shape.
+    have the task's shape. Every float column (observations, next observations,
+    continuous actions, rewards, discounts) must be finite: a NaN would train silently
+    (it slips through a bounds check, since NaN compares false).
 
     Raises:
       ConfigError: the dataset is empty.
       IncompatibleError: the agent learns another action kind than the task has, or
         the data's actions or observations do not fit the task (names both sides).
+      CorruptDataError: a column holds NaN or infinity (names it and the first row).
     """
     if data.size == 0:
         raise ConfigError("the dataset holds no transitions")
+    check_finite(data)
     if agent is not None:
         check_action_kind(agent, task)
     spec = task.action
@@ -71,6 +75,19 @@ def check_transitions(data: Transitions, task: TaskSpec, agent: AgentSpec | None
     if shape != task.observation.shape or data.next_observation.shape != data.observation.shape:
         raise IncompatibleError(f"observations have shape {shape}, {task.id} expects "
                                 f"{task.observation.shape}")
+
+
+def check_finite(data: Transitions) -> None:
+    """Raises CorruptDataError naming the first float column with a NaN or inf, and its row."""
+    for name in ("observation", "next_observation", "action", "reward", "discount"):
+        column = np.asarray(getattr(data, name))
+        if not np.issubdtype(column.dtype, np.floating):
+            continue  # Integer columns (discrete actions, uint8 frames) are always finite.
+        bad = ~np.isfinite(column.reshape(len(column), -1)).all(axis=1)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise CorruptDataError(f"{name} is not finite (NaN or inf) in {rows.size} of "
+                                   f"{len(column)} transitions, first at row {int(rows[0])}")
 
 
 def fingerprint(data: Transitions) -> dict[str, Any]:

@@ -198,3 +198,32 @@ def test_list_and_build_of_a_task_whose_datasets_are_not_built_here(capsys):
     assert cli.main(["datasets", "build", "rlu_atari/Pong_run_1"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "rlu_atari/Pong_run_1 is not built here" in err
+
+
+def test_inspect_reports_continuous_actions_out_of_bounds(tmp_path, monkeypatch, capsys):
+    # `inspect` checks a continuous dataset against the task's action bounds (it passed
+    # only `num_actions`, None for continuous tasks, so bounds went unchecked).
+    from rl_unplugged import registry
+    from rl_unplugged.cli import datasets as datasets_cli
+    from rl_unplugged.data import tfds_loader
+
+    name = "rlu_control/cartpole_swingup_medium_run0"
+    task = registry.get_dataset(name).task
+    t, dim = 4, task.action.shape[0]
+    actions = np.zeros((t + 1, dim), np.float32)
+    actions[2, 0] = task.action.maximum[0] + 0.5
+    obs = np.zeros((t + 1, *task.observation.shape), np.float32)
+    obs[1, 0] = np.nan
+    steps = {F.OBSERVATION: obs, F.ACTION: actions, F.REWARD: np.zeros(t + 1, np.float32),
+             F.DISCOUNT: np.r_[np.ones(t), 0.0].astype(np.float32),
+             F.IS_FIRST: np.eye(1, t + 1, 0, dtype=bool)[0],
+             F.IS_LAST: np.eye(1, t + 1, t, dtype=bool)[0],
+             F.IS_TERMINAL: np.zeros(t + 1, bool)}
+    meta = {F.EPISODE_ID: 0, F.EPISODE_RETURN: 0.0, F.EPISODE_LENGTH: t}
+    monkeypatch.setattr(datasets_cli, "check_log_size", lambda *a, **k: None)
+    monkeypatch.setattr(tfds_loader, "load_episodes_tfds",
+                        lambda *a, **k: iter([(steps, meta)]))
+    assert cli.main(["datasets", "inspect", name, "--data-dir", str(tmp_path)]) == 1
+    text = capsys.readouterr().out
+    assert "actions outside the action space" in text and "on steps [2]" in text
+    assert "observation holds NaN on steps [1]" in text

@@ -1,4 +1,12 @@
-"""CQL(SAC) configuration (defaults: the paper's MuJoCo settings, Kumar et al. 2020, App. F)."""
+"""CQL(SAC) configuration (Kumar et al. 2020, App. F).
+
+alpha 5, 10 samples per action source and critic lr 3e-4 are the authors' MuJoCo
+settings. Where the defaults differ from the authors' MuJoCo code
+(`cql_mujoco_new.py` / `sac/cql.py`): the policy lr is 3e-4 (theirs 1e-4); the critic
+target keeps SAC's entropy term (theirs: deterministic backup); the logsumexp uses
+uniform and current-policy actions at s (theirs also adds policy actions at s'
+evaluated at s, 3N in all); no behaviour-cloning warm start (theirs: 40k steps).
+"""
 
 from __future__ import annotations
 

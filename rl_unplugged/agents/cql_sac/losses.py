@@ -3,8 +3,10 @@
 Critic (eq. 4, CQL(H)): L = TD + alpha * (E_s[log sum_a' exp Q(s, a')] - E_{s,a~D}[Q(s, a)]),
 the log-sum-exp estimated by importance sampling (App. F, "CQL(H) implementation"):
 log sum_a exp Q(s, a) ~ logsumexp_j (Q(s, a_j) - log mu(a_j|s)) over N uniform actions
-(density (1/2)^A on [-1, 1]^A) and N actions of the current policy (density pi(a_j|s)),
-as in the authors' code (which, like us, does not subtract log 2N: a constant).
+(density (1/2)^A on [-1, 1]^A) and N actions of the current policy (density pi(a_j|s));
+the authors' code also adds N policy actions at s' (evaluated at s), and like us does
+not subtract the log of the sample count (a constant). `config.py` lists the other
+differences from their code.
 Lagrange (eq. 30): alpha' * (alpha * penalty - tau), alpha' >= 0 maximised by gradient ascent.
 SAC (Haarnoja et al. 2018): policy L = E[temp log pi(a|s) - min_i Q_i(s, a)], a ~ pi;
 temperature L = -log(temp) * E[log pi(a|s) + target_entropy];
