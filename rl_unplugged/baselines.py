@@ -326,7 +326,8 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
         protocol = protocols.get_protocol(task_id)
         for member, seed in independent_members(training.list_members(run_dir)):
             # Checked against the protocol (task, allowed datasets) before it loads.
-            policy = evaluator.load_run_policy(run_dir, member=member, protocol=protocol).policy
+            # A RunPolicy: the record names its training run (seed, grid, checkpoint step).
+            policy = evaluator.load_run_policy(run_dir, member=member, protocol=protocol)
             record = evaluator.evaluate(policy, protocol, selection="final", datasets=[dataset],
                                         policy_source=f"{run_dir.name} member {member}")
             evaluator.save_result(record, record_path(out, task_id, seed))

@@ -123,7 +123,8 @@ def fake_training(monkeypatch):
                 "episode_seeds": protocol.episode_seeds, "selection": {"method": "final"},
                 "datasets": {d: None for d in kwargs["datasets"]},
                 "returns": [_LOW[protocol.task_id] + len(trained)] * protocol.num_episodes,
-                "mean_return": _LOW[protocol.task_id] + len(trained)}
+                "mean_return": _LOW[protocol.task_id] + len(trained),
+                "training_run": {"seed": policy.seed}}
 
     monkeypatch.setattr(loader, "load_transitions", lambda *a, **k: types.SimpleNamespace(size=1))
     monkeypatch.setattr(training, "train", train)
@@ -131,7 +132,8 @@ def fake_training(monkeypatch):
         {"member": m, "seed": s, "grid": {}} for m, s in enumerate(seeds_of[str(run_dir)])])
     # Wrapped: the CLI's parser reads the real function's defaults from its signature.
     monkeypatch.setattr(evaluator, "load_run_policy", functools.wraps(evaluator.load_run_policy)(
-        lambda *a, **k: types.SimpleNamespace(policy=None)))
+        lambda run_dir, member, **k: types.SimpleNamespace(
+            policy=None, seed=seeds_of[str(run_dir)][member])))
     monkeypatch.setattr(evaluator, "evaluate", functools.wraps(evaluator.evaluate)(evaluate))
     return trained
 
@@ -157,10 +159,14 @@ def test_a_track_runs_task_by_task_and_reuses_finished_tasks(tmp_path, fake_trai
     assert [r["returns"][0] for r in submission["results"]["classic/cartpole"]["runs"]] == \
         [2.0, 2.0, 2.0]
     assert submission["results"]["classic/mountaincar"]["runs"][0]["returns"][0] == -197.0
-    # A change of one task's references alone (same settings): its records are re-scored
-    # and saved so, nothing is trained, and the submission carries the new protocol.
+    # Each record names its training run's seed (the loaded run policy is evaluated).
     import json
 
+    for seed in cfg.seeds:
+        saved = json.loads((out / "results" / f"classic-acrobot-seed{seed}.json").read_text())
+        assert saved["training_run"]["seed"] == seed
+    # A change of one task's references alone (same settings): its records are re-scored
+    # and saved so, nothing is trained, and the submission carries the new protocol.
     from rl_unplugged.evaluation import protocols, references
 
     doc = references.record_references(

@@ -236,7 +236,8 @@ def load_run_policy(run_dir: str | Path, member: int = 0, checkpoint: int | None
 
     Args:
       run_dir: a run directory (config.json records its task and dataset).
-      member, checkpoint: which ensemble member and checkpoint (default: the latest).
+      member, checkpoint: which ensemble member and checkpoint step (default: the
+        latest, whose step `RunPolicy.checkpoint` then records).
       protocol: if given, the run is checked against it before its parameters load.
 
     Raises:
@@ -261,6 +262,10 @@ def load_run_policy(run_dir: str | Path, member: int = 0, checkpoint: int | None
         protocol.check_run(task, dataset, source=f"run {run_dir}")
     members = {m.get("member"): m for m in config.get("members", []) if isinstance(m, dict)}
     seed = members.get(member, {}).get("seed")
+    if checkpoint is None:  # The latest, named by its step so records say which one it was.
+        from rl_unplugged import checkpointing
+
+        checkpoint = (checkpointing.list_checkpoints(run_dir) or [None])[-1]
     return RunPolicy(policy=run_policy.load_policy(run_dir, member=member, checkpoint=checkpoint),
                      run_dir=run_dir, task=task, dataset=dataset, member=member,
                      checkpoint=checkpoint, seed=seed if isinstance(seed, int) else None,

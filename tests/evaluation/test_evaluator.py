@@ -290,6 +290,9 @@ def test_a_run_is_evaluated_on_its_own_task(cartpole_run):
     policy = evaluator.load_run_policy(cartpole_run, protocol=p)
     result = evaluator.evaluate(policy, p, datasets=[policy.dataset], num_envs=2)
     assert len(result["returns"]) == 2 and result["datasets"] == {policy.dataset: None}
+    # The record names the training run, the latest checkpoint by its step included.
+    assert result["training_run"] == {"run_dir": str(cartpole_run), "member": 0, "seed": 0,
+                                      "grid": {}, "checkpoint": 2}
 
 
 def test_results_records_are_checked_on_save_and_load(tmp_path):
