@@ -2,7 +2,12 @@
 
 Generation is a pure function of a dataset's spec, and a raw log's `manifest.json`
 (no timestamps) lists every shard's SHA-256, so one digest fingerprints a whole
-build. `verify` compares a local build against the recorded one; the dataset cards
+build. Pure up to floating point: a level whose agent learns while it logs (replay
+levels, and the levels made from their checkpoints) diverges over a long run when XLA
+sums in another order, and XLA's CPU reductions depend on its thread count, i.e. the
+CPU cores the process may use (`taskset`). Measured here: 4,000 steps of
+fish_swim's D4PG with one core and with two differ from episode 2 on, and a full
+500k-step rebuild on one core did not reproduce the recorded digest. `verify` compares a local build against the recorded one; the dataset cards
 render the table. Record new builds with `record(data_dir)`.
 """
 
@@ -98,4 +103,6 @@ def verify(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, 
     return False, (f"{spec.name}: differs from the reference build (local "
                    f"{local['manifest_sha256'][:16]}, {local['num_transitions']:,} transitions; "
                    f"reference {reference['manifest_sha256'][:16]}, "
-                   f"{reference['num_transitions']:,})")
+                   f"{reference['num_transitions']:,}); a level that learns while it logs is "
+                   "reproducible only on the same kind of machine with the same number of "
+                   "visible CPU cores (XLA's CPU reductions depend on its thread count)")

@@ -23,7 +23,8 @@ def test_record_and_verify(tmp_path, monkeypatch, capsys):
     other = tmp_path / "other"
     write_random_log(spec, other, seed=1)  # Different data under the same name.
     assert cli.main(["datasets", "verify", name, "--data-dir", str(other)]) == 1
-    assert "differs" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "differs" in out and "visible CPU cores" in out  # Says what else can differ.
 
 
 def test_recording_again_keeps_the_competence_of_an_unchanged_build(tmp_path, monkeypatch):
