@@ -329,8 +329,12 @@ def test_continuous_protocols_record_bounds_keys_and_the_mean_action():
     assert p.references["expert"]["status"] == "measured"
     assert p.references["expert"]["how"].startswith("best of one (long run not measured)")
     assert "mean action of the behaviour run" in p.references["expert"]["how"]
-    pending = P.get_protocol("control/fish_swim").references["expert"]  # No run yet.
-    assert pending["status"] == "pending" and "D4PG" in pending["note"]
+    # fish_swim's: the better of two candidates, its long run's here.
+    fish = P.get_protocol("control/fish_swim").references["expert"]
+    assert fish["status"] == "measured" and fish["how"].startswith("best of two")
+    assert len(fish["candidates"]) == 2 and "long run" in fish["how"]
+    pending = P.get_protocol("mujoco/halfcheetah").references["expert"]  # No run yet.
+    assert pending["status"] == "pending" and pending["value"] is None
     # Discrete protocols carry none of it: adding the continuous tasks left their hashes
     # as frozen (bsuite/catch's v2 hash pinned).
     catch = P.get_protocol("bsuite/catch")
