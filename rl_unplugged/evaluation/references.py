@@ -199,13 +199,14 @@ def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
 
 
 CONTINUOUS_EXPERT_PENDING_NOTE = (
-    "expert reference pending: no converged behaviour agent yet; to be measured with "
-    "measure_reference() on the deterministic (mean) action of the best checkpoint of the "
-    "task's logged D4PG (rl_unplugged.generation.d4pg) once a run reaches competence")
+    "expert reference pending: no competent run measured yet; to be measured with "
+    "`rlu protocols references --expert` (measure_expert_reference): the better of the "
+    "deterministic (mean) actions of the best checkpoints of the behaviour D4PG run and of "
+    "a long run (by the agent references.LONG_RUN_AGENT names for the task, else the D4PG)")
 
 
 def pending_expert(task_id: str | None = None) -> dict[str, Any]:
-    """A pending expert record (its note names the continuous tasks' D4PG where it applies)."""
+    """A pending expert record (its note says how a continuous task's is measured)."""
     continuous = task_id is not None and not registry.get_task(task_id).is_discrete
     return {"value": None, "status": "pending",
             "note": CONTINUOUS_EXPERT_PENDING_NOTE if continuous else EXPERT_PENDING_NOTE}
