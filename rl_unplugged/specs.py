@@ -244,6 +244,10 @@ class RewardBounds:
         return (float(min(self.minimum, n * self.minimum)),
                 float(max(self.maximum, n * self.maximum)))
 
+    def max_return(self, max_episode_steps: int) -> float | None:
+        """The known maximum return under the cap: `return_range`'s top where attainable."""
+        return self.return_range(max_episode_steps)[1] if self.attainable else None
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BehaviourConfig:
@@ -379,9 +383,7 @@ class TaskSpec:
     def max_return(self) -> float | None:
         """The environment's known maximum episode return under the time limit (the top
         of `return_range` where `rewards.attainable`); None where none is known."""
-        if self.rewards is None or not self.rewards.attainable:
-            return None
-        return self.return_range[1]
+        return None if self.rewards is None else self.rewards.max_return(self.max_episode_steps)
 
 
 def level_tag(level: str, noise: float) -> str:

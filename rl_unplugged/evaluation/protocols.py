@@ -181,14 +181,6 @@ def episode_seeds(task_id: str, num_episodes: int = NUM_EPISODES) -> list[int]:
 UNHASHED = ("hash", "settings_hash", "max_return")
 
 
-def _known_max_return(task: TaskSpec, max_episode_steps: int) -> float | None:
-    """The top of the feasible return range where the registry marks it attainable."""
-    rewards = task.rewards
-    if rewards is None or not rewards.attainable:
-        return None
-    return float(rewards.return_range(max_episode_steps)[1])
-
-
 class Protocol:
     """One frozen protocol: a read-only view over its JSON content.
 
@@ -289,7 +281,8 @@ class Protocol:
         bound is known. Derived from the registry; the frozen file records it too, outside
         the hashes (`UNHASHED`), and loading checks that the two agree.
         """
-        return _known_max_return(self.task, self.max_episode_steps)
+        rewards = self.task.rewards
+        return None if rewards is None else rewards.max_return(self.max_episode_steps)
 
     def check_datasets(self, names: Iterable[str], field: Sequence[Any] = ("datasets",)
                        ) -> None:
@@ -433,10 +426,11 @@ def make_protocol(settings_content: Mapping[str, Any],
     """Seals settings and references into a `Protocol` (computes both hashes)."""
     settings_content = copy.deepcopy(dict(settings_content))
     body = {**settings_content, "references": copy.deepcopy(dict(references))}
-    task = registry.get_task(settings_content["task"])
-    max_return = _known_max_return(task, settings_content["environment"]["max_episode_steps"])
+    rewards = registry.get_task(settings_content["task"]).rewards
+    cap = settings_content["environment"]["max_episode_steps"]
     return Protocol({**body, "settings_hash": content_hash(settings_content),
-                     "hash": content_hash(body), "max_return": max_return})
+                     "hash": content_hash(body),
+                     "max_return": None if rewards is None else rewards.max_return(cap)})
 
 
 def load_references(path=None) -> dict[str, Any]:
