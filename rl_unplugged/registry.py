@@ -208,7 +208,10 @@ def _classic(name: str, obs_dim: int, num_actions: int, max_steps: int, num_step
 # learning-curve figure (kenjyoung/MinAtar README "Results", img/learning_curves.gif:
 # mean of 30 seeds, moving average over 100 episodes; +-0.3): asterix 16.8, breakout
 # 10.0, freeway 50.1, seaquest 20.0 (MinAtar <= 1.0.10, before its oxygen fix), space
-# invaders 43.5. The target is 75% of it (issue 8).
+# invaders 43.5. The target is 75% of it (issue 8). That figure replaced the README's
+# first one (img/results.gif) on 2020-02-14, "to be consistent with most recent paper"
+# (kenjyoung/MinAtar commit 87c2bc8); the first put DQN at 5M frames lower on asterix
+# (~12) and breakout (~9.3). No table of final scores was found; the figure is the source.
 def _minatar_target(paper: float) -> CompetenceTarget:
     return CompetenceTarget(
         value=round(0.75 * paper, 2),
