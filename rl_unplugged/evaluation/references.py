@@ -104,6 +104,12 @@ LONG_RUN_DIR = "rlu_expert_long"  # Under the data root: never a registered data
 # "long run"), so its long run is the issue's fallback, online SAC (`generation.sac`),
 # as D4RL's expert policies were. Its log goes under `LONG_RUN_DIR + "_" + agent`.
 LONG_RUN_AGENT: dict[str, str] = {"mujoco/halfcheetah": "sac"}
+# Tasks whose long run takes another replay run's seed than `run + 1`: {task id: run}.
+# HalfCheetah's SAC with run 1's seed stalled (mean logged return 1,473 over episodes
+# 200-225, against 3,912 at 200k steps with run 0's seed: run N; stopped at 225k steps,
+# 2026-11-25), so it takes run 0's. The SAC is not the behaviour D4PG, so the same seed
+# is no continuation of the run it competes with.
+LONG_RUN_SEED: dict[str, int] = {"mujoco/halfcheetah": 0}
 
 
 def long_run_spec(task: TaskSpec, run: int = 0) -> DatasetSpec:
@@ -112,14 +118,16 @@ def long_run_spec(task: TaskSpec, run: int = 0) -> DatasetSpec:
     The same behaviour algorithm and config, `LONG_RUN_FACTOR` times as many
     environment steps, and another seed: the seed of replay run `run + 1` (mod
     num_runs), so it is not a continuation of the run whose checkpoints it competes
-    with. It is generated under `<data_dir>/rlu_expert_long/` (its config name equals a
-    registered dataset's, its generation config does not).
+    with (`LONG_RUN_SEED` overrides it per task). It is generated under
+    `<data_dir>/rlu_expert_long/` (its config name equals a registered dataset's, its
+    generation config does not).
     """
     steps = LONG_RUN_FACTOR * task.behaviour.num_steps
     long_task = dataclasses.replace(
         task, behaviour=dataclasses.replace(task.behaviour, num_steps=steps))
     return DatasetSpec(task=long_task, level="replay", noise=0.0,
-                       run=(run + 1) % task.num_runs, num_steps=steps)
+                       run=LONG_RUN_SEED.get(task.id, (run + 1) % task.num_runs),
+                       num_steps=steps)
 
 
 def _expert_candidate(log_dir: Path, task: TaskSpec, label: str, num_envs: int

@@ -112,6 +112,22 @@ def test_expert_reference_is_the_better_of_two_greedy_best_checkpoints(tmp_path,
     assert "long run not measured" in short["how"]
 
 
+def test_the_long_run_takes_the_next_runs_seed_unless_the_task_names_one():
+    # HalfCheetah's SAC long run stalled with run 1's seed, so LONG_RUN_SEED gives it
+    # run 0's; every other task keeps run + 1's (never the behaviour run's own seed).
+    from rl_unplugged import registry
+    from rl_unplugged.evaluation import references
+
+    cheetah = references.long_run_spec(registry.get_task("mujoco/halfcheetah"), 0)
+    assert references.LONG_RUN_SEED == {"mujoco/halfcheetah": 0}
+    assert cheetah.run == 0 and cheetah.num_steps == 1_000_000
+    assert cheetah.seed != registry.get_dataset("rlu_mujoco/halfcheetah_noise0_run1").seed
+    fish = references.long_run_spec(registry.get_task("control/fish_swim"), 0)
+    assert fish.run == 1 and fish.seed != registry.get_dataset(
+        "rlu_control/fish_swim_noise0_run0").seed
+    assert references.long_run_spec(registry.get_task("control/fish_swim"), 1).run == 2
+
+
 def test_a_continuous_expert_reference_plays_the_best_checkpoints_mean_action(
         tmp_path, monkeypatch):
     # Issue 10: the D4PG's checkpoints, chosen on held-out seeds by their mean-action
