@@ -19,7 +19,10 @@ Levels:
     noise: clip(that + noise * h * eps'_k, minimum, maximum), eps_k, eps'_k ~ N(0, I)
     from the episode's generator. Logged: `mean_action` = the deterministic action
     tanh(mu(o_k)) in the bounds, `action_noise_std` = the level's noise only (the
-    policy's own std is state-dependent; it is not a per-step scalar).
+    policy's own std is state-dependent; it is not a per-step scalar). With
+    `SACConfig.random_steps` > 0 the run's first steps execute uniform actions in the
+    bounds instead (from the same generator; `mean_action` still the policy's) and the
+    updates wait for them.
   random: uniform actions in the bounds from the episode's generator (`mean_action` =
     the action, `action_noise_std` 0).
   expert, medium, medium_replay, medium_expert: the D4RL-style fixed-policy levels,
@@ -167,15 +170,18 @@ def _run_random(spec: DatasetSpec, env, log: _Log) -> None:
 
 
 def _explorer(spec: DatasetSpec, config: AgentConfig, low: np.ndarray, high: np.ndarray
-              ) -> Callable[[jax.Array, np.random.Generator], tuple[np.ndarray, np.ndarray,
-                                                                       float]]:
-    """out (the agent's `explore`), rng -> (executed action, mean action, logged std)."""
+              ) -> Callable[[jax.Array, np.random.Generator, int],
+                            tuple[np.ndarray, np.ndarray, float]]:
+    """out (the agent's `explore`), rng, env steps taken -> (executed action, mean action,
+    logged std)."""
     half = (high - low) / 2
     if isinstance(config, sac.SACConfig):
         noise_scale = spec.noise * half
 
-        def sac_step(out, rng):
+        def sac_step(out, rng, env_steps):
             mean, mu, std = np.asarray(out)
+            if env_steps < config.random_steps:  # The initial uniform exploration.
+                return rng.uniform(low, high).astype(np.float32), mean, spec.noise
             # Two draws per step whatever the noise: the stream is fixed by the episode.
             policy = np.tanh(mu + std * rng.standard_normal(mu.shape))
             executed = np.clip(low + (policy + 1) * half
@@ -186,7 +192,7 @@ def _explorer(spec: DatasetSpec, config: AgentConfig, low: np.ndarray, high: np.
     std = math.sqrt(config.sigma**2 + spec.noise**2)
     scale = (std * half).astype(np.float32)
 
-    def d4pg_step(out, rng):
+    def d4pg_step(out, rng, env_steps):
         mean = np.asarray(out)
         # One draw per step whatever the noise: the stream is fixed by the episode.
         executed = np.clip(mean + scale * rng.standard_normal(mean.shape),
@@ -224,6 +230,7 @@ def _run_replay(spec: DatasetSpec, env, log: _Log, config: AgentConfig) -> dict:
     low, high = envs.action_bounds(task.action)
     behave = _explorer(spec, config, low, high)
     nstep = NStep(config.n_step, task.gamma, buffer.add)
+    random_steps = getattr(config, "random_steps", 0)  # SAC's; the D4PG has none.
     explore, update_and_explore = agent.explore, agent.update_and_explore
     eid = writer.num_episodes - 1
     while log.num_transitions < spec.num_steps:
@@ -239,11 +246,12 @@ def _run_replay(spec: DatasetSpec, env, log: _Log, config: AgentConfig) -> dict:
             else:
                 state, out, _ = update_and_explore(state, pending, obs)
                 pending = None
-            executed, mean, std = behave(out, rng)
+            executed, mean, std = behave(out, rng, run.env_steps)
             ts = env.step(executed)
             nstep.step(obs, executed, ts.reward, ts.observation, ts.terminated, ts.last)
             run.env_steps += 1
-            if buffer.size >= cfg.min_replay_size and run.env_steps % cfg.update_period == 0:
+            if (buffer.size >= cfg.min_replay_size and run.env_steps >= random_steps
+                    and run.env_steps % cfg.update_period == 0):
                 pending = Batch(*buffer.sample(run.sgd_steps))
                 run.sgd_steps += 1
             obs = ts.observation

@@ -55,6 +55,10 @@ class SACConfig:
       target_entropy: SAC's entropy target; None: -A (the paper's).
       n_step: transitions bootstrap after n steps (the paper: 1).
       num_critics: critics whose minimum forms the target and the policy's Q (the paper: 2).
+      random_steps: the run's first environment steps act uniformly at random in the
+        action bounds, and updates wait for them (the authors' softlearning configs
+        explore 10,000 steps so, CleanRL's SAC 5,000); 0 (the default): the policy acts
+        from the first step and updates start at the replay's warm-up.
     """
 
     learning_rate: float = 3e-4
@@ -63,6 +67,7 @@ class SACConfig:
     target_entropy: float | None = None
     n_step: int = 1
     num_critics: int = 2
+    random_steps: int = 0
 
     def __post_init__(self):
         if not self.learning_rate > 0:
@@ -75,6 +80,8 @@ class SACConfig:
         for name in ("n_step", "num_critics"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SACConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.random_steps < 0:
+            raise ValueError(f"SACConfig.random_steps must be >= 0, got {self.random_steps}")
 
 
 class Agent:

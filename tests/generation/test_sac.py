@@ -64,7 +64,7 @@ def test_sac_critic_regresses_on_the_reward_when_the_discount_is_zero():
 
 def test_sac_config_is_validated():
     for bad in ({"learning_rate": 0}, {"tau": 0}, {"tau": 1.5}, {"initial_temperature": 0},
-                {"n_step": 0}, {"num_critics": 0}):
+                {"n_step": 0}, {"num_critics": 0}, {"random_steps": -1}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             sac.SACConfig(**bad)
     with pytest.raises(ConfigError, match="unknown behaviour agent config"):
@@ -82,7 +82,7 @@ def test_sac_replay_log_samples_the_policy_and_loads_as_sac(tmp_path):
     assert manifest["generation"]["sac"] == {"learning_rate": 3e-4, "tau": 0.005,
                                              "initial_temperature": 1.0,
                                              "target_entropy": None, "n_step": 1,
-                                             "num_critics": 2}
+                                             "num_critics": 2, "random_steps": 0}
     # n = 1: transitions enter the buffer each step; updates from step 4 (the warm-up).
     assert manifest["checkpoints"][-1]["sgd_steps"] == 9
     for ep in episodes:
@@ -105,3 +105,29 @@ def test_sac_replay_log_samples_the_policy_and_loads_as_sac(tmp_path):
     with pytest.raises(ValueError, match="generation config"):
         continuous.generate(spec, tmp_path)
     assert "d4pg" in generation.generate(spec, tmp_path / "d4pg").manifest["generation"]
+
+
+def test_sac_random_steps_act_uniformly_and_hold_back_the_updates(tmp_path):
+    # The first `random_steps` steps execute uniform actions in the bounds (from the
+    # episode's generator), not the policy's sample; updates start once they are all in
+    # the replay (the authors' initial exploration). 4 episodes of 3 steps, warm-up 4:
+    # updates are sampled after steps 5..12 (8), not 4..12 (9).
+    spec = _tiny("rlu_control/cartpole_swingup_noise0_run0")
+    log = continuous.generate(spec, tmp_path / "r", config=sac.SACConfig(random_steps=5))
+    base = continuous.generate(spec, tmp_path / "b", config=sac.SACConfig())
+    assert log.manifest["generation"]["sac"]["random_steps"] == 5
+    assert log.manifest["checkpoints"][-1]["sgd_steps"] == 8
+    assert base.manifest["checkpoints"][-1]["sgd_steps"] == 9
+    episodes, low_high = list(log.iter_episodes()), continuous.envs.action_bounds(
+        spec.task.action)
+    for eid, count in ((0, 3), (1, 2)):  # Steps 0-2 and 3-4: the five random ones.
+        rng = continuous.episode_rng(spec.seed, eid)
+        np.testing.assert_allclose(episodes[eid].steps[F.ACTION][:count],
+                                   np.stack([rng.uniform(*low_high) for _ in range(count)]),
+                                   rtol=1e-6)
+    base_first = next(iter(base.iter_episodes())).steps[F.ACTION][:3]
+    assert not np.allclose(episodes[0].steps[F.ACTION][:3], base_first)
+    # Step 5 is the policy's sample again: not the uniform draw that would come next.
+    rng = continuous.episode_rng(spec.seed, 1)
+    draws = [rng.uniform(*low_high) for _ in range(3)]
+    assert not np.allclose(episodes[1].steps[F.ACTION][2], draws[2])
