@@ -56,9 +56,10 @@ class SACConfig:
       n_step: transitions bootstrap after n steps (the paper: 1).
       num_critics: critics whose minimum forms the target and the policy's Q (the paper: 2).
       random_steps: the run's first environment steps act uniformly at random in the
-        action bounds, and updates wait for them (the authors' softlearning configs
-        explore 10,000 steps so, CleanRL's SAC 5,000); 0 (the default): the policy acts
-        from the first step and updates start at the replay's warm-up.
+        action bounds, and updates wait for them (softlearning's SAC settings: 1,000;
+        CleanRL's SAC: 5,000; sfujim/TD3's main.py, whose curves set HalfCheetah's
+        target: 25,000); 0 (the default): the policy acts from the first step and
+        updates start at the replay's warm-up.
     """
 
     learning_rate: float = 3e-4
