@@ -138,7 +138,8 @@ def _references(args: argparse.Namespace) -> int:
         for task_id in args.task or [t.id for t in registry.tasks() if t.builds_datasets]:
             record = references.measure_expert_reference(task_id, args.data_dir,
                                                          num_envs=args.num_envs,
-                                                         long_run=not args.no_long_run)
+                                                         long_run=not args.no_long_run,
+                                                         long_run_as_is=args.long_run_as_is)
             existing = references.record_references(out, tasks=[], existing=existing,
                                                     expert={task_id: record})
             print(f"{task_id:26s} expert={record['value']:.4g}", flush=True)
@@ -209,6 +210,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="measure expert references: the better of the noise0 run0 behaviour "
                         "run's and a twice-as-long run's greedy best checkpoints (builds "
                         "both under --data-dir if missing)")
+    q.add_argument("--long-run-as-is", action="store_true",
+                   help="with --expert: measure the long run's existing log as far as it ran "
+                        "(its generation config checked; not resumed; the record says how far)")
     q.add_argument("--no-long-run", action="store_true",
                    help="with --expert: measure only the behaviour run's best checkpoint, "
                         "not also a separately trained run twice as long (the record says so)")

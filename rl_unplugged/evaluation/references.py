@@ -104,12 +104,11 @@ LONG_RUN_DIR = "rlu_expert_long"  # Under the data root: never a registered data
 # "long run"), so its long run is the issue's fallback, online SAC (`generation.sac`),
 # as D4RL's expert policies were. Its log goes under `LONG_RUN_DIR + "_" + agent`.
 LONG_RUN_AGENT: dict[str, str] = {"mujoco/halfcheetah": "sac"}
-# Tasks whose long run takes another replay run's seed than `run + 1`: {task id: run}.
-# HalfCheetah's SAC with run 1's seed stalled (mean logged return 1,473 over episodes
-# 200-225, against 3,912 at 200k steps with run 0's seed: run N; stopped at 225k steps,
-# 2026-11-25), so it takes run 0's. The SAC is not the behaviour D4PG, so the same seed
-# is no continuation of the run it competes with.
-LONG_RUN_SEED: dict[str, int] = {"mujoco/halfcheetah": 0}
+# The SAC long run's settings (`generation.sac.SACConfig`): 10,000 uniform steps first.
+# Without them, HalfCheetah's SAC stalled (mean logged return 1,473 over episodes 200-225
+# with run 1's seed, 1,326 over 150-175 with run 0's); with them the same seeds logged
+# 4,992 over episodes 125-150 and 3,167 over 50-75 (datasets/behaviour_competence.md, P).
+LONG_RUN_SAC_SETTINGS: dict[str, Any] = {"random_steps": 10_000}
 
 
 def long_run_spec(task: TaskSpec, run: int = 0) -> DatasetSpec:
@@ -118,16 +117,14 @@ def long_run_spec(task: TaskSpec, run: int = 0) -> DatasetSpec:
     The same behaviour algorithm and config, `LONG_RUN_FACTOR` times as many
     environment steps, and another seed: the seed of replay run `run + 1` (mod
     num_runs), so it is not a continuation of the run whose checkpoints it competes
-    with (`LONG_RUN_SEED` overrides it per task). It is generated under
-    `<data_dir>/rlu_expert_long/` (its config name equals a registered dataset's, its
-    generation config does not).
+    with. It is generated under `<data_dir>/rlu_expert_long/` (its config name equals a
+    registered dataset's, its generation config does not).
     """
     steps = LONG_RUN_FACTOR * task.behaviour.num_steps
     long_task = dataclasses.replace(
         task, behaviour=dataclasses.replace(task.behaviour, num_steps=steps))
     return DatasetSpec(task=long_task, level="replay", noise=0.0,
-                       run=LONG_RUN_SEED.get(task.id, (run + 1) % task.num_runs),
-                       num_steps=steps)
+                       run=(run + 1) % task.num_runs, num_steps=steps)
 
 
 def _expert_candidate(log_dir: Path, task: TaskSpec, label: str, num_envs: int
@@ -157,8 +154,31 @@ def _expert_candidate(log_dir: Path, task: TaskSpec, label: str, num_envs: int
             f"{digest[:16]})")
 
 
+def _long_run_as_is(long_spec: DatasetSpec, root: Path, generation: dict
+                    ) -> tuple[Path, str]:
+    """An existing long-run log as far as it ran (not resumed): its directory and how far."""
+    from rl_unplugged.data.raw_log import read_manifest
+
+    directory = paths.raw_dir(long_spec, root)
+    if not (directory / "manifest.json").exists():
+        raise FileNotFoundError(f"no long-run log of {long_spec.name} at {directory}: "
+                                "build it first, or measure without --long-run-as-is")
+    manifest = read_manifest(directory)
+    recorded = json.loads(json.dumps(manifest["generation"]))
+    if recorded != json.loads(json.dumps(generation)):
+        raise ValueError(f"{directory} holds a log of another generation config than "
+                         f"{long_spec.name}'s long run: {recorded} != {generation}")
+    if not manifest.get("checkpoints"):
+        raise ValueError(f"{directory}: the long run has no checkpoint yet")
+    done = max(c["env_steps"] for c in manifest["checkpoints"])
+    if manifest.get("complete"):
+        return directory, ""
+    return directory, f"; not finished: checkpoints to {done} of {long_spec.num_steps} steps"
+
+
 def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
-                             num_envs: int = 16, long_run: bool = True) -> dict[str, Any]:
+                             num_envs: int = 16, long_run: bool = True,
+                             long_run_as_is: bool = False) -> dict[str, Any]:
     """The expert reference: the better of two greedy behaviour-DQN checkpoints.
 
     Candidates, each the checkpoint with the highest mean greedy return on held-out
@@ -171,7 +191,9 @@ def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
         `LONG_RUN_AGENT` names for the task; skipped with `long_run=False`, which the
         record then says).
     The value is the higher candidate's mean; every candidate is recorded. Both logs are
-    generated first if missing (generation is a pure function of the spec).
+    generated first if missing (generation is a pure function of the spec); with
+    `long_run_as_is` the long run's existing log is measured as far as it ran (its
+    generation config checked, not resumed), and its candidate says how far.
     """
     from rl_unplugged import generation
 
@@ -184,20 +206,32 @@ def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
         long_spec = long_run_spec(task, run)
         agent = LONG_RUN_AGENT.get(task_id)
         if agent is None:
-            long_root = paths.data_dir(data_dir) / LONG_RUN_DIR
-            long_log, label = generation.generate(long_spec, long_root), "long run"
+            long_root, label, config = paths.data_dir(data_dir) / LONG_RUN_DIR, "long run", None
         else:  # Only 'sac' so far (continuous tasks).
-            from rl_unplugged.generation import continuous, sac
+            from rl_unplugged.generation import sac
 
             if agent != "sac" or task.is_discrete:
                 raise ValueError(f"LONG_RUN_AGENT[{task_id!r}] = {agent!r}: only 'sac' for a "
                                  "continuous task")
             long_root = paths.data_dir(data_dir) / f"{LONG_RUN_DIR}_{agent}"
-            long_log = continuous.generate(long_spec, long_root, config=sac.SACConfig())
-            label = "long run of the fallback SAC"
+            config = sac.SACConfig(**LONG_RUN_SAC_SETTINGS)
+            label = "long run of the fallback SAC ({})".format(
+                ", ".join(f"{k}={v}" for k, v in LONG_RUN_SAC_SETTINGS.items()))
+        from rl_unplugged.generation import continuous
+        from rl_unplugged.generation import generate as generate_module
+
+        if long_run_as_is:  # The generation config `generate` would write, checked.
+            expected = (generate_module.generation_config(long_spec, None) if task.is_discrete
+                        else continuous.generation_config(
+                            long_spec, config or continuous.d4pg.D4PGConfig()))
+            long_dir, how_far = _long_run_as_is(long_spec, long_root, expected)
+        else:
+            long_dir, how_far = (
+                generation.generate(long_spec, long_root) if config is None else
+                continuous.generate(long_spec, long_root, config=config)).directory, ""
         candidates.append(_expert_candidate(
-            long_log.directory, task, f"{label} ({long_spec.num_steps} steps, seed of "
-            f"run {long_spec.run})", num_envs))
+            long_dir, task, f"{label} ({long_spec.num_steps} steps, seed of "
+            f"run {long_spec.run}{how_far})", num_envs))
     best = max(candidates, key=lambda c: c["value"])
     record = dict(best)
     record["how"] = ("best of " + ("two" if long_run else "one (long run not measured)")

@@ -112,22 +112,6 @@ def test_expert_reference_is_the_better_of_two_greedy_best_checkpoints(tmp_path,
     assert "long run not measured" in short["how"]
 
 
-def test_the_long_run_takes_the_next_runs_seed_unless_the_task_names_one():
-    # HalfCheetah's SAC long run stalled with run 1's seed, so LONG_RUN_SEED gives it
-    # run 0's; every other task keeps run + 1's (never the behaviour run's own seed).
-    from rl_unplugged import registry
-    from rl_unplugged.evaluation import references
-
-    cheetah = references.long_run_spec(registry.get_task("mujoco/halfcheetah"), 0)
-    assert references.LONG_RUN_SEED == {"mujoco/halfcheetah": 0}
-    assert cheetah.run == 0 and cheetah.num_steps == 1_000_000
-    assert cheetah.seed != registry.get_dataset("rlu_mujoco/halfcheetah_noise0_run1").seed
-    fish = references.long_run_spec(registry.get_task("control/fish_swim"), 0)
-    assert fish.run == 1 and fish.seed != registry.get_dataset(
-        "rlu_control/fish_swim_noise0_run0").seed
-    assert references.long_run_spec(registry.get_task("control/fish_swim"), 1).run == 2
-
-
 def test_a_continuous_expert_reference_plays_the_best_checkpoints_mean_action(
         tmp_path, monkeypatch):
     # Issue 10: the D4PG's checkpoints, chosen on held-out seeds by their mean-action
@@ -156,15 +140,49 @@ def test_a_continuous_expert_reference_plays_the_best_checkpoints_mean_action(
     from rl_unplugged.data.raw_log import read_manifest
 
     monkeypatch.setattr(references, "LONG_RUN_AGENT", {"control/cartpole_swingup": "sac"})
+    assert references.LONG_RUN_SAC_SETTINGS == {"random_steps": 10_000}
+    monkeypatch.setattr(references, "LONG_RUN_SAC_SETTINGS", {"random_steps": 5})
+    long_spec = references.long_run_spec(spec.task, 0)
+    long_dir = references.paths.raw_dir(long_spec, tmp_path / f"{references.LONG_RUN_DIR}_sac")
+    with pytest.raises(FileNotFoundError, match="no long-run log"):  # As is: never built.
+        references.measure_expert_reference("control/cartpole_swingup", tmp_path,
+                                            num_envs=4, long_run_as_is=True)
     both = references.measure_expert_reference("control/cartpole_swingup", tmp_path,
                                                num_envs=4)
-    long_dir = references.paths.raw_dir(references.long_run_spec(spec.task, 0),
-                                        tmp_path / f"{references.LONG_RUN_DIR}_sac")
-    assert "sac" in read_manifest(long_dir)["generation"]
+    assert read_manifest(long_dir)["generation"]["sac"]["random_steps"] == 5
     assert not (tmp_path / references.LONG_RUN_DIR).exists()
     assert both["candidates"][0]["value"] == pytest.approx(value)
-    assert "long run of the fallback SAC (24 steps" in both["candidates"][1]["how"]
+    assert ("long run of the fallback SAC (random_steps=5) (24 steps, seed of run 1)"
+            in both["candidates"][1]["how"])
     assert both["value"] == pytest.approx(max(c["value"] for c in both["candidates"]))
+    # As is, on the complete log: the same record; on a log of other SAC settings: refused.
+    as_is = references.measure_expert_reference("control/cartpole_swingup", tmp_path,
+                                                num_envs=4, long_run_as_is=True)
+    assert as_is["candidates"] == both["candidates"]
+    monkeypatch.setattr(references, "LONG_RUN_SAC_SETTINGS", {"random_steps": 6})
+    with pytest.raises(ValueError, match="another generation config"):
+        references.measure_expert_reference("control/cartpole_swingup", tmp_path,
+                                            num_envs=4, long_run_as_is=True)
+    # A long run stopped half way is measured as it stands, and the record says how far.
+    from rl_unplugged.generation import sac
+
+    seen = []
+
+    def stop_half_way(n):
+        seen.append(n)
+        if sum(seen) >= 12:
+            raise KeyboardInterrupt
+
+    root = tmp_path / "half" / f"{references.LONG_RUN_DIR}_sac"
+    with pytest.raises(KeyboardInterrupt):
+        continuous.generate(long_spec, root, config=sac.SACConfig(random_steps=6),
+                            progress=stop_half_way, shard_transitions=3)
+    assert not read_manifest(references.paths.raw_dir(long_spec, root)).get("complete")
+    half = references.measure_expert_reference("control/cartpole_swingup", tmp_path / "half",
+                                               num_envs=4, long_run_as_is=True)
+    assert "(24 steps, seed of run 1; not finished: checkpoints to " in \
+        half["candidates"][1]["how"]
+    assert not read_manifest(references.paths.raw_dir(long_spec, root)).get("complete")
     monkeypatch.setattr(references, "LONG_RUN_AGENT", {"control/cartpole_swingup": "cql"})
     with pytest.raises(ValueError, match="only 'sac'"):
         references.measure_expert_reference("control/cartpole_swingup", tmp_path, num_envs=4)
