@@ -131,6 +131,9 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _references(args: argparse.Namespace) -> int:
+    if args.long_run_as_is and (not args.expert or args.no_long_run):
+        raise ConfigError("--long-run-as-is measures the long run of --expert: give it with "
+                          "--expert and without --no-long-run")
     out = Path(args.out)
     existing = json.loads(out.read_text()) if out.exists() else None
     if args.expert:

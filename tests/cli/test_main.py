@@ -41,6 +41,15 @@ def test_multi_line_messages_are_joined_into_one_line(monkeypatch, capsys):
     assert capsys.readouterr().err == "rlu: error: first second\n"
 
 
+@pytest.mark.parametrize("flags", [[], ["--expert", "--no-long-run"]])
+def test_long_run_as_is_needs_the_expert_long_run(tmp_path, capsys, flags):
+    argv = ["protocols", "references", "--long-run-as-is", "--task", "bsuite/catch",
+            "--out", str(tmp_path / "r.json"), *flags]
+    assert cli.main(argv) == 2
+    assert "--long-run-as-is measures the long run of --expert" in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_registry_key_errors_are_user_errors(capsys):
     assert cli.main(["evaluate", "--task", "bsuite/cach", "--policy", "m:f", "--out", "x"]) == 2
     err = capsys.readouterr().err
