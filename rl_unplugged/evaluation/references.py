@@ -156,23 +156,27 @@ def _expert_candidate(log_dir: Path, task: TaskSpec, label: str, num_envs: int
 
 def _long_run_as_is(long_spec: DatasetSpec, root: Path, generation: dict
                     ) -> tuple[Path, str]:
-    """An existing long-run log as far as it ran (not resumed): its directory and how far."""
+    """An existing long-run log as far as it ran (not resumed): its directory and how far.
+
+    Refuses what `RawLogWriter.open` would: a log of another dataset or generation config.
+    """
     from rl_unplugged.data.raw_log import read_manifest
+    from rl_unplugged.errors import IncompatibleError
 
     directory = paths.raw_dir(long_spec, root)
-    if not (directory / "manifest.json").exists():
+    manifest = read_manifest(directory)
+    if manifest is None:
         raise FileNotFoundError(f"no long-run log of {long_spec.name} at {directory}: "
                                 "build it first, or measure without --long-run-as-is")
-    manifest = read_manifest(directory)
-    recorded = json.loads(json.dumps(manifest["generation"]))
-    if recorded != json.loads(json.dumps(generation)):
-        raise ValueError(f"{directory} holds a log of another generation config than "
-                         f"{long_spec.name}'s long run: {recorded} != {generation}")
-    if not manifest.get("checkpoints"):
+    if manifest["dataset"] != long_spec.name or manifest["generation"] != generation:
+        raise IncompatibleError(f"{directory} holds a log of another generation config than "
+                                f"{long_spec.name}'s long run: {manifest['generation']} != "
+                                f"{generation}")
+    if not manifest["checkpoints"]:
         raise ValueError(f"{directory}: the long run has no checkpoint yet")
-    done = max(c["env_steps"] for c in manifest["checkpoints"])
-    if manifest.get("complete"):
+    if manifest["complete"]:
         return directory, ""
+    done = max(c["env_steps"] for c in manifest["checkpoints"])
     return directory, f"; not finished: checkpoints to {done} of {long_spec.num_steps} steps"
 
 
