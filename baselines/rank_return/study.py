@@ -73,6 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--bootstrap", type=int, default=2_000)
     p.add_argument("--plots-only", action="store_true",
                    help="redraw the plots and correlations.md from --out's files")
+    p.add_argument("--pool", nargs="+", metavar="OUT",
+                   help="pool earlier outputs of one sweep with disjoint seeds into --out "
+                        "(no training)")
     return p.parse_args(argv)
 
 
@@ -321,6 +324,9 @@ def main(argv=None) -> None:
     if args.plots_only:
         replot(out)
         return
+    if args.pool:
+        pool(out, [Path(p) for p in args.pool], bootstrap=args.bootstrap)
+        return
     spec = registry.get_dataset(args.dataset)
     task = spec.task
     protocol = protocols.get_protocol(task.id)
@@ -350,51 +356,68 @@ def main(argv=None) -> None:
                             **{f"{p}_per_width": final[p] / width for p in RELATIVE},
                             "return": ret})
 
-    # Configurations: mean over seeds of the final probes, the return and the curves.
-    configs, curves = [], {}
+    configs = configurations(members)
+    curves = {}
+    for c in configs:
+        member_curves = [v for k, v in curves_by_member.items()
+                         if k[:3] == (c["width"], c["learning_rate"], c["alpha"])]
+        curves[c["key"]] = {name: np.mean([m[name] for m in member_curves], axis=0)
+                            for name in ("step", *PROBES)}
+    meta = {"dataset": args.dataset, "task": task.id, "agent": "cql (alpha 0 = double DQN)",
+            "steps": args.steps, "probe_every": args.probe_every,
+            "batch_size": args.batch_size, "widths": args.widths,
+            "learning_rates": args.lrs, "alphas": args.alphas, "seeds": args.seeds,
+            "episodes_per_member": len(protocol.episode_seeds),
+            "protocol": {"id": protocol.content["protocol"], "version": protocol.version}}
+    summarise(out, meta, members, configs, curves, bootstrap=args.bootstrap,
+              max_return=task.max_return, timings=timings)
+
+
+def configurations(members: list[dict]) -> list[dict]:
+    """One row per configuration: the mean over its seeds of the final probes and return."""
+    configs = []
     for key in sorted({(r["width"], r["learning_rate"], r["alpha"]) for r in members}):
         rows = [r for r in members if (r["width"], r["learning_rate"], r["alpha"]) == key]
-        ckey = "w{}_lr{:g}_a{:g}".format(*key)
-        configs.append({"key": ckey, "width": key[0], "learning_rate": key[1],
-                        "alpha": key[2], "seeds": len(rows),
+        configs.append({"key": "w{}_lr{:g}_a{:g}".format(*key), "width": key[0],
+                        "learning_rate": key[1], "alpha": key[2], "seeds": len(rows),
                         **{p: float(np.mean([r[p] for r in rows])) for p in CORRELATED},
                         "return": float(np.mean([r["return"] for r in rows])),
                         "return_min": min(r["return"] for r in rows),
                         "return_max": max(r["return"] for r in rows)})
-        member_curves = [curves_by_member[(*key, r["seed"])] for r in rows]
-        curves[ckey] = {name: np.mean([c[name] for c in member_curves], axis=0)
-                        for name in ("step", *PROBES)}
+    return configs
 
+
+def summarise(out: Path, meta: dict, members: list[dict], configs: list[dict],
+              curves: dict, *, bootstrap: int, max_return: float | None,
+              timings: dict | None = None) -> dict:
+    """Correlations, phases and diagnostics of a finished sweep; writes every output file."""
     rng = np.random.default_rng(0)
     result = {
-        "dataset": args.dataset, "task": task.id, "agent": "cql (alpha 0 = double DQN)",
-        "steps": args.steps, "probe_every": args.probe_every, "batch_size": args.batch_size,
-        "widths": args.widths, "learning_rates": args.lrs, "alphas": args.alphas,
-        "seeds": args.seeds, "episodes_per_member": len(protocol.episode_seeds),
-        "protocol": {"id": protocol.content["protocol"], "version": protocol.version},
-        "bootstrap_samples": args.bootstrap,
-        "over_configs": correlations(configs, rng=rng, samples=args.bootstrap),
-        "over_members": correlations(members, rng=rng, samples=args.bootstrap),
+        **meta, "bootstrap_samples": bootstrap,
+        "over_configs": correlations(configs, rng=rng, samples=bootstrap),
+        "over_members": correlations(members, rng=rng, samples=bootstrap),
         "within_alpha": {f"{a:g}": correlations([c for c in configs if c["alpha"] == a],
-                                                rng=rng, samples=args.bootstrap)
-                         for a in args.alphas},
+                                                rng=rng, samples=bootstrap)
+                         for a in meta["alphas"]},
         "within_width": {str(w): correlations([c for c in configs if c["width"] == w],
-                                              rng=rng, samples=args.bootstrap)
-                         for w in args.widths},
-        "return_spread": {"configs_at_max": sum(c["return"] >= (task.max_return or np.inf)
+                                              rng=rng, samples=bootstrap)
+                         for w in meta["widths"]},
+        "return_spread": {"configs_at_max": sum(c["return"] >= (max_return or np.inf)
                                                 for c in configs),
                           "min": min(c["return"] for c in configs),
                           "max": max(c["return"] for c in configs),
                           "n_configs": len(configs)},
     }
-    phases = {c["key"]: phase_summary(curves[c["key"]]["step"], curves[c["key"]]["srank"])
+    phases = {c["key"]: phase_summary(np.asarray(curves[c["key"]]["step"]),
+                                      np.asarray(curves[c["key"]]["srank"]))
               for c in configs}
     for c in configs:
         c.update({f"phase_{k}": v for k, v in phases[c["key"]].items()
                   if k in ("early_drop", "rise", "late_drop", "three_phases")})
     result["phases"] = {k: sum(p[k] for p in phases.values())
                         for k in ("early_drop", "rise", "late_drop", "three_phases")}
-    result["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
+    if timings is not None:
+        result["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
 
     write_csv(out / "members.csv", members)
     write_csv(out / "configs.csv", configs)
@@ -402,9 +425,62 @@ def main(argv=None) -> None:
     fileio.write_text(out / "correlations.md", markdown_table(finite(result)))
     fileio.write_json(out / "diagnostics.json", finite(diagnostics(configs, members)))
     fileio.write_json(out / "phases.json", finite(phases))
-    fileio.write_json(out / "curves.json", finite({k: {n: v.tolist() for n, v in c.items()}
+    fileio.write_json(out / "curves.json", finite({k: {n: np.asarray(v).tolist()
+                                                       for n, v in c.items()}
                                                    for k, c in curves.items()}))
     plots(out, configs, curves)
+    return result
+
+
+# What must agree for runs to be pooled: the same sweep on the same data and protocol.
+POOLED_SETTINGS = ("dataset", "task", "agent", "steps", "probe_every", "batch_size",
+                   "widths", "learning_rates", "alphas", "episodes_per_member", "protocol")
+
+
+def pool(out: Path, sources: list[Path], *, bootstrap: int) -> dict:
+    """One analysis of several runs of the same sweep with disjoint seeds (separate
+    invocations, e.g. one seed each): members concatenated, configurations averaged over
+    all their seeds, curves averaged weighted by each run's seeds per configuration."""
+    if len(sources) < 2:
+        raise ValueError(f"--pool needs at least two study outputs, got {len(sources)}")
+    metas, all_members, weighted = [], [], {}
+    for src in sources:
+        files = [src / n for n in ("correlations.json", "members.csv", "configs.csv",
+                                   "curves.json")]
+        missing = [str(f) for f in files if not f.is_file()]
+        if missing:
+            raise FileNotFoundError(f"--pool {src}: not a study output, missing {missing}")
+        metas.append(json.loads(files[0].read_text()))
+        all_members += _read_csv(files[1])
+        seeds_of = {c["key"]: int(c["seeds"]) for c in _read_csv(files[2])}
+        for key, c in json.loads(files[3].read_text()).items():
+            weighted.setdefault(key, []).append((seeds_of[key], c))
+    for src, meta in zip(sources[1:], metas[1:], strict=True):
+        differ = [k for k in POOLED_SETTINGS if meta.get(k) != metas[0].get(k)]
+        if differ:
+            raise ValueError(f"--pool: {src} ran another sweep than {sources[0]} "
+                             f"(differs in {differ}); only runs of one sweep can be pooled")
+    seeds = [s for m in metas for s in m["seeds"]]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"--pool: the runs' seeds overlap ({seeds}); pooling them would "
+                         "count one member twice")
+    configs = configurations(all_members)
+    if len(configs) * len(seeds) != len(all_members):
+        raise ValueError(f"--pool: {len(all_members)} members are not {len(configs)} "
+                         f"configurations x {len(seeds)} seeds")
+    curves = {}
+    for c in configs:
+        parts = weighted[c["key"]]
+        total = sum(w for w, _ in parts)
+        curves[c["key"]] = {name: sum(w * np.asarray(part[name], np.float64)
+                                      for w, part in parts) / total
+                            for name in ("step", *PROBES)}
+    meta = {k: metas[0][k] for k in POOLED_SETTINGS}
+    meta["seeds"] = sorted(seeds)
+    meta["pooled_from"] = [str(s) for s in sources]
+    out.mkdir(parents=True, exist_ok=True)
+    return summarise(out, meta, all_members, configs, curves, bootstrap=bootstrap,
+                     max_return=registry.get_task(meta["task"]).max_return)
 
 
 if __name__ == "__main__":
