@@ -143,6 +143,7 @@ def _competence_rows(tasks: list[TaskSpec]) -> list[str]:
             "10% | logged last 10% | logged last 10% reaches target | logged curve (tenths of "
             "the run) |",
             "|---|---|---|---|---|---|---|---|---|"]
+    missed = []
     for t in tasks:
         c = t.competence
         target = "-" if c is None else f"{c.value:g}"
@@ -160,6 +161,13 @@ def _competence_rows(tasks: list[TaskSpec]) -> list[str]:
         rows.append(f"| {t.name} | {target} | {source} | {_fmt(comp.get('greedy_return'))} | "
                     f"{reached} | {_fmt(build.get('first10_mean'))} | "
                     f"{_fmt(last10)} | {logged} | {curve} |")
+        if comp.get("reached") is False:
+            missed.append((t.name, c.shortfall if c is not None else ""))
+    if missed:
+        rows += ["", "Below target, and why:", ""]
+        rows += [f"- **{name}**: " + (f"{why}." if why else "**not explained yet** (the "
+                                       "registry's `CompetenceTarget.shortfall` is empty).")
+                 for name, why in missed]
     return rows
 
 

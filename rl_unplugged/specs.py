@@ -199,10 +199,13 @@ class CompetenceTarget:
     Attributes:
       value: the target mean episode return.
       source: where the value comes from (a registered threshold, a paper's table).
+      shortfall: for a task whose recorded run misses the target, why, and where the
+        evidence is (the cards print it under the competence table); empty otherwise.
     """
 
     value: float
     source: str
+    shortfall: str = ""
 
     def __post_init__(self):
         if not math.isfinite(self.value):

@@ -73,3 +73,26 @@ def test_continuous_cards_describe_the_d4pg_levels_and_the_logged_noise():
     assert "| steps/action | float32 | (A,) |" in text and "greedy_action" not in text
     assert "| walker_stand | [256, 256] | 0.0001 | 256 | 300,000 |" in text
     assert "| steps/greedy_action | int64 |" in cards.render_card("classic")
+
+
+def test_a_task_below_its_target_says_why_or_that_it_is_not_explained(monkeypatch):
+    import dataclasses
+
+    from rl_unplugged.data import reference_builds
+
+    text = cards.render_card("minatar")
+    assert "Below target, and why:" in text
+    assert "- **asterix**: the budget." in text and "reaches 16.91 greedy" in text
+    assert "- **seaquest**: the budget." in text and "- **breakout**" not in text
+    assert "Below target" not in cards.render_card("bsuite")  # Every bsuite run reached.
+    # Every task whose recorded run misses its target has its reason in the registry.
+    for name, build in reference_builds.load().items():
+        if (build.get("competence") or {}).get("reached") is False:
+            task = registry.get_dataset(name).task
+            assert task.competence.shortfall, f"{task.id}: below target, no shortfall"
+    # A miss without a recorded reason is said to be unexplained, never left silent.
+    asterix = registry.get_task("minatar/asterix")
+    bare = dataclasses.replace(asterix, competence=dataclasses.replace(asterix.competence,
+                                                                       shortfall=""))
+    monkeypatch.setattr(registry, "tasks", lambda domain: [bare])
+    assert "- **asterix**: **not explained yet**" in cards.render_card("minatar")
