@@ -173,7 +173,8 @@ def _minatar(name: str, channels: int, num_actions: int, description: str,
         sticky_action_prob=0.1, competence=competence,
         # MinAtar's DQN baseline (Young & Tian 2019) uses lr 2.5e-4, batch 32, replay
         # 100k, target period 1000, epsilon 1 -> 0.1 over 100k frames; its 5M-frame
-        # budget is cut to 1M logged steps, what 2 cores log in about 12 min per game.
+        # budget is cut to 1M logged steps: 16-26 min per game measured here
+        # (benchmarks/RESULTS.md, 939 s on one core, 1,426-1,578 s two side by side).
         # One SGD step per 4 env steps (the Atari-DQN habit; the CNN update is ~90% of
         # a step's cost on CPU) and a target copy every 250 SGD steps (= 1000 env
         # steps, MinAtar's period).
