@@ -1,0 +1,40 @@
+"""benchmarks/generation.py --behaviour-runs: its report's arithmetic (not timed; the
+runs are replaced by fixed timings)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from rl_unplugged import registry
+
+_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "generation.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("generation_bench", _PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_behaviour_runs_estimates_every_noise0_run_from_each_domains_rate(bench, monkeypatch):
+    # Each domain's prefix "logs" n steps in n / 100 s (100 steps/s) and bare stepping
+    # runs at 1,000 steps/s.
+    monkeypatch.setattr(bench, "logged", lambda spec, root: (spec.num_steps / 100.0,
+                                                             spec.num_steps))
+    monkeypatch.setattr(bench, "bare", lambda spec, act: (spec.num_steps / 1000.0,
+                                                          spec.num_steps))
+    report = bench.behaviour_runs(run_steps=500)
+    built = [t for t in registry.tasks() if t.builds_datasets]
+    run0 = sum(t.behaviour.num_steps for t in built) / 100.0
+    every = sum(t.num_runs * t.behaviour.num_steps for t in built) / 100.0
+    assert report["every_noise0_run0_estimated_s"] == round(run0)
+    assert report["every_noise0_run_estimated_s"] == round(every)
+    assert report["every_noise0_run_estimated_h"] == round(every / 3600, 2)
+    for domain in ("bsuite", "minatar", "control"):
+        row = report[domain]
+        assert row["transitions"] == 500 and row["behaviour_steps_per_s"] == 100
+        assert row["ratio_to_bare"] == 10.0
+    assert "atari" not in report  # Atari's data are not built here.
