@@ -31,7 +31,9 @@ from rl_unplugged.errors import ConfigError
 from rl_unplugged.specs import TaskSpec
 
 Params = Any
-LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0  # The Gaussian policy's log-std range (as in SAC/CQL).
+# The Gaussian policy's log-std range: pytorch_sac's (Yarats & Kostrikov) and IQL's
+# reference code's; CQL's rlkit-based code clips at [-20, 2].
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -176,7 +178,8 @@ class GaussianPolicyNetwork(nn.Module):
         rep, acts = self.torso(obs)
         out = nn.Dense(2 * self.action_size)(rep)
         mean, log_std = jnp.split(out, 2, axis=-1)
-        # A smooth squash of log-std into its range (as in CQL's and IQL's policies).
+        # A smooth squash of log-std into its range (as pytorch_sac's actor; CQL's and
+        # IQL's reference code clip instead).
         log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (jnp.tanh(log_std) + 1.0)
         return GaussianOutput(mean=mean, log_std=log_std, representation=rep, activations=acts)
 

@@ -129,6 +129,24 @@ def test_mog_mean_and_cross_entropy():
     close(crr.mog_cross_entropy(one, z), sum(nll) / 2, tol=1e-4)
 
 
+def test_mog_target_samples_use_every_sampled_action():
+    import jax
+
+    # C = 2 critics, m = 3 actions, B = 2 transitions: a one-component mixture at a point
+    # (raw scale -30: the floor's 1e-3) whose mean codes critic, action and transition.
+    m, b = 3, 2
+    loc = np.array([[100 * c + 10 * j + t for j in range(m) for t in range(b)]
+                    for c in range(2)], np.float32)  # Row j * B + t, sample-major.
+    head = jnp.stack([jnp.zeros_like(loc), jnp.asarray(loc), jnp.full_like(loc, -30.0)], -1)
+    z = crr.mog_target_samples(head, m, 7, jax.random.PRNGKey(0))
+    assert z.shape == (7, 2, b)
+    expect = [[[100 * c + 10 * (i % m) + t for t in range(b)] for c in range(2)]
+              for i in range(7)]  # Sample i at action i mod m.
+    close(z, expect, tol=0.01)
+    with pytest.raises(ValueError, match="not m = 4"):
+        crr.mog_target_samples(head, 4, 7, jax.random.PRNGKey(0))
+
+
 @pytest.mark.parametrize("tau", [0.0, 0.5])
 def test_soft_update_is_polyak(tau):
     close(actor_critic.soft_update(jnp.array([0.0]), jnp.array([2.0]), tau), [2.0 * tau])

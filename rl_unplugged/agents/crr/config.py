@@ -1,4 +1,12 @@
-"""CRR configuration (defaults: Wang et al. 2020's continuous-control settings)."""
+"""CRR configuration (defaults: Wang et al. 2020's continuous-control settings).
+
+beta 1, the exp filter's clip at 20 and m = 4 policy actions in the advantage's mean are
+the paper's (and Acme's). Where the wiring differs from the paper's Algorithm 1 and
+Acme's CRR: the target critic follows the critic by Polyak averaging (`tau`, as in the
+suite's other actor-critics) rather than a copy every 100 updates, and the next actions
+of the target are drawn from the online policy (there is no target policy); the critic's
+target averages over the same m actions (Acme's uses one).
+"""
 
 from __future__ import annotations
 
@@ -26,7 +34,8 @@ class CRRConfig(ActorCriticConfig):
     # distributional critic (Shahriari et al. 2022) with a sample-based cross-entropy.
     critic: str = "mse"
     num_components: int = 5  # Mixture components of the MoG critic.
-    num_target_samples: int = 20  # Samples of the target return distribution (MoG critic).
+    # Samples of the target return distribution (MoG critic), stratified over the m actions.
+    num_target_samples: int = 20
 
     def __post_init__(self):
         super().__post_init__()

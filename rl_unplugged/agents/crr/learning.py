@@ -40,11 +40,10 @@ def update(state: TrainingState, batch: Batch, *, critics: actor_critic.Critics,
                                _repeat(batch.next_observation, m), next_action)
 
     if mog:
-        # n target samples per transition: z' from the target mixture at one of the m
-        # policy actions (the first), shifted and scaled by the Bellman operator.
-        first = next_head[:, :batch_size]  # (C, B, 3K)
-        z = losses.mixture(first).sample(config.num_target_samples, seed=z_key)  # (n, C, B)
-        target = (batch.reward + hp["discount"] * batch.discount * z)
+        # n target samples per transition, stratified over the m policy actions, shifted
+        # and scaled by the Bellman operator. Critic c fits its own target's samples.
+        z = losses.mog_target_samples(next_head, m, config.num_target_samples, z_key)
+        target = batch.reward + hp["discount"] * batch.discount * z  # (n, C, B)
 
         def critic_loss(params):
             head = critics.values(params, obs, action)  # (C, B, 3K)

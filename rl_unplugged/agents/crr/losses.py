@@ -6,8 +6,9 @@ A(s, a) = Q(s, a) - (1/m) sum_j Q(s, a_j), a_j ~ pi(.|s) (eq. 4, the mean estima
 and the filters f = 1[A > 0] (binary) or f = min(exp(A / beta), max_weight) (exp).
 Critic: y = r + gamma d (1/m) sum_j Q'(s', a'_j), a'_j ~ pi(.|s'), squared error.
 MoG critic (Shahriari et al. 2022, Sec. 3): Z(s, a) ~ sum_k w_k N(mu_k, sigma_k^2); the
-loss is the cross-entropy -E_{z ~ r + gamma d Z'(s', a')} log p_Z(s,a)(z), estimated with
-samples of the target mixture; Q is the mixture's mean.
+loss is the cross-entropy -E_{z ~ r + gamma d Z'(s', a'), a' ~ pi} log p_Z(s,a)(z),
+estimated with samples of the target mixtures at the m policy actions; Q is the
+mixture's mean.
 """
 
 from __future__ import annotations
@@ -52,6 +53,23 @@ def mixture_mean(head: jax.Array) -> jax.Array:
     """Q = sum_k w_k mu_k of critic outputs (..., 3K) -> (...)."""
     logits, loc, _ = jnp.split(head, 3, axis=-1)
     return jnp.sum(jax.nn.softmax(logits, axis=-1) * loc, axis=-1)
+
+
+def mog_target_samples(next_head: jax.Array, m: int, num_samples: int, key: jax.Array
+                       ) -> jax.Array:
+    """Samples of Z'(s', a'), a' ~ pi, for the MoG critic's target.
+
+    next_head (C, m * B, 3K): the target critics' mixtures at m policy actions per
+    transition, sample-major (action j of transition b at row j * B + b). Returns
+    (num_samples, C, B): sample i is drawn at action i mod m, so the samples are
+    stratified over the m actions and every one of them enters the target.
+    """
+    c, rows, _ = next_head.shape
+    if rows % m:
+        raise ValueError(f"{rows} target rows are not m = {m} actions per transition")
+    z = mixture(next_head).sample(num_samples, seed=key).reshape(num_samples, c, m, rows // m)
+    i = jnp.arange(num_samples)
+    return z[i, :, i % m, :]  # Advanced indices apart: (num_samples, C, B).
 
 
 def mog_cross_entropy(head: jax.Array, target_samples: jax.Array) -> jax.Array:

@@ -1,4 +1,12 @@
-"""IQL configuration (defaults: the paper's MuJoCo locomotion settings, Kostrikov et al. 2022)."""
+"""IQL configuration (defaults: the paper's MuJoCo locomotion settings, Kostrikov et al. 2022).
+
+expectile 0.7, beta 3 and the weights' clip at 100 are the paper's. Where the learner
+differs from the authors' code: the policy is the suite's tanh-Gaussian with a
+state-dependent log-std (`actor_critic.GaussianPolicyNetwork`, shared with BC, CRR and
+CQL), theirs a Gaussian around tanh(mean) with one state-independent log-std, so the
+advantage-weighted log-likelihood of actions at the bounds differs; and their actor's
+learning rate decays on a cosine schedule, here it is constant.
+"""
 
 from __future__ import annotations
 
