@@ -31,7 +31,11 @@ def _reference_rows(domain: str) -> list[str]:
         return ["No reference build recorded yet for this domain."]
     rows = ["SHA-256 of each raw log's `manifest.json` (which lists every shard's SHA-256) "
             "from builds made on this project's machines; `rlu datasets verify NAME` compares "
-            "a local build. Generation is deterministic, so a rebuild must match.", "",
+            "a local build. Generation is a pure function of the spec, so a rebuild on "
+            "the same kind of machine with the same number of visible CPU cores must match. "
+            "With another core count, a level whose agent learns while it logs can differ "
+            "in the last bit and then diverge (XLA's CPU sums depend on the thread count; "
+            "`rl_unplugged/data/reference_builds.py` has the measurement).", "",
             "| dataset | manifest sha256 | episodes | transitions | mean return |",
             "|---|---|---|---|---|"]
     for name, b in builds.items():
