@@ -95,8 +95,9 @@ def _continuous_behaviour(tasks: list[TaskSpec], noise: str, builder: str) -> li
         "(twice the transitions), renumbered; `checkpoint` says which policy played.",
         "  Their returns as built are recorded in `datasets/behaviour_competence.md`.",
         "",
-        "Competence runs of the behaviour agent (learning curves against published D4PG "
-        "curves at the same step budget) are recorded in `datasets/behaviour_competence.md`. "
+        "Competence runs of the behaviour agent (learning curves against the published "
+        "curves the targets come from, at the same step budget: state SAC, Acme's D4PG or "
+        "TD3, as each target's source says) are recorded in `datasets/behaviour_competence.md`. "
         "Raw logs are generated with `rl_unplugged.generation.generate(spec)`; the TFDS "
         f"builder `{builder}` (`rl_unplugged/builders/{builder}.py`) prepares them for "
         f"`tfds.load('{builder}/<config>')` (`rlu datasets build` does the same), with "
@@ -157,7 +158,8 @@ def _competence_rows(tasks: list[TaskSpec]) -> list[str]:
             rows.append(f"| {t.name} | {target} | {source} | not built yet | - | - | - | - | - |")
             continue
         comp = build.get("competence") or {}
-        reached = {True: "yes", False: "**no**"}.get(comp.get("reached"), "not measured")
+        reached = ("no target" if c is None else
+                   {True: "yes", False: "**no**"}.get(comp.get("reached"), "not measured"))
         last10 = build.get("last10_mean")
         logged = ("-" if c is None or last10 is None
                   else "yes" if last10 >= c.value else "**no**")

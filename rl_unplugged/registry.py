@@ -577,7 +577,8 @@ def _mujoco(env_id: str, obs_dim: int, action_size: int, num_steps: int,
 
 
 # Observation keys in dm_control's own order (each task's `get_observation`, an
-# OrderedDict; the backend checks it at construction). This differs from RL Unplugged's
+# OrderedDict; tests/test_registry.py pins it). Flattening follows this registered order
+# by key; the backend checks the keys and shapes at construction. This differs from RL Unplugged's
 # original files for walker and fish (`RLU_CONTROL_SUITE` below): those orders are the
 # originals' feature order and apply only to reading them.
 _CONTINUOUS_TASKS: tuple[TaskSpec, ...] = (

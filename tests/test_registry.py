@@ -203,6 +203,18 @@ def test_continuous_tasks_record_dm_controls_observation_order_and_bounds():
         "control/cheetah_run"
 
 
+def test_registered_observation_orders_are_dm_controls_own():
+    # The backend checks keys and shapes only (flattening follows the registered order,
+    # tests/envs/helpers.py registers a reversed one); this pins the order to dm_control's.
+    from dm_control import suite
+
+    for task in registry.tasks("control"):
+        domain, name = task.env_id.split("/")
+        spec = suite.load(domain, name).observation_spec()
+        assert [(k, tuple(v.shape)) for k, v in spec.items()] == \
+            [(k, tuple(s)) for k, s in task.observation_keys], task.id
+
+
 def test_continuous_observations_flatten_in_the_registered_order():
     from rl_unplugged import envs
 
