@@ -146,11 +146,14 @@ def _train(args: argparse.Namespace) -> int:
         ensemble.make_members(config, seeds or [0], grid)  # Validates every grid point.
     if imported.exists(args.dataset, args.data_dir):  # `rlu datasets import ... --as NAME`.
         store = imported.open_imported(args.dataset, args.data_dir)
-        name, task, data = args.dataset, imported.store_task(store), store.transitions()
+        name, task = args.dataset, imported.store_task(store)
+        training.check_action_kind(spec, task, name)  # Before the data are read.
+        data = store.transitions()
     else:
         dataset = registry.get_dataset(args.dataset)
-        check_log_size(dataset, args.data_dir, args.num_steps)
         name, task = dataset.name, dataset.task
+        training.check_action_kind(spec, task, name)  # Before the data are read.
+        check_log_size(dataset, args.data_dir, args.num_steps)
         data = loader.load_transitions(dataset, args.data_dir)
     every = {k: (v or None) if k != "log_every" else v
              for k, v in common.given(args, "log_every", "probe_every",

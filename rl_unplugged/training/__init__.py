@@ -9,6 +9,7 @@ from rl_unplugged.training.loop import (
     NonFiniteLossError,
     Plan,
     TrainResult,
+    check_action_kind,
     check_transitions,
     fit,
     train,
@@ -24,5 +25,6 @@ from rl_unplugged.training.streaming import Streaming
 
 __all__ = ["Callback", "Checkpointer", "FitResult", "JsonlLogger", "ListLogger", "Logger",
            "NonFiniteLossError", "Plan", "ProgressLogger", "RepresentationProbes", "RunDir",
-           "Streaming", "TrainResult", "check_transitions", "fit", "list_checkpoints",
-           "list_members", "load_policy", "load_q_function", "read_config", "train"]
+           "Streaming", "TrainResult", "check_action_kind", "check_transitions", "fit",
+           "list_checkpoints", "list_members", "load_policy", "load_q_function", "read_config",
+           "train"]

@@ -20,11 +20,13 @@ def _describe(action: np.ndarray) -> str:
     return f"{kind} actions (shape {action.shape}, dtype {action.dtype})"
 
 
-def check_action_kind(agent: AgentSpec, task: TaskSpec) -> None:
-    """Raises IncompatibleError (naming both kinds) if `agent` learns another action kind."""
+def check_action_kind(agent: AgentSpec, task: TaskSpec, dataset: str | None = None) -> None:
+    """Raises IncompatibleError (naming both kinds, and `dataset` if given) if `agent`
+    learns another action kind than `task` has."""
     if agent.action_kind != task.action.kind:
+        of = task.id if dataset is None else f"{dataset} (task {task.id})"
         raise IncompatibleError(f"{agent.name} learns {agent.action_kind} actions but "
-                                f"{task.id} has {task.action.describe()} actions")
+                                f"{of} has {task.action.describe()} actions")
 
 
 def check_transitions(data: Transitions, task: TaskSpec, agent: AgentSpec | None = None

@@ -66,7 +66,7 @@ from rl_unplugged.training.logs import ListLogger, Logger, ProgressLogger, membe
 from rl_unplugged.training.run_dir import CONFIG_FILE, FAILURE_FILE, RunDir
 
 __all__ = ["CONFIG_FILE", "FAILURE_FILE", "FitResult", "NonFiniteLossError", "Plan",
-           "TrainResult", "check_transitions", "fit", "train"]
+           "TrainResult", "check_action_kind", "check_transitions", "fit", "train"]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -437,6 +437,8 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
         holds the last finite metrics).
     """
     # With the data: checks it before the run directory is touched.
+    check_action_kind(agents_lib.get_agent(agent) if isinstance(agent, str) else agent, task,
+                      dataset)  # First, naming the dataset.
     plan = Plan.make(agent, task, steps=steps, config=config, seeds=seeds, grid=grid,
                      log_every=log_every, data=data)
     if probe_size <= 0:

@@ -68,6 +68,13 @@ def test_rlu_train_bad_input(tmp_path, capsys):
     assert main(["train", "dqn", "--dataset", SPEC.name, "--data-dir", str(tmp_path),
                  "--steps", "1", "--out", str(tmp_path / "r")]) == 2
     assert "rlu datasets build" in capsys.readouterr().err
+    # A continuous learner on a discrete dataset: refused before the (missing) data are
+    # read, naming the dataset, the task and both action kinds.
+    assert main(["train", "td3_bc", "--dataset", SPEC.name, "--data-dir", str(tmp_path),
+                 "--steps", "1", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert ("td3_bc learns continuous actions but rlu_bsuite/catch_random_run0 (task "
+            "bsuite/catch) has discrete") in err and "rlu datasets build" not in err
 
 
 def _one_line_error(capsys) -> str:

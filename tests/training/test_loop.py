@@ -187,3 +187,7 @@ def test_a_discrete_learner_refuses_a_continuous_task_and_the_reverse():
         training.train(spec, data, TASK, steps=2)
     with pytest.raises(errors.ConfigError, match="action_kind"):
         dataclasses.replace(spec, action_kind="hybrid")
+    # Given the dataset, the message names it beside the task and both kinds.
+    with pytest.raises(errors.IncompatibleError, match=r"bc learns discrete actions but "
+                       r"rlu_x/pendulum_run0 \(task classic/cartpole\) has continuous"):
+        training.train("bc", data, CONTINUOUS, steps=2, dataset="rlu_x/pendulum_run0")
