@@ -24,6 +24,7 @@ CASES = [
     pytest.param("cql_sac", {"lagrange": True}, {"target_action_gap": [1.0, 10.0]},
                  marks=SLOW),
     ("iql", {}, {"expectile": [0.7, 0.9]}),
+    ("crr", {}, {"beta": [1.0, 2.0]}),  # The defaults: scalar critic, exp filter.
     ("crr", {"critic": "mog", "num_components": 3}, {"max_weight": [5.0, 20.0]}),
     pytest.param("crr", {"filter": "binary"}, {"beta": [1.0, 2.0]}, marks=SLOW),
     # ReDo inside the vmapped ensemble.

@@ -129,6 +129,24 @@ def test_mog_mean_and_cross_entropy():
     close(crr.mog_cross_entropy(one, z), sum(nll) / 2, tol=1e-4)
 
 
+def test_alpha_prime_loss_and_its_gradient():
+    import jax
+
+    from rl_unplugged.agents.cql_sac import losses as cql
+
+    # alpha' = e^0 = 1; alpha 5, tau 10, penalties (3, 5): gaps (5, 15), mean 10.
+    penalty = jnp.array([3.0, 5.0])
+    close(cql.alpha_prime_loss(0.0, penalty, 5.0, 10.0, 1e6), -10.0)
+    # d/d log alpha' of -alpha' * 10 is -alpha' * 10: descent raises alpha'.
+    close(jax.grad(cql.alpha_prime_loss)(0.0, penalty, 5.0, 10.0, 1e6), -10.0)
+    # Below tau (gaps -5, -9): the gradient's sign flips and alpha' falls.
+    close(jax.grad(cql.alpha_prime_loss)(math.log(2.0), jnp.array([1.0, 0.2]), 5.0, 10.0,
+                                         1e6), 2.0 * 7.0)
+    # Clipped at the maximum: no gradient through the clip; no gradient to the penalty.
+    close(jax.grad(cql.alpha_prime_loss)(math.log(4.0), penalty, 5.0, 10.0, 3.0), 0.0)
+    close(jax.grad(cql.alpha_prime_loss, argnums=1)(0.0, penalty, 5.0, 10.0, 1e6), [0.0, 0.0])
+
+
 def test_mog_target_samples_use_every_sampled_action():
     import jax
 

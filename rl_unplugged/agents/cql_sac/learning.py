@@ -64,13 +64,10 @@ def update(state: TrainingState, batch: Batch, *, critics: actor_critic.Critics,
     state = actor_critic.apply_grads(state, "critic", c_grads, optimizer)
     metrics = {}
     if config.lagrange:
-        def prime_loss(log_alpha_prime):
-            ap = jnp.clip(jnp.exp(log_alpha_prime), 0.0, MAX_ALPHA_PRIME)
-            gap = hp["alpha"] * jax.lax.stop_gradient(penalty) - hp["target_action_gap"]
-            return -ap * jnp.mean(gap)
-
-        state = actor_critic.apply_grads(state, "log_alpha_prime", jax.grad(prime_loss)(
-            state.params["log_alpha_prime"]), optimizer)
+        prime_grads = jax.grad(losses.alpha_prime_loss)(
+            state.params["log_alpha_prime"], penalty, hp["alpha"], hp["target_action_gap"],
+            MAX_ALPHA_PRIME)
+        state = actor_critic.apply_grads(state, "log_alpha_prime", prime_grads, optimizer)
         metrics["alpha_prime"] = alpha_prime
 
     def policy_loss(params):
