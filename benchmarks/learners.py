@@ -27,14 +27,17 @@ Second anchors, measured in the same run (the report's `"anchors"` says which is
   checks, logs, probes or checkpoints); `vs_update_scan` is the suite's rate over it,
   i.e. what those features cost.
 
-Ensemble row, `"ensemble"`: `--ensemble N` (discrete) CQL members (64 by default) as one
-vmapped ensemble with the same features; aggregate updates/s (members x updates/s)
-and FLOP/s from XLA's cost analysis of the vmapped update. `--ensemble 0` skips it.
+Ensemble rows, `"ensemble"`: `--ensemble N` members (64 by default) of each learner in
+`--ensemble-algos` (discrete CQL by default; continuous ones too, e.g. `cql,td3_bc,cql_sac`)
+as one vmapped ensemble with the same features; aggregate updates/s (members x
+updates/s) and FLOP/s from XLA's cost analysis of the vmapped update. `--ensemble 0`
+skips them.
 
   python benchmarks/learners.py [--device cpu|gpu] [--steps 6000] [--d3rlpy-steps 1000]
       [--d3rlpy-python .venv-d3rlpy/bin/python] [--no-d3rlpy]
       [--algos bc,dqn,cql,bc_gaussian,td3_bc,cql_sac,iql] [--only discrete|continuous]
-      [--ensemble 64] [--num 100000] [--peak-flops F] [--matmul-precision P]
+      [--ensemble 64] [--ensemble-algos cql] [--num 100000] [--peak-flops F]
+      [--matmul-precision P]
 
 The JAX side never imports TensorFlow (checked; the GPU image has none): with
 `--device gpu` the run fails if anything imported it. Tiny CPU check of the GPU
@@ -342,7 +345,9 @@ def main() -> None:
     parser.add_argument("--only", choices=("discrete", "continuous"), default=None,
                         help="of --algos, run only the rows of this kind")
     parser.add_argument("--ensemble", type=int, default=64,
-                        help="CQL members of the ensemble row (0: skip it)")
+                        help="members of each ensemble row (0: skip them)")
+    parser.add_argument("--ensemble-algos", default="cql",
+                        help="comma-separated learners of the ensemble rows (either kind)")
     parser.add_argument("--num", type=int, default=100_000, help="synthetic transitions")
     parser.add_argument("--peak-flops", type=float, default=None,
                         help="the device's nominal peak FLOP/s (e.g. from its data sheet)")
@@ -354,6 +359,7 @@ def main() -> None:
     args = parser.parse_args()
     try:
         rows = select_rows(args.algos, args.only)
+        ensemble_rows = select_rows(args.ensemble_algos) if args.ensemble else []
     except ValueError as error:
         parser.error(str(error))
     os.environ.setdefault("JAX_PLATFORMS", "cuda" if args.device == "gpu" else "cpu")
@@ -404,9 +410,10 @@ def main() -> None:
                 report["d3rlpy"][name] = side.pop(name)
                 report["d3rlpy"][f"{name}_whole_fit"] = side.pop(f"{name}_whole_fit")
                 report["d3rlpy_versions"] = side
-        if args.ensemble:
-            report["ensemble"] = {"cql": jax_side("cql", sets["discrete"], args.steps,
-                                                  tmp / "runs", members=args.ensemble)}
+        if ensemble_rows:
+            report["ensemble"] = {name: jax_side(name, sets[kind], args.steps, tmp / "runs",
+                                                 members=args.ensemble)
+                                  for kind, name in ensemble_rows}
         # A second matmul measurement after the learners, to show drift from shared cores.
         report["matmul_peak_flops_after"] = matmul_peak()
     peak = max(report["matmul_peak_flops"], report["matmul_peak_flops_after"])

@@ -30,7 +30,8 @@ def test_tiny_run_has_every_row_and_imports_no_tensorflow():
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "learners.py"), "--device", "cpu",
          "--no-d3rlpy", "--steps", "6", "--num", "256", "--ensemble", "2", "--tiny",
-         "--algos", "dqn,bc_gaussian", "--peak-flops", "1e12"],
+         "--algos", "dqn,bc_gaussian", "--ensemble-algos", "cql,td3_bc", "--peak-flops",
+         "1e12"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
@@ -52,10 +53,11 @@ def test_tiny_run_has_every_row_and_imports_no_tensorflow():
     assert gaussian["vs_plain_jax"] == gaussian["updates_per_s"] / report["plain_jax"][
         "bc_gaussian"]["updates_per_s"]
     assert set(report["anchors"]) == {"plain_jax", "update_scan"}
-    row = report["ensemble"]["cql"]
-    assert row["members"] == 2
-    assert row["aggregate_updates_per_s"] == 2 * row["updates_per_s_per_member"]
-    assert row["flops_per_update"] > 0 and row["fraction_of_matmul_peak"] > 0
+    assert set(report["ensemble"]) == {"cql", "td3_bc"}  # A discrete and a continuous row.
+    for row in report["ensemble"].values():
+        assert row["members"] == 2
+        assert row["aggregate_updates_per_s"] == 2 * row["updates_per_s_per_member"]
+        assert row["flops_per_update"] > 0 and row["fraction_of_matmul_peak"] > 0
 
 
 def test_rows_by_default_are_discrete_then_continuous_and_only_filters_by_kind():
