@@ -319,17 +319,18 @@ def d3rlpy_side(python: str, name: str, data: Path, steps: int, device: str) -> 
     return json.loads(lines[-1].split(" ", 1)[1])
 
 
-def select_rows(algos: str, only: str | None = None) -> list[tuple[str, str]]:
-    """The (kind, name) rows of `--algos` (comma-separated), of kind `only` if given.
+def select_rows(algos: str, only: str | None = None, flag: str = "--algos"
+                ) -> list[tuple[str, str]]:
+    """The (kind, name) rows of `algos` (comma-separated), of kind `only` if given.
 
     Raises:
-      ValueError: a name that is no row (one line, listing the known ones).
+      ValueError: a name that is no row (one line naming `flag`, listing the known ones).
     """
     kinds = {**dict.fromkeys(ALGOS, "discrete"), **dict.fromkeys(CONTINUOUS_ALGOS, "continuous")}
     names = algos.split(",")
     unknown = [n for n in names if n not in kinds]
     if unknown:
-        raise ValueError(f"--algos: unknown {', '.join(unknown)}; known: {', '.join(kinds)}")
+        raise ValueError(f"{flag}: unknown {', '.join(unknown)}; known: {', '.join(kinds)}")
     return [(kinds[n], n) for n in names if only in (None, kinds[n])]
 
 
@@ -359,7 +360,8 @@ def main() -> None:
     args = parser.parse_args()
     try:
         rows = select_rows(args.algos, args.only)
-        ensemble_rows = select_rows(args.ensemble_algos) if args.ensemble else []
+        ensemble_rows = (select_rows(args.ensemble_algos, flag="--ensemble-algos")
+                         if args.ensemble else [])
     except ValueError as error:
         parser.error(str(error))
     os.environ.setdefault("JAX_PLATFORMS", "cuda" if args.device == "gpu" else "cpu")

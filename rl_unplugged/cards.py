@@ -171,8 +171,9 @@ def _competence_rows(tasks: list[TaskSpec]) -> list[str]:
             missed.append((t.name, c.shortfall if c is not None else ""))
     if missed:
         rows += ["", "Below target, and why:", ""]
-        rows += [f"- **{name}**: " + (f"{why}." if why else "**not explained yet** (the "
-                                       "registry's `CompetenceTarget.shortfall` is empty).")
+        rows += [f"- **{name}**: " + (f"{why.rstrip('.')}." if why else "**not explained "
+                                       "yet** (the registry's `CompetenceTarget.shortfall` "
+                                       "is empty).")
                  for name, why in missed]
     return rows
 

@@ -525,9 +525,9 @@ def _behaviour_continuous(num_steps: int, **changes) -> BehaviourConfig:
 # - MuJoCo: TD3's own learning curves (Fujimoto et al. 2018; sfujim/TD3
 #   learning_curves/<env>/TD3_<env>-v1_{0..9}.npy, evaluations every 5,000 steps): the
 #   10 seeds' mean at 500,000 steps, on the -v1 environments (v5 here).
-def _published_target(published: float, source: str) -> CompetenceTarget:
+def _published_target(published: float, source: str, shortfall: str = "") -> CompetenceTarget:
     return CompetenceTarget(value=round(0.75 * published, 2),
-                            source=f"75% of {published:g}, {source}")
+                            source=f"75% of {published:g}, {source}", shortfall=shortfall)
 
 
 def _curl_sac(value: float, budget: str) -> CompetenceTarget:
@@ -535,14 +535,15 @@ def _curl_sac(value: float, budget: str) -> CompetenceTarget:
                                     "Laskin & Abbeel 2020, CURL, Table 1)")
 
 
-def _acme_d4pg(value: float, window: str) -> CompetenceTarget:
+def _acme_d4pg(value: float, window: str, shortfall: str = "") -> CompetenceTarget:
     return _published_target(value, f"Acme's D4PG, 10-seed mean of the episodes in {window} "
-                                    "environment steps (danijar/dreamerv3 scores)")
+                                    "environment steps (danijar/dreamerv3 scores)", shortfall)
 
 
-def _td3_500k(value: float, env: str) -> CompetenceTarget:
+def _td3_500k(value: float, env: str, shortfall: str = "") -> CompetenceTarget:
     return _published_target(value, f"TD3's 10-seed mean at 500k steps on {env}-v1 "
-                                    f"(Fujimoto et al. 2018; sfujim/TD3 learning_curves)")
+                                    f"(Fujimoto et al. 2018; sfujim/TD3 learning_curves)",
+                             shortfall)
 
 
 def _control(domain_task: str, action_size: int, keys: dict[str, tuple[int, ...]],
@@ -592,18 +593,17 @@ _CONTINUOUS_TASKS: tuple[TaskSpec, ...] = (
              300_000, _acme_d4pg(881.0, "250k-300k")),
     _control("finger/turn_hard", 2, {"position": (4,), "velocity": (3,), "touch": (2,),
                                      "target_position": (2,), "dist_to_target": ()},
-             500_000, dataclasses.replace(_acme_d4pg(448.8, "450k-500k"), shortfall=(
+             500_000, _acme_d4pg(448.8, "450k-500k", shortfall=(
                  "returns are all or nothing (about 1,000 when the fingertip reaches the "
                  "target and stays, 0 when it never does), so a score is mostly a success "
                  "rate, and this run succeeds less often than Acme's D4PG; the fallback SAC "
                  "was behind it at every compared step up to 270k. The 1M-step long run "
-                 "(another seed) "
-                 "reached 413.0, the expert reference (datasets/behaviour_competence.md, "
-                 "K, O)"))),
+                 "(another seed) reached 413.0, the expert reference "
+                 "(datasets/behaviour_competence.md, K, O)"))),
     _control("fish/swim", 5, {"joint_angles": (7,), "upright": (), "target": (3,),
                               "velocity": (13,)}, 500_000),
-    _mujoco("HalfCheetah-v5", 17, 6, 500_000, dataclasses.replace(
-        _td3_500k(8444.5, "HalfCheetah"), shortfall=(
+    _mujoco("HalfCheetah-v5", 17, 6, 500_000, _td3_500k(
+        8444.5, "HalfCheetah", shortfall=(
             "the D4PG learns steadily but slowly (mean action 4,408 at 500k, still rising; "
             "52% of TD3 at the same budget), most likely Acme's learning rate (1e-4 against "
             "TD3's 1e-3): at 3e-4 it reached 4,990, and the fallback SAC 5,363. Its expert "

@@ -71,11 +71,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--bootstrap", type=int, default=2_000)
-    p.add_argument("--plots-only", action="store_true",
-                   help="redraw the plots and correlations.md from --out's files")
-    p.add_argument("--pool", nargs="+", metavar="OUT",
-                   help="pool earlier outputs of one sweep with disjoint seeds into --out "
-                        "(no training)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--plots-only", action="store_true",
+                      help="redraw the plots and correlations.md from --out's files")
+    mode.add_argument("--pool", nargs="+", metavar="OUT",
+                      help="pool earlier outputs of one sweep with disjoint seeds into --out "
+                           "(no training)")
     return p.parse_args(argv)
 
 
@@ -320,13 +321,13 @@ def replot(out: Path) -> None:
 def main(argv=None) -> None:
     args = parse_args(argv)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     if args.plots_only:
         replot(out)
         return
-    if args.pool:
+    if args.pool:  # Creates --out only once the sources are accepted.
         pool(out, [Path(p) for p in args.pool], bootstrap=args.bootstrap)
         return
+    out.mkdir(parents=True, exist_ok=True)
     spec = registry.get_dataset(args.dataset)
     task = spec.task
     protocol = protocols.get_protocol(task.id)
@@ -374,7 +375,8 @@ def main(argv=None) -> None:
 
 
 def configurations(members: list[dict]) -> list[dict]:
-    """One row per configuration: the mean over its seeds of the final probes and return."""
+    """One row per (width, learning rate, alpha): the mean over its seeds (members) of the
+    final probes and the return, with the seeds' count and the return's range."""
     configs = []
     for key in sorted({(r["width"], r["learning_rate"], r["alpha"]) for r in members}):
         rows = [r for r in members if (r["width"], r["learning_rate"], r["alpha"]) == key]
@@ -390,7 +392,19 @@ def configurations(members: list[dict]) -> list[dict]:
 def summarise(out: Path, meta: dict, members: list[dict], configs: list[dict],
               curves: dict, *, bootstrap: int, max_return: float | None,
               timings: dict | None = None) -> dict:
-    """Correlations, phases and diagnostics of a finished sweep; writes every output file."""
+    """Correlations, phases and diagnostics of a finished sweep; writes every output file.
+
+    Args:
+      out: the output directory (exists).
+      meta: the sweep's settings (`POOLED_SETTINGS` and `seeds`), copied into
+        correlations.json.
+      members: one row per member (final probes and return); configs: `configurations`
+        of them; curves: {config key: {"step" and each probe: the mean curve}}.
+      bootstrap: resamples of each CI; max_return: the task's known maximum, or None;
+      timings: seconds per phase, recorded when given.
+    Returns:
+      The correlations.json content.
+    """
     rng = np.random.default_rng(0)
     result = {
         **meta, "bootstrap_samples": bootstrap,
@@ -440,7 +454,19 @@ POOLED_SETTINGS = ("dataset", "task", "agent", "steps", "probe_every", "batch_si
 def pool(out: Path, sources: list[Path], *, bootstrap: int) -> dict:
     """One analysis of several runs of the same sweep with disjoint seeds (separate
     invocations, e.g. one seed each): members concatenated, configurations averaged over
-    all their seeds, curves averaged weighted by each run's seeds per configuration."""
+    all their seeds, curves averaged weighted by each run's seeds per configuration.
+
+    Args:
+      out: the pooled output directory (created once the sources are accepted).
+      sources: two or more study outputs (`--out` directories).
+      bootstrap: resamples of each CI.
+    Returns:
+      The pooled correlations.json content.
+    Raises:
+      FileNotFoundError: a source is not a study output.
+      ValueError: fewer than two sources, sweeps that differ (or lack a setting),
+        overlapping seeds, or members that are not configurations x seeds.
+    """
     if len(sources) < 2:
         raise ValueError(f"--pool needs at least two study outputs, got {len(sources)}")
     metas, all_members, weighted = [], [], {}
@@ -455,8 +481,13 @@ def pool(out: Path, sources: list[Path], *, bootstrap: int) -> dict:
         seeds_of = {c["key"]: int(c["seeds"]) for c in _read_csv(files[2])}
         for key, c in json.loads(files[3].read_text()).items():
             weighted.setdefault(key, []).append((seeds_of[key], c))
+    for src, meta in zip(sources, metas, strict=True):
+        missing = [k for k in (*POOLED_SETTINGS, "seeds") if k not in meta]
+        if missing:
+            raise ValueError(f"--pool: {src}/correlations.json lacks {missing} (an older "
+                             "study output?): re-run or re-plot it first")
     for src, meta in zip(sources[1:], metas[1:], strict=True):
-        differ = [k for k in POOLED_SETTINGS if meta.get(k) != metas[0].get(k)]
+        differ = [k for k in POOLED_SETTINGS if meta[k] != metas[0][k]]
         if differ:
             raise ValueError(f"--pool: {src} ran another sweep than {sources[0]} "
                              f"(differs in {differ}); only runs of one sweep can be pooled")

@@ -397,7 +397,9 @@ def rescore(result: Any) -> dict[str, Any]:
     settings alone (environment, seeds, episodes, policy rules). A record whose
     `settings_hash` is the current protocol's holds returns the current protocol would
     give, so it takes the current id, version and hash; the hash it had is kept under
-    `rescored_from` (with the date). A record already current is returned unchanged.
+    `rescored_from` (with the date), and a record rescored before keeps that earlier
+    `rescored_from` under `rescored_from["earlier"]`, so the chain leads back to the
+    protocol it was evaluated under. A record already current is returned unchanged.
     Nothing else changes: returns, seeds and provenance are as evaluated.
 
     Raises:
@@ -412,10 +414,12 @@ def rescore(result: Any) -> dict[str, Any]:
                                 f"({current.settings_hash[:12]}): re-evaluate it")
     if record["protocol"].get("hash") == current.hash:
         return record
+    earlier = record.get("rescored_from")
     record["rescored_from"] = {
         "hash": record["protocol"].get("hash"), "version": record["protocol"].get("version"),
         "on": datetime.datetime.now(datetime.UTC).date().isoformat(),
-        "why": "same settings_hash: only the protocol's references changed"}
+        "why": "same settings_hash: only the protocol's references changed",
+        **({"earlier": earlier} if earlier else {})}
     record["protocol"] = {"id": current.content["protocol"], "version": current.version,
                           "hash": current.hash, "settings_hash": current.settings_hash}
     return record

@@ -156,13 +156,19 @@ def test_mog_target_samples_use_every_sampled_action():
     loc = np.array([[100 * c + 10 * j + t for j in range(m) for t in range(b)]
                     for c in range(2)], np.float32)  # Row j * B + t, sample-major.
     head = jnp.stack([jnp.zeros_like(loc), jnp.asarray(loc), jnp.full_like(loc, -30.0)], -1)
-    z = crr.mog_target_samples(head, m, 7, jax.random.PRNGKey(0))
-    assert z.shape == (7, 2, b)
+    z = crr.mog_target_samples(head, m, 6, jax.random.PRNGKey(0))
+    assert z.shape == (6, 2, b)
     expect = [[[100 * c + 10 * (i % m) + t for t in range(b)] for c in range(2)]
-              for i in range(7)]  # Sample i at action i mod m.
+              for i in range(6)]  # Sample i at action i mod m: two at each.
     close(z, expect, tol=0.01)
-    with pytest.raises(ValueError, match="not m = 4"):
-        crr.mog_target_samples(head, 4, 7, jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match="multiples of m = 4"):
+        crr.mog_target_samples(head, 4, 8, jax.random.PRNGKey(0))  # 6 rows.
+    with pytest.raises(ValueError, match="multiples of m = 3"):
+        crr.mog_target_samples(head, m, 7, jax.random.PRNGKey(0))
+    from rl_unplugged.agents.crr.config import CRRConfig
+    with pytest.raises(ValueError, match="multiple of num_action_samples"):
+        CRRConfig(critic="mog", num_action_samples=3, num_target_samples=20)
+    CRRConfig(critic="mse", num_action_samples=3, num_target_samples=20)  # Unused there.
 
 
 @pytest.mark.parametrize("tau", [0.0, 0.5])

@@ -1,6 +1,7 @@
 """The rank-return study's statistics (baselines/rank_return/study.py): hand-computed cases."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -76,47 +77,50 @@ def test_diagnostics_seed_agreement_and_means(study):
     assert d["srank_per_width_vs_dormant_0.025_spearman"] == pytest.approx(-1.0)
 
 
-def _sweep_output(study, out, seed: int, returns: tuple[float, ...], **meta_changes) -> None:
-    """A tiny finished study (one width, three learning rates, one seed) written to out."""
+def _sweep_output(study, out, seeds: tuple[int, ...], returns: tuple[float, ...],
+                  **meta_changes) -> None:
+    """A tiny finished study (one width, three learning rates) written to out. Seed s's
+    members have final probes i + s + 1, its curves (4, 2, 3) * (s + 1)."""
     meta = {"dataset": "rlu_bsuite/catch_noise0_run0", "task": "bsuite/catch", "agent": "cql",
             "steps": 20, "probe_every": 10, "batch_size": 4, "widths": [8],
-            "learning_rates": [1e-4, 1e-3, 1e-2], "alphas": [0.0], "seeds": [seed],
+            "learning_rates": [1e-4, 1e-3, 1e-2], "alphas": [0.0], "seeds": list(seeds),
             "episodes_per_member": 3, "protocol": {"id": "p", "version": 2}, **meta_changes}
     members = [{"width": 8, "learning_rate": lr, "alpha": 0.0, "seed": seed,
                 "final_step": 20, **{p: float(i + seed + 1) for p in study.PROBES},
                 "srank_per_width": (i + seed + 1) / 8, "erank_per_width": (i + 1) / 8,
-                "return": r} for i, (lr, r) in enumerate(zip(meta["learning_rates"], returns,
-                                                             strict=True))]
+                "return": r} for seed in seeds
+               for i, (lr, r) in enumerate(zip(meta["learning_rates"], returns, strict=True))]
     configs = study.configurations(members)
+    curve = np.mean([np.array([4.0, 2.0, 3.0]) * (s + 1) for s in seeds], axis=0)
     curves = {c["key"]: {"step": np.array([0.0, 10.0, 20.0]),
-                         **{p: np.array([4.0, 2.0, 3.0]) * (seed + 1) for p in study.PROBES}}
-              for c in configs}
+                         **{p: curve for p in study.PROBES}} for c in configs}
     out.mkdir()
     study.summarise(out, meta, members, configs, curves, bootstrap=20, max_return=1.0)
 
 
 def test_pool_averages_disjoint_seeds_of_one_sweep(study, tmp_path):
-    _sweep_output(study, tmp_path / "s0", 0, (0.0, 0.5, 1.0))
-    _sweep_output(study, tmp_path / "s1", 1, (0.2, 0.3, 0.4))
-    result = study.pool(tmp_path / "pooled", [tmp_path / "s0", tmp_path / "s1"], bootstrap=20)
+    _sweep_output(study, tmp_path / "s0", (0,), (0.0, 0.5, 1.0))
+    _sweep_output(study, tmp_path / "s12", (1, 2), (0.2, 0.3, 0.4))  # Two seeds at once.
+    result = study.pool(tmp_path / "pooled", [tmp_path / "s0", tmp_path / "s12"],
+                        bootstrap=20)
     configs = study._read_csv(tmp_path / "pooled" / "configs.csv")
-    assert [c["return"] for c in configs] == pytest.approx([0.1, 0.4, 0.7])
-    assert [c["srank"] for c in configs] == pytest.approx([1.5, 2.5, 3.5])  # (1+2)/2, ...
-    assert [c["seeds"] for c in configs] == [2, 2, 2]
-    assert result["seeds"] == [0, 1] and result["return_spread"]["configs_at_max"] == 0
-    assert result["over_members"]["srank"]["spearman"]["n"] == 6
-    # Curves: seed 0's (4, 2, 3) and seed 1's (8, 4, 6), one seed each: the mean.
-    import json
+    assert [c["return"] for c in configs] == pytest.approx([0.4 / 3, 1.1 / 3, 1.8 / 3])
+    assert [c["srank"] for c in configs] == pytest.approx([2.0, 3.0, 4.0])  # (1+2+3)/3, ...
+    assert [c["seeds"] for c in configs] == [3, 3, 3]
+    assert result["seeds"] == [0, 1, 2] and result["return_spread"]["configs_at_max"] == 0
+    assert result["over_members"]["srank"]["spearman"]["n"] == 9
+    # Curves weighted by seeds: seed 0's (4, 2, 3) once, the 2-seed run's mean (10, 5,
+    # 7.5) twice: (24, 12, 18) / 3 = (8, 4, 6), the mean over the three seeds.
     curves = json.loads((tmp_path / "pooled" / "curves.json").read_text())
-    assert curves["w8_lr0.001_a0"]["srank"] == pytest.approx([6.0, 3.0, 4.5])
+    assert curves["w8_lr0.001_a0"]["srank"] == pytest.approx([8.0, 4.0, 6.0])
     assert study.diagnostics(configs, study._read_csv(tmp_path / "pooled" / "members.csv"))[
-        "seed_agreement_spearman"] == {"0 vs 1": pytest.approx(1.0)}
+        "seed_agreement_spearman"]["0 vs 1"] == pytest.approx(1.0)
 
 
 def test_pool_refuses_overlapping_seeds_other_sweeps_and_non_outputs(study, tmp_path):
-    _sweep_output(study, tmp_path / "a", 0, (0.0, 0.5, 1.0))
-    _sweep_output(study, tmp_path / "b", 0, (0.2, 0.3, 0.4))
-    _sweep_output(study, tmp_path / "c", 1, (0.2, 0.3, 0.4), steps=40)
+    _sweep_output(study, tmp_path / "a", (0,), (0.0, 0.5, 1.0))
+    _sweep_output(study, tmp_path / "b", (0,), (0.2, 0.3, 0.4))
+    _sweep_output(study, tmp_path / "c", (1,), (0.2, 0.3, 0.4), steps=40)
     with pytest.raises(ValueError, match="seeds overlap"):
         study.pool(tmp_path / "p1", [tmp_path / "a", tmp_path / "b"], bootstrap=20)
     with pytest.raises(ValueError, match=r"another sweep.*\['steps'\]"):
@@ -125,4 +129,17 @@ def test_pool_refuses_overlapping_seeds_other_sweeps_and_non_outputs(study, tmp_
         study.pool(tmp_path / "p3", [tmp_path / "a", tmp_path / "missing"], bootstrap=20)
     with pytest.raises(ValueError, match="at least two"):
         study.pool(tmp_path / "p4", [tmp_path / "a"], bootstrap=20)
-    assert not (tmp_path / "p1").exists()  # Nothing written on refusal.
+    # An older output without a setting is named, not a bare KeyError.
+    old = json.loads((tmp_path / "c" / "correlations.json").read_text())
+    del old["batch_size"]
+    (tmp_path / "c" / "correlations.json").write_text(json.dumps(old))
+    with pytest.raises(ValueError, match=r"lacks \['batch_size'\]"):
+        study.pool(tmp_path / "p5", [tmp_path / "a", tmp_path / "c"], bootstrap=20)
+    assert not any((tmp_path / f"p{i}").exists() for i in range(1, 6))  # None written.
+    # From the command line too, and --pool with --plots-only is a usage error.
+    with pytest.raises(ValueError, match="seeds overlap"):
+        study.main(["--pool", str(tmp_path / "a"), str(tmp_path / "b"),
+                    "--out", str(tmp_path / "p6")])
+    assert not (tmp_path / "p6").exists()
+    with pytest.raises(SystemExit):
+        study.main(["--pool", str(tmp_path / "a"), "--plots-only", "--out", str(tmp_path)])

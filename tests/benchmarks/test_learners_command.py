@@ -69,8 +69,10 @@ def test_rows_by_default_are_discrete_then_continuous_and_only_filters_by_kind()
     assert learners.select_rows("iql,dqn,td3_bc", only="continuous") == [
         ("continuous", "iql"), ("continuous", "td3_bc")]
     assert learners.select_rows("iql,dqn", only="discrete") == [("discrete", "dqn")]
-    with pytest.raises(ValueError, match="unknown sac"):
+    with pytest.raises(ValueError, match="^--algos: unknown sac"):
         learners.select_rows("dqn,sac")
+    with pytest.raises(ValueError, match="^--ensemble-algos: unknown sac"):
+        learners.select_rows("dqn,sac", flag="--ensemble-algos")
 
 
 def test_unknown_row_is_a_one_line_usage_error():

@@ -386,8 +386,12 @@ def test_rescore_stamps_the_current_protocol_only_when_settings_are_unchanged(tm
         board.submission_from_results([old] * 3, track="bsuite/catch", name="x")
     new = evaluator.rescore(old)
     assert new["protocol"] == current["protocol"] and new["returns"] == old["returns"]
-    assert new["rescored_from"]["hash"] == "a" * 64
+    assert new["rescored_from"]["hash"] == "a" * 64 and "earlier" not in new["rescored_from"]
     assert old["protocol"]["hash"] == "a" * 64  # The input is not modified.
+    # Rescored twice: the first rescoring is kept, so the chain reaches the original hash.
+    again = evaluator.rescore({**new, "protocol": {**new["protocol"], "hash": "c" * 64}})
+    assert again["rescored_from"]["hash"] == "c" * 64
+    assert again["rescored_from"]["earlier"]["hash"] == "a" * 64
     board.submission_from_results([new] * 3, track="bsuite/catch", name="x",
                                   run_seeds=[0, 1, 2])
     assert evaluator.rescore(current) == current  # Already current: unchanged.

@@ -44,8 +44,7 @@ def update(state: TrainingState, batch: Batch, *, critics: actor_critic.Critics,
     pi_actions = jax.lax.stop_gradient(pi_actions)
     uniform = jax.random.uniform(uniform_key, (n * batch_size, size), minval=-1.0, maxval=1.0)
     obs_2n = jnp.concatenate([repeat(obs), repeat(obs)])
-    alpha_prime = jnp.clip(jnp.exp(state.params.get("log_alpha_prime", 0.0)), 0.0,
-                           MAX_ALPHA_PRIME)
+    alpha_prime = losses.alpha_prime(state.params.get("log_alpha_prime", 0.0), MAX_ALPHA_PRIME)
 
     def critic_loss(params):
         q = critics.values(params, obs, action)

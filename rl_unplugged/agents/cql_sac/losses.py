@@ -39,14 +39,24 @@ def cql_penalty(q_uniform: jax.Array, q_policy: jax.Array, log_pi: jax.Array,
     return jnp.mean(logsumexp(both, axis=1), axis=-1) - jnp.mean(q_data, axis=-1)
 
 
+def alpha_prime(log_alpha_prime: jax.Array | float, max_alpha_prime: float) -> jax.Array:
+    """The Lagrange multiplier alpha' = exp(log alpha') clipped to [0, max_alpha_prime]."""
+    return jnp.clip(jnp.exp(log_alpha_prime), 0.0, max_alpha_prime)
+
+
 def alpha_prime_loss(log_alpha_prime: jax.Array, penalty: jax.Array, alpha: jax.Array | float,
                      target_action_gap: jax.Array | float, max_alpha_prime: float
                      ) -> jax.Array:
     """The Lagrange multiplier's loss -alpha' * mean_i(alpha * penalty_i - tau) (eq. 30):
     gradient descent on log alpha' raises alpha' while the weighted penalty exceeds tau.
-    alpha' = exp(log alpha') clipped to [0, max_alpha_prime]; penalty (C,), no gradient."""
-    alpha_prime = jnp.clip(jnp.exp(log_alpha_prime), 0.0, max_alpha_prime)
-    return -alpha_prime * jnp.mean(alpha * jax.lax.stop_gradient(penalty) - target_action_gap)
+
+    Args:
+      log_alpha_prime: the trained parameter; alpha' is `alpha_prime` of it.
+      penalty: (C,) each critic's CQL penalty (no gradient flows to it).
+      alpha: the penalty's weight; target_action_gap: tau; max_alpha_prime: alpha's clip.
+    """
+    return -alpha_prime(log_alpha_prime, max_alpha_prime) * jnp.mean(
+        alpha * jax.lax.stop_gradient(penalty) - target_action_gap)
 
 
 def soft_td_target(reward: jax.Array, discount: jax.Array, next_q: jax.Array,

@@ -34,7 +34,8 @@ class CRRConfig(ActorCriticConfig):
     # distributional critic (Shahriari et al. 2022) with a sample-based cross-entropy.
     critic: str = "mse"
     num_components: int = 5  # Mixture components of the MoG critic.
-    # Samples of the target return distribution (MoG critic), stratified over the m actions.
+    # Samples of the target return distribution (MoG critic): as many at each of the m
+    # actions, so a multiple of num_action_samples.
     num_target_samples: int = 20
 
     def __post_init__(self):
@@ -48,3 +49,8 @@ class CRRConfig(ActorCriticConfig):
         for name in ("num_action_samples", "num_components", "num_target_samples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.critic == "mog" and self.num_target_samples % self.num_action_samples:
+            raise ValueError(f"the MoG critic's num_target_samples ({self.num_target_samples}) "
+                             "must be a multiple of num_action_samples "
+                             f"({self.num_action_samples}): its target takes as many "
+                             "samples at each policy action")

@@ -57,19 +57,28 @@ def mixture_mean(head: jax.Array) -> jax.Array:
 
 def mog_target_samples(next_head: jax.Array, m: int, num_samples: int, key: jax.Array
                        ) -> jax.Array:
-    """Samples of Z'(s', a'), a' ~ pi, for the MoG critic's target.
+    """Samples of Z'(s', a'), a' ~ pi, for the MoG critic's target, stratified over the
+    m policy actions: num_samples / m from each action's mixture.
 
-    next_head (C, m * B, 3K): the target critics' mixtures at m policy actions per
-    transition, sample-major (action j of transition b at row j * B + b). Returns
-    (num_samples, C, B): sample i is drawn at action i mod m, so the samples are
-    stratified over the m actions and every one of them enters the target.
+    Args:
+      next_head: (C, m * B, 3K), the target critics' mixtures at m policy actions per
+        transition, sample-major (action j of transition b at row j * B + b).
+      m: policy actions per transition.
+      num_samples: n, a multiple of m.
+      key: PRNG key.
+    Returns:
+      (n, C, B): sample i drawn at action i mod m.
+    Raises:
+      ValueError: the rows are not m per transition, or n is not a multiple of m.
     """
     c, rows, _ = next_head.shape
-    if rows % m:
-        raise ValueError(f"{rows} target rows are not m = {m} actions per transition")
-    z = mixture(next_head).sample(num_samples, seed=key).reshape(num_samples, c, m, rows // m)
-    i = jnp.arange(num_samples)
-    return z[i, :, i % m, :]  # Advanced indices apart: (num_samples, C, B).
+    if rows % m or num_samples % m:
+        raise ValueError(f"{rows} target rows and {num_samples} samples must both be "
+                         f"multiples of m = {m} (actions per transition)")
+    per = num_samples // m
+    z = mixture(next_head).sample(per, seed=key).reshape(per, c, m, rows // m)
+    # (per, C, m, B) -> (per, m, C, B) -> (n, C, B): sample k * m + j at action j.
+    return jnp.swapaxes(z, 1, 2).reshape(num_samples, c, rows // m)
 
 
 def mog_cross_entropy(head: jax.Array, target_samples: jax.Array) -> jax.Array:
