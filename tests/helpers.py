@@ -7,6 +7,10 @@ metadata fields the generator writes, so builder/loader tests do not depend on i
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
 import numpy as np
 
 from rl_unplugged import envs, paths, registry
@@ -16,6 +20,15 @@ from rl_unplugged.data.raw_log import RawLog, RawLogWriter
 from rl_unplugged.specs import DatasetSpec
 
 TINY_STEPS = 200
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_script(relative: str, name: str | None = None) -> ModuleType:
+    """A repository script (benchmarks/, baselines/: scripts, not packages) loaded by path."""
+    spec = importlib.util.spec_from_file_location(name or Path(relative).stem, REPO / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tiny_spec(name: str = "rlu_bsuite/catch_noise10_run0", num_steps: int = TINY_STEPS

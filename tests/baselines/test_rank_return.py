@@ -1,21 +1,16 @@
 """The rank-return study's statistics (baselines/rank_return/study.py): hand-computed cases."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-_PATH = Path(__file__).parents[2] / "baselines" / "rank_return" / "study.py"
+from tests.helpers import load_script
 
 
 @pytest.fixture(scope="module")
 def study():
-    spec = importlib.util.spec_from_file_location("rank_return_study", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("baselines/rank_return/study.py", "rank_return_study")
 
 
 def test_phase_summary_finds_drop_rise_drop(study):

@@ -1,22 +1,15 @@
 """benchmarks/generation.py --behaviour-runs: its report's arithmetic (not timed; the
 runs are replaced by fixed timings)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from rl_unplugged import registry
-
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "generation.py"
+from tests.helpers import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("generation_bench", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/generation.py", "generation_bench")
 
 
 def test_behaviour_runs_estimates_every_noise0_run_from_each_domains_rate(bench, monkeypatch):

@@ -1,6 +1,5 @@
 """The accelerator benchmark's command, run at a tiny size on CPU (not timed: its shape)."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,15 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers import load_script
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _script(name: str, file: str):
-    # Loaded by path: benchmarks/ is scripts, not a package.
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"benchmarks/{file}", name)
 
 
 def _learners():
