@@ -123,12 +123,14 @@ class Plan:
     def make(cls, agent: str | AgentSpec, task: TaskSpec, *, steps: int,
              config: LearnerConfig | Mapping[str, Any] | None = None,
              seeds: Sequence[int] = (0,), grid: Mapping[str, Sequence[Any]] | None = None,
-             log_every: int = 1_000, data: Transitions | None = None) -> Plan:
+             log_every: int = 1_000, data: Transitions | None = None,
+             dataset: str | None = None) -> Plan:
         """Resolves and validates a plan (see `train` for the other arguments).
 
         `data`, when given, is checked (`check`) and fills what the config takes from
         the dataset: the observation statistics of a config that normalises
-        observations (TD3+BC's default), saved with the run.
+        observations (TD3+BC's default), saved with the run. `dataset`, the data's name,
+        is named in an action-kind refusal.
 
         Raises:
           KeyError: unknown algorithm or hyperparameter (lists the valid ones).
@@ -143,7 +145,7 @@ class Plan:
         ensemble.validate_grid(spec, config, grid)
         if steps <= 0 or log_every <= 0:
             raise ConfigError(f"steps ({steps}) and log_every ({log_every}) must be > 0")
-        check_action_kind(spec, task)  # Before the learner builds a network for the task.
+        check_action_kind(spec, task, dataset)  # Before the learner builds a network.
         if data is not None:
             check_transitions(data, task, spec)  # Before statistics are taken from it.
         if (isinstance(config, actor_critic.ContinuousConfig)
@@ -437,10 +439,8 @@ def train(agent: str | AgentSpec, data: Transitions, task: TaskSpec, *, steps: i
         holds the last finite metrics).
     """
     # With the data: checks it before the run directory is touched.
-    check_action_kind(agents_lib.get_agent(agent) if isinstance(agent, str) else agent, task,
-                      dataset)  # First, naming the dataset.
     plan = Plan.make(agent, task, steps=steps, config=config, seeds=seeds, grid=grid,
-                     log_every=log_every, data=data)
+                     log_every=log_every, data=data, dataset=dataset)
     if probe_size <= 0:
         raise ConfigError(f"probe_size must be > 0, got {probe_size}")
     for name, every in (("probe_every", probe_every), ("checkpoint_every", checkpoint_every)):
