@@ -31,11 +31,15 @@ def _reference_rows(domain: str) -> list[str]:
         return ["No reference build recorded yet for this domain."]
     rows = ["SHA-256 of each raw log's `manifest.json` (which lists every shard's SHA-256) "
             "from builds made on this project's machines; `rlu datasets verify NAME` compares "
-            "a local build. Generation is a pure function of the spec, so a rebuild on "
-            "the same kind of machine with the same number of visible CPU cores must match. "
-            "With another core count, a level whose agent learns while it logs can differ "
-            "in the last bit and then diverge (XLA's CPU sums depend on the thread count; "
-            "`rl_unplugged/data/reference_builds.py` has the measurement).", "",
+            "a local build. Generation is a pure function of the spec up to floating "
+            "point: a level whose agent learns while it logs amplifies a last-bit "
+            "difference until the run diverges. XLA's CPU sums depend on the thread count, "
+            "so the visible cores matter; they are not the only cause. A one-core rebuild "
+            "of MinAtar breakout's 1M-step run matched its digest, but one-core rebuilds of "
+            "HalfCheetah's and Walker2d's runs, first built on one core, did not "
+            "(`rl_unplugged/data/reference_builds.py` has the measurements). Treat a "
+            "continuous learning run's digest as naming the recorded bytes, not as a "
+            "target a rebuild will reach.", "",
             "| dataset | manifest sha256 | episodes | transitions | mean return |",
             "|---|---|---|---|---|"]
     for name, b in builds.items():
@@ -141,7 +145,9 @@ def _competence_rows(tasks: list[TaskSpec]) -> list[str]:
             "curve (mean return per tenth of the run's transitions), and whether the last 10% "
             "reach the target. The targets' sources measure different things: MinAtar's and "
             "bsuite's published curves are returns of the learning run's own episodes, so "
-            "for them the logged column is the like-for-like one, and it is stricter. "
+            "for them the logged column is the like-for-like one, and it is stricter; so, "
+            "most likely, is Acme's D4PG file behind walker_stand's and finger_turn_hard's "
+            "targets (one point per training episode; `datasets/behaviour_competence.md`). "
             "Measured on the recorded reference build of run 0 (below); a task without one "
             "has no measurement yet.",
             "", "| task | target | source | greedy best checkpoint | reached | logged first "

@@ -8,7 +8,13 @@ sums in another order, and XLA's CPU reductions depend on its thread count, i.e.
 CPU cores the process may use (`taskset`). Measured here: 4,000 steps of
 fish_swim's D4PG with one core and with two differ from episode 2 on, and a full
 500k-step rebuild on one core did not reproduce the recorded digest, while a 1M-step
-rebuild of MinAtar breakout's noise0 run 0 on one core did.
+rebuild of MinAtar breakout's noise0 run 0 on one core did. The core count is not the
+only cause: HalfCheetah's and Walker2d's noise0 run 0, built on one pinned core, were
+rebuilt on one pinned core (on 2026-11-25, on another machine of the same kind) and
+differ too, HalfCheetah's already in the first tenth of its episodes (mean return -98.7
+recorded, 392.1 rebuilt). The code changes between the two builds leave the D4PG's
+path unchanged. The host CPU that XLA compiles for was not recorded, and is the
+remaining suspect.
 
 `verify` compares a local build against the recorded one; the dataset cards render
 the table. Record new builds with `record(data_dir)`.

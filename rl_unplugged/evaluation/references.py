@@ -127,8 +127,26 @@ def long_run_spec(task: TaskSpec, run: int = 0) -> DatasetSpec:
                        run=(run + 1) % task.num_runs, num_steps=steps)
 
 
-def _expert_candidate(log_dir: Path, task: TaskSpec, label: str, num_envs: int
-                      ) -> dict[str, Any]:
+def build_note(dataset: str, digest: str) -> str:
+    """Whether a raw log of `dataset` (its manifest's sha256) is the build the cards record.
+
+    A continuous learning run rebuilt here has not reproduced its recorded bytes
+    (`reference_builds`), so a reference measured on a rebuild says so.
+    """
+    from rl_unplugged.data import reference_builds
+
+    recorded = (reference_builds.load().get(dataset) or {}).get("manifest_sha256")
+    if recorded is None:
+        return "; no recorded build of this dataset to compare"
+    if recorded == digest:
+        return "; the dataset's recorded build"
+    return f"; a rebuild, not the dataset's recorded build (sha256 {recorded[:16]})"
+
+
+def _expert_candidate(log_dir: Path, task: TaskSpec, label: str, num_envs: int,
+                      dataset: str | None = None) -> dict[str, Any]:
+    """`dataset`: the registered dataset the log builds (the behaviour run), whose
+    recorded build the candidate is compared with (`build_note`)."""
     import hashlib
 
     from rl_unplugged import generation
@@ -151,7 +169,7 @@ def _expert_candidate(log_dir: Path, task: TaskSpec, label: str, num_envs: int
         how=f"{kind} of the {label}'s best checkpoint by {kind} return on held-out "
             f"selection seeds (index {info['index']} of {len(means)}, {info['env_steps']} "
             f"env steps, held-out mean {means[best]:.4g}; raw-log manifest sha256 "
-            f"{digest[:16]})")
+            f"{digest[:16]}{'' if dataset is None else build_note(dataset, digest)})")
 
 
 def _long_run_as_is(long_spec: DatasetSpec, root: Path, generation: dict
@@ -189,7 +207,8 @@ def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
     selection seeds (`generation.best_checkpoint_greedy`, never the protocol's seeds),
     measured under the protocol:
       - the behaviour run: the `noise0` replay run `run`, whose chosen checkpoint also
-        plays the task's `expert` datasets;
+        plays the task's `expert` datasets (the candidate says whether the log measured
+        is the dataset's recorded build, `build_note`);
       - the long run (`long_run_spec`): the same algorithm trained
         `LONG_RUN_FACTOR` times longer from another seed (or the agent
         `LONG_RUN_AGENT` names for the task; skipped with `long_run=False`, which the
@@ -205,7 +224,7 @@ def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
     spec = registry.get_dataset(f"rlu_{task.domain}/{task.name}_noise0_run{run}")
     log = generation.generate(spec, data_dir)
     candidates = [_expert_candidate(log.directory, task, f"behaviour run {spec.name}",
-                                    num_envs)]
+                                    num_envs, dataset=spec.name)]
     if long_run:
         long_spec = long_run_spec(task, run)
         agent = LONG_RUN_AGENT.get(task_id)
