@@ -12,9 +12,10 @@ rebuild of MinAtar breakout's noise0 run 0 on one core did. The core count is no
 only cause: HalfCheetah's and Walker2d's noise0 run 0, built on one pinned core, were
 rebuilt on one pinned core (on 2026-11-25, on another machine of the same kind) and
 differ too, HalfCheetah's already in the first tenth of its episodes (mean return -98.7
-recorded, 392.1 rebuilt). The code changes between the two builds leave the D4PG's
-path unchanged. The host CPU that XLA compiles for was not recorded, and is the
-remaining suspect.
+recorded, 392.1 rebuilt). The code is not the cause: HalfCheetah's first 4,000 steps
+are byte-identical on one core with the original build's code (`bc5fddd`) and today's,
+and differ with two cores visible (2026-11-26). The host CPU that XLA compiles for
+was not recorded, and is the remaining suspect.
 
 `verify` compares a local build against the recorded one; the dataset cards render
 the table. Record new builds with `record(data_dir)`.
