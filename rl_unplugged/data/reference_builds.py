@@ -12,10 +12,11 @@ rebuild of MinAtar breakout's noise0 run 0 on one core did. The core count is no
 only cause: HalfCheetah's and Walker2d's noise0 run 0, built on one pinned core, were
 rebuilt on one pinned core (on 2026-11-25, on another machine of the same kind) and
 differ too, HalfCheetah's already in the first tenth of its episodes (mean return -98.7
-recorded, 392.1 rebuilt). The code is not the cause: HalfCheetah's first 4,000 steps
-are byte-identical on one core with the original build's code (`bc5fddd`) and today's,
-and differ with two cores visible (2026-11-26). The host CPU that XLA compiles for
-was not recorded, and is the remaining suspect.
+recorded, 392.1 rebuilt). The code is an unlikely cause: HalfCheetah's first 4,000
+steps are byte-identical on one core with the original build's code (`bc5fddd`) and
+today's, and differ with two cores visible (2026-11-26); later steps were not
+compared. The host CPU that XLA compiles for was not recorded, and is the remaining
+suspect.
 
 `verify` compares a local build against the recorded one; the dataset cards render
 the table. Record new builds with `record(data_dir)`.
@@ -100,6 +101,20 @@ def record(data_dir: str | os.PathLike, out: str | os.PathLike | None = None, *,
     return doc
 
 
+def build_note(name: str, digest: str) -> str:
+    """Says whether a raw log of dataset `name` (its manifest's sha256) is the recorded build.
+
+    A clause for provenance text (an expert reference's `how`): a learning run rebuilt
+    here need not reproduce its recorded bytes (module docstring).
+    """
+    recorded = (load().get(name) or {}).get("manifest_sha256")
+    if recorded is None:
+        return "; no recorded build of this dataset to compare"
+    if recorded == digest:
+        return "; the dataset's recorded build"
+    return f"; a rebuild, not the dataset's recorded build (sha256 {recorded[:16]})"
+
+
 def verify(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, str]:
     """(matches, message): compares a local build of `name` with the recorded one."""
     spec = registry.get_dataset(name)
@@ -113,6 +128,7 @@ def verify(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, 
     return False, (f"{spec.name}: differs from the reference build (local "
                    f"{local['manifest_sha256'][:16]}, {local['num_transitions']:,} transitions; "
                    f"reference {reference['manifest_sha256'][:16]}, "
-                   f"{reference['num_transitions']:,}); a level that learns while it logs is "
-                   "reproducible only on the same kind of machine with the same number of "
-                   "visible CPU cores (XLA's CPU reductions depend on its thread count)")
+                   f"{reference['num_transitions']:,}); a level that learns while it logs can "
+                   "differ on another kind of machine or with another number of visible CPU "
+                   "cores (XLA's CPU sums), and one-core rebuilds here have differed even "
+                   "so (rl_unplugged/data/reference_builds.py)")

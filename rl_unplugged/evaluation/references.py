@@ -127,29 +127,14 @@ def long_run_spec(task: TaskSpec, run: int = 0) -> DatasetSpec:
                        run=(run + 1) % task.num_runs, num_steps=steps)
 
 
-def build_note(dataset: str, digest: str) -> str:
-    """Whether a raw log of `dataset` (its manifest's sha256) is the build the cards record.
-
-    A continuous learning run rebuilt here has not reproduced its recorded bytes
-    (`reference_builds`), so a reference measured on a rebuild says so.
-    """
-    from rl_unplugged.data import reference_builds
-
-    recorded = (reference_builds.load().get(dataset) or {}).get("manifest_sha256")
-    if recorded is None:
-        return "; no recorded build of this dataset to compare"
-    if recorded == digest:
-        return "; the dataset's recorded build"
-    return f"; a rebuild, not the dataset's recorded build (sha256 {recorded[:16]})"
-
-
 def _expert_candidate(log_dir: Path, task: TaskSpec, label: str, num_envs: int,
                       dataset: str | None = None) -> dict[str, Any]:
     """`dataset`: the registered dataset the log builds (the behaviour run), whose
-    recorded build the candidate is compared with (`build_note`)."""
+    recorded build the candidate is compared with (`reference_builds.build_note`)."""
     import hashlib
 
     from rl_unplugged import generation
+    from rl_unplugged.data import reference_builds
     from rl_unplugged.data.raw_log import MANIFEST, read_manifest
 
     if task.is_discrete:
@@ -164,12 +149,13 @@ def _expert_candidate(log_dir: Path, task: TaskSpec, label: str, num_envs: int,
         agent, params, info = continuous.load_checkpoint(log_dir, sorted(means).index(best))
         policy, kind = continuous.mean_action_policy(agent, params), "mean action"
     digest = hashlib.sha256((log_dir / MANIFEST).read_bytes()).hexdigest()
+    note = "" if dataset is None else reference_builds.build_note(dataset, digest)
     return measure_reference(
         policy, task.id, num_envs=num_envs,
         how=f"{kind} of the {label}'s best checkpoint by {kind} return on held-out "
             f"selection seeds (index {info['index']} of {len(means)}, {info['env_steps']} "
             f"env steps, held-out mean {means[best]:.4g}; raw-log manifest sha256 "
-            f"{digest[:16]}{'' if dataset is None else build_note(dataset, digest)})")
+            f"{digest[:16]}{note})")
 
 
 def _long_run_as_is(long_spec: DatasetSpec, root: Path, generation: dict
@@ -208,7 +194,7 @@ def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
     measured under the protocol:
       - the behaviour run: the `noise0` replay run `run`, whose chosen checkpoint also
         plays the task's `expert` datasets (the candidate says whether the log measured
-        is the dataset's recorded build, `build_note`);
+        is the dataset's recorded build, `reference_builds.build_note`);
       - the long run (`long_run_spec`): the same algorithm trained
         `LONG_RUN_FACTOR` times longer from another seed (or the agent
         `LONG_RUN_AGENT` names for the task; skipped with `long_run=False`, which the

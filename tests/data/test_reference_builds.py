@@ -54,3 +54,13 @@ def test_rebuild_matches_the_recorded_reference(tmp_path):
     ok, message = reference_builds.verify(name, tmp_path)
     assert ok, message
     assert paths.raw_dir(registry.get_dataset(name), tmp_path).exists()
+
+
+def test_build_note_compares_a_log_with_the_recorded_build(monkeypatch):
+    monkeypatch.setattr(reference_builds, "load",
+                        lambda: {"rlu_x/a_noise0_run0": {"manifest_sha256": "ab" * 32}})
+    assert reference_builds.build_note("rlu_x/a_noise0_run0", "ab" * 32) == (
+        "; the dataset's recorded build")
+    assert reference_builds.build_note("rlu_x/a_noise0_run0", "cd" * 32) == (
+        "; a rebuild, not the dataset's recorded build (sha256 " + "ab" * 8 + ")")
+    assert "no recorded build" in reference_builds.build_note("rlu_x/b_noise0_run0", "ab" * 32)

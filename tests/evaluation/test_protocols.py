@@ -333,7 +333,7 @@ def test_continuous_protocols_record_bounds_keys_and_the_mean_action():
     fish = P.get_protocol("control/fish_swim").references["expert"]
     assert fish["status"] == "measured" and fish["how"].startswith("best of two")
     assert len(fish["candidates"]) == 2 and "long run" in fish["how"]
-    # Its behaviour candidate was measured on a rebuild, and says so (references.build_note).
+    # Its behaviour candidate was measured on a rebuild, and says so (reference_builds.build_note).
     assert "; a rebuild, not the dataset's recorded build (sha256 a0e336da8f51f1b3)" in \
         fish["candidates"][0]["how"]
     # cheetah_run's: its finished 1M-step D4PG long run's, the better of two.

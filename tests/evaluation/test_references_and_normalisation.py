@@ -112,18 +112,6 @@ def test_expert_reference_is_the_better_of_two_greedy_best_checkpoints(tmp_path,
     assert "long run not measured" in short["how"]
 
 
-def test_build_note_compares_a_log_with_the_recorded_build(monkeypatch):
-    from rl_unplugged.data import reference_builds
-
-    monkeypatch.setattr(reference_builds, "load",
-                        lambda: {"rlu_x/a_noise0_run0": {"manifest_sha256": "ab" * 32}})
-    assert references.build_note("rlu_x/a_noise0_run0", "ab" * 32) == (
-        "; the dataset's recorded build")
-    assert references.build_note("rlu_x/a_noise0_run0", "cd" * 32) == (
-        "; a rebuild, not the dataset's recorded build (sha256 " + "ab" * 8 + ")")
-    assert "no recorded build" in references.build_note("rlu_x/b_noise0_run0", "ab" * 32)
-
-
 def test_a_continuous_expert_reference_plays_the_best_checkpoints_mean_action(
         tmp_path, monkeypatch):
     # Issue 10: the D4PG's checkpoints, chosen on held-out seeds by their mean-action
