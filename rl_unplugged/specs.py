@@ -19,8 +19,10 @@ import numpy as np
 DOMAINS = ("bsuite", "minatar", "classic", "control", "mujoco", "imported", "atari")
 # Torsos of the learners' networks (`rl_unplugged.networks.make_torso`).
 NETWORKS = ("mlp", "cnn", "nature_cnn")
-# Probability that the executed action is replaced by a uniformly random one, as in
-# RL Unplugged's bsuite data (Gulcehre et al. 2020, Appendix).
+# Action noise of the replay levels. Discrete tasks: probability that the executed
+# action is replaced by a uniformly random one, as in RL Unplugged's bsuite data
+# (Gulcehre et al. 2020, Appendix). Continuous tasks: added in quadrature to the
+# D4PG's exploration std, per action half-width (`generation/continuous.py`).
 NOISE_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 LEVELS = ("replay", "random", "expert")
 # D4RL-style fixed-policy levels (Fu et al. 2020), defined for continuous tasks only
@@ -401,8 +403,10 @@ class DatasetSpec:
     """One dataset = (task, level, noise, run): a TFDS config of `rlu_<domain>`.
 
     Levels:
-      replay: every episode an online double DQN played while learning, with the
-        executed action replaced by a uniform one with probability `noise`.
+      replay: every episode an online agent played while learning: a double DQN
+        whose executed action is replaced by a uniform one with probability `noise`;
+        continuous tasks, a D4PG whose executed action is its mean plus Gaussian
+        noise of std sqrt(sigma^2 + noise^2) per half-width, clipped.
       random: a uniformly random policy.
       expert: greedy rollouts of the `noise0` replay run's (same run index) behaviour
         checkpoint with the highest mean greedy return on held-out selection seeds

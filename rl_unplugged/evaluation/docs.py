@@ -32,11 +32,13 @@ _CHOICES = """\
 - **Policy selection.** {selection}
 - **Normalisation.** score = (return - random) / (expert - random). *random*: a uniform
   random policy (the evaluator with epsilon 1.0) over the protocol's seeds. *expert*: a
-  greedy behaviour-DQN checkpoint over the same seeds, the better of two: the task's
-  logged `noise0` run's best checkpoint (by greedy return on held-out seeds, never the
-  protocol's; the policy of the task's `expert` datasets) and that of a separately
-  trained run twice as long (continuous tasks: the logged D4PG's, pending until a run
-  converges). A pending reference is `null` and normalisation refuses to run on it.
+  greedy (continuous tasks: mean-action) checkpoint of the behaviour agent (DQN, or
+  the D4PG) over the same seeds, the better of two: the task's logged `noise0` run's
+  best checkpoint (by greedy return on held-out seeds, never the protocol's; the policy
+  of the task's `expert` datasets) and that of a separately trained run twice as long.
+  Exceptions are stated in each reference's `how` (a SAC long run for HalfCheetah,
+  `references.LONG_RUN_AGENT`; one candidate where no long run was measured). A
+  pending reference is `null` and normalisation refuses to run on it.
 - **Atari** (RL Unplugged's games). The environment is ALE under the settings listed
   per protocol (`environment.atari`: sticky actions 0.25, minimal action sets, 4 frames
   per step max-pooled, 84x84 grey, 4 stacked frames, no no-op starts, no life-loss

@@ -5,7 +5,7 @@ Public API:
   load_checkpoint(raw_log_dir, index=-1) -> (module, params, info)
   best_checkpoint(raw_log_dir) -> index of the expert checkpoint (by logged returns)
   best_checkpoint_greedy(raw_log_dir, task) -> (index, means): by greedy returns on
-    held-out `selection_seeds` (what the v2 rebuild will use)
+    held-out `selection_seeds` (what the expert levels and references use)
   greedy_policy(task, params, hidden) -> obs (B, ...) -> actions (B,)
 """
 
