@@ -375,7 +375,7 @@ def main() -> None:
         jax.config.update("jax_default_matmul_precision", args.matmul_precision)
 
     report = {"device": str(jax.devices()[0]), "platform": platform.platform(),
-              "cpu_count": os.cpu_count(), "jax": jax.__version__}
+              "cpu_count": os.cpu_count(), "jax_version": jax.__version__}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         sets = {"discrete": synthetic(num=args.num),

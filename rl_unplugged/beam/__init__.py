@@ -3,9 +3,11 @@
 Optional: needs `pip install apache-beam` (not a dependency of the package); without
 it, `require_beam` raises a one-line `ConfigError` naming the package. Each element's
 work is the single-process code path itself (`datasets.generate_element`,
-`evaluation.evaluate_block`), so whatever engine runs them, and in whatever order, the
-outputs are the single-process ones: byte-identical raw logs (same manifest digests)
-and the same per-episode returns.
+`builders.base.shard_examples`, `evaluation.evaluate_block`), so whatever engine runs
+them, and in whatever order, the outputs are the single-process ones on the same
+machine and thread setup: the same raw logs (manifest digests), the same prepared
+examples, the same per-episode returns. (A learning level generated on another
+machine or core count may differ: `data/reference_builds.py`.)
 
 Runners: any Beam runner, by name (`DirectRunner` locally; `DataflowRunner`,
 `FlinkRunner`, `SparkRunner` on a cluster) with its `PipelineOptions` flags.

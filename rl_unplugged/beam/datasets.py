@@ -1,15 +1,20 @@
-"""Many dataset builds in one Beam pipeline: one element per (task, level, run).
+"""Many dataset builds as Beam pipelines: one element per (task, level, run) to
+generate, then one per raw-log shard to prepare.
 
-Each element runs the single-process build's own gate, `data.prepare.ensure_raw_log`
-with `generation.generate` (generation is a pure function of the dataset's spec, and
-a run's shards are written in order by one behaviour agent, so a run is one element),
-and returns the raw log's fingerprint (`reference_builds.describe`: the manifest
-digest). Datasets made from other logs run after them, one pipeline per stage
-(`stages`): replay and random logs first, then those made from a replay run (expert;
-continuous tasks' medium and medium_replay), then medium_expert; otherwise two workers
-would build the same source run at once (its writer lock refuses the second). The TFDS
-prepare step then runs through TFDS's Beam support
-(`tfds.download.DownloadConfig(beam_runner=..., beam_options=...)`).
+Generation: each element runs the single-process build's own gate,
+`data.prepare.ensure_raw_log` with `generation.generate` (a run's shards are written in
+order by one behaviour agent, so a run is one element), and returns the raw log's
+fingerprint (`reference_builds.describe`: the manifest digest). Datasets made from
+other logs run after them, one pipeline per stage (`plan`): replay and random logs
+first, then those made from a replay run (expert; continuous tasks' medium and
+medium_replay), then medium_expert. The logs they are made from join the earlier
+stages even when not asked for; otherwise two workers would build the same source run
+at once (its writer lock refuses the second).
+
+Preparation: each dataset asked for goes through TFDS's Beam support
+(`RluBuilder(beam=True)`: one element per raw-log shard, under
+`tfds.download.DownloadConfig(beam_runner=..., beam_options=...)`), one dataset after
+another.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from rl_unplugged import paths, registry
 from rl_unplugged.beam import engine
 from rl_unplugged.errors import UnknownNameError
 
-__all__ = ["build", "expand", "generate_element", "stages"]
+__all__ = ["build", "expand", "generate_element", "plan", "sources", "stages"]
 
 # The build stage of each level: which logs it is made from must exist first.
 STAGE = {"replay": 0, "random": 0, "expert": 1, "medium": 1, "medium_replay": 1,
@@ -55,6 +60,34 @@ def stages(names: Sequence[str]) -> list[list[str]]:
     return [groups[k] for k in sorted(groups)]
 
 
+def sources(name: str) -> list[str]:
+    """The registered logs dataset `name` is made from, directly or not (none for
+    replay and random levels): expert, medium and medium_replay come from the noise0
+    run of the same run index; medium_expert from its medium and expert logs."""
+    from rl_unplugged.generation import d4rl_levels
+
+    spec = registry.get_dataset(name)
+    if spec.level not in STAGE or STAGE[spec.level] == 0:
+        return []
+    direct = ([registry.expert_source(spec)] if spec.level == "expert"
+              else list(d4rl_levels.source_specs(spec).values()))
+    out: list[str] = []
+    for source in direct:
+        for n in (*sources(source.name), source.name):
+            if n not in out:
+                out.append(n)
+    return out
+
+
+def plan(names: Sequence[str]) -> list[list[str]]:
+    """The generation stages of `names`: `stages` over `names` and every log they are
+    made from (`sources`), each once."""
+    everything = list(names)
+    for name in names:
+        everything += [s for s in sources(name) if s not in everything]
+    return stages(everything)
+
+
 def generate_element(element: dict[str, Any]) -> dict[str, Any]:
     """One (task, level, run): its raw log, generated or resumed, and its fingerprint.
 
@@ -73,12 +106,19 @@ def generate_element(element: dict[str, Any]) -> dict[str, Any]:
 
 def build(patterns: Sequence[str], data_dir: str | os.PathLike | None = None, *,
           num_steps: int | None = None, runner: str = "DirectRunner",
-          options: str | Sequence[str] = (), prepare: bool = True) -> list[dict[str, Any]]:
-    """Generates every matching dataset in Beam pipelines (one per build stage, `stages`),
-    then prepares each for TFDS.
+          options: str | Sequence[str] = (), prepare: bool = True,
+          scratch: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """Generates every matching dataset, and the logs they are made from, in Beam
+    pipelines (one per build stage, `plan`), then prepares each matching dataset for
+    TFDS through Beam (one element per shard).
+
+    Args:
+      scratch: where workers leave their fingerprints (`engine.run_map`); cluster
+        runners need a directory every worker and the launcher can reach.
 
     Returns:
-      One fingerprint per dataset (name, manifest_sha256, episodes, transitions).
+      One fingerprint per matching dataset (name, manifest_sha256, episodes,
+      transitions), in the order asked.
 
     Raises:
       ConfigError: apache-beam is not installed.
@@ -88,10 +128,14 @@ def build(patterns: Sequence[str], data_dir: str | os.PathLike | None = None, *,
     root = str(paths.data_dir(data_dir))
     names = expand(patterns)
     done: dict[str, dict[str, Any]] = {}
-    for stage in stages(names):
-        elements = [{"name": n, "data_dir": root, "num_steps": num_steps} for n in stage]
+    for stage in plan(names):
+        # A source not asked for is built at its registered size: what the levels made
+        # from it would build themselves.
+        elements = [{"name": n, "data_dir": root,
+                     "num_steps": num_steps if n in names else None} for n in stage]
         done.update(zip(stage, engine.run_map(generate_element, elements, runner=runner,
-                                              options=options), strict=True))
+                                              options=options, scratch=scratch),
+                        strict=True))
     prints = [done[n] for n in names]
     if prepare:
         import tensorflow_datasets as tfds
@@ -101,8 +145,8 @@ def build(patterns: Sequence[str], data_dir: str | os.PathLike | None = None, *,
         config = tfds.download.DownloadConfig(
             beam_runner=runner, beam_options=_beam_options(runner, options))
         for name in names:
-            builders.builder(name, root, num_steps=num_steps).download_and_prepare(
-                download_config=config)
+            builders.prepare(name, root, num_steps=num_steps, beam=True,
+                             download_config=config)
     return prints
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -50,7 +51,7 @@ from rl_unplugged import registry
 from rl_unplugged.data import conformance
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.prepare import ensure_raw_log
-from rl_unplugged.data.raw_log import CorruptLogError
+from rl_unplugged.data.raw_log import CorruptLogError, RawLog
 from rl_unplugged.specs import FIXED_POLICY_SIGMA, DatasetSpec
 
 RLU_CITATION = """\
@@ -198,9 +199,15 @@ class RluBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         # source file is all tfds needs (to look for an absent checksums.tsv).
         return epath.Path(inspect.getfile(cls))
 
-    def __init__(self, *, num_steps: int | None = None, **kwargs):
-        """Args: num_steps: override the config's number of transitions (tiny builds)."""
+    def __init__(self, *, num_steps: int | None = None, beam: bool = False, **kwargs):
+        """Args:
+          num_steps: override the config's number of transitions (tiny builds).
+          beam: prepare through TFDS's Beam support, one element per raw-log shard (run
+            with `download_and_prepare(download_config=DownloadConfig(beam_runner=...,
+            beam_options=...))`); the examples are the in-process build's.
+        """
         self._num_steps = num_steps
+        self._beam = beam
         super().__init__(**kwargs)
 
     @property
@@ -235,29 +242,52 @@ class RluBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         del dl_manager  # Nothing is downloaded: the data are generated locally.
-        log = ensure_raw_log(self.spec, Path(str(self.data_dir_root)), generate=_generate)
+        log = ensure_raw_log(self.spec, Path(str(self.data_dir_root)), generate=_generate,
+                             verify=not self._beam)  # Beam: each element checks its shard.
+        if self._beam:
+            import apache_beam as beam
+
+            shards = range(len(log.manifest["shards"]))
+            return {"train": beam.Create(list(shards)) | beam.FlatMap(
+                shard_examples, str(log.directory), self.spec.task)}
         return {"train": self._generate_examples(log)}
 
     def _generate_examples(self, log):
-        action = self.spec.task.action
-        dtypes = step_dtypes(self.spec.task)
-        where = log.directory
         for episode in log.iter_episodes():
-            meta = episode.metadata
-            missing = [k for k in (*dtypes, F.OBSERVATION) if k not in episode.steps]
-            missing += [k for k in METADATA_DTYPES if k not in meta]
-            if missing:
-                raise CorruptLogError(f"{where}: episode {meta.get(F.EPISODE_ID)} lacks "
-                                      f"fields {missing}")
-            problems = conformance.check_episode(episode.steps, meta, action=action)
-            if problems:
-                raise CorruptLogError(f"{where}: episode {meta[F.EPISODE_ID]} does not conform: "
-                                      + "; ".join(problems))
-            example = {F.STEPS: {k: np.asarray(episode.steps[k], d)
-                                 for k, d in dtypes.items()}}
-            example[F.STEPS][F.OBSERVATION] = episode.steps[F.OBSERVATION]
-            example.update({k: d(meta[k]) for k, d in METADATA_DTYPES.items()})
-            yield int(meta[F.EPISODE_ID]), example
+            yield episode_example(self.spec.task, log.directory, episode)
+
+
+def shard_examples(index: int, directory: str, task) -> Iterator[tuple[int, dict]]:
+    """One raw-log shard's (key, example) pairs, its files verified first (a Beam
+    element of the prepare step)."""
+    log = RawLog(Path(directory), verify=False)
+    log.verify_shard(index)
+    for episode in log.iter_shard_episodes(index):
+        yield episode_example(task, log.directory, episode)
+
+
+def episode_example(task, where: Path, episode) -> tuple[int, dict]:
+    """(episode_id, the TFDS example) of one logged episode, checked.
+
+    Raises:
+      CorruptLogError: a field is missing, or the episode does not conform
+        (`data.conformance`).
+    """
+    dtypes = step_dtypes(task)
+    meta = episode.metadata
+    missing = [k for k in (*dtypes, F.OBSERVATION) if k not in episode.steps]
+    missing += [k for k in METADATA_DTYPES if k not in meta]
+    if missing:
+        raise CorruptLogError(f"{where}: episode {meta.get(F.EPISODE_ID)} lacks "
+                              f"fields {missing}")
+    problems = conformance.check_episode(episode.steps, meta, action=task.action)
+    if problems:
+        raise CorruptLogError(f"{where}: episode {meta[F.EPISODE_ID]} does not conform: "
+                              + "; ".join(problems))
+    example = {F.STEPS: {k: np.asarray(episode.steps[k], d) for k, d in dtypes.items()}}
+    example[F.STEPS][F.OBSERVATION] = episode.steps[F.OBSERVATION]
+    example.update({k: d(meta[k]) for k, d in METADATA_DTYPES.items()})
+    return int(meta[F.EPISODE_ID]), example
 
 
 class ContinuousRluBuilder(RluBuilder, skip_registration=True):

@@ -108,16 +108,9 @@ def build(spec, data_dir=None, *, num_steps: int | None = None):
             bar.close()
     print(f"raw log: {log.directory} ({log.num_episodes:,} episodes, "
           f"{log.num_transitions:,} transitions)")
-    builder = builders.builder(spec.name, root, num_steps=num_steps)
-    if builder.is_prepared():
-        # tfds skips a prepared dataset: it must come from this very log.
-        prepared = builder.info.splits["train"].num_examples
-        if prepared != log.num_episodes:
-            raise IncompatibleError(
-                f"{builder.data_dir} was prepared from another raw log ({prepared:,} "
-                f"episodes; the log has {log.num_episodes:,}); delete it and build again")
-    with _disk_full_names(Path(builder.data_dir)):
-        builder.download_and_prepare()
+    where = Path(builders.builder(spec.name, root, num_steps=num_steps).data_dir)
+    with _disk_full_names(where):
+        builder = builders.prepare(spec.name, root, num_steps=num_steps)
     print(f"prepared {spec.name}: {builder.data_dir}")
     return builder
 
@@ -133,9 +126,12 @@ def _build_with_beam(args: argparse.Namespace) -> int:
     """`build --beam`: every dataset matching NAME (a glob) and --also, in one pipeline."""
     from rl_unplugged.beam import datasets as beam_datasets
 
-    prints = beam_datasets.build([args.name, *args.also], args.data_dir,
+    names = beam_datasets.expand([args.name, *args.also])
+    for name in names:
+        check_log_size(registry.get_dataset(name), args.data_dir, args.num_steps)
+    prints = beam_datasets.build(names, args.data_dir,
                                  num_steps=args.num_steps, runner=args.runner,
-                                 options=args.beam_options)
+                                 options=args.beam_options, scratch=args.scratch)
     for fingerprint in prints:
         print(json.dumps(fingerprint))
     return 0
@@ -151,6 +147,11 @@ def add_beam_options(p: argparse.ArgumentParser, *, what: str) -> None:
                    help="Beam pipeline flags, one string, e.g. '--direct_num_workers=2 "
                         "--direct_running_mode=multi_processing' or '--project=P "
                         "--region=R --temp_location=gs://B/tmp'")
+    p.add_argument("--scratch", default=None,
+                   help="with --beam: directory where workers leave their results for the "
+                        "launcher (default: a temporary directory of this machine, enough "
+                        "for local runners; cluster runners need one every worker and the "
+                        "launcher can reach, e.g. on a shared file system)")
 
 
 def _inspect(args: argparse.Namespace) -> int:

@@ -62,7 +62,8 @@ def _evaluate_with_beam(args: argparse.Namespace, protocol, datasets) -> dict:
     candidate = {"run_dir": args.run_dir, "member": args.member, "checkpoint": args.checkpoint}
     [result] = beam_evaluation.evaluate(
         [candidate], protocol, block=args.seed_block, runner=args.runner,
-        options=args.beam_options, num_envs=args.num_envs, selection=args.selection,
+        options=args.beam_options, scratch=args.scratch, num_envs=args.num_envs,
+        selection=args.selection,
         selection_name=args.selection_name, datasets=datasets,
         policy_source=f"run_dir:{args.run_dir} member={args.member} "
                       f"checkpoint={args.checkpoint}")

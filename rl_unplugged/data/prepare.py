@@ -25,7 +25,8 @@ Generate = Callable[..., object]
 
 def ensure_raw_log(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
                    generate: Generate | None = None,
-                   progress: Callable[[int], None] | None = None) -> RawLog:
+                   progress: Callable[[int], None] | None = None,
+                   verify: bool = True) -> RawLog:
     """Returns the verified, complete raw log of `spec`, generating it if needed.
 
     Args:
@@ -35,6 +36,8 @@ def ensure_raw_log(spec: DatasetSpec, data_dir: str | os.PathLike | None = None,
         missing or unfinished, e.g. `rl_unplugged.generation.generate`; without it such
         a log is refused.
       progress: passed to `generate` (called with the number of new transitions logged).
+      verify: check every shard's SHA-256 now; False leaves it to the reader
+        (`RawLog.verify_shard`, e.g. one Beam element per shard).
 
     Raises:
       NotFoundError: no raw log and no `generate`.
@@ -52,7 +55,7 @@ def ensure_raw_log(spec: DatasetSpec, data_dir: str | os.PathLike | None = None,
             raise NotFoundError(f"{spec.name} is not built under {paths.data_dir(data_dir)}; "
                                 f"run `rlu datasets build {spec.name}` (or pass "
                                 f"generate=rl_unplugged.generation.generate)")
-    log = RawLog(raw)  # Verifies every shard's SHA-256; refuses an unfinished log.
+    log = RawLog(raw, verify=verify)  # Refuses an unfinished log.
     if log.manifest["dataset"] != spec.name:
         raise IncompatibleError(f"{raw} holds a raw log of {log.manifest['dataset']}, "
                                 f"not {spec.name}")

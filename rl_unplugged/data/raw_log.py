@@ -338,9 +338,18 @@ class RawLog:
         self.observation_shape = tuple(manifest["observation"]["shape"])
         self.observation_dtype = np.dtype(manifest["observation"]["dtype"])
         if verify:
-            for shard in manifest["shards"]:
-                for name in shard["files"]:
-                    self._verify(name, shard["sha256"][name])
+            for index in range(len(manifest["shards"])):
+                self.verify_shard(index)
+
+    def verify_shard(self, index: int) -> None:
+        """Checks one shard's files against the manifest's digests.
+
+        Raises:
+          CorruptLogError: a file is missing or its checksum differs.
+        """
+        shard = self.manifest["shards"][index]
+        for name in shard["files"]:
+            self._verify(name, shard["sha256"][name])
 
     def _verify(self, name: str, digest: str) -> None:
         path = self.directory / name
@@ -406,18 +415,23 @@ class RawLog:
 
     def iter_episodes(self) -> Iterator[Episode]:
         """Yields episodes in order; memory holds one shard at a time."""
-        for index, shard in enumerate(self.manifest["shards"]):
-            cols = self.shard_columns(index)
-            meta = self._read(shard["files"][1]).to_pylist()
-            ids = cols.pop(F.EPISODE_ID)
-            bounds = np.flatnonzero(np.diff(ids)) + 1
-            starts = np.concatenate([[0], bounds])
-            ends = np.concatenate([bounds, [len(ids)]])
-            if len(starts) != len(meta):
-                raise CorruptLogError(f"{self.directory / shard['files'][0]}: {len(starts)} "
-                                      f"episodes in steps, {len(meta)} in metadata")
-            for m, s, e in zip(meta, starts, ends, strict=True):
-                if ids[s] != m[F.EPISODE_ID]:
-                    raise CorruptLogError(f"{self.directory / shard['files'][0]}: episode ids "
-                                          f"disagree with {shard['files'][1]}")
-                yield Episode(steps={k: v[s:e] for k, v in cols.items()}, metadata=m)
+        for index in range(len(self.manifest["shards"])):
+            yield from self.iter_shard_episodes(index)
+
+    def iter_shard_episodes(self, index: int) -> Iterator[Episode]:
+        """Yields one shard's episodes in order (shards hold whole episodes)."""
+        shard = self.manifest["shards"][index]
+        cols = self.shard_columns(index)
+        meta = self._read(shard["files"][1]).to_pylist()
+        ids = cols.pop(F.EPISODE_ID)
+        bounds = np.flatnonzero(np.diff(ids)) + 1
+        starts = np.concatenate([[0], bounds])
+        ends = np.concatenate([bounds, [len(ids)]])
+        if len(starts) != len(meta):
+            raise CorruptLogError(f"{self.directory / shard['files'][0]}: {len(starts)} "
+                                  f"episodes in steps, {len(meta)} in metadata")
+        for m, s, e in zip(meta, starts, ends, strict=True):
+            if ids[s] != m[F.EPISODE_ID]:
+                raise CorruptLogError(f"{self.directory / shard['files'][0]}: episode ids "
+                                      f"disagree with {shard['files'][1]}")
+            yield Episode(steps={k: v[s:e] for k, v in cols.items()}, metadata=m)

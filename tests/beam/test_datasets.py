@@ -4,11 +4,14 @@ import concurrent.futures
 import hashlib
 import importlib.util
 
+import numpy as np
 import pytest
 
-from rl_unplugged import errors, generation, paths
+from rl_unplugged import builders, errors, generation, paths
 from rl_unplugged.beam import datasets as beam_datasets
 from rl_unplugged.cli import main as cli_main
+from rl_unplugged.data import fields as F
+from rl_unplugged.data import tfds_loader
 from rl_unplugged.data.prepare import ensure_raw_log
 from rl_unplugged.data.raw_log import MANIFEST
 from tests.helpers import tiny_spec
@@ -59,11 +62,15 @@ def test_direct_runner_with_two_workers_gives_the_single_process_build(tmp_path)
     for name in NAMES:
         ensure_raw_log(tiny_spec(name, STEPS), single, generate=generation.generate)
     prints = beam_datasets.build(
-        NAMES, tmp_path / "beam", num_steps=STEPS, runner="DirectRunner", prepare=False,
-        options="--direct_num_workers=2 --direct_running_mode=multi_threading")
+        NAMES, tmp_path / "beam", num_steps=STEPS, runner="DirectRunner",
+        options="--direct_num_workers=2 --direct_running_mode=multi_processing")
     assert [p["name"] for p in prints] == NAMES
     for name, fingerprint in zip(NAMES, prints, strict=True):
         assert fingerprint["manifest_sha256"] == manifest_digest(tiny_spec(name, STEPS), single)
+        # Prepared through TFDS's Beam support: every logged episode, in order.
+        steps = tfds_loader.load_steps_tfds(name, tmp_path / "beam")
+        episodes = np.unique(steps[F.EPISODE_ID])
+        assert list(episodes) == list(range(fingerprint["num_episodes"]))
 
 
 def test_logs_made_from_other_logs_are_built_after_them(tmp_path, monkeypatch):
@@ -76,6 +83,11 @@ def test_logs_made_from_other_logs_are_built_after_them(tmp_path, monkeypatch):
              "rlu_bsuite/catch_expert_run0", "rlu_bsuite/catch_random_run0"]
     assert beam_datasets.stages(names) == [
         [names[2], names[5]], [names[1], names[3], names[4]], [names[0]]]
+    # Logs made from others that were not asked for are built first anyway: catch's
+    # noise0 run (its expert's source) and cartpole_swingup's medium (medium_expert's).
+    catch_source, medium = "rlu_bsuite/catch_noise0_run0", names[2].replace("noise0", "medium")
+    assert beam_datasets.plan(names) == [
+        [names[2], names[5], catch_source], [names[1], names[3], names[4], medium], [names[0]]]
     calls = []
 
     def fake_run_map(fn, elements, **kwargs):
@@ -85,5 +97,40 @@ def test_logs_made_from_other_logs_are_built_after_them(tmp_path, monkeypatch):
     monkeypatch.setattr(beam_datasets.engine, "require_beam", lambda: None)
     monkeypatch.setattr(beam_datasets.engine, "run_map", fake_run_map)
     prints = beam_datasets.build(names, tmp_path, prepare=False)
-    assert calls == beam_datasets.stages(names)
+    assert calls == beam_datasets.plan(names)
     assert [p["name"] for p in prints] == names  # Fingerprints in the order asked.
+
+
+def test_sources_are_the_logs_a_dataset_is_made_from():
+    run = "rlu_control/cartpole_swingup_{}_run1"
+    assert beam_datasets.sources(run.format("medium_expert")) == [
+        run.format("noise0"), run.format("medium"), run.format("expert")]
+    assert beam_datasets.sources(run.format("medium_replay")) == [run.format("noise0")]
+    assert beam_datasets.sources("rlu_bsuite/catch_expert_run2") == ["rlu_bsuite/catch_noise0_run2"]
+    assert beam_datasets.sources(run.format("noise30")) == []
+    assert beam_datasets.sources("rlu_bsuite/catch_random_run0") == []
+    # Asking only for a made level still builds its source first, and only once.
+    assert beam_datasets.plan([run.format("medium_expert"), run.format("expert")]) == [
+        [run.format("noise0")], [run.format("expert"), run.format("medium")],
+        [run.format("medium_expert")]]
+
+
+def test_scratch_reaches_every_pipeline(tmp_path, monkeypatch):
+    seen = []
+
+    def fake_run_map(fn, elements, **kwargs):
+        seen.append(kwargs["scratch"])
+        return [{"name": e["name"]} for e in elements]
+
+    prepared = []
+    monkeypatch.setattr(beam_datasets.engine, "require_beam", lambda: None)
+    monkeypatch.setattr(beam_datasets.engine, "run_map", fake_run_map)
+    monkeypatch.setattr(beam_datasets, "_beam_options", lambda runner, options: None)
+    monkeypatch.setattr(builders, "prepare", lambda name, root, **kw: prepared.append((name, kw)))
+    code = cli_main(["datasets", "build", "--beam", "rlu_bsuite/catch_expert_run0",
+                     "--data-dir", str(tmp_path), "--scratch", str(tmp_path / "shared"),
+                     "--num-steps", str(STEPS)])
+    assert code == 0 and seen == [str(tmp_path / "shared")] * 2  # Source stage, then expert.
+    # Only what was asked for is prepared, through TFDS's Beam support.
+    assert [(n, kw["beam"], kw["num_steps"]) for n, kw in prepared] == [
+        ("rlu_bsuite/catch_expert_run0", True, STEPS)]

@@ -60,7 +60,8 @@ def test_blocks_on_two_workers_give_the_in_process_records(runs):
 def test_direct_runner_gives_the_in_process_records(runs):
     protocol = protocols.get_protocol("bsuite/cartpole")
     fanned = beam_evaluation.evaluate(runs, protocol, block=7, datasets=[DATASET],
-                                      options="--direct_num_workers=2")
+                                      options="--direct_num_workers=2 "
+                                              "--direct_running_mode=multi_processing")
     for candidate, record in zip(runs, fanned, strict=True):
         direct = evaluator.evaluate(evaluator.load_run_policy(candidate["run_dir"]), protocol,
                                     datasets=[DATASET])
