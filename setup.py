@@ -57,7 +57,9 @@ setup(
     packages=find_packages(include=["rl_unplugged", "rl_unplugged.*"]),
     package_data={"rl_unplugged": ["**/*.json"]},
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": TEST_REQUIRES},
+    # Optional engine for `--beam` (SCALING.md); measured with the set above in a venv
+    # beside it (same pyarrow, numpy, protobuf), kept out of the default install.
+    extras_require={"test": TEST_REQUIRES, "beam": ["apache-beam==2.77.0"]},
     entry_points={"console_scripts": ["rlu=rl_unplugged.cli:main"]},
     license="Apache-2.0",
 )

@@ -14,17 +14,36 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rl_unplugged.errors import ConfigError
 from rl_unplugged.specs import DatasetSpec
 
 CACHE_ENV = "RLU_CACHE_DIR"
 
 
+def local_path(path: str | os.PathLike, what: str = "data root") -> Path:
+    """`path` as a local (POSIX) path, `~` expanded.
+
+    Raises:
+      ConfigError: an object-store URL (`gs://`, `s3://`, ...): raw logs and stores are
+        written with POSIX locks and renames, so a shared file system is needed.
+    """
+    if "://" in str(path):
+        raise ConfigError(f"{what} {str(path)!r} is a URL; the suite writes with POSIX file "
+                          "locks and renames: use a local path or a shared file system "
+                          "mounted on every machine")
+    return Path(path).expanduser()
+
+
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """`explicit`, else $TFDS_DATA_DIR, else ~/tensorflow_datasets (TFDS's default)."""
+    """`explicit`, else $TFDS_DATA_DIR, else ~/tensorflow_datasets (TFDS's default).
+
+    Raises:
+      ConfigError: the root is a URL (`local_path`).
+    """
     if explicit is not None:
-        return Path(explicit).expanduser()
+        return local_path(explicit)
     env = os.environ.get("TFDS_DATA_DIR")
-    return Path(env).expanduser() if env else Path("~/tensorflow_datasets").expanduser()
+    return local_path(env, "TFDS_DATA_DIR") if env else local_path("~/tensorflow_datasets")
 
 
 def raw_dir(spec: DatasetSpec, root: str | os.PathLike | None = None) -> Path:

@@ -26,7 +26,7 @@ from typing import Any
 
 from rl_unplugged import paths, registry
 from rl_unplugged.beam import engine
-from rl_unplugged.errors import UnknownNameError
+from rl_unplugged.errors import ConfigError, UnknownNameError
 
 __all__ = ["build", "expand", "generate_element", "plan", "sources", "stages"]
 
@@ -127,6 +127,14 @@ def build(patterns: Sequence[str], data_dir: str | os.PathLike | None = None, *,
     engine.require_beam()
     root = str(paths.data_dir(data_dir))
     names = expand(patterns)
+    if num_steps is not None:
+        for name in names:
+            clash = [s for s in sources(name) if s in names]
+            if clash:
+                raise ConfigError(
+                    f"--num-steps {num_steps} would build {clash[0]} small, but {name} is "
+                    f"made from its registered size; build {clash[0]} alone, or without "
+                    "--num-steps")
     done: dict[str, dict[str, Any]] = {}
     for stage in plan(names):
         # A source not asked for is built at its registered size: what the levels made
@@ -145,8 +153,14 @@ def build(patterns: Sequence[str], data_dir: str | os.PathLike | None = None, *,
         config = tfds.download.DownloadConfig(
             beam_runner=runner, beam_options=_beam_options(runner, options))
         for name in names:
-            builders.prepare(name, root, num_steps=num_steps, beam=True,
-                             download_config=config)
+            try:
+                builders.prepare(name, root, num_steps=num_steps, beam=True,
+                                 download_config=config)
+            except Exception as e:  # A worker's user error, one line again.
+                rebuilt = engine.worker_error(e)
+                if rebuilt is None:
+                    raise
+                raise rebuilt from e
     return prints
 
 

@@ -43,8 +43,8 @@ def prepare(name: str, data_dir=None, *, num_steps: int | None = None, beam: boo
     `download_and_prepare`.
 
     Raises:
-      IncompatibleError: the dataset is already prepared, from another raw log (tfds
-        would skip it silently).
+      IncompatibleError: the dataset is already prepared, from another complete raw
+        log of another episode count (tfds would skip it silently).
     """
     from rl_unplugged import paths, registry
     from rl_unplugged.data.raw_log import read_manifest
@@ -55,11 +55,13 @@ def prepare(name: str, data_dir=None, *, num_steps: int | None = None, beam: boo
         spec = registry.get_dataset(name)
         if num_steps is not None:
             spec = spec.replace(num_steps=num_steps)
-        manifest = read_manifest(paths.raw_dir(spec, data_dir)) or {}
+        manifest = read_manifest(paths.raw_dir(spec, data_dir))
         prepared = b.info.splits["train"].num_examples
-        if prepared != manifest.get("num_episodes"):
+        # Without a complete log (deleted after preparing, or still being written) there
+        # is nothing to compare with: the prepared dataset stands.
+        if manifest and manifest["complete"] and prepared != manifest["num_episodes"]:
             raise IncompatibleError(
                 f"{b.data_dir} was prepared from another raw log ({prepared:,} episodes; "
-                f"the log has {manifest.get('num_episodes')}); delete it and build again")
+                f"the log has {manifest['num_episodes']:,}); delete it and build again")
     b.download_and_prepare(download_config=download_config)
     return b

@@ -127,8 +127,10 @@ def _build_with_beam(args: argparse.Namespace) -> int:
     from rl_unplugged.beam import datasets as beam_datasets
 
     names = beam_datasets.expand([args.name, *args.also])
-    for name in names:
-        check_log_size(registry.get_dataset(name), args.data_dir, args.num_steps)
+    for stage in beam_datasets.plan(names):  # Sources not asked for: registered size.
+        for name in stage:
+            check_log_size(registry.get_dataset(name), args.data_dir,
+                           args.num_steps if name in names else None)
     prints = beam_datasets.build(names, args.data_dir,
                                  num_steps=args.num_steps, runner=args.runner,
                                  options=args.beam_options, scratch=args.scratch)

@@ -13,12 +13,13 @@ from rl_unplugged.cli import main as cli_main
 from rl_unplugged.data import fields as F
 from rl_unplugged.data import tfds_loader
 from rl_unplugged.data.prepare import ensure_raw_log
-from rl_unplugged.data.raw_log import MANIFEST
-from tests.helpers import tiny_spec
+from rl_unplugged.data.raw_log import MANIFEST, CorruptLogError
+from tests.helpers import tiny_spec, write_random_log
 
 NAMES = ["rlu_bsuite/catch_noise10_run0", "rlu_bsuite/catch_noise10_run1"]
 STEPS = 30
 HAS_BEAM = importlib.util.find_spec("apache_beam") is not None
+TWO_PROCESSES = "--direct_num_workers=2 --direct_running_mode=multi_processing"
 
 
 def manifest_digest(spec, root) -> str:
@@ -134,3 +135,31 @@ def test_scratch_reaches_every_pipeline(tmp_path, monkeypatch):
     # Only what was asked for is prepared, through TFDS's Beam support.
     assert [(n, kw["beam"], kw["num_steps"]) for n, kw in prepared] == [
         ("rlu_bsuite/catch_expert_run0", True, STEPS)]
+
+
+def test_num_steps_refuses_a_source_asked_for_beside_what_is_made_from_it(tmp_path, monkeypatch):
+    # The expert is made from the noise0 run at its registered size: a small noise0 built
+    # in the same call would make the expert's stage fail after the first stage's work.
+    monkeypatch.setattr(beam_datasets.engine, "require_beam", lambda: None)
+    with pytest.raises(errors.ConfigError, match="catch_noise0_run0 small"):
+        beam_datasets.build(["rlu_bsuite/catch_noise0_run0", "rlu_bsuite/catch_expert_run0"],
+                            tmp_path, num_steps=STEPS)
+    assert not (tmp_path / "rlu_raw").exists()
+
+
+@pytest.mark.skipif(not HAS_BEAM, reason="apache-beam is not installed")
+def test_a_corrupt_shard_at_the_beam_prepare_step_is_one_line(tmp_path, capsys, monkeypatch):
+    name = NAMES[0]
+    log = write_random_log(tiny_spec(name, 60), tmp_path, episodes_per_shard=2)
+    victim = log.directory / log.manifest["shards"][1]["files"][0]
+    victim.write_bytes(victim.read_bytes()[:-9])
+    code = cli_main(["datasets", "build", "--beam", name, "--num-steps", "60",
+                     "--data-dir", str(tmp_path), "--beam-options", TWO_PROCESSES])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and err.startswith("rlu: error: ") and "checksum mismatch" in err
+    assert victim.name in err  # Found by the generation stage's full check.
+    # The prepare step's elements check their shards too (the log changed in between).
+    monkeypatch.setattr(beam_datasets.engine, "run_map",
+                        lambda fn, elements, **kw: [{"name": e["name"]} for e in elements])
+    with pytest.raises(CorruptLogError, match=f"{victim.name}: checksum mismatch"):
+        beam_datasets.build([name], tmp_path, num_steps=60, options=TWO_PROCESSES)

@@ -11,7 +11,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import rl_unplugged
-from rl_unplugged import builders, paths, registry
+from rl_unplugged import builders, errors, paths, registry
 from rl_unplugged.builders import base
 from rl_unplugged.data import fields as F
 from rl_unplugged.data import tfds_loader
@@ -236,13 +236,27 @@ def test_beam_prepare_gives_the_in_process_dataset(tmp_path):
     records = {r: sorted(p.name for p in Path(builders.builder(name, tmp_path / r,
                                                                num_steps=300).data_dir)
                          .glob("*.tfrecord*")) for r in ("single", "beam")}
-    assert records["single"] == records["beam"]
     import tensorflow as tf
 
-    for f in records["single"]:  # The same examples in the same order, record by record
-        # (compared as protos: a map's serialized order may differ between processes).
-        files = [Path(builders.builder(name, tmp_path / r, num_steps=300).data_dir) / f
-                 for r in ("single", "beam")]
-        a, b = ([tf.train.Example.FromString(x.numpy()) for x in tf.data.TFRecordDataset(str(p))]
-                for p in files)
-        assert len(a) == len(b) > 4 and a == b
+    # The same examples in the same order across the files (whose boundaries TFDS's two
+    # writers may draw differently), compared as protos: a map's serialized order may
+    # differ between processes.
+    a, b = ([tf.train.Example.FromString(x.numpy())
+             for f in records[r] for x in tf.data.TFRecordDataset(
+                 str(Path(builders.builder(name, tmp_path / r, num_steps=300).data_dir) / f))]
+            for r in ("single", "beam"))
+    assert len(a) == len(b) > 4 and a == b
+
+
+def test_prepare_refuses_a_dataset_prepared_from_another_log(tmp_path):
+    name = "rlu_bsuite/catch_noise10_run0"
+    spec = tiny_spec(name, num_steps=60)
+    write_random_log(spec, tmp_path)
+    builders.prepare(name, tmp_path, num_steps=60)
+    raw = paths.raw_dir(spec, tmp_path)
+    moved = raw.with_name("moved")
+    raw.rename(moved)
+    builders.prepare(name, tmp_path, num_steps=60)  # No log to compare with: it stands.
+    write_random_log(spec.replace(num_steps=90), tmp_path, seed=1)  # Another log.
+    with pytest.raises(errors.IncompatibleError, match="prepared from another raw log"):
+        builders.prepare(name, tmp_path, num_steps=60)
