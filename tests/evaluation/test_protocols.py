@@ -346,6 +346,14 @@ def test_continuous_protocols_record_bounds_keys_and_the_mean_action():
     assert "long run of the fallback SAC (random_steps=10000) (1000000 steps" in cheetah["how"]
     assert "not finished" not in cheetah["how"]
     assert cheetah["value"] == max(c["value"] for c in cheetah["candidates"])
+    # Hopper's: the better of two, here its behaviour candidate, a rebuild (labelled so),
+    # above the finished 1M-step D4PG long run's best.
+    hopper = P.get_protocol("mujoco/hopper").references["expert"]
+    assert hopper["how"].startswith("best of two") and len(hopper["candidates"]) == 2
+    behaviour, long_run = hopper["candidates"]
+    assert "; a rebuild, not the dataset's recorded build (sha256 7015a121dcce614d)" in \
+        behaviour["how"] and "(1000000 steps" in long_run["how"]
+    assert hopper["value"] == behaviour["value"] > long_run["value"]
     # Discrete protocols carry none of it: adding the continuous tasks left their hashes
     # as frozen (bsuite/catch's v2 hash pinned).
     catch = P.get_protocol("bsuite/catch")
