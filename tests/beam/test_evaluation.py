@@ -66,3 +66,21 @@ def test_direct_runner_gives_the_in_process_records(runs):
         direct = evaluator.evaluate(evaluator.load_run_policy(candidate["run_dir"]), protocol,
                                     datasets=[DATASET])
         assert {k: record[k] for k in SAME} == {k: direct[k] for k in SAME}
+
+
+@pytest.mark.skipif(not HAS_BEAM, reason="apache-beam is not installed")
+def test_cli_fan_out_with_a_scratch_directory_gives_the_in_process_record(runs, tmp_path):
+    import json
+
+    from rl_unplugged.cli import main as cli_main
+
+    out, scratch = tmp_path / "beam.json", tmp_path / "shared"
+    code = cli_main(["evaluate", "--task", "bsuite/cartpole", "--run-dir", runs[0]["run_dir"],
+                     "--out", str(out), "--beam", "--seed-block", "25", "--scratch",
+                     str(scratch), "--beam-options",
+                     "--direct_num_workers=2 --direct_running_mode=multi_processing"])
+    assert code == 0 and list(scratch.iterdir()) == []  # Its own results, then removed.
+    record = json.loads(out.read_text())
+    direct = evaluator.evaluate(evaluator.load_run_policy(runs[0]["run_dir"]),
+                                protocols.get_protocol("bsuite/cartpole"))
+    assert record["returns"] == direct["returns"] and record["steps"] == direct["steps"]
