@@ -27,12 +27,9 @@ from typing import Any
 from rl_unplugged import paths, registry
 from rl_unplugged.beam import engine
 from rl_unplugged.errors import ConfigError, UnknownNameError
+from rl_unplugged.specs import D4RL_LEVELS
 
 __all__ = ["build", "expand", "generate_element", "plan", "sources", "stages"]
-
-# The build stage of each level: which logs it is made from must exist first.
-STAGE = {"replay": 0, "random": 0, "expert": 1, "medium": 1, "medium_replay": 1,
-         "medium_expert": 2}
 
 
 def expand(patterns: Sequence[str]) -> list[str]:
@@ -53,27 +50,36 @@ def expand(patterns: Sequence[str]) -> list[str]:
 
 
 def stages(names: Sequence[str]) -> list[list[str]]:
-    """`names` grouped by build stage (`STAGE`), in order; each group keeps its order."""
+    """`names` grouped by build stage, in order; each group keeps its order. A log's
+    stage is one past the latest of the logs it is made from (`sources`): replay and
+    random 0; expert, medium and medium_replay 1; medium_expert 2."""
     groups: dict[int, list[str]] = {}
     for name in names:
-        groups.setdefault(STAGE[registry.get_dataset(name).level], []).append(name)
+        groups.setdefault(_stage(name), []).append(name)
     return [groups[k] for k in sorted(groups)]
+
+
+def _stage(name: str) -> int:
+    return max((_stage(s) + 1 for s in _direct_sources(name)), default=0)
+
+
+def _direct_sources(name: str) -> list[str]:
+    """The logs dataset `name` is made from directly (`d4rl_levels.source_specs`)."""
+    from rl_unplugged.generation import d4rl_levels
+
+    spec = registry.get_dataset(name)
+    if spec.level not in D4RL_LEVELS:
+        return []
+    return [s.name for s in d4rl_levels.source_specs(spec).values()]
 
 
 def sources(name: str) -> list[str]:
     """The registered logs dataset `name` is made from, directly or not (none for
     replay and random levels): expert, medium and medium_replay come from the noise0
     run of the same run index; medium_expert from its medium and expert logs."""
-    from rl_unplugged.generation import d4rl_levels
-
-    spec = registry.get_dataset(name)
-    if spec.level not in STAGE or STAGE[spec.level] == 0:
-        return []
-    direct = ([registry.expert_source(spec)] if spec.level == "expert"
-              else list(d4rl_levels.source_specs(spec).values()))
     out: list[str] = []
-    for source in direct:
-        for n in (*sources(source.name), source.name):
+    for source in _direct_sources(name):
+        for n in (*sources(source), source):
             if n not in out:
                 out.append(n)
     return out

@@ -46,16 +46,13 @@ def prepare(name: str, data_dir=None, *, num_steps: int | None = None, beam: boo
       IncompatibleError: the dataset is already prepared, from another complete raw
         log of another episode count (tfds would skip it silently).
     """
-    from rl_unplugged import paths, registry
+    from rl_unplugged import paths
     from rl_unplugged.data.raw_log import read_manifest
     from rl_unplugged.errors import IncompatibleError
 
     b = builder(name, data_dir, num_steps=num_steps, beam=beam)
     if b.is_prepared():
-        spec = registry.get_dataset(name)
-        if num_steps is not None:
-            spec = spec.replace(num_steps=num_steps)
-        manifest = read_manifest(paths.raw_dir(spec, data_dir))
+        manifest = read_manifest(paths.raw_dir(b.spec, data_dir))
         prepared = b.info.splits["train"].num_examples
         # Without a complete log (deleted after preparing, or still being written) there
         # is nothing to compare with: the prepared dataset stands.
