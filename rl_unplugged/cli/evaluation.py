@@ -135,6 +135,10 @@ def _references(args: argparse.Namespace) -> int:
     if args.long_run_as_is and (not args.expert or args.no_long_run):
         raise ConfigError("--long-run-as-is measures the long run of --expert: give it with "
                           "--expert and without --no-long-run")
+    if args.behaviour_as_recorded and (not args.expert or args.no_long_run):
+        raise ConfigError("--behaviour-as-recorded reuses the behaviour run's recorded "
+                          "candidate beside a measured long run: give it with --expert and "
+                          "without --no-long-run")
     out = Path(args.out)
     existing = json.loads(out.read_text()) if out.exists() else None
     if args.expert:
@@ -143,7 +147,9 @@ def _references(args: argparse.Namespace) -> int:
             record = references.measure_expert_reference(task_id, args.data_dir,
                                                          num_envs=args.num_envs,
                                                          long_run=not args.no_long_run,
-                                                         long_run_as_is=args.long_run_as_is)
+                                                         long_run_as_is=args.long_run_as_is,
+                                                         behaviour_as_recorded=args
+                                                         .behaviour_as_recorded)
             existing = references.record_references(out, tasks=[], existing=existing,
                                                     expert={task_id: record})
             print(f"{task_id:26s} expert={record['value']:.4g}", flush=True)
@@ -217,6 +223,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--long-run-as-is", action="store_true",
                    help="with --expert: measure the long run's existing log as far as it ran "
                         "(its generation config checked; not resumed; the record says how far)")
+    q.add_argument("--behaviour-as-recorded", action="store_true",
+                   help="with --expert: take the behaviour run's candidate from the recorded "
+                        "expert reference (the record says so) instead of building and "
+                        "measuring the behaviour run again; only the long run is measured")
     q.add_argument("--no-long-run", action="store_true",
                    help="with --expert: measure only the behaviour run's best checkpoint, "
                         "not also a separately trained run twice as long (the record says so)")

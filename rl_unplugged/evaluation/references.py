@@ -184,9 +184,35 @@ def _long_run_as_is(long_spec: DatasetSpec, root: Path, generation: dict
     return directory, f"; not finished: checkpoints to {done} of {long_spec.num_steps} steps"
 
 
+def _recorded_behaviour_candidate(task_id: str, dataset: str) -> dict[str, Any]:
+    """The behaviour-run candidate of the task's recorded expert reference, as recorded.
+
+    For measuring a long run beside a behaviour run measured before, without rebuilding
+    the behaviour run (hours for a D4PG run; a rebuild is not byte-identical either, see
+    `reference_builds`). Refused when the record has no measured candidate of `dataset`.
+    """
+    from rl_unplugged.errors import NotFoundError
+
+    record = protocols_lib.load_references()["tasks"].get(task_id, {}).get("expert") or {}
+    tag = f"behaviour run {dataset}'s"
+    found = [c for c in record.get("candidates", []) if tag in c["how"]]
+    if record.get("status") != "measured" or len(found) != 1:
+        raise NotFoundError(f"{task_id}: the recorded expert reference has no measured "
+                            f"candidate of the behaviour run {dataset} to reuse; measure "
+                            "it (without --behaviour-as-recorded)")
+    num_episodes = protocols_lib.settings(task_id)["evaluation"]["num_episodes"]
+    if record.get("num_episodes") != num_episodes:
+        raise NotFoundError(f"{task_id}: the recorded expert reference was measured over "
+                            f"{record.get('num_episodes')} episodes, the protocol has "
+                            f"{num_episodes}; measure it again")
+    return {**found[0], "how": f"{found[0]['how']}; as recorded on "
+                               f"{record['measured_at'][:10]}, not re-measured"}
+
+
 def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
                              num_envs: int = 16, long_run: bool = True,
-                             long_run_as_is: bool = False) -> dict[str, Any]:
+                             long_run_as_is: bool = False,
+                             behaviour_as_recorded: bool = False) -> dict[str, Any]:
     """The expert reference: the better of two greedy behaviour-DQN checkpoints.
 
     Candidates, each the checkpoint with the highest mean greedy return on held-out
@@ -202,15 +228,23 @@ def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
     The value is the higher candidate's mean; every candidate is recorded. Both logs are
     generated first if missing (generation is a pure function of the spec); with
     `long_run_as_is` the long run's existing log is measured as far as it ran (its
-    generation config checked, not resumed), and its candidate says how far.
+    generation config checked, not resumed), and its candidate says how far. With
+    `behaviour_as_recorded` the behaviour run's candidate is the recorded expert
+    reference's, not re-measured (`_recorded_behaviour_candidate`; needs `long_run`).
     """
     from rl_unplugged import generation
 
     task = registry.get_task(task_id)
     spec = registry.get_dataset(f"rlu_{task.domain}/{task.name}_noise0_run{run}")
-    log = generation.generate(spec, data_dir)
-    candidates = [_expert_candidate(log.directory, task, f"behaviour run {spec.name}",
-                                    num_envs, dataset=spec.name)]
+    if behaviour_as_recorded:
+        if not long_run:
+            raise ValueError("behaviour_as_recorded measures only the long run: it needs "
+                             "long_run=True")
+        candidates = [_recorded_behaviour_candidate(task_id, spec.name)]
+    else:
+        log = generation.generate(spec, data_dir)
+        candidates = [_expert_candidate(log.directory, task, f"behaviour run {spec.name}",
+                                        num_envs, dataset=spec.name)]
     if long_run:
         long_spec = long_run_spec(task, run)
         agent = LONG_RUN_AGENT.get(task_id)

@@ -42,11 +42,14 @@ def test_multi_line_messages_are_joined_into_one_line(monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("flags", [[], ["--expert", "--no-long-run"]])
-def test_long_run_as_is_needs_the_expert_long_run(tmp_path, capsys, flags):
-    argv = ["protocols", "references", "--long-run-as-is", "--task", "bsuite/catch",
+@pytest.mark.parametrize("flag,error", [
+    ("--long-run-as-is", "--long-run-as-is measures the long run of --expert"),
+    ("--behaviour-as-recorded", "--behaviour-as-recorded reuses the behaviour run's")])
+def test_long_run_options_need_the_expert_long_run(tmp_path, capsys, flags, flag, error):
+    argv = ["protocols", "references", flag, "--task", "bsuite/catch",
             "--out", str(tmp_path / "r.json"), *flags]
     assert cli.main(argv) == 2
-    assert "--long-run-as-is measures the long run of --expert" in capsys.readouterr().err
+    assert error in capsys.readouterr().err
     assert not (tmp_path / "r.json").exists()
 
 

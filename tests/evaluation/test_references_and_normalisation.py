@@ -112,6 +112,45 @@ def test_expert_reference_is_the_better_of_two_greedy_best_checkpoints(tmp_path,
     assert "long run not measured" in short["how"]
 
 
+def test_an_expert_reference_can_reuse_the_recorded_behaviour_candidate(tmp_path,
+                                                                       monkeypatch):
+    # A long run measured beside the behaviour run's recorded candidate: the behaviour
+    # run is neither built nor measured again, and the record says which was reused.
+    from rl_unplugged import paths
+    from rl_unplugged.errors import NotFoundError
+    from rl_unplugged.evaluation import references
+    from tests.generation.helpers import tiny_spec
+
+    spec = tiny_spec(num_steps=300)
+    monkeypatch.setattr(references.registry, "get_dataset", lambda name: spec)
+    monkeypatch.setattr(references.registry, "get_task", lambda task_id: spec.task)
+    recorded = {"value": -0.25, "std": 0.5, "how": f"greedy policy of the behaviour run "
+                f"{spec.name}'s best checkpoint (index 3 of 5)"}
+    doc = {"tasks": {"bsuite/catch": {"expert": {
+        "status": "measured", "value": -0.25, "num_episodes": 100,
+        "measured_at": "2026-11-25T02:04:11+00:00", "candidates": [recorded]}}}}
+    monkeypatch.setattr(references.protocols_lib, "load_references", lambda: doc)
+    record = references.measure_expert_reference("bsuite/catch", tmp_path, num_envs=4,
+                                                 behaviour_as_recorded=True)
+    assert not paths.raw_dir(spec, tmp_path).exists()  # Never built.
+    assert record["candidates"][0] == {
+        **recorded, "how": recorded["how"] + "; as recorded on 2026-11-25, not re-measured"}
+    assert "long run (1200 steps" in record["candidates"][1]["how"]
+    assert record["value"] == max(c["value"] for c in record["candidates"])
+    assert record["how"].startswith("best of two candidates")
+    with pytest.raises(ValueError, match="needs long_run=True"):
+        references.measure_expert_reference("bsuite/catch", tmp_path, num_envs=4,
+                                            long_run=False, behaviour_as_recorded=True)
+    doc["tasks"]["bsuite/catch"]["expert"]["num_episodes"] = 10
+    with pytest.raises(NotFoundError, match="over 10 episodes, the protocol has 100"):
+        references.measure_expert_reference("bsuite/catch", tmp_path, num_envs=4,
+                                            behaviour_as_recorded=True)
+    doc["tasks"]["bsuite/catch"]["expert"]["candidates"] = [{**recorded, "how": "other"}]
+    with pytest.raises(NotFoundError, match="no measured candidate of the behaviour run"):
+        references.measure_expert_reference("bsuite/catch", tmp_path, num_envs=4,
+                                            behaviour_as_recorded=True)
+
+
 def test_a_continuous_expert_reference_plays_the_best_checkpoints_mean_action(
         tmp_path, monkeypatch):
     # Issue 10: the D4PG's checkpoints, chosen on held-out seeds by their mean-action
