@@ -73,6 +73,17 @@ class ContinuousConfig(LearnerConfig):
         return dataclasses.replace(self, observation_mean=tuple(mean),
                                    observation_std=tuple(std))
 
+    def needs_data_statistics(self) -> bool:
+        """Takes settings from the dataset that are not filled yet (the loop fills them
+        with `with_data_statistics`; subclasses add theirs)."""
+        return self.needs_observation_stats()
+
+    def with_data_statistics(self, data: Any) -> ContinuousConfig:
+        """This config with what it takes from `data` (a `Transitions`) filled in."""
+        if not self.needs_observation_stats():
+            return self
+        return self.with_observation_stats(*observation_stats(data.observation))
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ActorCriticConfig(ContinuousConfig):

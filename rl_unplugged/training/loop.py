@@ -128,8 +128,9 @@ class Plan:
         """Resolves and validates a plan (see `train` for the other arguments).
 
         `data`, when given, is checked (`check`) and fills what the config takes from
-        the dataset: the observation statistics of a config that normalises
-        observations (TD3+BC's default), saved with the run. `dataset`, the data's name,
+        the dataset (`ContinuousConfig.with_data_statistics`): the observation
+        statistics of a config that normalises observations (TD3+BC's default) and IQL's
+        reward scale with `normalize_rewards`, saved with the run. `dataset`, the data's name,
         is named in an action-kind refusal.
 
         Raises:
@@ -149,13 +150,13 @@ class Plan:
         if data is not None:
             check_transitions(data, task, spec)  # Before statistics are taken from it.
         if (isinstance(config, actor_critic.ContinuousConfig)
-                and config.needs_observation_stats()):
+                and config.needs_data_statistics()):
             if data is None:
-                raise ConfigError(f"{spec.name} normalises observations with the dataset's "
-                                  "statistics: pass data= to Plan.make (training.train "
-                                  "does), or set observation_mean/observation_std")
-            config = config.with_observation_stats(
-                *actor_critic.observation_stats(data.observation))
+                raise ConfigError(f"{spec.name} takes settings from the dataset's statistics "
+                                  "(observation normalisation, IQL's reward scale): pass "
+                                  "data= to Plan.make (training.train does), or set them "
+                                  "(observation_mean/observation_std, reward_scale)")
+            config = config.with_data_statistics(data)
         learner = agents_lib.make_learner(spec, task, config)
         members = ensemble.make_members(learner.config, seeds, grid)  # Resolved config.
         plan = cls(spec=spec, task=task, learner=learner, seeds=tuple(int(s) for s in seeds),

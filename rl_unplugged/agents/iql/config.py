@@ -1,7 +1,15 @@
-"""IQL configuration (defaults: the paper's MuJoCo locomotion settings, Kostrikov et al. 2022).
+"""IQL configuration (Kostrikov et al. 2022; defaults: the paper's MuJoCo locomotion values).
 
-expectile 0.7, beta 3 and the weights' clip at 100 are the paper's. Where the learner
-differs from the authors' code: the policy is the suite's tanh-Gaussian with a
+expectile 0.7, beta 3 and the weights' clip at 100 are the paper's. The paper pairs
+them with a reward scaling on the locomotion datasets (its appendix B and the authors'
+code): rewards times 1000 / (max - min episode return of the dataset).
+`normalize_rewards=True` applies it (the loop fills `reward_scale` from the data, as it
+fills observation statistics); it is off by default, so with rewards on another scale
+beta weights advantages differently from the paper (e.g. episode returns spanning
+~3,000 make beta 3 act like a beta about 3x the paper's). Q-values the learner reports
+(`q_values`, the probes' Q statistics) are divided by the scale back into the
+environment's reward units; its logged losses and `v_mean` are in scaled units.
+Where the learner differs from the authors' code otherwise: the policy is the suite's tanh-Gaussian with a
 state-dependent log-std (`actor_critic.GaussianPolicyNetwork`, shared with BC, CRR and
 CQL), theirs a Gaussian around tanh(mean) with one state-independent log-std, so the
 advantage-weighted log-likelihood of actions at the bounds differs; and their actor's
@@ -11,8 +19,12 @@ learning rate decays on a cosine schedule, here it is constant.
 from __future__ import annotations
 
 import dataclasses
+import math
+
+import numpy as np
 
 from rl_unplugged.agents.actor_critic import ActorCriticConfig
+from rl_unplugged.errors import ConfigError
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -24,6 +36,9 @@ class IQLConfig(ActorCriticConfig):
     expectile: float = 0.7  # tau of the expectile value loss, in (0, 1); 0.5 is SARSA's mean.
     beta: float = 3.0  # Inverse temperature of the advantage weights exp(beta * A).
     max_weight: float = 100.0  # Advantage weights are clipped at this value.
+    # The paper's locomotion reward scaling (appendix B), off by default (see above).
+    normalize_rewards: bool = False
+    reward_scale: float | None = None  # Rewards are multiplied by it (set from the data).
 
     def __post_init__(self):
         super().__post_init__()
@@ -33,3 +48,38 @@ class IQLConfig(ActorCriticConfig):
             raise ValueError(f"beta must be >= 0, got {self.beta}")
         if not self.max_weight > 0:
             raise ValueError(f"max_weight must be > 0, got {self.max_weight}")
+        if self.reward_scale is not None:
+            object.__setattr__(self, "reward_scale", float(self.reward_scale))
+            if not (math.isfinite(self.reward_scale) and self.reward_scale > 0):
+                raise ValueError(f"reward_scale must be finite and > 0, got "
+                                 f"{self.reward_scale}")
+
+    def needs_data_statistics(self) -> bool:
+        return super().needs_data_statistics() or (self.normalize_rewards
+                                                    and self.reward_scale is None)
+
+    def with_data_statistics(self, data) -> IQLConfig:
+        config = super().with_data_statistics(data)
+        if self.normalize_rewards and self.reward_scale is None:
+            config = dataclasses.replace(config, reward_scale=locomotion_reward_scale(data))
+        return config
+
+
+def locomotion_reward_scale(data) -> float:
+    """1000 / (max - min episode return) over `data`'s episodes (IQL's appendix B).
+
+    Episodes are the transitions sharing an `episode_id`, summed as present in `data` (a
+    subsample sums the transitions it holds, as the authors' code splits whatever
+    dataset it is given).
+
+    Raises:
+      ConfigError: fewer than two episodes, or all with the same return.
+    """
+    ids, index = np.unique(np.asarray(data.episode_id), return_inverse=True)
+    returns = np.bincount(index.ravel(), weights=np.asarray(data.reward, np.float64))
+    spread = float(returns.max() - returns.min()) if len(returns) else 0.0
+    if len(ids) < 2 or not spread > 0:
+        raise ConfigError(f"normalize_rewards scales rewards by 1000 / (max - min episode "
+                          f"return): the data's {len(ids)} episode(s) have a spread of "
+                          f"{spread:g}; give reward_scale or turn normalize_rewards off")
+    return 1000.0 / spread

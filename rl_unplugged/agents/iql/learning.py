@@ -14,13 +14,14 @@ from rl_unplugged.agents.common import Batch, TrainingState
 from rl_unplugged.agents.iql import losses
 from rl_unplugged.agents.iql.config import IQLConfig
 from rl_unplugged.agents.td3_bc.losses import critic_loss as squared_td_loss
+from rl_unplugged.errors import ConfigError
 from rl_unplugged.specs import TaskSpec
 
 __all__ = ["make_learner"]
 
 
 def update(state: TrainingState, batch: Batch, *, critics: actor_critic.Critics, value, policy,
-           optimizer, task: TaskSpec):
+           optimizer, task: TaskSpec, reward_scale: float = 1.0):
     hp = state.hparams
     obs, action = batch.observation, actor_critic.normalise(batch.action, task)
     target_q = actor_critic.min_over_critics(critics.values(state.target_params["critic"], obs,
@@ -44,7 +45,7 @@ def update(state: TrainingState, batch: Batch, *, critics: actor_critic.Critics,
     state = actor_critic.apply_grads(state, "policy", p_grads, optimizer)
 
     next_v = value.apply(state.params["value"], batch.next_observation).values[:, 0]
-    target = batch.reward + hp["discount"] * batch.discount * next_v
+    target = reward_scale * batch.reward + hp["discount"] * batch.discount * next_v
 
     def critic_loss(params):
         return squared_td_loss(critics.values(params, obs, action), target)
@@ -79,13 +80,19 @@ def make_learner(config: IQLConfig, task: TaskSpec) -> common.Learner:
 
     mean_action = actor_critic.tanh_mean_action(policy)
 
+    scale = 1.0 if config.reward_scale is None else config.reward_scale
+    if config.normalize_rewards and config.reward_scale is None:
+        raise ConfigError("iql: normalize_rewards needs reward_scale from the data: "
+                          "training.train/fit computes it (Plan.make(data=...)), or set it")
     step = functools.partial(update, critics=critics, value=value, policy=policy,
-                             optimizer=optimizer, task=task)
+                             optimizer=optimizer, task=task, reward_scale=scale)
     step = actor_critic.redo_update(step, [
         actor_critic.critic_redo_part(critics, task),
         actor_critic.state_redo_part("value", value, lambda k: value.init(k, obs0)),
         actor_critic.state_redo_part("policy", policy, lambda k: policy.init(k, obs0))], config)
-    fns = actor_critic.evaluation_fns(task, mean_action, critics)
+    # Q in the environment's reward units: the critics learn Q of the scaled rewards.
+    fns = actor_critic.evaluation_fns(task, mean_action, critics,
+                                      q_of=None if scale == 1.0 else (lambda q: q / scale))
     return actor_critic.normalising_observations(common.Learner(
         name="iql", config=config, task=task, network=critics.network, init=init,
         update=step, **fns))
