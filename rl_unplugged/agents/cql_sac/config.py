@@ -9,9 +9,12 @@ evaluated at s, 3N in all); no behaviour-cloning warm start (theirs: 40k steps);
 critic is updated first, then the policy and the entropy temperature (the policy loss
 with the temperature from before its update; theirs updates the policy and temperature
 first). With 2N rather than 3N terms in the logsumexp (neither subtracts log of the
-count), the penalty is lower by about log 1.5 = 0.41 when the Q values are alike, so in
-the Lagrange variant `target_action_gap` 10 at alpha 5 asks about as much as 12 would
-in theirs.
+count), the penalty is lower by up to log 1.5 = 0.41: that much when the
+importance-corrected terms (uniform: Q + A log 2; policy: Q - log pi) are alike (a
+policy about as wide as uniform), about 0 once a narrow policy's log pi exceeds
+-A log 2 and the uniform terms dominate the logsumexp. So in the Lagrange variant
+`target_action_gap` 10 at alpha 5 asks about as much as 10 to 12 would in theirs,
+depending on how wide the policy is.
 """
 
 from __future__ import annotations

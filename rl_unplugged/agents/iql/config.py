@@ -9,11 +9,12 @@ beta weights advantages differently from the paper (e.g. episode returns spannin
 ~3,000 make beta 3 act like a beta about 3x the paper's). Q-values the learner reports
 (`q_values`, the probes' Q statistics) are divided by the scale back into the
 environment's reward units; its logged losses and `v_mean` are in scaled units.
-Where the learner differs from the authors' code otherwise: the policy is the suite's tanh-Gaussian with a
-state-dependent log-std (`actor_critic.GaussianPolicyNetwork`, shared with BC, CRR and
-CQL), theirs a Gaussian around tanh(mean) with one state-independent log-std, so the
-advantage-weighted log-likelihood of actions at the bounds differs; and their actor's
-learning rate decays on a cosine schedule, here it is constant.
+Where the learner differs from the authors' code otherwise: the policy is the suite's
+tanh-Gaussian with a state-dependent log-std (`actor_critic.GaussianPolicyNetwork`,
+shared with BC, CRR and CQL), theirs a Gaussian around tanh(mean) with one
+state-independent log-std, so the advantage-weighted log-likelihood of actions at the
+bounds differs; and their actor's learning rate decays on a cosine schedule, here it is
+constant.
 """
 
 from __future__ import annotations
