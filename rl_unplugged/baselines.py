@@ -406,10 +406,11 @@ def narrow_data_study(dataset: str, *, fraction: float, learners: Mapping[str, t
 
 
 # The medium-replay sanity check's learners: the continuous offline baselines against BC,
-# each at its registered defaults (`agents/<name>/config.py`).
+# each at its registered defaults (`agents/<name>/config.py`), and IQL with the paper's
+# locomotion reward scaling (`iql_scaled`; off in IQL's defaults).
 SANITY_LEARNERS: dict[str, tuple[str, dict]] = {
     "bc": ("bc_gaussian", {}), "td3_bc": ("td3_bc", {}), "iql": ("iql", {}),
-    "cql": ("cql_sac", {})}
+    "iql_scaled": ("iql", {"normalize_rewards": True}), "cql": ("cql_sac", {})}
 
 
 def sanity_check(dataset: str, *, steps: int, seeds: tuple[int, ...],

@@ -50,7 +50,8 @@ def test_sanity_check_compares_each_learner_with_bc(tmp_path, monkeypatch):
     # The training and evaluation are narrow_data_study's (tested above); here the
     # verdicts: P(X > BC) from the per-seed means, and which learner did not beat BC.
     per_seed = {"bc": [10.0, 12.0, 11.0], "td3_bc": [20.0, 25.0, 21.0],
-                "iql": [10.0, 12.0, 11.0], "cql": [5.0, 6.0, 4.0]}
+                "iql": [10.0, 12.0, 11.0], "iql_scaled": [11.0, 13.0, 12.0],
+                "cql": [5.0, 6.0, 4.0]}
     calls = {}
 
     def fake_study(dataset, *, fraction, learners, **kwargs):
@@ -64,8 +65,9 @@ def test_sanity_check_compares_each_learner_with_bc(tmp_path, monkeypatch):
                                    steps=10, seeds=(0, 1, 2), out_dir=tmp_path, reps=50)
     assert calls["fraction"] == 1.0 and set(calls["learners"]) == set(per_seed)
     assert calls["learners"]["cql"][0] == "cql_sac"
+    assert calls["learners"]["iql_scaled"] == ("iql", {"normalize_rewards": True})
     v = study["verdicts"]
-    assert set(v) == {"td3_bc", "iql", "cql"}
+    assert set(v) == {"td3_bc", "iql", "iql_scaled", "cql"}
     assert v["td3_bc"]["p_over_bc"][0] == 1.0 and v["td3_bc"]["mean_beats_bc"]
     assert v["iql"]["p_over_bc"][0] == 0.5 and not v["iql"]["mean_beats_bc"]
     assert v["cql"]["p_over_bc"][0] == 0.0 and not v["cql"]["ci_above_half"]

@@ -101,7 +101,7 @@ def _sanity(args: argparse.Namespace) -> int:
 
     from rl_unplugged import baselines
 
-    names = args.learners.split(",")
+    names = (args.learners or ",".join(baselines.SANITY_LEARNERS)).split(",")
     unknown = sorted(set(names) - set(baselines.SANITY_LEARNERS))
     if unknown:
         raise ConfigError(f"--learners: unknown {', '.join(unknown)}; known: "
@@ -171,8 +171,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--dataset", default="rlu_control/cartpole_swingup_medium_replay_run0")
     q.add_argument("--steps", type=int, default=20_000)
     q.add_argument("--seeds", type=int, default=5)
-    q.add_argument("--learners", default="bc,td3_bc,iql,cql",
-                   help="comma-separated, 'bc' among them (default %(default)s)")
+    q.add_argument("--learners", default=None,
+                   help="comma-separated, 'bc' among them (default: all of "
+                        "baselines.SANITY_LEARNERS: bc, td3_bc, iql, iql_scaled, cql)")
     q.add_argument("--out", default="runs/sanity")
     common.data_dir_arg(q)
     q.add_argument("--record", default=None, help="write the JSON result here")
