@@ -329,6 +329,11 @@ def test_continuous_protocols_record_bounds_keys_and_the_mean_action():
     assert p.references["expert"]["status"] == "measured"
     assert p.references["expert"]["how"].startswith("best of one (long run not measured)")
     assert "mean action of the behaviour run" in p.references["expert"]["how"]
+    # walker_stand's: its long run beside the behaviour run's candidate as recorded.
+    stand = P.get_protocol("control/walker_stand").references["expert"]
+    assert stand["how"].startswith("best of two") and "(600000 steps" in stand["how"]
+    assert stand["candidates"][0]["how"].endswith("as recorded on 2026-11-25, not re-measured")
+    assert stand["value"] == max(c["value"] for c in stand["candidates"])
     # fish_swim's: the better of two candidates, its long run's here.
     fish = P.get_protocol("control/fish_swim").references["expert"]
     assert fish["status"] == "measured" and fish["how"].startswith("best of two")
