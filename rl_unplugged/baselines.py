@@ -365,14 +365,20 @@ def narrow_data_study(dataset: str, *, fraction: float, learners: Mapping[str, t
       steps, seeds: updates per member and one member per seed.
 
     Returns:
-      {dataset, fraction, num_transitions, steps, seeds, protocol hash, results: {label:
-      {agent, config, per_seed_mean_return, mean, std}}}; each member is evaluated with
-      the task's frozen protocol (final checkpoint).
+      {dataset, build, fraction, num_transitions, steps, seeds, protocol hash, results:
+      {label: {agent, config, per_seed_mean_return, mean, std}}}; each member is
+      evaluated with the task's frozen protocol (final checkpoint). `build` names the
+      bytes trained on (a rebuilt learning run is another dataset under the same name):
+      the raw log's manifest sha256 and whether it is the recorded build, or None for
+      data without a raw log here.
     """
+    import hashlib
+
     import numpy as np
 
-    from rl_unplugged import generation, training
-    from rl_unplugged.data import loader
+    from rl_unplugged import generation, paths, training
+    from rl_unplugged.data import loader, reference_builds
+    from rl_unplugged.data.raw_log import MANIFEST
     from rl_unplugged.evaluation import evaluator, protocols
 
     if not 0.0 < fraction <= 1.0:
@@ -384,6 +390,12 @@ def narrow_data_study(dataset: str, *, fraction: float, learners: Mapping[str, t
                               replace=False))
     narrow = data.subset(keep)
     protocol = protocols.get_protocol(spec.task.id)
+    manifest = paths.raw_dir(spec, paths.data_dir(data_dir)) / MANIFEST
+    build = None
+    if manifest.is_file():
+        digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
+        build = {"manifest_sha256": digest,
+                 "note": reference_builds.build_note(spec.name, digest).removeprefix("; ")}
     results = {}
     for label, (agent, config) in learners.items():
         log(f"[narrow] {label}: {agent} {config} on {narrow.size:,} transitions")
@@ -398,7 +410,8 @@ def narrow_data_study(dataset: str, *, fraction: float, learners: Mapping[str, t
                           "per_seed_mean_return": means, "mean": float(np.mean(means)),
                           "std": float(np.std(means))}
         log(f"[narrow] {label}: mean return {np.mean(means):.2f} +- {np.std(means):.2f}")
-    return {"dataset": spec.name, "fraction": fraction, "num_transitions": int(narrow.size),
+    return {"dataset": spec.name, "build": build, "fraction": fraction,
+            "num_transitions": int(narrow.size),
             "subsample_seed": subsample_seed, "steps": steps, "seeds": list(seeds),
             "protocol": {"task": protocol.task_id, "hash": protocol.hash,
                          "num_episodes": protocol.num_episodes},

@@ -36,6 +36,15 @@ def test_science_check_reports_probability_of_improvement(tiny_catch, tmp_path):
         expected = np.mean((cql[:, None] > dqn[None]) + 0.5 * (cql[:, None] == dqn[None]))
         assert point == pytest.approx(expected)
     assert {c["fraction"] for c in study["cells"]} == {0.5, 1.0}
+    # Each cell names the bytes it trained on: the raw log's manifest digest.
+    import hashlib
+
+    from rl_unplugged import paths
+
+    manifest = paths.raw_dir(registry.get_dataset(DATASETS[0]), tiny_catch) / "manifest.json"
+    first = study["cells"][0]["build"]
+    assert first["manifest_sha256"] == hashlib.sha256(manifest.read_bytes()).hexdigest()
+    assert first["note"].startswith("a rebuild, not the dataset's recorded build")
     assert set(study["overall"]) == {"0.5", "1"}
     assert all(v["tasks"] == 2 and v["seeds"] == 3 for v in study["overall"].values())
 
