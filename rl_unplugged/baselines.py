@@ -372,13 +372,11 @@ def narrow_data_study(dataset: str, *, fraction: float, learners: Mapping[str, t
       the raw log's manifest sha256 and whether it is the recorded build, or None for
       data without a raw log here.
     """
-    import hashlib
-
     import numpy as np
 
     from rl_unplugged import generation, paths, training
     from rl_unplugged.data import loader, reference_builds
-    from rl_unplugged.data.raw_log import MANIFEST
+    from rl_unplugged.data.raw_log import MANIFEST, manifest_digest
     from rl_unplugged.evaluation import evaluator, protocols
 
     if not 0.0 < fraction <= 1.0:
@@ -390,12 +388,12 @@ def narrow_data_study(dataset: str, *, fraction: float, learners: Mapping[str, t
                               replace=False))
     narrow = data.subset(keep)
     protocol = protocols.get_protocol(spec.task.id)
-    manifest = paths.raw_dir(spec, paths.data_dir(data_dir)) / MANIFEST
+    raw_dir = paths.raw_dir(spec, paths.data_dir(data_dir))
     build = None
-    if manifest.is_file():
-        digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
+    if (raw_dir / MANIFEST).is_file():
+        digest = manifest_digest(raw_dir)
         build = {"manifest_sha256": digest,
-                 "note": reference_builds.build_note(spec.name, digest).removeprefix("; ")}
+                 "note": reference_builds.build_status(spec.name, digest)}
     results = {}
     for label, (agent, config) in learners.items():
         log(f"[narrow] {label}: {agent} {config} on {narrow.size:,} transitions")

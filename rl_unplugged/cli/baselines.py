@@ -172,8 +172,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--steps", type=int, default=20_000)
     q.add_argument("--seeds", type=int, default=5)
     q.add_argument("--learners", default=None,
-                   help="comma-separated, 'bc' among them (default: all of "
-                        "baselines.SANITY_LEARNERS: bc, td3_bc, iql, iql_scaled, cql)")
+                   help="comma-separated, 'bc' among them (default: every learner of "
+                        "baselines.SANITY_LEARNERS)")
     q.add_argument("--out", default="runs/sanity")
     common.data_dir_arg(q)
     q.add_argument("--record", default=None, help="write the JSON result here")

@@ -24,6 +24,7 @@ numpy-2 monkey patch): Parquet shards are also what the TF-free loader reads.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import zipfile
@@ -59,6 +60,12 @@ class LogLockedError(LockedError):
 
 def _write_json(path: Path, obj: Any) -> None:
     fileio.atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=1, sort_keys=True)))
+
+
+def manifest_digest(directory: str | os.PathLike) -> str:
+    """SHA-256 of a raw log's manifest (which lists every shard's SHA-256): the log's
+    fingerprint, as recorded builds (`data/reference_builds.py`) name them."""
+    return hashlib.sha256((Path(directory) / MANIFEST).read_bytes()).hexdigest()
 
 
 def read_manifest(directory: Path) -> dict | None:

@@ -24,7 +24,6 @@ the table. Record new builds with `record(data_dir)`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from importlib import resources
@@ -33,7 +32,7 @@ from typing import Any
 
 from rl_unplugged import fileio, paths, registry
 from rl_unplugged.data import summary
-from rl_unplugged.data.raw_log import MANIFEST, RawLog
+from rl_unplugged.data.raw_log import MANIFEST, RawLog, manifest_digest
 
 FILE = "reference_builds.json"
 
@@ -56,7 +55,7 @@ def describe(raw_dir: str | os.PathLike) -> dict[str, Any]:
     m = log.manifest
     episodes = log.episodes_table()
     first, last = summary.tail_means(episodes)
-    return {"manifest_sha256": hashlib.sha256((log.directory / MANIFEST).read_bytes()).hexdigest(),
+    return {"manifest_sha256": manifest_digest(log.directory),
             "generator_version": m["generation"].get("generator_version"),
             "num_episodes": m["num_episodes"], "num_transitions": m["num_transitions"],
             "episode_return_mean": m["summary"].get("episode_return_mean"),
@@ -101,18 +100,21 @@ def record(data_dir: str | os.PathLike, out: str | os.PathLike | None = None, *,
     return doc
 
 
-def build_note(name: str, digest: str) -> str:
-    """Says whether a raw log of dataset `name` (its manifest's sha256) is the recorded build.
-
-    A clause for provenance text (an expert reference's `how`): a learning run rebuilt
-    here need not reproduce its recorded bytes (module docstring).
-    """
+def build_status(name: str, digest: str) -> str:
+    """Says whether a raw log of dataset `name` (its manifest's sha256) is the recorded
+    build: a learning run rebuilt here need not reproduce its recorded bytes (module
+    docstring)."""
     recorded = (load().get(name) or {}).get("manifest_sha256")
     if recorded is None:
-        return "; no recorded build of this dataset to compare"
+        return "no recorded build of this dataset to compare"
     if recorded == digest:
-        return "; the dataset's recorded build"
-    return f"; a rebuild, not the dataset's recorded build (sha256 {recorded[:16]})"
+        return "the dataset's recorded build"
+    return f"a rebuild, not the dataset's recorded build (sha256 {recorded[:16]})"
+
+
+def build_note(name: str, digest: str) -> str:
+    """`build_status` as a clause for provenance text (an expert reference's `how`)."""
+    return "; " + build_status(name, digest)
 
 
 def verify(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, str]:

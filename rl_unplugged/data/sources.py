@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -47,7 +46,7 @@ import numpy as np
 from rl_unplugged import paths
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
-from rl_unplugged.data.raw_log import MANIFEST, CorruptLogError, RawLog
+from rl_unplugged.data.raw_log import MANIFEST, CorruptLogError, RawLog, manifest_digest
 from rl_unplugged.errors import IncompatibleError, NotFoundError
 from rl_unplugged.specs import DatasetSpec, TaskSpec
 
@@ -234,7 +233,7 @@ class RawLogSource(Source):
 
     def fingerprint(self) -> str:
         """SHA-256 of the manifest, which lists every shard's SHA-256."""
-        return hashlib.sha256((self.directory / MANIFEST).read_bytes()).hexdigest()
+        return manifest_digest(self.directory)
 
     def _files(self) -> list[str]:
         return [name for shard in self._log.manifest["shards"] for name in shard["files"]]

@@ -131,11 +131,9 @@ def _expert_candidate(log_dir: Path, task: TaskSpec, label: str, num_envs: int,
                       dataset: str | None = None) -> dict[str, Any]:
     """`dataset`: the registered dataset the log builds (the behaviour run), whose
     recorded build the candidate is compared with (`reference_builds.build_note`)."""
-    import hashlib
-
     from rl_unplugged import generation
     from rl_unplugged.data import reference_builds
-    from rl_unplugged.data.raw_log import MANIFEST, read_manifest
+    from rl_unplugged.data.raw_log import manifest_digest, read_manifest
 
     if task.is_discrete:
         best, means = generation.best_checkpoint_greedy(log_dir, task)
@@ -148,7 +146,7 @@ def _expert_candidate(log_dir: Path, task: TaskSpec, label: str, num_envs: int,
         best, means = continuous.best_checkpoint(log_dir, task)
         agent, params, info = continuous.load_checkpoint(log_dir, sorted(means).index(best))
         policy, kind = continuous.mean_action_policy(agent, params), "mean action"
-    digest = hashlib.sha256((log_dir / MANIFEST).read_bytes()).hexdigest()
+    digest = manifest_digest(log_dir)
     note = "" if dataset is None else reference_builds.build_note(dataset, digest)
     return measure_reference(
         policy, task.id, num_envs=num_envs,
@@ -184,6 +182,10 @@ def _long_run_as_is(long_spec: DatasetSpec, root: Path, generation: dict
     return directory, f"; not finished: checkpoints to {done} of {long_spec.num_steps} steps"
 
 
+def _behaviour_label(dataset: str) -> str:
+    return f"behaviour run {dataset}"
+
+
 def _recorded_behaviour_candidate(task_id: str, dataset: str) -> dict[str, Any]:
     """The behaviour-run candidate of the task's recorded expert reference, as recorded.
 
@@ -194,7 +196,7 @@ def _recorded_behaviour_candidate(task_id: str, dataset: str) -> dict[str, Any]:
     from rl_unplugged.errors import NotFoundError
 
     record = protocols_lib.load_references()["tasks"].get(task_id, {}).get("expert") or {}
-    tag = f"behaviour run {dataset}'s"
+    tag = f"{_behaviour_label(dataset)}'s"  # As `_expert_candidate` writes it.
     found = [c for c in record.get("candidates", []) if tag in c["how"]]
     if record.get("status") != "measured" or len(found) != 1:
         raise NotFoundError(f"{task_id}: the recorded expert reference has no measured "
@@ -243,7 +245,7 @@ def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
         candidates = [_recorded_behaviour_candidate(task_id, spec.name)]
     else:
         log = generation.generate(spec, data_dir)
-        candidates = [_expert_candidate(log.directory, task, f"behaviour run {spec.name}",
+        candidates = [_expert_candidate(log.directory, task, _behaviour_label(spec.name),
                                         num_envs, dataset=spec.name)]
     if long_run:
         long_spec = long_run_spec(task, run)

@@ -41,7 +41,6 @@ episode end; episodes are pure functions of their ids (copies: of the source).
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import os
 from pathlib import Path
@@ -51,7 +50,7 @@ import numpy as np
 from rl_unplugged import envs, registry
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
-from rl_unplugged.data.raw_log import MANIFEST, RawLog
+from rl_unplugged.data.raw_log import RawLog, manifest_digest
 from rl_unplugged.errors import ConfigError
 from rl_unplugged.generation import behaviour_checkpoints, continuous, d4pg
 from rl_unplugged.generation.generate import (
@@ -73,10 +72,6 @@ RULES = {
 }
 
 
-def _digest(log_dir: Path) -> str:
-    return hashlib.sha256((Path(log_dir) / MANIFEST).read_bytes()).hexdigest()
-
-
 @functools.lru_cache(maxsize=16)
 def _means(log_dir: str, digest: str, task: TaskSpec) -> tuple[tuple[int, float], ...]:
     # Keyed by the source manifest's digest: a rebuilt source is measured again. One
@@ -94,7 +89,7 @@ def choose_checkpoints(raw_log_dir: str | os.PathLike, task: TaskSpec) -> dict:
       ConfigError: the expert's mean return is <= 0 (no medium is defined).
     """
     raw_log_dir = Path(raw_log_dir)
-    means = dict(_means(str(raw_log_dir), _digest(raw_log_dir), task))
+    means = dict(_means(str(raw_log_dir), manifest_digest(raw_log_dir), task))
     expert = max(means, key=lambda k: (means[k], k))
     if not means[expert] > 0:
         raise ConfigError(f"{raw_log_dir}: the expert checkpoint's mean return is "
@@ -169,7 +164,7 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
                           f"({D4RL_LEVELS})")
     sources = {k: generate_log(s, data_dir) for k, s in source_specs(spec).items()}
     fixed: dict = {"sources": {k: {"dataset": log.manifest["dataset"],
-                                   "manifest_sha256": _digest(log.directory)}
+                                   "manifest_sha256": manifest_digest(log.directory)}
                                for k, log in sources.items()}}
     if spec.level != "medium_expert":
         replay = sources["replay"]

@@ -55,13 +55,16 @@ class IQLConfig(ActorCriticConfig):
                 raise ValueError(f"reward_scale must be finite and > 0, got "
                                  f"{self.reward_scale}")
 
+    def needs_reward_scale(self) -> bool:
+        """Scales rewards but has no scale yet (the loop computes it)."""
+        return self.normalize_rewards and self.reward_scale is None
+
     def needs_data_statistics(self) -> bool:
-        return super().needs_data_statistics() or (self.normalize_rewards
-                                                    and self.reward_scale is None)
+        return super().needs_data_statistics() or self.needs_reward_scale()
 
     def with_data_statistics(self, data) -> IQLConfig:
         config = super().with_data_statistics(data)
-        if self.normalize_rewards and self.reward_scale is None:
+        if self.needs_reward_scale():
             config = dataclasses.replace(config, reward_scale=locomotion_reward_scale(data))
         return config
 

@@ -80,10 +80,10 @@ def make_learner(config: IQLConfig, task: TaskSpec) -> common.Learner:
 
     mean_action = actor_critic.tanh_mean_action(policy)
 
-    scale = 1.0 if config.reward_scale is None else config.reward_scale
-    if config.normalize_rewards and config.reward_scale is None:
+    if config.needs_reward_scale():
         raise ConfigError("iql: normalize_rewards needs reward_scale from the data: "
                           "training.train/fit computes it (Plan.make(data=...)), or set it")
+    scale = 1.0 if config.reward_scale is None else config.reward_scale
     step = functools.partial(update, critics=critics, value=value, policy=policy,
                              optimizer=optimizer, task=task, reward_scale=scale)
     step = actor_critic.redo_update(step, [
