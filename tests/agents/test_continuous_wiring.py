@@ -2,7 +2,9 @@
 
 The losses are checked against hand-computed values in `test_continuous_losses.py`;
 these tests change one network's parameters and check which updated parts follow,
-so they fail if an update reads the wrong network (the papers' choices).
+so they fail if an update reads the wrong network (the papers' choices), and rebuild
+CQL's and CRR's sampled-action rows by hand, so they fail if a sample is paired with
+another state. Each was checked to fail under such a mutation.
 """
 
 import jax
@@ -87,3 +89,98 @@ def test_iql_value_and_policy_read_the_target_critics_not_the_online_ones():
     # The critics' target is r + gamma d V(s') from the just-updated V, so the target
     # critics reach the critics only through V.
     assert not _same(a.params["critic"], c.params["critic"])
+
+
+# Row pairing: CQL(SAC) and CRR evaluate m (or N) sampled actions per state in one batch of
+# m * B rows. These references rebuild those rows independently (sample-major: row
+# j * B + b is sample j of transition b) from the update's own PRNG keys, and loop over
+# transitions, so they fail if the update pairs a sample with another state's Q or log pi.
+
+
+def _networks(task, num_critics):
+    from rl_unplugged import networks
+    from rl_unplugged.agents import actor_critic
+
+    policy = actor_critic.GaussianPolicyNetwork(
+        torso=networks.make_torso(task, TINY["hidden"]), action_size=task.action.shape[0])
+    return policy, actor_critic.Critics(networks.make_network(task, TINY["hidden"]),
+                                        num_critics)
+
+
+def _tiled(x, m):
+    return jnp.tile(x, (m,) + (1,) * (x.ndim - 1))
+
+
+def test_cql_penalty_pairs_each_sampled_action_with_its_own_state_and_log_pi():
+    from jax.scipy.special import logsumexp
+
+    from rl_unplugged.agents import actor_critic
+
+    task, n = continuous_task(), 3
+    batch = _batch(task)
+    learner, state = _learner_state("cql_sac", task, num_samples=n,
+                                    normalize_observations=False)
+    _, metrics = jax.jit(learner.update)(state, batch)
+    policy, critics = _networks(task, learner.config.num_critics)
+    _, _, pi_key, uniform_key, _ = jax.random.split(state.key, 5)
+    b_size, size = batch.action.shape
+    out = policy.apply(state.params["policy"], batch.observation)
+    pi_a, pi_log_pi = actor_critic.sample(_tiled(out.mean, n), _tiled(out.log_std, n), pi_key)
+    uniform = jax.random.uniform(uniform_key, (n * b_size, size), minval=-1.0, maxval=1.0)
+    params = state.params["critic"]
+    penalties = []
+    for c in range(learner.config.num_critics):
+        one = jax.tree.map(lambda x, c=c: x[c:c + 1], params)
+        per_state = []
+        for b in range(b_size):
+            rows = [j * b_size + b for j in range(n)]
+            s = jnp.repeat(batch.observation[b:b + 1], n, axis=0)
+            q_u = critics.values(one, s, uniform[jnp.asarray(rows)])[0]
+            q_p = critics.values(one, s, pi_a[jnp.asarray(rows)])[0]
+            terms = jnp.concatenate([q_u + size * jnp.log(2.0),
+                                     q_p - pi_log_pi[jnp.asarray(rows)]])
+            per_state.append(logsumexp(terms))
+        q_data = critics.values(one, batch.observation,
+                                actor_critic.normalise(batch.action, task))[0]
+        penalties.append(jnp.mean(jnp.stack(per_state)) - jnp.mean(q_data))
+    np.testing.assert_allclose(metrics["cql_penalty"], np.mean(penalties), rtol=1e-5, atol=1e-5)
+
+
+def test_crr_target_and_advantage_average_each_states_own_sampled_actions():
+    from rl_unplugged.agents import actor_critic
+
+    task, m, beta = continuous_task(), 3, 0.3
+    batch = _batch(task)
+    learner, state = _learner_state("crr", task, num_action_samples=m, num_critics=2,
+                                    filter="exp", beta=beta, normalize_observations=False)
+    new, metrics = jax.jit(learner.update)(state, batch)
+    policy, critics = _networks(task, 2)
+    _, next_key, pi_key, _ = jax.random.split(state.key, 4)
+    b_size = batch.action.shape[0]
+    action = actor_critic.normalise(batch.action, task)
+
+    def per_state_mean(params, obs, means, log_stds, key):
+        """min over critics of mean_j Q(s_b, a_jb), looping over transitions b."""
+        a, _ = actor_critic.sample(_tiled(means, m), _tiled(log_stds, m), key)
+        q = critics.values(params, _tiled(obs, m), a)  # (C, m * B), rows j * B + b.
+        return jnp.stack([jnp.min(jnp.mean(q[:, b::b_size], axis=1)) for b in range(b_size)])
+
+    next_out = policy.apply(state.params["policy"], batch.next_observation)
+    next_v = per_state_mean(state.target_params["critic"], batch.next_observation,
+                            next_out.mean, next_out.log_std, next_key)
+    target = batch.reward + learner.config.discount * batch.discount * next_v
+    q = critics.values(state.params["critic"], batch.observation, action)
+    np.testing.assert_allclose(metrics["critic_loss"],
+                               np.sum(np.mean((q - target) ** 2, axis=-1)), rtol=1e-5)
+    # The advantage reads the updated critic at the pre-update policy's samples; the exp
+    # filter is nonlinear, so its mean weight depends on the pairing.
+    out = policy.apply(state.params["policy"], batch.observation)
+    critic = new.params["critic"]
+    sampled = jnp.stack([
+        jnp.mean(jnp.min(q_j, axis=0)) for q_j in
+        [critics.values(critic, _tiled(batch.observation, m), actor_critic.sample(
+            _tiled(out.mean, m), _tiled(out.log_std, m), pi_key)[0])[:, b::b_size]
+         for b in range(b_size)]])
+    adv = jnp.min(critics.values(critic, batch.observation, action), axis=0) - sampled
+    np.testing.assert_allclose(metrics["weight_mean"],
+                               np.mean(np.minimum(np.exp(adv / beta), 20.0)), rtol=1e-5)
