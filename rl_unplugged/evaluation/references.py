@@ -182,6 +182,9 @@ def _long_run_as_is(long_spec: DatasetSpec, root: Path, generation: dict
     return directory, f"; not finished: checkpoints to {done} of {long_spec.num_steps} steps"
 
 
+_AS_RECORDED = "as recorded on"  # A reused candidate's note: "as recorded on <date>, ...".
+
+
 def _behaviour_label(dataset: str) -> str:
     return f"behaviour run {dataset}"
 
@@ -192,6 +195,9 @@ def _recorded_behaviour_candidate(task_id: str, dataset: str) -> dict[str, Any]:
     For measuring a long run beside a behaviour run measured before, without rebuilding
     the behaviour run (hours for a D4PG run; a rebuild is not byte-identical either, see
     `reference_builds`). Refused when the record has no measured candidate of `dataset`.
+    The candidate comes back as a whole measurement (status, episodes, seeds rule,
+    epsilon and version of the record, its own time), so a record it wins is complete;
+    reusing a reused candidate keeps its first "as recorded" note and time.
     """
     from rl_unplugged.errors import NotFoundError
 
@@ -207,8 +213,15 @@ def _recorded_behaviour_candidate(task_id: str, dataset: str) -> dict[str, Any]:
         raise NotFoundError(f"{task_id}: the recorded expert reference was measured over "
                             f"{record.get('num_episodes')} episodes, the protocol has "
                             f"{num_episodes}; measure it again")
-    return {**found[0], "how": f"{found[0]['how']}; as recorded on "
-                               f"{record['measured_at'][:10]}, not re-measured"}
+    candidate = found[0]
+    # Older records keep a candidate's time only on the record (all measured together).
+    measured_at = candidate.get("measured_at", record["measured_at"])
+    how = candidate["how"]
+    if _AS_RECORDED not in how:
+        how += f"; {_AS_RECORDED} {measured_at[:10]}, not re-measured"
+    fields = {k: record[k] for k in ("status", "num_episodes", "seeds", "epsilon",
+                                     "package_version") if k in record}
+    return {**fields, **candidate, "how": how, "measured_at": measured_at}
 
 
 def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
@@ -281,7 +294,8 @@ def measure_expert_reference(task_id: str, data_dir=None, *, run: int = 0,
     record = dict(best)
     record["how"] = ("best of " + ("two" if long_run else "one (long run not measured)")
                      + " candidates: " + best["how"])
-    record["candidates"] = [{k: c[k] for k in ("value", "std", "how")} for c in candidates]
+    record["candidates"] = [{k: c[k] for k in ("value", "std", "how", "measured_at")}
+                            for c in candidates]
     return record
 
 

@@ -134,10 +134,32 @@ def test_an_expert_reference_can_reuse_the_recorded_behaviour_candidate(tmp_path
                                                  behaviour_as_recorded=True)
     assert not paths.raw_dir(spec, tmp_path).exists()  # Never built.
     assert record["candidates"][0] == {
-        **recorded, "how": recorded["how"] + "; as recorded on 2026-11-25, not re-measured"}
+        **recorded, "how": recorded["how"] + "; as recorded on 2026-11-25, not re-measured",
+        "measured_at": "2026-11-25T02:04:11+00:00"}
     assert "long run (1200 steps" in record["candidates"][1]["how"]
     assert record["value"] == max(c["value"] for c in record["candidates"])
     assert record["how"].startswith("best of two candidates")
+    # When the reused candidate wins (catch's maximum return, 1, ties go to it), the
+    # record is still a whole measurement, dated when that candidate was measured.
+    expert = doc["tasks"]["bsuite/catch"]["expert"]
+    expert.update(value=1.0, std=0.0, seeds="the protocol's evaluation episode_seeds",
+                  epsilon=0.0, package_version="0.1.0")
+    expert["candidates"] = [{**recorded, "value": 1.0, "std": 0.0}]
+    won = references.measure_expert_reference("bsuite/catch", tmp_path, num_envs=4,
+                                              behaviour_as_recorded=True)
+    assert won["value"] == 1.0 and won["how"].startswith("best of two candidates: greedy")
+    assert {k: won[k] for k in ("status", "num_episodes", "seeds", "epsilon",
+                                "package_version", "measured_at")} == {
+        "status": "measured", "num_episodes": 100, "epsilon": 0.0, "package_version": "0.1.0",
+        "seeds": "the protocol's evaluation episode_seeds",
+        "measured_at": "2026-11-25T02:04:11+00:00"}
+    # Reused again from that record: one note, the first measurement's date.
+    doc["tasks"]["bsuite/catch"]["expert"] = won
+    again = references.measure_expert_reference("bsuite/catch", tmp_path, num_envs=4,
+                                                behaviour_as_recorded=True)
+    assert again["candidates"][0] == won["candidates"][0]
+    assert again["candidates"][0]["how"].count("as recorded on") == 1
+    doc["tasks"]["bsuite/catch"]["expert"] = {**expert, "candidates": [recorded]}
     with pytest.raises(ValueError, match="needs long_run=True"):
         references.measure_expert_reference("bsuite/catch", tmp_path, num_envs=4,
                                             long_run=False, behaviour_as_recorded=True)
