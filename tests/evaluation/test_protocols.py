@@ -325,10 +325,15 @@ def test_continuous_protocols_record_bounds_keys_and_the_mean_action():
                                        ["velocity", [9]]]
     assert p.content["evaluation"]["policy"].startswith("the deterministic (mean) action")
     assert p.max_episode_steps == 1000 and p.num_episodes == 100
-    # walker_walk's expert: its competent D4PG run's best checkpoint, mean action.
-    assert p.references["expert"]["status"] == "measured"
-    assert p.references["expert"]["how"].startswith("best of one (long run not measured)")
-    assert "mean action of the behaviour run" in p.references["expert"]["how"]
+    # walker_walk's expert: its recorded D4PG behaviour-run candidate (mean action) beat
+    # its long run's; the record is that whole measurement, dated when it was taken.
+    walk = p.references["expert"]
+    assert walk["status"] == "measured" and walk["num_episodes"] == 100
+    assert walk["how"].startswith("best of two candidates: mean action of the behaviour run")
+    assert walk["how"].endswith("as recorded on 2026-11-25, not re-measured")
+    assert "(1000000 steps" in walk["candidates"][1]["how"]
+    assert walk["value"] == max(c["value"] for c in walk["candidates"])
+    assert walk["measured_at"].startswith("2026-11-25")
     # walker_stand's: its long run beside the behaviour run's candidate as recorded.
     stand = P.get_protocol("control/walker_stand").references["expert"]
     assert stand["how"].startswith("best of two") and "(600000 steps" in stand["how"]
