@@ -97,14 +97,16 @@ def test_iql_value_and_policy_read_the_target_critics_not_the_online_ones():
 # transitions, so they fail if the update pairs a sample with another state's Q or log pi.
 
 
-def _networks(task, num_critics):
+def _networks(learner):
+    """The learner's critics, and a policy module built as its `make_learner` builds it
+    (the learner exposes only the critic network)."""
     from rl_unplugged import networks
     from rl_unplugged.agents import actor_critic
 
+    task = learner.task
     policy = actor_critic.GaussianPolicyNetwork(
         torso=networks.make_torso(task, TINY["hidden"]), action_size=task.action.shape[0])
-    return policy, actor_critic.Critics(networks.make_network(task, TINY["hidden"]),
-                                        num_critics)
+    return policy, actor_critic.Critics(learner.network, learner.config.num_critics)
 
 
 def _tiled(x, m):
@@ -121,28 +123,23 @@ def test_cql_penalty_pairs_each_sampled_action_with_its_own_state_and_log_pi():
     learner, state = _learner_state("cql_sac", task, num_samples=n,
                                     normalize_observations=False)
     _, metrics = jax.jit(learner.update)(state, batch)
-    policy, critics = _networks(task, learner.config.num_critics)
+    policy, critics = _networks(learner)
     _, _, pi_key, uniform_key, _ = jax.random.split(state.key, 5)
     b_size, size = batch.action.shape
     out = policy.apply(state.params["policy"], batch.observation)
     pi_a, pi_log_pi = actor_critic.sample(_tiled(out.mean, n), _tiled(out.log_std, n), pi_key)
     uniform = jax.random.uniform(uniform_key, (n * b_size, size), minval=-1.0, maxval=1.0)
     params = state.params["critic"]
-    penalties = []
-    for c in range(learner.config.num_critics):
-        one = jax.tree.map(lambda x, c=c: x[c:c + 1], params)
-        per_state = []
-        for b in range(b_size):
-            rows = [j * b_size + b for j in range(n)]
-            s = jnp.repeat(batch.observation[b:b + 1], n, axis=0)
-            q_u = critics.values(one, s, uniform[jnp.asarray(rows)])[0]
-            q_p = critics.values(one, s, pi_a[jnp.asarray(rows)])[0]
-            terms = jnp.concatenate([q_u + size * jnp.log(2.0),
-                                     q_p - pi_log_pi[jnp.asarray(rows)]])
-            per_state.append(logsumexp(terms))
-        q_data = critics.values(one, batch.observation,
-                                actor_critic.normalise(batch.action, task))[0]
-        penalties.append(jnp.mean(jnp.stack(per_state)) - jnp.mean(q_data))
+    per_state = []  # Each (C,): every critic's logsumexp at state b over its own 2n rows.
+    for b in range(b_size):
+        rows = jnp.arange(n) * b_size + b
+        s = jnp.repeat(batch.observation[b:b + 1], n, axis=0)
+        terms = jnp.concatenate([critics.values(params, s, uniform[rows]) + size * jnp.log(2.0),
+                                 critics.values(params, s, pi_a[rows]) - pi_log_pi[rows]],
+                                axis=1)
+        per_state.append(logsumexp(terms, axis=1))
+    q_data = critics.values(params, batch.observation, actor_critic.normalise(batch.action, task))
+    penalties = jnp.mean(jnp.stack(per_state), axis=0) - jnp.mean(q_data, axis=1)
     np.testing.assert_allclose(metrics["cql_penalty"], np.mean(penalties), rtol=1e-5, atol=1e-5)
 
 
@@ -154,7 +151,7 @@ def test_crr_target_and_advantage_average_each_states_own_sampled_actions():
     learner, state = _learner_state("crr", task, num_action_samples=m, num_critics=2,
                                     filter="exp", beta=beta, normalize_observations=False)
     new, metrics = jax.jit(learner.update)(state, batch)
-    policy, critics = _networks(task, 2)
+    policy, critics = _networks(learner)
     _, next_key, pi_key, _ = jax.random.split(state.key, 4)
     b_size = batch.action.shape[0]
     action = actor_critic.normalise(batch.action, task)
@@ -176,11 +173,11 @@ def test_crr_target_and_advantage_average_each_states_own_sampled_actions():
     # filter is nonlinear, so its mean weight depends on the pairing.
     out = policy.apply(state.params["policy"], batch.observation)
     critic = new.params["critic"]
-    sampled = jnp.stack([
-        jnp.mean(jnp.min(q_j, axis=0)) for q_j in
-        [critics.values(critic, _tiled(batch.observation, m), actor_critic.sample(
-            _tiled(out.mean, m), _tiled(out.log_std, m), pi_key)[0])[:, b::b_size]
-         for b in range(b_size)]])
+    a, _ = actor_critic.sample(_tiled(out.mean, m), _tiled(out.log_std, m), pi_key)
+    q_sampled = critics.values(critic, _tiled(batch.observation, m), a)  # Rows j * B + b.
+    # Here the minimum over critics comes per action, then the mean over the m actions.
+    sampled = jnp.stack([jnp.mean(jnp.min(q_sampled[:, b::b_size], axis=0))
+                         for b in range(b_size)])
     adv = jnp.min(critics.values(critic, batch.observation, action), axis=0) - sampled
     np.testing.assert_allclose(metrics["weight_mean"],
                                np.mean(np.minimum(np.exp(adv / beta), 20.0)), rtol=1e-5)
