@@ -112,6 +112,53 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _steps(text: str | None, what: str) -> list[int] | None:
+    """'all' or None -> None; '20000,40000' -> [20000, 40000]."""
+    if text is None or text == "all":
+        return None
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--{what} must be 'all' or comma-separated integers, got {text!r}"
+                          ) from None
+
+
+def _curve(args: argparse.Namespace) -> int:
+    from rl_unplugged.evaluation import curves
+
+    protocol = protocols_lib.get_protocol(args.task)
+    datasets = None
+    if args.dataset:
+        datasets = {}
+        for item in args.dataset:
+            name, _, version = item.partition(":")
+            datasets[name] = version or None
+    evaluate_many = None
+    if args.beam:
+        from rl_unplugged.beam import evaluation as beam_evaluation
+
+        def evaluate_many(candidates, ds):
+            return beam_evaluation.evaluate(
+                candidates, protocol, block=args.seed_block, runner=args.runner,
+                options=args.beam_options, scratch=args.scratch, num_envs=args.num_envs,
+                datasets=ds)
+
+    curve = curves.evaluate_runs(args.run_dir, protocol, args.out,
+                                 checkpoints=_steps(args.checkpoints, "checkpoints"),
+                                 members=_steps(args.members, "members"), datasets=datasets,
+                                 num_envs=args.num_envs, evaluate_many=evaluate_many,
+                                 progress=lambda line: print(line, flush=True))
+    if not args.no_plot:
+        curves.plot(curve, Path(args.out) / curves.PLOT_FILE)
+    for label, run in curve["runs"].items():
+        for step, row in sorted(run["checkpoints"].items(), key=lambda kv: int(kv[0])):
+            norm = row["normalised_mean"]
+            print(f"{label:16s} {int(step):>9d}  {row['mean']:10.2f} +- {row['std']:.2f}"
+                  + (f"  ({norm:.3f})" if norm is not None else ""))
+    print(f"wrote {Path(args.out) / curves.CURVE_FILE}")
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     for p in protocols_lib.all_protocols().values():
         refs = p.references
@@ -206,6 +253,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="results JSON file")
     add_evaluation_beam_options(p)
     p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("curve", help="a learning curve: evaluate every checkpoint and member of "
+                       "learner runs under a task's protocol (resumes; writes curve.json)")
+    p.add_argument("--task", required=True, help="task id, e.g. control/cheetah_run")
+    p.add_argument("--run-dir", action="append", required=True,
+                   help="a learner run directory (repeat to compare runs on the same data)")
+    p.add_argument("--checkpoints", default="all",
+                   help="checkpoint steps, comma-separated, or 'all' (default)")
+    p.add_argument("--members", default="all",
+                   help="ensemble members, comma-separated, or 'all' (default)")
+    p.add_argument("--dataset", action="append", default=[],
+                   help="training dataset NAME[:VERSION] to record (repeat; default: each "
+                        "run's own)")
+    p.add_argument("--num-envs", type=int,
+                   default=common.library_default(evaluator.evaluate, "num_envs"),
+                   help="parallel environments (default %(default)s)")
+    p.add_argument("--no-plot", action="store_true", help="do not write curve.png")
+    p.add_argument("--out", required=True,
+                   help="directory for the per-(checkpoint, member) records and curve.json")
+    add_evaluation_beam_options(p)
+    p.set_defaults(func=_curve)
 
     p = sub.add_parser("protocols", help="list, render, measure and freeze protocols")
     psub = p.add_subparsers(dest="protocols_command", required=True)

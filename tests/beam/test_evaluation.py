@@ -84,3 +84,30 @@ def test_cli_fan_out_with_a_scratch_directory_gives_the_in_process_record(runs, 
     direct = evaluator.evaluate(evaluator.load_run_policy(runs[0]["run_dir"]),
                                 protocols.get_protocol("bsuite/cartpole"))
     assert record["returns"] == direct["returns"] and record["steps"] == direct["steps"]
+
+
+@pytest.mark.skipif(not HAS_BEAM, reason="apache-beam is not installed")
+def test_rlu_curve_fanned_out_gives_the_in_process_curve(tmp_path):
+    import json
+
+    from rl_unplugged.cli import main as cli_main
+
+    task = registry.get_task("bsuite/cartpole")
+    run_dir = tmp_path / "run"
+    training.train("bc", random_transitions(task, 64), task, steps=4, log_every=2,
+                   seeds=(0, 1), probe_every=None, checkpoint_every=2, out_dir=run_dir,
+                   config=agents.make_config("bc", hidden=(8,), batch_size=8),
+                   dataset=DATASET, make_plots=False)
+    curves = {}
+    for how, extra in (("beam", ["--beam", "--seed-block", "30", "--beam-options",
+                                 "--direct_num_workers=2 --direct_running_mode=multi_processing"]),
+                       ("direct", [])):
+        out = tmp_path / how
+        assert cli_main(["curve", "--task", "bsuite/cartpole", "--run-dir", str(run_dir),
+                         "--no-plot", "--out", str(out), *extra]) == 0
+        curves[how] = json.loads((out / "curve.json").read_text())
+        record = json.loads((out / "bc" / "step2-member1.json").read_text())
+        assert record["policy_source"] == f"run_dir:{run_dir} member=1 checkpoint=2"
+    assert curves["beam"]["runs"]["bc"]["checkpoints"] == curves["direct"]["runs"]["bc"][
+        "checkpoints"]
+    assert len(curves["beam"]["runs"]["bc"]["checkpoints"]["4"]["per_seed"]) == 2
