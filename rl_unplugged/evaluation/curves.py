@@ -269,6 +269,7 @@ def plot(curve: Mapping[str, Any], path: str | os.PathLike) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
 
     fig, ax = plt.subplots(figsize=(5, 3.2))
     for label, run in curve["runs"].items():
@@ -277,6 +278,8 @@ def plot(curve: Mapping[str, Any], path: str | os.PathLike) -> Path:
         std = np.array([run["checkpoints"][str(s)]["std"] for s in steps])
         ax.plot(steps, mean, marker="o", label=label)
         ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(
+        lambda x, _: f"{x / 1000:g}k" if abs(x) >= 1000 else f"{x:g}"))
     ax.set_xlabel("updates")
     ax.set_ylabel("mean return (± std over seeds)")
     ax.set_title(f"{curve['task']} ({curve['dataset']})", fontsize=9)
