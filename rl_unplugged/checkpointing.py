@@ -189,6 +189,26 @@ def save(run_dir: str | os.PathLike, step: int, state: Any) -> Path:
     return write(checkpoint_path(run_dir, step), state)
 
 
+def checkpoint_digest(run_dir: str | os.PathLike, step: int) -> str | None:
+    """The SHA-256 its header records for a run's checkpoint (None: written before
+    checksums), read from the header alone: which parameters a record was made from.
+
+    Raises:
+      NotFoundError: no checkpoint at `step`.
+    """
+    path = checkpoint_path(run_dir, step)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEADER_SIZE)
+    except FileNotFoundError:
+        raise NotFoundError(f"{path}: checkpoint file missing") from None
+    if not head.startswith(HEADER):
+        return None
+    if head[-1:] != b"\n":
+        raise CorruptDataError(f"{path}: truncated or corrupted checkpoint header")
+    return head[len(HEADER):-1].decode("ascii", errors="replace")
+
+
 def list_checkpoints(run_dir: str | os.PathLike) -> list[int]:
     """Steps of the run's checkpoints, ascending."""
     directory = Path(run_dir) / CHECKPOINT_DIR

@@ -46,6 +46,21 @@ def test_file_carries_the_sha256_of_its_payload(tmp_path):
     assert payload == serialization.to_bytes(state())
 
 
+def test_checkpoint_digest_is_read_from_the_header(tmp_path):
+    path = checkpointing.save(tmp_path, 1, state())
+    payload = path.read_bytes().split(b"\n", 1)[1]
+    assert checkpointing.checkpoint_digest(tmp_path, 1) == checkpointing.sha256(payload)
+    checkpointing.save(tmp_path, 2, state(width=4))
+    assert checkpointing.checkpoint_digest(tmp_path, 2) != checkpointing.sha256(payload)
+    with pytest.raises(NotFoundError, match="step_000000003"):
+        checkpointing.checkpoint_digest(tmp_path, 3)
+    path.write_bytes(path.read_bytes()[:40])  # Cut inside the header.
+    with pytest.raises(CorruptDataError, match="header"):
+        checkpointing.checkpoint_digest(tmp_path, 1)
+    path.write_bytes(serialization.to_bytes(state()))  # The format before checksums.
+    assert checkpointing.checkpoint_digest(tmp_path, 1) is None
+
+
 @pytest.mark.parametrize("damage", ["flip", "truncate", "truncate_header"])
 def test_damaged_checkpoint_is_named_not_loaded(tmp_path, damage):
     path = checkpointing.save(tmp_path, 1, state())

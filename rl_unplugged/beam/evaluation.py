@@ -98,6 +98,6 @@ def records_for(candidate: Candidate, blocks: Sequence[Mapping[str, Any]], proto
     policy = evaluator.load_run_policy(candidate["run_dir"], member=candidate.get("member", 0),
                                        checkpoint=candidate.get("checkpoint"))
     stats = merge_blocks(blocks, protocol.episode_seeds)
-    record = {"policy_source": f"run_dir:{candidate['run_dir']} member={policy.member} "
-                               f"checkpoint={policy.checkpoint}", **record}  # As in-process.
+    record = {"policy_source": evaluator.run_policy_source(  # As in-process.
+        candidate["run_dir"], policy.member, policy.checkpoint), **record}
     return evaluator.evaluate(policy, protocol, episodes=stats, num_envs=num_envs, **record)

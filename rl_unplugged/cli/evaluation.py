@@ -65,8 +65,7 @@ def _evaluate_with_beam(args: argparse.Namespace, protocol, datasets) -> dict:
         options=args.beam_options, scratch=args.scratch, num_envs=args.num_envs,
         selection=args.selection,
         selection_name=args.selection_name, datasets=datasets,
-        policy_source=f"run_dir:{args.run_dir} member={args.member} "
-                      f"checkpoint={args.checkpoint}")
+        policy_source=evaluator.run_policy_source(args.run_dir, args.member, args.checkpoint))
     return result
 
 
@@ -81,11 +80,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     protocol = protocols_lib.get_protocol(args.task)
     if (args.run_dir is None) == (args.policy is None):
         raise ConfigError("give exactly one of --run-dir and --policy")
+    datasets = _datasets(args.dataset)
     if getattr(args, "beam", False):
-        datasets = {}
-        for item in args.dataset:
-            name, _, version = item.partition(":")
-            datasets[name] = version or None
         result = _evaluate_with_beam(args, protocol, datasets)
         evaluator.save_result(result, args.out)
         print(json.dumps({"task": result["task"], "episodes": len(result["returns"]),
@@ -94,13 +90,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.run_dir is not None:
         policy = evaluator.load_run_policy(args.run_dir, member=args.member,
                                            checkpoint=args.checkpoint)
-        source = f"run_dir:{args.run_dir} member={args.member} checkpoint={args.checkpoint}"
+        source = evaluator.run_policy_source(args.run_dir, args.member, args.checkpoint)
     else:
         policy, source = load_callable(args.policy), f"callable:{args.policy}"
-    datasets = {}
-    for item in args.dataset:  # NAME or NAME:VERSION
-        name, _, version = item.partition(":")
-        datasets[name] = version or None
     result = evaluator.evaluate(policy, protocol, selection=args.selection,
                                 selection_name=args.selection_name, datasets=datasets,
                                 policy_source=source, num_envs=args.num_envs)
@@ -110,6 +102,15 @@ def _evaluate(args: argparse.Namespace) -> int:
                       "steps": result["steps"], "seconds": round(result["seconds"], 2),
                       "out": str(args.out)}))
     return 0
+
+
+def _datasets(items: list[str]) -> dict[str, str | None]:
+    """--dataset NAME[:VERSION] (repeated) as {name: version or None}."""
+    out = {}
+    for item in items:
+        name, _, version = item.partition(":")
+        out[name] = version or None
+    return out
 
 
 def _steps(text: str | None, what: str) -> list[int] | None:
@@ -127,12 +128,7 @@ def _curve(args: argparse.Namespace) -> int:
     from rl_unplugged.evaluation import curves
 
     protocol = protocols_lib.get_protocol(args.task)
-    datasets = None
-    if args.dataset:
-        datasets = {}
-        for item in args.dataset:
-            name, _, version = item.partition(":")
-            datasets[name] = version or None
+    datasets = _datasets(args.dataset) if args.dataset else None
     evaluate_many = None
     if args.beam:
         from rl_unplugged.beam import evaluation as beam_evaluation

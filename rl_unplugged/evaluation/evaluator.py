@@ -221,6 +221,7 @@ class RunPolicy:
     checkpoint: int | None = None
     seed: int | None = None  # The member's training seed (config.json's members).
     grid: dict[str, Any] = dataclasses.field(default_factory=dict)  # Its grid point.
+    checkpoint_sha256: str | None = None  # The checkpoint's recorded digest (None: legacy).
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         return self.policy(obs)
@@ -262,14 +263,21 @@ def load_run_policy(run_dir: str | Path, member: int = 0, checkpoint: int | None
         protocol.check_run(task, dataset, source=f"run {run_dir}")
     members = {m.get("member"): m for m in config.get("members", []) if isinstance(m, dict)}
     seed = members.get(member, {}).get("seed")
-    if checkpoint is None:  # The latest, named by its step so records say which one it was.
-        from rl_unplugged import checkpointing
+    from rl_unplugged import checkpointing  # Lazy, as the learners' loader above.
 
+    if checkpoint is None:  # The latest, named by its step so records say which one it was.
         checkpoint = (checkpointing.list_checkpoints(run_dir) or [None])[-1]
     return RunPolicy(policy=run_policy.load_policy(run_dir, member=member, checkpoint=checkpoint),
                      run_dir=run_dir, task=task, dataset=dataset, member=member,
                      checkpoint=checkpoint, seed=seed if isinstance(seed, int) else None,
-                     grid=dict(members.get(member, {}).get("grid") or {}))
+                     grid=dict(members.get(member, {}).get("grid") or {}),
+                     checkpoint_sha256=None if checkpoint is None
+                     else checkpointing.checkpoint_digest(run_dir, checkpoint))
+
+
+def run_policy_source(run_dir: str | Path, member: int, checkpoint: int | None) -> str:
+    """The `policy_source` text of a run directory's member (one spelling everywhere)."""
+    return f"run_dir:{run_dir} member={member} checkpoint={checkpoint}"
 
 
 def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
@@ -342,7 +350,8 @@ def evaluate(policy: Policy, protocol: Protocol, *, selection: str = "final",
         # as several runs of one entry.
         record["training_run"] = {"run_dir": str(policy.run_dir), "member": policy.member,
                                   "seed": policy.seed, "grid": policy.grid,
-                                  "checkpoint": policy.checkpoint}
+                                  "checkpoint": policy.checkpoint,
+                                  "checkpoint_sha256": policy.checkpoint_sha256}
     return record
 
 

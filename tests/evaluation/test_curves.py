@@ -8,6 +8,7 @@ import pytest
 from rl_unplugged import agents, registry, training
 from rl_unplugged.errors import ConfigError, IncompatibleError, NotFoundError
 from rl_unplugged.evaluation import curves, evaluator, protocols
+from rl_unplugged.evaluation.protocols import ProtocolViolation
 from tests.training.helpers import random_transitions
 
 DATASET = "rlu_bsuite/catch_noise0_run0"
@@ -41,6 +42,7 @@ def test_every_pair_is_the_in_process_evaluation(runs, tmp_path):
     assert len(lines) == 2 * 2 * 2 and (tmp_path / curves.CURVE_FILE).exists()
     assert json.loads((tmp_path / curves.CURVE_FILE).read_text()) == curve
     assert set(curve["runs"]) == {"bc", "dqn"} and curve["dataset"] == DATASET
+    assert curve["selected"] == {"checkpoints": None, "members": None}
     for label, run_dir in zip(("bc", "dqn"), runs, strict=True):
         for step in (2, 4):
             row = curve["runs"][label]["checkpoints"][str(step)]
@@ -51,6 +53,10 @@ def test_every_pair_is_the_in_process_evaluation(runs, tmp_path):
                 kept = evaluator.load_result(curves.result_path(tmp_path, label, step, member))
                 assert kept["returns"] == direct["returns"]
                 assert kept["training_run"] == direct["training_run"]
+                assert kept["training_run"]["checkpoint_sha256"]
+                assert kept["datasets"] == {DATASET: None}  # The run's own, by default.
+                assert kept["policy_source"] == f"run_dir:{run_dir} member={member} " \
+                                                f"checkpoint={step}"
                 means.append(direct["mean_return"])
             assert [s["mean_return"] for s in row["per_seed"]] == means
             assert [s["seed"] for s in row["per_seed"]] == [0, 1]
@@ -62,6 +68,7 @@ def test_every_pair_is_the_in_process_evaluation(runs, tmp_path):
 def test_a_curve_resumes_and_refuses_a_record_of_another_pair(runs, tmp_path, monkeypatch):
     p = _protocol()
     first = curves.evaluate_runs(runs[:1], p, tmp_path, checkpoints=[2], num_envs=2)
+    assert first["selected"] == {"checkpoints": [2], "members": None}
     calls = []
     real = evaluator.evaluate
     monkeypatch.setattr(evaluator, "evaluate", lambda *a, **k: calls.append(a) or real(*a, **k))
@@ -69,18 +76,42 @@ def test_a_curve_resumes_and_refuses_a_record_of_another_pair(runs, tmp_path, mo
     assert len(calls) == 2  # Only checkpoint 4's two members were new.
     assert again["runs"]["bc"]["checkpoints"]["2"] == first["runs"]["bc"]["checkpoints"]["2"]
     path = curves.result_path(tmp_path, "bc", 4, 1)
-    record = json.loads(path.read_text())
-    record["training_run"]["seed"] = 7
-    path.write_text(json.dumps(record))
-    with pytest.raises(ConfigError, match="seed"):
-        curves.evaluate_runs(runs[:1], p, tmp_path, num_envs=2)
+    good = path.read_text()
+    for key, value in (("seed", 7), ("member", 0), ("checkpoint_sha256", "0" * 64),
+                       ("run_dir", str(runs[1]))):
+        record = json.loads(good)
+        record["training_run"][key] = value
+        path.write_text(json.dumps(record))
+        with pytest.raises(ConfigError, match=f"'{key}': {value!r}"):
+            curves.evaluate_runs(runs[:1], p, tmp_path, num_envs=2)
+        with pytest.raises(ConfigError, match=f"'{key}': {value!r}"):
+            curves.summarise(runs[:1], p, tmp_path)  # Never summarised either.
     # A record of other protocol settings is refused, not overwritten.
-    curves.result_path(tmp_path, "bc", 4, 1).unlink()
     curves.evaluate_runs(runs[:1], _protocol(n=4), tmp_path / "other", num_envs=2)
-    other = curves.result_path(tmp_path / "other", "bc", 4, 1)
-    path.write_text(other.read_text())
+    path.write_text(curves.result_path(tmp_path / "other", "bc", 4, 1).read_text())
     with pytest.raises(ConfigError, match="settings"):
         curves.evaluate_runs(runs[:1], p, tmp_path, num_envs=2)
+    path.write_text(good)
+    calls.clear()
+    # The same run named by a relative path resumes too.
+    monkeypatch.chdir(runs[0].parent)
+    assert curves.evaluate_runs(["bc"], p, tmp_path, num_envs=2)["runs"] == again["runs"]
+    assert calls == []
+
+
+def test_a_retrained_run_is_evaluated_anew(tmp_path):
+    p = _protocol()
+    run = _train(tmp_path / "bc", "bc", seeds=(0,))
+    curves.evaluate_runs([run], p, tmp_path / "out", checkpoints=[4], num_envs=2)
+    import shutil
+    shutil.rmtree(run)
+    task = registry.get_task("bsuite/catch")  # Same path, seed and data; another config.
+    training.train("bc", random_transitions(task, 64), task, steps=4, log_every=2, seeds=(0,),
+                   probe_every=None, checkpoint_every=2, out_dir=run,
+                   config=agents.make_config("bc", hidden=(16,), batch_size=8),
+                   dataset=DATASET, make_plots=False)
+    with pytest.raises(ConfigError, match="checkpoint_sha256"):
+        curves.evaluate_runs([run], p, tmp_path / "out", checkpoints=[4], num_envs=2)
 
 
 def test_a_fan_out_gets_every_missing_candidate_at_once(runs, tmp_path):
@@ -95,6 +126,15 @@ def test_a_fan_out_gets_every_missing_candidate_at_once(runs, tmp_path):
 
     fanned = curves.evaluate_runs(runs, p, tmp_path / "fan", evaluate_many=evaluate_many)
     assert len(seen) == 1 and len(seen[0]) == 8
+
+    def swapped(candidates, datasets):  # A fan-out that lost the candidates' order.
+        return evaluate_many(candidates, datasets)[::-1]
+    with pytest.raises(ConfigError, match="not of"):
+        curves.evaluate_runs(runs, p, tmp_path / "swapped", evaluate_many=swapped)
+    with pytest.raises(ProtocolViolation, match="rlu_bsuite/cartpole"):
+        curves.evaluate_runs(runs, p, tmp_path / "bad_data", evaluate_many=evaluate_many,
+                             datasets={"rlu_bsuite/cartpole_noise0_run0": None})
+    assert len(seen) == 2  # The dataset was refused before any fan-out.
     direct = curves.evaluate_runs(runs, p, tmp_path / "direct", num_envs=3)
     assert ({k: r["checkpoints"] for k, r in fanned["runs"].items()}
             == {k: r["checkpoints"] for k, r in direct["runs"].items()})
@@ -125,8 +165,12 @@ def test_bad_requests_are_named(runs, tmp_path):
         curves.evaluate_runs(runs, p, tmp_path, members=[2])
     with pytest.raises(NotFoundError, match="not a run directory"):
         curves.evaluate_runs([tmp_path], p, tmp_path)
-    with pytest.raises(ConfigError, match="same label"):
+    with pytest.raises(ConfigError, match=r"directories named \['bc'\]"):
         curves.evaluate_runs([runs[0], runs[0]], p, tmp_path)
+    with pytest.raises(ConfigError, match="empty list"):
+        curves.evaluate_runs(runs, p, tmp_path, checkpoints=[])
+    with pytest.raises(ConfigError, match="empty list"):
+        curves.evaluate_runs(runs, p, tmp_path, members=[])
     other = _train(tmp_path / "bc_other_data", "bc", data_seed=1, seeds=(0,))
     with pytest.raises(IncompatibleError, match="different data"):
         curves.evaluate_runs([runs[0], other], p, tmp_path)

@@ -291,8 +291,13 @@ def test_a_run_is_evaluated_on_its_own_task(cartpole_run):
     result = evaluator.evaluate(policy, p, datasets=[policy.dataset], num_envs=2)
     assert len(result["returns"]) == 2 and result["datasets"] == {policy.dataset: None}
     # The record names the training run, the latest checkpoint by its step included.
+    from rl_unplugged import checkpointing
+
+    digest = checkpointing.checkpoint_digest(cartpole_run, 2)
+    assert len(digest) == 64 and digest in checkpointing.checkpoint_path(
+        cartpole_run, 2).read_bytes()[:200].decode("ascii", "replace")
     assert result["training_run"] == {"run_dir": str(cartpole_run), "member": 0, "seed": 0,
-                                      "grid": {}, "checkpoint": 2}
+                                      "grid": {}, "checkpoint": 2, "checkpoint_sha256": digest}
 
 
 def test_results_records_are_checked_on_save_and_load(tmp_path):
