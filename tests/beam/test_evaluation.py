@@ -106,8 +106,8 @@ def test_rlu_curve_fanned_out_gives_the_in_process_curve(tmp_path):
         assert cli_main(["curve", "--task", "bsuite/cartpole", "--run-dir", str(run_dir),
                          "--no-plot", "--out", str(out), *extra]) == 0
         curves[how] = json.loads((out / "curve.json").read_text())
-        record = json.loads((out / "bc" / "step2-member1.json").read_text())
+        record = json.loads((out / "run" / "step2-member1.json").read_text())
         assert record["policy_source"] == f"run_dir:{run_dir} member=1 checkpoint=2"
-    assert curves["beam"]["runs"]["bc"]["checkpoints"] == curves["direct"]["runs"]["bc"][
+    assert curves["beam"]["runs"]["run"]["checkpoints"] == curves["direct"]["runs"]["run"][
         "checkpoints"]
-    assert len(curves["beam"]["runs"]["bc"]["checkpoints"]["4"]["per_seed"]) == 2
+    assert len(curves["beam"]["runs"]["run"]["checkpoints"]["4"]["per_seed"]) == 2
