@@ -9,7 +9,8 @@ keeps one results record per pair, the record `rlu evaluate --run-dir R --member
 
 A record already there is kept when it was evaluated under the protocol's settings from
 the same checkpoint file (its digest), run directory, member and seed, so an interrupted
-curve resumes; any other record there is refused, never overwritten or reused.
+curve resumes; any other record there is refused, never overwritten or reused. (A
+checkpoint written before checksums has no digest: its records are matched on the rest.)
 `summarise` checks the records the same way and turns them into one curve record
 (`curve.json`): per series and checkpoint, each seed's mean return, their mean and
 standard deviation over seeds, and the normalised mean when the protocol has references.
