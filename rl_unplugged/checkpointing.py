@@ -119,20 +119,32 @@ def write(path: str | os.PathLike, tree: Any) -> Path:
     return fileio.write_bytes(path, HEADER + sha256(payload).encode() + b"\n" + payload)
 
 
+def _header_digest(path: Path, data: bytes) -> str | None:
+    """The digest a checkpoint's header records (`data`: the file, or at least its first
+    `_HEADER_SIZE` bytes); None for a file written before checksums.
+
+    Raises:
+      CorruptDataError: the file ends or is damaged inside the header.
+    """
+    if data.startswith(HEADER):
+        if data[_HEADER_SIZE - 1:_HEADER_SIZE] != b"\n":
+            raise CorruptDataError(f"{path}: truncated or corrupted checkpoint header")
+        return data[len(HEADER):_HEADER_SIZE - 1].decode("ascii", errors="replace")
+    if HEADER.startswith(data[:len(HEADER)]):  # Cut inside the header (empty file included).
+        raise CorruptDataError(f"{path}: truncated checkpoint ({len(data)} bytes)")
+    return None
+
+
 def _read_verified(path: Path) -> dict:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise NotFoundError(f"{path}: checkpoint file missing") from None
-    if data.startswith(HEADER):
-        digest, newline = data[len(HEADER):_HEADER_SIZE - 1], data[_HEADER_SIZE - 1:_HEADER_SIZE]
-        if newline != b"\n":
-            raise CorruptDataError(f"{path}: truncated or corrupted checkpoint header")
+    digest = _header_digest(path, data)
+    if digest is not None:
         payload = data[_HEADER_SIZE:]
-        _check_digest(path, payload, digest.decode("ascii", errors="replace"))
+        _check_digest(path, payload, digest)
         return _decode(path, payload)
-    if HEADER.startswith(data[:len(HEADER)]):  # Cut inside the header (empty file included).
-        raise CorruptDataError(f"{path}: truncated checkpoint ({len(data)} bytes)")
     state = _decode(path, data)
     warnings.warn(f"{path}: checkpoint has no checksum (written before checksums); "
                   f"loaded unverified", UnverifiedCheckpointWarning, stacklevel=3)
@@ -195,18 +207,14 @@ def checkpoint_digest(run_dir: str | os.PathLike, step: int) -> str | None:
 
     Raises:
       NotFoundError: no checkpoint at `step`.
+      CorruptDataError: the file ends or is damaged inside the header.
     """
     path = checkpoint_path(run_dir, step)
     try:
         with open(path, "rb") as f:
-            head = f.read(_HEADER_SIZE)
+            return _header_digest(path, f.read(_HEADER_SIZE))
     except FileNotFoundError:
         raise NotFoundError(f"{path}: checkpoint file missing") from None
-    if not head.startswith(HEADER):
-        return None
-    if head[-1:] != b"\n":
-        raise CorruptDataError(f"{path}: truncated or corrupted checkpoint header")
-    return head[len(HEADER):-1].decode("ascii", errors="replace")
 
 
 def list_checkpoints(run_dir: str | os.PathLike) -> list[int]:

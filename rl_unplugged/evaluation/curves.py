@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +105,10 @@ def result_path(out_dir: str | os.PathLike, label: str, checkpoint: int, member:
     return Path(out_dir) / label / f"step{checkpoint}-member{member}.json"
 
 
-def _identity(run_dir: Path, checkpoint: int, member: int) -> dict[str, Any]:
+def _identity(run_dir: Path, config: Mapping[str, Any], checkpoint: int, member: int
+              ) -> dict[str, Any]:
     """What a record of (run, checkpoint, member) must name in its `training_run`."""
-    seeds = {m["member"]: m.get("seed") for m in _config(run_dir)["members"]}
+    seeds = {m["member"]: m.get("seed") for m in config["members"]}
     return {"run_dir": str(run_dir.resolve()), "member": member, "checkpoint": checkpoint,
             "seed": seeds.get(member),
             "checkpoint_sha256": checkpointing.checkpoint_digest(run_dir, checkpoint)}
@@ -138,7 +139,7 @@ def evaluate_runs(run_dirs: Sequence[str | os.PathLike], protocol: Protocol,
                   members: Sequence[int] | None = None,
                   datasets: Mapping[str, str | None] | None = None, num_envs: int = 16,
                   evaluate_many: Callable[[list[dict[str, Any]], dict[str, str | None]],
-                                          list[dict[str, Any]]] | None = None,
+                                          Iterable[dict[str, Any]]] | None = None,
                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Evaluates every (run, checkpoint, member) not yet evaluated; returns `summarise`'s record.
 
@@ -174,28 +175,26 @@ def evaluate_runs(run_dirs: Sequence[str | os.PathLike], protocol: Protocol,
         protocol.check_datasets(list(ds))  # Before any episode is played.
         for checkpoint, member in plan(run_dir, checkpoints=checkpoints, members=members):
             path = result_path(out_dir, label, checkpoint, member)
-            want = _identity(run_dir, checkpoint, member)
+            want = _identity(run_dir, config, checkpoint, member)
             if _kept(path, protocol, want) is None:
                 todo.append(({"run_dir": str(run_dir), "member": member,
                               "checkpoint": checkpoint}, ds, path, want))
-    if evaluate_many is not None and todo:
-        by_data: dict[tuple, list] = {}
-        for item in todo:  # One fan-out per set of recorded datasets (normally one).
-            by_data.setdefault(tuple(sorted(item[1].items())), []).append(item)
-        for group in by_data.values():
-            records = evaluate_many([c for c, _, _, _ in group], dict(group[0][1]))
-            for (_, _, path, want), record in zip(group, records, strict=True):
-                _check_record(record, path, want)  # The fan-out kept candidates in order.
-                _write(record, path, protocol, progress)
-    else:
-        for candidate, ds, path, _ in todo:
-            policy = evaluator.load_run_policy(candidate["run_dir"], member=candidate["member"],
-                                               checkpoint=candidate["checkpoint"],
-                                               protocol=protocol)
-            record = evaluator.evaluate(
-                policy, protocol, datasets=ds, num_envs=num_envs,
-                policy_source=evaluator.run_policy_source(
-                    candidate["run_dir"], candidate["member"], candidate["checkpoint"]))
+    if evaluate_many is None:
+        def evaluate_many(candidates, ds):  # In this process, lazily: each record is
+            return (evaluator.evaluate(  # written before the next is evaluated.
+                evaluator.load_run_policy(c["run_dir"], member=c["member"],
+                                          checkpoint=c["checkpoint"], protocol=protocol),
+                protocol, datasets=ds, num_envs=num_envs,
+                policy_source=evaluator.run_policy_source(c["run_dir"], c["member"],
+                                                          c["checkpoint"]))
+                for c in candidates)
+    by_data: dict[tuple, list] = {}
+    for item in todo:  # One call per set of recorded datasets (normally one).
+        by_data.setdefault(tuple(sorted(item[1].items())), []).append(item)
+    for group in by_data.values():
+        records = evaluate_many([c for c, _, _, _ in group], dict(group[0][1]))
+        for (_, _, path, want), record in zip(group, records, strict=True):
+            _check_record(record, path, want)  # Each record is its candidate's.
             _write(record, path, protocol, progress)
     curve = summarise(dirs, protocol, out_dir, checkpoints=checkpoints, members=members)
     fileio.write_json(Path(out_dir) / CURVE_FILE, curve)
@@ -260,7 +259,7 @@ def summarise(run_dirs: Sequence[str | os.PathLike], protocol: Protocol,
         points: dict[str, dict[int, list]] = {}  # Series (grid point) -> step -> seeds.
         for checkpoint, member in plan(run_dir, checkpoints=checkpoints, members=members):
             path = result_path(out_dir, label, checkpoint, member)
-            want = _identity(run_dir, checkpoint, member)
+            want = _identity(run_dir, config, checkpoint, member)
             record = _kept(path, protocol, want)
             if record is None:
                 raise NotFoundError(f"{path}: not evaluated yet")

@@ -99,6 +99,21 @@ def test_a_curve_resumes_and_refuses_a_record_of_another_pair(runs, tmp_path, mo
     assert calls == []
 
 
+def test_records_are_kept_as_they_are_made(runs, tmp_path, monkeypatch):
+    p = _protocol()
+    real, calls = evaluator.evaluate, []
+
+    def fails_third(*a, **k):
+        calls.append(a)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    monkeypatch.setattr(evaluator, "evaluate", fails_third)
+    with pytest.raises(KeyboardInterrupt):
+        curves.evaluate_runs(runs[:1], p, tmp_path, num_envs=2)
+    assert len(list((tmp_path / "bc").glob("step*.json"))) == 2  # Not lost with the rest.
+
+
 def test_a_retrained_run_is_evaluated_anew(tmp_path):
     p = _protocol()
     run = _train(tmp_path / "bc", "bc", seeds=(0,))
