@@ -21,6 +21,14 @@ config) for its first `--run-steps` steps, beside the anchor of bare stepping of
 same environment with a uniform random policy for as many steps; reports steps/s per
 domain and, from them, the time to build every noise0 run 0 of the registry here,
 and every noise0 run (all of each task's `num_runs` seeds).
+
+--numerics [--numerics-steps 4000] [--numerics-dataset rlu_mujoco/halfcheetah_noise0_run0]:
+the cost of generation's canonical numerics (`rl_unplugged/generation/numerics.py`:
+one XLA thread, ISA capped at AVX2). Each side runs the dataset's first steps in a fresh
+process: canonical with every usable core, canonical on one core, and the anchor, XLA's
+default pool over every usable core (the process starts JAX before `generate`, so its
+build is marked). Reports steps/s, the ratio to the anchor, and whether the data (shard
+digests) of the canonical runs agree with each other and with the anchor's.
 """
 
 from __future__ import annotations
@@ -28,7 +36,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -123,6 +134,54 @@ def behaviour_runs(run_steps: int) -> dict:
     return out
 
 
+_NUMERICS_CHILD = """
+import dataclasses, hashlib, json, os, sys, time
+mode, name, steps, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+if mode == "one_core":
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+if mode == "xla_default":  # The backend starts now, with XLA's default pool.
+    import jax
+    jax.devices()
+from rl_unplugged import registry
+from rl_unplugged.generation import generate
+spec = registry.get_dataset(name)
+spec = spec.replace(task=dataclasses.replace(spec.task, behaviour=dataclasses.replace(
+    spec.task.behaviour, num_steps=steps)), num_steps=steps)
+start = time.perf_counter()
+log = generate(spec, out)
+seconds = time.perf_counter() - start
+shards = [sorted(s["sha256"].items()) for s in log.manifest["shards"]]
+print(json.dumps({"seconds": seconds, "transitions": log.num_transitions,
+                  "data_sha256": hashlib.sha256(json.dumps(shards).encode()).hexdigest(),
+                  "marked": "numerics" in log.manifest["generation"]}))
+"""
+
+
+def numerics_cost(name: str, steps: int) -> dict:
+    """Canonical generation numerics against XLA's default pool, each in a fresh process."""
+    root = tempfile.mkdtemp(prefix="rlu-bench-numerics-")
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    runs = {}
+    for mode in ("canonical", "one_core", "xla_default"):
+        done = subprocess.run([sys.executable, "-c", _NUMERICS_CHILD, mode, name, str(steps),
+                               f"{root}/{mode}"], env=env, capture_output=True, text=True,
+                              check=True)
+        runs[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+    rate = {m: r["transitions"] / r["seconds"] for m, r in runs.items()}
+    return {"benchmark": "generation/numerics", "dataset": name, "steps": steps,
+            "machine": platform.processor() or platform.machine(),
+            "usable_cpus": len(os.sched_getaffinity(0)),
+            "anchor": "xla_default: XLA's default thread pool over every usable core",
+            "steps_per_s": {m: round(r, 1) for m, r in rate.items()},
+            "canonical_vs_anchor": round(rate["canonical"] / rate["xla_default"], 3),
+            "canonical_same_data_on_one_core": runs["canonical"]["data_sha256"]
+            == runs["one_core"]["data_sha256"],
+            "anchor_same_data_as_canonical": runs["xla_default"]["data_sha256"]
+            == runs["canonical"]["data_sha256"],
+            "marked": {m: r["marked"] for m, r in runs.items()},
+            "data_sha256": {m: r["data_sha256"][:16] for m, r in runs.items()}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--task", default="bsuite/catch")
@@ -132,7 +191,13 @@ def main() -> None:
     parser.add_argument("--million", action="store_true")
     parser.add_argument("--behaviour-runs", action="store_true")
     parser.add_argument("--run-steps", type=int, default=100_000)
+    parser.add_argument("--numerics", action="store_true")
+    parser.add_argument("--numerics-steps", type=int, default=4_000)
+    parser.add_argument("--numerics-dataset", default="rlu_mujoco/halfcheetah_noise0_run0")
     args = parser.parse_args()
+    if args.numerics:
+        print(json.dumps(numerics_cost(args.numerics_dataset, args.numerics_steps), indent=1))
+        return
     if args.behaviour_runs:
         print(json.dumps(behaviour_runs(args.run_steps), indent=1))
         return

@@ -7,6 +7,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 
+from rl_unplugged.generation import numerics  # noqa: E402
+
+# Datasets built by the tests compute as `rlu datasets build` does (one XLA thread): the
+# same bytes on any core count, and the same as Beam workers' (fresh processes) builds.
+numerics.configure()
+
 TINY_DATASET = "rlu_bsuite/catch_noise10_run0"
 
 

@@ -4,19 +4,22 @@ Generation is a pure function of a dataset's spec, and a raw log's `manifest.jso
 (no timestamps) lists every shard's SHA-256, so one digest fingerprints a whole
 build. Pure up to floating point: a level whose agent learns while it logs (replay
 levels, and the levels made from their checkpoints) diverges over a long run when XLA
-sums in another order, and XLA's CPU reductions depend on its thread count, i.e. the
-CPU cores the process may use (`taskset`). Measured here: 4,000 steps of
-fish_swim's D4PG with one core and with two differ from episode 2 on, and a full
-500k-step rebuild on one core did not reproduce the recorded digest, while a 1M-step
-rebuild of MinAtar breakout's noise0 run 0 on one core did. The core count is not the
-only cause: HalfCheetah's and Walker2d's noise0 run 0, built on one pinned core, were
-rebuilt on one pinned core (on 2026-11-25, on another machine of the same kind) and
-differ too, HalfCheetah's already in the first tenth of its episodes (mean return -98.7
-recorded, 392.1 rebuilt). The code is an unlikely cause: HalfCheetah's first 4,000
-steps are byte-identical on one core with the original build's code (`bc5fddd`) and
-today's, and differ with two cores visible (2026-11-26); later steps were not
-compared. The host CPU that XLA compiles for was not recorded, and is the remaining
-suspect.
+sums in another order. XLA's CPU sums depended on its thread count, i.e. the CPU cores
+the process may use: 4,000 steps of fish_swim's D4PG with one core and with two
+differed from episode 2 on. Since 2026-11-26 generation computes with one XLA thread
+and the ISA capped at AVX2 whatever the core count (`generation.numerics`, which says
+which ops split and how it was measured): HalfCheetah's first 4,000 steps are now
+byte-identical with one core and with two, and identical to the one-core bytes of
+before, so the recorded builds (all made on one pinned core) stay what a build here
+reproduces. Other causes remain: a full 500k-step rebuild of fish_swim on one core did
+not reproduce the recorded digest, while a 1M-step rebuild of MinAtar breakout's
+noise0 run 0 on one core did; HalfCheetah's and Walker2d's noise0 run 0, built on one
+pinned core, were rebuilt on one pinned core (on 2026-11-25, on another machine of the
+same kind) and differ too, HalfCheetah's already in the first tenth of its episodes
+(mean return -98.7 recorded, 392.1 rebuilt). The code is an unlikely cause (the first
+4,000 steps are byte-identical with the original build's code, `bc5fddd`). The host
+CPU that XLA compiled for was not recorded: if it had another AVX-512 subset, the AVX2
+cap now removes that cause; whether it explains those rebuilds was not measured.
 
 `verify` compares a local build against the recorded one; the dataset cards render
 the table. Record new builds with `record(data_dir)`.
@@ -123,14 +126,18 @@ def verify(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, 
     reference = load().get(spec.name)
     if reference is None:
         return False, f"no reference build recorded for {spec.name}"
-    local = describe(paths.raw_dir(spec, data_dir))
+    raw = paths.raw_dir(spec, data_dir)
+    local = describe(raw)
     if local["manifest_sha256"] == reference["manifest_sha256"]:
         return True, (f"{spec.name}: identical to the reference build ("
                       f"{local['manifest_sha256'][:16]}, {local['num_transitions']:,} transitions)")
+    mark = RawLog(raw).manifest["generation"].get("numerics")
+    why = (f"it was not generated under the canonical numerics ({mark.get('reason', mark)}; "
+           "rl_unplugged/generation/numerics.py), so its floats differ" if mark else
+           "a level that learns while it logs can differ on another kind of machine (XLA "
+           "compiles for the host's CPU; generation caps it at AVX2), and one-core rebuilds "
+           "on machines of the same kind have differed (rl_unplugged/data/reference_builds.py)")
     return False, (f"{spec.name}: differs from the reference build (local "
                    f"{local['manifest_sha256'][:16]}, {local['num_transitions']:,} transitions; "
                    f"reference {reference['manifest_sha256'][:16]}, "
-                   f"{reference['num_transitions']:,}); a level that learns while it logs can "
-                   "differ on another kind of machine or with another number of visible CPU "
-                   "cores (XLA's CPU sums), and one-core rebuilds here have differed even "
-                   "so (rl_unplugged/data/reference_builds.py)")
+                   f"{reference['num_transitions']:,}): {why}")

@@ -55,7 +55,7 @@ from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
 from rl_unplugged.data.raw_log import RawLog
 from rl_unplugged.errors import ConfigError
-from rl_unplugged.generation import behaviour_checkpoints, d4pg, sac
+from rl_unplugged.generation import behaviour_checkpoints, d4pg, numerics, sac
 from rl_unplugged.generation.generate import (
     DEFAULT_SHARD_TRANSITIONS,
     LearningRun,
@@ -372,6 +372,7 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
     if spec.task.is_discrete:
         raise ConfigError(f"{spec.name}: {spec.task.id} has discrete actions; the continuous "
                           "generator takes continuous tasks")
+    numerics.configure()  # Before any JAX computation.
     if spec.level in D4RL_LEVELS:
         # The D4RL-style levels, played from (or copied out of) a replay run's log.
         from rl_unplugged.generation import d4rl_levels

@@ -53,9 +53,9 @@ import numpy as np
 from rl_unplugged import checkpointing, envs, paths, registry
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
-from rl_unplugged.data.raw_log import CorruptLogError, RawLog, RawLogWriter
-from rl_unplugged.errors import ConfigError
-from rl_unplugged.generation import behaviour_checkpoints, dqn
+from rl_unplugged.data.raw_log import CorruptLogError, RawLog, RawLogWriter, read_manifest
+from rl_unplugged.errors import ConfigError, IncompatibleError
+from rl_unplugged.generation import behaviour_checkpoints, dqn, numerics
 from rl_unplugged.generation.replay_buffer import ReplayBuffer
 from rl_unplugged.specs import DatasetSpec
 
@@ -418,6 +418,7 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
       CorruptLogError: the existing log is damaged.
     """
     validate(spec)
+    numerics.configure()  # Before any JAX computation of this build (checkpoint choice too).
     if shard_transitions < 1:
         raise ValueError(f"shard_transitions must be >= 1, got {shard_transitions}")
     if not spec.task.is_discrete:
@@ -457,6 +458,30 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
                          progress=progress, shard_transitions=shard_transitions)
 
 
+def _with_numerics(directory: Path, generation: dict) -> dict:
+    """`generation` as the manifest must hold it: marked when this process does not
+    compute under the canonical settings (`numerics`) and there is something to play.
+
+    A complete log is read whatever the process's settings (its mark, or none, is part
+    of what it is); an incomplete one resumes only under the settings it began with.
+    """
+    existing = read_manifest(directory)
+    if existing is not None and existing.get("complete"):
+        recorded = existing.get("generation", {}).get("numerics")
+        return generation if recorded is None else {**generation, "numerics": recorded}
+    mark = numerics.marker()
+    marked = generation if mark is None else {**generation, "numerics": mark}
+    if existing is not None and existing.get("generation") != marked and {
+            k: v for k, v in existing.get("generation", {}).items() if k != "numerics"
+    } == generation:
+        raise IncompatibleError(
+            f"{directory} was begun under other numerics than this process's "
+            f"({existing['generation'].get('numerics') or 'canonical'} != {mark or 'canonical'}): "
+            f"resuming would mix them; resume it in a fresh process "
+            f"(`rlu datasets build` starts one), or delete it")
+    return marked
+
+
 def write_raw_log(spec: DatasetSpec, data_dir: str | os.PathLike | None, generation: dict,
                   play: Callable[[Any, _Log], dict], *, progress: Progress | None,
                   shard_transitions: int) -> RawLog:
@@ -468,6 +493,7 @@ def write_raw_log(spec: DatasetSpec, data_dir: str | os.PathLike | None, generat
     continuous generators.
     """
     directory = paths.raw_dir(spec, data_dir)
+    generation = _with_numerics(directory, generation)
     with RawLogWriter.open(directory, dataset=spec.name,
                            observation_shape=spec.task.observation.shape,
                            observation_dtype=spec.task.observation.dtype,

@@ -31,3 +31,12 @@ def test_behaviour_runs_estimates_every_noise0_run_from_each_domains_rate(bench,
         assert row["transitions"] == 500 and row["behaviour_steps_per_s"] == 100
         assert row["ratio_to_bare"] == 10.0
     assert "atari" not in report  # Atari's data are not built here.
+
+
+def test_numerics_runs_each_side_in_a_fresh_process_and_compares_their_data(bench):
+    report = bench.numerics_cost("rlu_bsuite/catch_noise0_run0", 300)
+    assert report["canonical_same_data_on_one_core"]
+    # Only the anchor, whose backend started before `generate`, is marked.
+    assert report["marked"] == {"canonical": False, "one_core": False, "xla_default": True}
+    assert set(report["steps_per_s"]) == {"canonical", "one_core", "xla_default"}
+    assert report["canonical_vs_anchor"] > 0

@@ -24,7 +24,14 @@ def test_record_and_verify(tmp_path, monkeypatch, capsys):
     write_random_log(spec, other, seed=1)  # Different data under the same name.
     assert cli.main(["datasets", "verify", name, "--data-dir", str(other)]) == 1
     out = capsys.readouterr().out
-    assert "differs" in out and "visible CPU cores" in out  # Says what else can differ.
+    assert "differs" in out and "another kind of machine" in out  # Says what else can differ.
+    # A build made under other numerics says so (`generation.numerics`).
+    manifest_path = paths.raw_dir(spec, other) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["generation"]["numerics"] = {"canonical": False, "reason": "backend started early"}
+    manifest_path.write_text(json.dumps(manifest))
+    assert cli.main(["datasets", "verify", name, "--data-dir", str(other)]) == 1
+    assert "canonical numerics (backend started early" in capsys.readouterr().out
 
 
 def test_recording_again_keeps_the_competence_of_an_unchanged_build(tmp_path, monkeypatch):

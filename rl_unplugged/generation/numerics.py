@@ -1,0 +1,116 @@
+"""The XLA CPU settings under which generation is reproducible: one thread, AVX2.
+
+A learning level's bytes are only as reproducible as its agent's float arithmetic, and
+XLA's CPU arithmetic depends on the machine in two ways (measured here, 2026-11-26,
+jax 0.10.2):
+- the size of XLA's intra-op thread pool, which XLA takes from the CPUs the process may
+  use when its CPU backend starts. With two threads, Eigen splits a dot's contraction
+  across them when the output is narrow (a (256, 256) x (256, 15) critic head), and
+  YNNPACK splits reductions; the sums then run in another order. No XLA flag turns
+  either off (`--xla_cpu_multi_thread_eigen=false` does not reach them);
+- the vector ISA XLA compiles for (the host's). Capping it with `--xla_cpu_max_isa`
+  changes sums' bits (SSE4.2 against AVX2 here); AVX2 gave the same bits as this
+  AVX-512 host's default on the first 4,000 steps of HalfCheetah's D4PG.
+
+So generation starts JAX's CPU backend with a one-thread pool and the ISA capped at
+AVX2 (`configure`): a build's bytes then no longer depend on the core count, and the
+builds recorded so far (made on one pinned core) are what it reproduces on their kind
+of host. Hosts without AVX2 and FMA, and other CPU architectures, still compute other
+bits; so may hosts whose libraries dispatch other kernels at run time (YNNPACK's), not
+measured. The pool is sized once, when the backend starts, so `configure` must run
+before the process's first JAX computation; a build made in a process whose backend
+started otherwise is marked in its manifest (`generation.numerics`), so its digest can
+never be mistaken for a canonical build's.
+
+Written here rather than taken from a library: neither JAX nor XLA exposes the CPU
+pool's size; the affinity of the process when the backend starts is what sets it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+# Appended to XLA_FLAGS (read once, when XLA first compiles in this process).
+XLA_FLAGS = ("--xla_cpu_max_isa=AVX2",)
+THREADS = 1
+
+_state: dict[str, bool] = {"configured": False}
+
+
+def _backend_started() -> bool:
+    from jax._src import xla_bridge  # No public query; jax 0.4-0.10 all have it.
+
+    return bool(xla_bridge.backends_are_initialized())
+
+
+def _flags_set() -> bool:
+    flags = os.environ.get("XLA_FLAGS", "").split()
+    return all(f in flags for f in XLA_FLAGS)
+
+
+def _set_affinity_of_all_threads(cpus: set[int]) -> None:
+    # sched_setaffinity(0) moves only the calling thread; XLA's pool threads were
+    # created while the process ran on one CPU and must be let out too.
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except (ProcessLookupError, PermissionError):  # A thread that has just exited.
+            pass
+
+
+def canonical() -> bool:
+    """Whether this process's JAX CPU backend computes under the canonical settings:
+    started by `configure`, or started while the process could use one CPU only with
+    `XLA_FLAGS` holding `XLA_FLAGS` (e.g. under `taskset -c 0` with them exported)."""
+    if _state["configured"]:
+        return True
+    if not hasattr(os, "sched_getaffinity"):
+        return False
+    return _flags_set() and len(os.sched_getaffinity(0)) == THREADS
+
+
+def configure() -> bool:
+    """Starts JAX's CPU backend under the canonical settings, if it has not started.
+
+    Sets `XLA_FLAGS`, lets the process use one CPU while the backend starts (so XLA
+    sizes its pool to one thread), then gives back every CPU it had: the environment
+    and everything else in the process keep the machine's cores.
+
+    Returns:
+      True if this process computes canonically (now or already), False if its backend
+      started before under other settings (the caller marks its build).
+    """
+    if canonical():
+        return True
+    if _backend_started() or not hasattr(os, "sched_setaffinity"):
+        return False
+    os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), *XLA_FLAGS]).strip()
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})
+    try:
+        import jax
+
+        jax.devices("cpu")  # Starts the CPU backend: its pool is sized now.
+    finally:
+        _set_affinity_of_all_threads(allowed)
+    _state["configured"] = True
+    return True
+
+
+def marker() -> dict | None:
+    """What a build's manifest records about its numerics: None when canonical (so a
+    canonical build's manifest, and digest, are what they were before this module);
+    otherwise why not, which also keeps a log from being resumed under other settings."""
+    if configure():
+        import jax
+
+        if jax.default_backend() != "cpu":
+            warnings.warn(f"generation runs on JAX's {jax.default_backend()} backend: its "
+                          f"bits will not match builds made on the CPU", stacklevel=2)
+            return {"canonical": False, "backend": jax.default_backend()}
+        return None
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"canonical": False,
+            "reason": f"JAX's CPU backend started before generation, with {cpus} CPU(s) "
+                      f"usable now and XLA_FLAGS {os.environ.get('XLA_FLAGS', '')!r}"}

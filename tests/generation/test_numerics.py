@@ -1,0 +1,91 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rl_unplugged import paths
+from rl_unplugged.data.raw_log import read_manifest
+from rl_unplugged.errors import IncompatibleError
+from rl_unplugged.generation import generate, numerics
+from tests.generation.helpers import tiny_spec
+from tests.generation.test_resume import REPO, Crash
+
+# A dot with a narrow output (Eigen splits its contraction over threads) and reductions
+# (YNNPACK splits them): the ops whose bits depended on the core count.
+_PROBE = """
+import hashlib, os, sys
+if sys.argv[1] == "one":
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+from rl_unplugged.generation import numerics
+assert numerics.configure()
+import jax, jax.numpy as jnp, numpy as np
+r = np.random.default_rng(0)
+a = jnp.asarray(r.normal(size=(256, 256)), jnp.float32)
+b = jnp.asarray(r.normal(size=(256, 15)), jnp.float32)
+out = [jax.jit(lambda a, b: a @ b)(a, b), jax.jit(lambda a: a.sum(0))(a), jax.jit(jnp.sum)(a)]
+digest = hashlib.sha256(b"".join(np.asarray(x).tobytes() for x in out)).hexdigest()
+print(digest, numerics.canonical(), len(os.sched_getaffinity(0)), os.environ["XLA_FLAGS"])
+"""
+
+
+def _probe(cpus: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run([sys.executable, "-c", _PROBE, cpus], env=dict(env, PYTHONPATH=str(REPO)),
+                         cwd=REPO, capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_configured_numerics_do_not_depend_on_the_core_count():
+    one, every = _probe("one"), _probe("every")
+    assert one[0] == every[0]
+    assert one[1] == every[1] == "True"
+    # The process gets its CPUs back once the backend has started.
+    assert int(every[2]) == len(os.sched_getaffinity(0)) and one[2] == "1"
+    assert every[3:] == list(numerics.XLA_FLAGS)
+
+
+def test_this_test_process_is_canonical():
+    assert numerics.canonical() and numerics.configure() and numerics.marker() is None
+
+
+_ELSEWHERE = {"canonical": False, "reason": "started elsewhere (test)"}
+
+
+def test_a_build_in_a_non_canonical_process_is_marked_and_reads_anywhere(tmp_path, monkeypatch):
+    spec = tiny_spec("random", num_steps=300)
+    monkeypatch.setattr(numerics, "marker", lambda: _ELSEWHERE)
+    marked = generate(spec, tmp_path)
+    assert marked.manifest["generation"]["numerics"] == _ELSEWHERE
+    monkeypatch.undo()
+    # A complete log is read whatever the reader's settings, and left as it was.
+    before = (paths.raw_dir(spec, tmp_path) / "manifest.json").read_bytes()
+    assert generate(spec, tmp_path).num_transitions == marked.num_transitions
+    assert (paths.raw_dir(spec, tmp_path) / "manifest.json").read_bytes() == before
+    # A canonical build's manifest has no mark (so recorded digests stay valid).
+    assert "numerics" not in generate(spec, tmp_path / "canonical").manifest["generation"]
+
+
+@pytest.mark.parametrize("began_canonical", [True, False])
+def test_a_log_resumes_only_under_the_numerics_it_began_with(tmp_path, monkeypatch,
+                                                             began_canonical):
+    spec = tiny_spec("replay", noise=0.1, num_steps=600)
+    done = []
+
+    def crash(n):
+        done.append(n)
+        if sum(done) > 250:
+            raise Crash
+
+    if not began_canonical:
+        monkeypatch.setattr(numerics, "marker", lambda: _ELSEWHERE)
+    with pytest.raises(Crash):
+        generate(spec, tmp_path, progress=crash, shard_transitions=100)
+    assert not read_manifest(paths.raw_dir(spec, tmp_path))["complete"]
+    if began_canonical:
+        monkeypatch.setattr(numerics, "marker", lambda: _ELSEWHERE)
+    else:
+        monkeypatch.undo()
+    with pytest.raises(IncompatibleError, match="other numerics"):
+        generate(spec, tmp_path, shard_transitions=100)
