@@ -22,6 +22,10 @@ before the process's first JAX computation; a build made in a process whose back
 started otherwise is marked in its manifest (`generation.numerics`), so its digest can
 never be mistaken for a canonical build's.
 
+The pool stays one thread for the life of the process: a process that generates and
+then trains (`rlu quickstart`) trains with one XLA thread too (on this 2-core machine
+the agents' tests ran as fast either way).
+
 Written here rather than taken from a library: neither JAX nor XLA exposes the CPU
 pool's size; the affinity of the process when the backend starts is what sets it.
 """
@@ -29,6 +33,7 @@ pool's size; the affinity of the process when the backend starts is what sets it
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 
 # Appended to XLA_FLAGS (read once, when XLA first compiles in this process).
@@ -36,6 +41,7 @@ XLA_FLAGS = ("--xla_cpu_max_isa=AVX2",)
 THREADS = 1
 
 _state: dict[str, bool] = {"configured": False}
+_lock = threading.Lock()  # Two threads configuring at once must not race the backend's start.
 
 
 def _backend_started() -> bool:
@@ -49,12 +55,16 @@ def _flags_set() -> bool:
     return all(f in flags for f in XLA_FLAGS)
 
 
-def _set_affinity_of_all_threads(cpus: set[int]) -> None:
-    # sched_setaffinity(0) moves only the calling thread; XLA's pool threads were
-    # created while the process ran on one CPU and must be let out too.
-    for tid in os.listdir("/proc/self/task"):
+def _threads() -> set[int]:
+    return {int(t) for t in os.listdir("/proc/self/task")}
+
+
+def _give_back(cpus: set[int], threads: set[int]) -> None:
+    # sched_setaffinity(0) moves only the calling thread; the threads the backend started
+    # (XLA's pool among them) were created on one CPU and must be let out too.
+    for tid in {0, *threads}:
         try:
-            os.sched_setaffinity(int(tid), cpus)
+            os.sched_setaffinity(tid, cpus)
         except (ProcessLookupError, PermissionError):  # A thread that has just exited.
             pass
 
@@ -81,21 +91,23 @@ def configure() -> bool:
       True if this process computes canonically (now or already), False if its backend
       started before under other settings (the caller marks its build).
     """
-    if canonical():
-        return True
-    if _backend_started() or not hasattr(os, "sched_setaffinity"):
-        return False
-    os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), *XLA_FLAGS]).strip()
-    allowed = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(allowed)})
-    try:
-        import jax
+    with _lock:
+        if canonical():
+            return True
+        if _backend_started() or not hasattr(os, "sched_setaffinity"):
+            return False
+        os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""),
+                                            *XLA_FLAGS]).strip()
+        allowed, before = os.sched_getaffinity(0), _threads()
+        os.sched_setaffinity(0, {min(allowed)})
+        try:
+            import jax
 
-        jax.devices("cpu")  # Starts the CPU backend: its pool is sized now.
-    finally:
-        _set_affinity_of_all_threads(allowed)
-    _state["configured"] = True
-    return True
+            jax.devices("cpu")  # Starts the CPU backend: its pool is sized now.
+        finally:
+            _give_back(allowed, _threads() - before)
+        _state["configured"] = True
+        return True
 
 
 def marker() -> dict | None:
