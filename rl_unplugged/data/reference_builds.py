@@ -10,16 +10,17 @@ differed from episode 2 on. Since 2026-11-26 generation computes with one XLA th
 and the ISA capped at AVX2 whatever the core count (`generation.numerics`, which says
 which ops split and how it was measured): HalfCheetah's first 4,000 steps are now
 byte-identical with one core and with two, and identical to the one-core bytes of
-before, so the recorded builds (all made on one pinned core) stay what a build here
-reproduces. Other causes remain: a full 500k-step rebuild of fish_swim on one core did
-not reproduce the recorded digest, while a 1M-step rebuild of MinAtar breakout's
-noise0 run 0 on one core did; HalfCheetah's and Walker2d's noise0 run 0, built on one
-pinned core, were rebuilt on one pinned core (on 2026-11-25, on another machine of the
-same kind) and differ too, HalfCheetah's already in the first tenth of its episodes
-(mean return -98.7 recorded, 392.1 rebuilt). The code is an unlikely cause (the first
-4,000 steps are byte-identical with the original build's code, `bc5fddd`). The host
-CPU that XLA compiled for was not recorded: if it had another AVX-512 subset, the AVX2
-cap now removes that cause; whether it explains those rebuilds was not measured.
+before, so a recorded build made on one core stays what a build on its kind of host
+reproduces. Most were pinned to one core; fish_swim's noise0 run 0's core count was not
+recorded, and its 500k-step rebuild on one core did not reproduce its digest (the core
+count may be why). A 1M-step rebuild of MinAtar breakout's noise0 run 0 on one core did.
+Other causes remain: HalfCheetah's and Walker2d's noise0 run 0, built on one pinned
+core, were rebuilt on one pinned core (on 2026-11-25, on another machine of the same
+kind) and differ too, HalfCheetah's already in the first tenth of its episodes (mean
+return -98.7 recorded, 392.1 rebuilt). The code is an unlikely cause (the first 4,000
+steps are byte-identical with the original build's code, `bc5fddd`). The host CPU that
+XLA compiled for was not recorded: if it had another AVX-512 subset, the AVX2 cap now
+removes that cause; whether it explains those rebuilds was not measured.
 
 `verify` compares a local build against the recorded one; the dataset cards render
 the table. Record new builds with `record(data_dir)`.
