@@ -159,14 +159,14 @@ print(json.dumps({"seconds": seconds, "transitions": log.num_transitions,
 
 def numerics_cost(name: str, steps: int) -> dict:
     """Canonical generation numerics against XLA's default pool, each in a fresh process."""
-    root = tempfile.mkdtemp(prefix="rlu-bench-numerics-")
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     runs = {}
-    for mode in ("canonical", "one_core", "xla_default"):
-        done = subprocess.run([sys.executable, "-c", _NUMERICS_CHILD, mode, name, str(steps),
-                               f"{root}/{mode}"], env=env, capture_output=True, text=True,
-                              check=True)
-        runs[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryDirectory(prefix="rlu-bench-numerics-") as root:
+        for mode in ("canonical", "one_core", "xla_default"):
+            done = subprocess.run([sys.executable, "-c", _NUMERICS_CHILD, mode, name,
+                                   str(steps), f"{root}/{mode}"], env=env,
+                                  capture_output=True, text=True, check=True)
+            runs[mode] = json.loads(done.stdout.strip().splitlines()[-1])
     rate = {m: r["transitions"] / r["seconds"] for m, r in runs.items()}
     return {"benchmark": "generation/numerics", "dataset": name, "steps": steps,
             "machine": platform.processor() or platform.machine(),

@@ -5,9 +5,10 @@ it, `require_beam` raises a one-line `ConfigError` naming the package. Each elem
 work is the single-process code path itself (`datasets.generate_element`,
 `builders.base.shard_examples`, `evaluation.evaluate_block`), so whatever engine runs
 them, and in whatever order, the outputs are the single-process ones on the same
-machine and thread setup: the same raw logs (manifest digests), the same prepared
-examples, the same per-episode returns. (A learning level generated on another
-machine or core count may differ: `data/reference_builds.py`.)
+kind of machine: the same raw logs (manifest digests; each worker's `generate` computes
+with one XLA thread whatever its cores, `generation/numerics.py`), the same prepared
+examples, the same per-episode returns. (A learning level generated on another kind of
+machine may differ: `data/reference_builds.py`.)
 
 Runners: any Beam runner, by name (`DirectRunner` locally; `DataflowRunner`,
 `FlinkRunner`, `SparkRunner` on a cluster) with its `PipelineOptions` flags.

@@ -1,26 +1,26 @@
 """Checksums of reference builds: the raw-log manifest digest of datasets built here.
 
-Generation is a pure function of a dataset's spec, and a raw log's `manifest.json`
-(no timestamps) lists every shard's SHA-256, so one digest fingerprints a whole
-build. Pure up to floating point: a level whose agent learns while it logs (replay
-levels, and the levels made from their checkpoints) diverges over a long run when XLA
-sums in another order. XLA's CPU sums depended on its thread count, i.e. the CPU cores
-the process may use: 4,000 steps of fish_swim's D4PG with one core and with two
-differed from episode 2 on. Since 2026-11-26 generation computes with one XLA thread
-and the ISA capped at AVX2 whatever the core count (`generation.numerics`, which says
-which ops split and how it was measured): HalfCheetah's first 4,000 steps are now
-byte-identical with one core and with two, and identical to the one-core bytes of
-before, so a recorded build made on one core stays what a build on its kind of host
-reproduces. Most were pinned to one core; fish_swim's noise0 run 0's core count was not
-recorded, and its 500k-step rebuild on one core did not reproduce its digest (the core
-count may be why). A 1M-step rebuild of MinAtar breakout's noise0 run 0 on one core did.
-Other causes remain: HalfCheetah's and Walker2d's noise0 run 0, built on one pinned
-core, were rebuilt on one pinned core (on 2026-11-25, on another machine of the same
-kind) and differ too, HalfCheetah's already in the first tenth of its episodes (mean
-return -98.7 recorded, 392.1 rebuilt). The code is an unlikely cause (the first 4,000
-steps are byte-identical with the original build's code, `bc5fddd`). The host CPU that
-XLA compiled for was not recorded: if it had another AVX-512 subset, the AVX2 cap now
-removes that cause; whether it explains those rebuilds was not measured.
+Generation is a pure function of a dataset's spec, and a raw log's `manifest.json` (no
+timestamps) lists every shard's SHA-256, so one digest fingerprints a whole build. Pure
+up to floating point: a level whose agent learns while it logs (replay levels, and the
+levels made from their checkpoints) diverges over a long run when XLA sums in another
+order. XLA's CPU sums depended on its thread count, i.e. the CPU cores the process may
+use: 4,000 steps of fish_swim's D4PG with one core and with two differed from episode 2
+on. Since 2026-11-26 generation computes with one XLA thread and the ISA capped at AVX2
+whatever the core count (`generation.numerics`, which says which ops split and how it
+was measured): HalfCheetah's first 4,000 steps are now byte-identical with one core and
+with two, and identical to the one-core bytes of before (no full recorded build was
+rebuilt under the new settings). Most were pinned to one core; fish_swim's noise0 run
+0's core count was not recorded, and its 500k-step rebuild on one core did not reproduce
+its digest (the core count may be why). A 1M-step rebuild of MinAtar breakout's noise0
+run 0 on one core did. Other causes remain: HalfCheetah's and Walker2d's noise0 run 0,
+built on one pinned core, were rebuilt on one pinned core (on 2026-11-25, on another
+machine of the same kind) and differ too, HalfCheetah's already in the first tenth of
+its episodes (mean return -98.7 recorded, 392.1 rebuilt). The code is an unlikely cause
+(the first 4,000 steps are byte-identical with the original build's code, `bc5fddd`).
+The host CPU that XLA compiled for was not recorded: if it had another AVX-512 subset,
+the AVX2 cap now removes that cause; whether it explains those rebuilds was not
+measured.
 
 `verify` compares a local build against the recorded one; the dataset cards render
 the table. Record new builds with `record(data_dir)`.
@@ -36,7 +36,7 @@ from typing import Any
 
 from rl_unplugged import fileio, paths, registry
 from rl_unplugged.data import summary
-from rl_unplugged.data.raw_log import MANIFEST, RawLog, manifest_digest
+from rl_unplugged.data.raw_log import MANIFEST, RawLog, manifest_digest, read_manifest
 
 FILE = "reference_builds.json"
 
@@ -132,9 +132,10 @@ def verify(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, 
     if local["manifest_sha256"] == reference["manifest_sha256"]:
         return True, (f"{spec.name}: identical to the reference build ("
                       f"{local['manifest_sha256'][:16]}, {local['num_transitions']:,} transitions)")
-    mark = RawLog(raw).manifest["generation"].get("numerics")
+    mark = (read_manifest(raw) or {}).get("generation", {}).get("numerics")
     why = (f"it was not generated under the canonical numerics ({mark.get('reason', mark)}; "
-           "rl_unplugged/generation/numerics.py), so its floats differ" if mark else
+           "rl_unplugged/generation/numerics.py): the mark alone changes its digest, and its "
+           "floats may differ" if mark else
            "a level that learns while it logs can differ on another kind of machine (XLA "
            "compiles for the host's CPU; generation caps it at AVX2), and one-core rebuilds "
            "on machines of the same kind have differed (rl_unplugged/data/reference_builds.py)")

@@ -170,7 +170,8 @@ def _long_run_as_is(long_spec: DatasetSpec, root: Path, generation: dict
     if manifest is None:
         raise FileNotFoundError(f"no long-run log of {long_spec.name} at {directory}: "
                                 "build it first, or measure without --long-run-as-is")
-    if manifest["dataset"] != long_spec.name or manifest["generation"] != generation:
+    made = {k: v for k, v in manifest["generation"].items() if k != "numerics"}  # Its mark.
+    if manifest["dataset"] != long_spec.name or made != generation:
         raise IncompatibleError(f"{directory} holds a log of another generation config than "
                                 f"{long_spec.name}'s long run: {manifest['generation']} != "
                                 f"{generation}")

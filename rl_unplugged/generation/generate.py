@@ -458,9 +458,10 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
                          progress=progress, shard_transitions=shard_transitions)
 
 
-def _with_numerics(directory: Path, generation: dict) -> dict:
+def _with_numerics(directory: Path, generation: dict, level: str) -> dict:
     """`generation` as the manifest must hold it: marked when this process does not
-    compute under the canonical settings (`numerics`) and there is something to play.
+    compute under the canonical settings (`numerics`), there is something to play, and
+    the level computes with JAX (not `numerics.JAX_FREE_LEVELS`).
 
     A complete log is read whatever the process's settings (its mark, or none, is part
     of what it is); an incomplete one resumes only under the settings it began with.
@@ -469,16 +470,19 @@ def _with_numerics(directory: Path, generation: dict) -> dict:
     if existing is not None and existing.get("complete"):
         recorded = existing.get("generation", {}).get("numerics")
         return generation if recorded is None else {**generation, "numerics": recorded}
-    mark = numerics.marker()
+    mark = None if level in numerics.JAX_FREE_LEVELS else numerics.marker()
     marked = generation if mark is None else {**generation, "numerics": mark}
-    if existing is not None and existing.get("generation") != marked and {
-            k: v for k, v in existing.get("generation", {}).items() if k != "numerics"
-    } == generation:
+    began = (existing or {}).get("generation", {})
+    if existing is not None and began != marked and {
+            k: v for k, v in began.items() if k != "numerics"} == generation:
+        how = ("resume it in a fresh process (`rlu datasets build` starts one)"
+               if "numerics" not in began else
+               "it can only be resumed under the settings it names; delete it and build it "
+               "again in a fresh process (`rlu datasets build`)")
         raise IncompatibleError(
             f"{directory} was begun under other numerics than this process's "
-            f"({existing['generation'].get('numerics') or 'canonical'} != {mark or 'canonical'}): "
-            f"resuming would mix them; resume it in a fresh process "
-            f"(`rlu datasets build` starts one), or delete it")
+            f"({began.get('numerics') or 'canonical'} != {mark or 'canonical'}): resuming "
+            f"would mix them; {how}")
     return marked
 
 
@@ -493,7 +497,7 @@ def write_raw_log(spec: DatasetSpec, data_dir: str | os.PathLike | None, generat
     continuous generators.
     """
     directory = paths.raw_dir(spec, data_dir)
-    generation = _with_numerics(directory, generation)
+    generation = _with_numerics(directory, generation, spec.level)
     with RawLogWriter.open(directory, dataset=spec.name,
                            observation_shape=spec.task.observation.shape,
                            observation_dtype=spec.task.observation.dtype,

@@ -13,18 +13,21 @@ jax 0.10.2):
   AVX-512 host's default on the first 4,000 steps of HalfCheetah's D4PG.
 
 So generation starts JAX's CPU backend with a one-thread pool and the ISA capped at
-AVX2 (`configure`): a build's bytes then no longer depend on the core count, and the
-builds recorded so far (made on one pinned core) are what it reproduces on their kind
-of host. Hosts without AVX2 and FMA, and other CPU architectures, still compute other
-bits; so may hosts whose libraries dispatch other kernels at run time (YNNPACK's), not
-measured. The pool is sized once, when the backend starts, so `configure` must run
+AVX2 (`configure`): a build's bytes then no longer depend on the core count, and equal
+a one-core process's bytes of before (measured on HalfCheetah's first 4,000 steps; no
+full recorded build was rebuilt under it). Hosts without AVX2 and FMA, and other CPU
+architectures, still compute other bits; so may hosts whose libraries dispatch other
+kernels at run time (YNNPACK's), not measured. Other XLA flags a user sets are not
+checked. The pool is sized once, when the backend starts, so `configure` must run
 before the process's first JAX computation; a build made in a process whose backend
 started otherwise is marked in its manifest (`generation.numerics`), so its digest can
 never be mistaken for a canonical build's.
 
 The pool stays one thread for the life of the process: a process that generates and
-then trains (`rlu quickstart`) trains with one XLA thread too (on this 2-core machine
-the agents' tests ran as fast either way).
+then trains (`rlu quickstart`, or a training command that builds its missing dataset
+first) trains with one XLA thread too. On this 2-core machine the agents' tests ran as
+fast either way, and `rlu quickstart` took 16% longer (`benchmarks/RESULTS.md`); on
+many-core hosts the cost was not measured.
 
 Written here rather than taken from a library: neither JAX nor XLA exposes the CPU
 pool's size; the affinity of the process when the backend starts is what sets it.
@@ -39,6 +42,9 @@ import warnings
 # Appended to XLA_FLAGS (read once, when XLA first compiles in this process).
 XLA_FLAGS = ("--xla_cpu_max_isa=AVX2",)
 THREADS = 1
+# Levels whose bytes no JAX computation touches (a uniform policy; episodes copied from
+# other logs): never marked.
+JAX_FREE_LEVELS = frozenset({"random", "medium_replay", "medium_expert"})
 
 _state: dict[str, bool] = {"configured": False}
 _lock = threading.Lock()  # Two threads configuring at once must not race the backend's start.
@@ -65,7 +71,7 @@ def _give_back(cpus: set[int], threads: set[int]) -> None:
     for tid in {0, *threads}:
         try:
             os.sched_setaffinity(tid, cpus)
-        except (ProcessLookupError, PermissionError):  # A thread that has just exited.
+        except OSError:  # A thread that has just exited (must not hide an error in flight).
             pass
 
 
@@ -104,6 +110,8 @@ def configure() -> bool:
             import jax
 
             jax.devices("cpu")  # Starts the CPU backend: its pool is sized now.
+        except RuntimeError:  # No CPU backend (JAX_PLATFORMS without cpu): not canonical.
+            return False
         finally:
             _give_back(allowed, _threads() - before)
         _state["configured"] = True
@@ -114,15 +122,19 @@ def marker() -> dict | None:
     """What a build's manifest records about its numerics: None when canonical (so a
     canonical build's manifest, and digest, are what they were before this module);
     otherwise why not, which also keeps a log from being resumed under other settings."""
-    if configure():
-        import jax
+    import jax
 
-        if jax.default_backend() != "cpu":
-            warnings.warn(f"generation runs on JAX's {jax.default_backend()} backend: its "
-                          f"bits will not match builds made on the CPU", stacklevel=2)
-            return {"canonical": False, "backend": jax.default_backend()}
+    canonical_cpu = configure()
+    backend = jax.default_backend()
+    if backend != "cpu":
+        warnings.warn(f"generation runs on JAX's {backend} backend: its bits will not match "
+                      f"builds made on the CPU", stacklevel=2)
+        return {"canonical": False, "backend": backend}
+    if canonical_cpu:
         return None
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    why = ("JAX's CPU backend started before generation" if hasattr(os, "sched_setaffinity")
+           else "this platform cannot pin the process to one CPU")
     return {"canonical": False,
-            "reason": f"JAX's CPU backend started before generation, with {cpus} CPU(s) "
-                      f"usable now and XLA_FLAGS {os.environ.get('XLA_FLAGS', '')!r}"}
+            "reason": f"{why}, with {cpus} CPU(s) usable now and XLA_FLAGS "
+                      f"{os.environ.get('XLA_FLAGS', '')!r}"}

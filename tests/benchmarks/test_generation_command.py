@@ -1,5 +1,6 @@
-"""benchmarks/generation.py --behaviour-runs: its report's arithmetic (not timed; the
-runs are replaced by fixed timings)."""
+"""benchmarks/generation.py: --behaviour-runs' report arithmetic (the runs replaced by
+fixed timings), and --numerics on a tiny build (its timings are not checked, its data
+comparison and marks are)."""
 
 import pytest
 

@@ -58,10 +58,13 @@ _ELSEWHERE = {"canonical": False, "reason": "started elsewhere (test)"}
 
 
 def test_a_build_in_a_non_canonical_process_is_marked_and_reads_anywhere(tmp_path, monkeypatch):
-    spec = tiny_spec("random", num_steps=300)
+    spec = tiny_spec("replay", noise=0.1, num_steps=300)
     monkeypatch.setattr(numerics, "marker", lambda: _ELSEWHERE)
     marked = generate(spec, tmp_path)
     assert marked.manifest["generation"]["numerics"] == _ELSEWHERE
+    # A level no JAX computation touches is never marked.
+    uniform = generate(tiny_spec("random", num_steps=300), tmp_path)
+    assert "numerics" not in uniform.manifest["generation"]
     monkeypatch.undo()
     # A complete log is read whatever the reader's settings, and left as it was.
     before = (paths.raw_dir(spec, tmp_path) / "manifest.json").read_bytes()
@@ -91,5 +94,12 @@ def test_a_log_resumes_only_under_the_numerics_it_began_with(tmp_path, monkeypat
         monkeypatch.setattr(numerics, "marker", lambda: _ELSEWHERE)
     else:
         monkeypatch.undo()
-    with pytest.raises(IncompatibleError, match="other numerics"):
+    advice = "fresh process" if began_canonical else "only be resumed under the settings"
+    with pytest.raises(IncompatibleError, match=f"other numerics(.|\n)*{advice}"):
         generate(spec, tmp_path, shard_transitions=100)
+    # Under the settings it began with, it resumes.
+    if began_canonical:
+        monkeypatch.undo()
+    else:
+        monkeypatch.setattr(numerics, "marker", lambda: _ELSEWHERE)
+    assert generate(spec, tmp_path, shard_transitions=100).manifest["complete"]
