@@ -68,6 +68,19 @@ def manifest_digest(directory: str | os.PathLike) -> str:
     return hashlib.sha256((Path(directory) / MANIFEST).read_bytes()).hexdigest()
 
 
+NUMERICS = "numerics"  # Where `generation` holds a build's numerics mark (`generation.numerics`).
+
+
+def numerics_mark(generation: dict) -> dict | None:
+    """The numerics mark a manifest's `generation` holds (None: a canonical build)."""
+    return generation.get(NUMERICS)
+
+
+def unmarked(generation: dict) -> dict:
+    """`generation` without its numerics mark: what the build is a function of."""
+    return {k: v for k, v in generation.items() if k != NUMERICS}
+
+
 def read_manifest(directory: Path) -> dict | None:
     path = Path(directory) / MANIFEST
     if not path.exists():

@@ -36,7 +36,13 @@ from typing import Any
 
 from rl_unplugged import fileio, paths, registry
 from rl_unplugged.data import summary
-from rl_unplugged.data.raw_log import MANIFEST, RawLog, manifest_digest, read_manifest
+from rl_unplugged.data.raw_log import (
+    MANIFEST,
+    RawLog,
+    manifest_digest,
+    numerics_mark,
+    read_manifest,
+)
 
 FILE = "reference_builds.json"
 
@@ -132,7 +138,7 @@ def verify(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, 
     if local["manifest_sha256"] == reference["manifest_sha256"]:
         return True, (f"{spec.name}: identical to the reference build ("
                       f"{local['manifest_sha256'][:16]}, {local['num_transitions']:,} transitions)")
-    mark = (read_manifest(raw) or {}).get("generation", {}).get("numerics")
+    mark = numerics_mark((read_manifest(raw) or {}).get("generation", {}))
     why = (f"it was not generated under the canonical numerics ({mark.get('reason', mark)}; "
            "rl_unplugged/generation/numerics.py): the mark alone changes its digest, and its "
            "floats may differ" if mark else

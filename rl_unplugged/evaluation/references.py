@@ -162,7 +162,7 @@ def _long_run_as_is(long_spec: DatasetSpec, root: Path, generation: dict
 
     Refuses what `RawLogWriter.open` would: a log of another dataset or generation config.
     """
-    from rl_unplugged.data.raw_log import read_manifest
+    from rl_unplugged.data.raw_log import read_manifest, unmarked
     from rl_unplugged.errors import IncompatibleError
 
     directory = paths.raw_dir(long_spec, root)
@@ -170,8 +170,8 @@ def _long_run_as_is(long_spec: DatasetSpec, root: Path, generation: dict
     if manifest is None:
         raise FileNotFoundError(f"no long-run log of {long_spec.name} at {directory}: "
                                 "build it first, or measure without --long-run-as-is")
-    made = {k: v for k, v in manifest["generation"].items() if k != "numerics"}  # Its mark.
-    if manifest["dataset"] != long_spec.name or made != generation:
+    if (manifest["dataset"] != long_spec.name
+            or unmarked(manifest["generation"]) != generation):
         raise IncompatibleError(f"{directory} holds a log of another generation config than "
                                 f"{long_spec.name}'s long run: {manifest['generation']} != "
                                 f"{generation}")

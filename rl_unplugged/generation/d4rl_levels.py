@@ -52,7 +52,7 @@ from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
 from rl_unplugged.data.raw_log import RawLog, manifest_digest
 from rl_unplugged.errors import ConfigError
-from rl_unplugged.generation import behaviour_checkpoints, continuous, d4pg, numerics
+from rl_unplugged.generation import behaviour_checkpoints, continuous, d4pg
 from rl_unplugged.generation.generate import (
     DEFAULT_SHARD_TRANSITIONS,
     Progress,
@@ -162,7 +162,6 @@ def generate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
     if spec.task.action.is_discrete or spec.level not in D4RL_LEVELS:
         raise ConfigError(f"{spec.name}: D4RL-style levels are those of continuous tasks "
                           f"({D4RL_LEVELS})")
-    numerics.configure()  # Before any JAX computation.
     sources = {k: generate_log(s, data_dir) for k, s in source_specs(spec).items()}
     fixed: dict = {"sources": {k: {"dataset": log.manifest["dataset"],
                                    "manifest_sha256": manifest_digest(log.directory)}

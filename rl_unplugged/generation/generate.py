@@ -53,7 +53,15 @@ import numpy as np
 from rl_unplugged import checkpointing, envs, paths, registry
 from rl_unplugged.data import fields as F
 from rl_unplugged.data.episode import Episode
-from rl_unplugged.data.raw_log import CorruptLogError, RawLog, RawLogWriter, read_manifest
+from rl_unplugged.data.raw_log import (
+    NUMERICS,
+    CorruptLogError,
+    RawLog,
+    RawLogWriter,
+    numerics_mark,
+    read_manifest,
+    unmarked,
+)
 from rl_unplugged.errors import ConfigError, IncompatibleError
 from rl_unplugged.generation import behaviour_checkpoints, dqn, numerics
 from rl_unplugged.generation.replay_buffer import ReplayBuffer
@@ -468,20 +476,19 @@ def _with_numerics(directory: Path, generation: dict, level: str) -> dict:
     """
     existing = read_manifest(directory)
     if existing is not None and existing.get("complete"):
-        recorded = existing.get("generation", {}).get("numerics")
-        return generation if recorded is None else {**generation, "numerics": recorded}
+        recorded = numerics_mark(existing.get("generation", {}))
+        return generation if recorded is None else {**generation, NUMERICS: recorded}
     mark = None if level in numerics.JAX_FREE_LEVELS else numerics.marker()
-    marked = generation if mark is None else {**generation, "numerics": mark}
+    marked = generation if mark is None else {**generation, NUMERICS: mark}
     began = (existing or {}).get("generation", {})
-    if existing is not None and began != marked and {
-            k: v for k, v in began.items() if k != "numerics"} == generation:
+    if existing is not None and began != marked and unmarked(began) == generation:
         how = ("resume it in a fresh process (`rlu datasets build` starts one)"
-               if "numerics" not in began else
+               if numerics_mark(began) is None else
                "it can only be resumed under the settings it names; delete it and build it "
                "again in a fresh process (`rlu datasets build`)")
         raise IncompatibleError(
             f"{directory} was begun under other numerics than this process's "
-            f"({began.get('numerics') or 'canonical'} != {mark or 'canonical'}): resuming "
+            f"({numerics_mark(began) or 'canonical'} != {mark or 'canonical'}): resuming "
             f"would mix them; {how}")
     return marked
 

@@ -25,9 +25,9 @@ never be mistaken for a canonical build's.
 
 The pool stays one thread for the life of the process: a process that generates and
 then trains (`rlu quickstart`, or a training command that builds its missing dataset
-first) trains with one XLA thread too. On this 2-core machine the agents' tests ran as
-fast either way, and `rlu quickstart` took 16% longer (`benchmarks/RESULTS.md`); on
-many-core hosts the cost was not measured.
+first) trains with one XLA thread too. That cost was not benchmarked: one back-to-back
+timing of `rlu quickstart` on this 2-core machine took 16% longer
+(`benchmarks/RESULTS.md`), and on many-core hosts it was not measured.
 
 Written here rather than taken from a library: neither JAX nor XLA exposes the CPU
 pool's size; the affinity of the process when the backend starts is what sets it.
@@ -138,3 +138,4 @@ def marker() -> dict | None:
     return {"canonical": False,
             "reason": f"{why}, with {cpus} CPU(s) usable now and XLA_FLAGS "
                       f"{os.environ.get('XLA_FLAGS', '')!r}"}
+
