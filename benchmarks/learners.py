@@ -27,6 +27,10 @@ Second anchors, measured in the same run (the report's `"anchors"` says which is
   checks, logs, probes or checkpoints); `vs_update_scan` is the suite's rate over it,
   i.e. what those features cost.
 
+Feature costs, `"feature_costs"` (`--feature-costs cql`): one learner's `training.train`
+with all features, without probes, without intermediate checkpoints, and with none of
+them and no output files (the anchor, `"none"`); `vs_none` per row.
+
 Ensemble rows, `"ensemble"`: `--ensemble N` members (64 by default) of each learner in
 `--ensemble-algos` (discrete CQL by default; continuous ones too, e.g. `cql,td3_bc,cql_sac`)
 as one vmapped ensemble with the same features; aggregate updates/s (members x
@@ -198,6 +202,35 @@ def jax_side(name: str, arrays: dict, steps: int, out: Path, members: int = 1) -
             "flops_per_update": _flops(jax.vmap(learner.update), states, batches) / members}
 
 
+def feature_costs(name: str, arrays: dict, steps: int, out: Path) -> dict:
+    """Updates/s of `training.train` for one learner with each of the loop's features off.
+
+    Anchor: `"none"`, the same call with probes off, checkpoints only at the end and no
+    JSONL/plot output (`out_dir=None`); every other row's `vs_none` is its rate over it, so
+    `1 - vs_none` is what that feature set costs. Run back to back in one process.
+    """
+    from rl_unplugged import registry, training
+
+    continuous = name in CONTINUOUS_ALGOS
+    task = continuous_task() if continuous else registry.get_task("classic/cartpole")
+    data, config, every = _transitions(arrays), _config(name), SETTING["every"]
+    settings = {"all": {"probe_every": every, "checkpoint_every": every, "out": True},
+                "no_probes": {"probe_every": None, "checkpoint_every": every, "out": True},
+                "no_checkpoints": {"probe_every": every, "checkpoint_every": None, "out": True},
+                "none": {"probe_every": None, "checkpoint_every": None, "out": False}}
+    rates = {}
+    for label, s in settings.items():
+        run = training.train(name, data, task, config=config, steps=steps, seeds=[0],
+                             log_every=SETTING["log_every"], probe_every=s["probe_every"],
+                             checkpoint_every=s["checkpoint_every"], make_plots=False,
+                             out_dir=out / f"features_{name}_{label}" if s["out"] else None)
+        rates[label] = {"updates_per_s": run.updates_per_s}
+    for r in rates.values():
+        if r["updates_per_s"] and rates["none"]["updates_per_s"]:
+            r["vs_none"] = r["updates_per_s"] / rates["none"]["updates_per_s"]
+    return rates
+
+
 def plain_jax(learner, data, steps: int, chunk: int = 1000) -> float:
     """Updates/s of `learner.update` alone in a hand-written jitted scan (one member).
 
@@ -355,6 +388,9 @@ def main() -> None:
     parser.add_argument("--matmul-precision", default=None,
                         choices=("default", "tensorfloat32", "bfloat16", "float32", "highest"),
                         help="jax_default_matmul_precision for every JAX row")
+    parser.add_argument("--feature-costs", default="",
+                        help="comma-separated learners whose loop features (probes, "
+                             "checkpoints, logs) are timed on and off (`feature_costs`)")
     parser.add_argument("--tiny", action="store_true",
                         help="32x32 networks, batch 8, chunks of 2: a quick check of the command")
     args = parser.parse_args()
@@ -362,6 +398,8 @@ def main() -> None:
         rows = select_rows(args.algos, args.only)
         ensemble_rows = (select_rows(args.ensemble_algos, flag="--ensemble-algos")
                          if args.ensemble else [])
+        feature_rows = (select_rows(args.feature_costs, flag="--feature-costs")
+                        if args.feature_costs else [])
     except ValueError as error:
         parser.error(str(error))
     os.environ.setdefault("JAX_PLATFORMS", "cuda" if args.device == "gpu" else "cpu")
@@ -416,6 +454,10 @@ def main() -> None:
             report["ensemble"] = {name: jax_side(name, sets[kind], args.steps, tmp / "runs",
                                                  members=args.ensemble)
                                   for kind, name in ensemble_rows}
+        if feature_rows:
+            report["feature_costs"] = {
+                name: feature_costs(name, sets[kind], args.steps, tmp / "runs")
+                for kind, name in feature_rows}
         # A second matmul measurement after the learners, to show drift from shared cores.
         report["matmul_peak_flops_after"] = matmul_peak()
     peak = max(report["matmul_peak_flops"], report["matmul_peak_flops_after"])

@@ -195,6 +195,33 @@ class GaussianPolicyNetwork(nn.Module):
         return GaussianOutput(mean=mean, log_std=log_std, representation=rep, activations=acts)
 
 
+class MeanGaussianPolicyNetwork(nn.Module):
+    """IQL's reference policy (Kostrikov et al.'s code): N(tanh(mean(s)), exp(log_std)^2).
+
+    One state-independent log-std per action dim (a parameter, initialised at 0 and
+    clipped to [LOG_STD_MIN, LOG_STD_MAX] as theirs); `mean` is pre-tanh, so
+    `tanh_mean_action` is its deterministic action too. Its log-density
+    (`mean_gaussian_log_prob`) stays finite and smooth at actions on the bounds.
+    """
+
+    torso: nn.Module
+    action_size: int
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> GaussianOutput:
+        rep, acts = self.torso(obs)
+        mean = nn.Dense(self.action_size)(rep)
+        log_std = self.param("log_std", nn.initializers.zeros, (self.action_size,))
+        log_std = jnp.broadcast_to(jnp.clip(log_std, LOG_STD_MIN, LOG_STD_MAX), mean.shape)
+        return GaussianOutput(mean=mean, log_std=log_std, representation=rep, activations=acts)
+
+
+def mean_gaussian_log_prob(mean: jax.Array, log_std: jax.Array, action: jax.Array) -> jax.Array:
+    """log N(a; tanh(mean), exp(log_std)^2) of normalised actions (B, A), summed -> (B,)."""
+    return jnp.sum(jax.scipy.stats.norm.logpdf(action, jnp.tanh(mean), jnp.exp(log_std)),
+                   axis=-1)
+
+
 def tanh_gaussian(mean: jax.Array, log_std: jax.Array):
     """pi(.|s) = tanh(N(mean, exp(log_std)^2)) per dim, independent over the last axis (TFP)."""
     from rl_unplugged.agents.distributions import tfd, tfp  # Lazy: TFP imports take ~1 s.

@@ -24,6 +24,8 @@ CASES = [
     pytest.param("cql_sac", {"lagrange": True}, {"target_action_gap": [1.0, 10.0]},
                  marks=SLOW),
     ("iql", {}, {"expectile": [0.7, 0.9]}),
+    # The authors' policy; with ReDo (its state-independent log-std is no layer).
+    ("iql", {"policy": "mean_gaussian", "redo_every": 2}, {"beta": [1.0, 3.0]}),
     ("crr", {}, {"beta": [1.0, 2.0]}),  # The defaults: scalar critic, exp filter.
     ("crr", {"critic": "mog", "num_components": 3}, {"max_weight": [5.0, 20.0]}),
     pytest.param("crr", {"filter": "binary"}, {"beta": [1.0, 2.0]}, marks=SLOW),
@@ -130,6 +132,8 @@ def test_actor_critic_configs_validate():
         agents.make_config("td3_bc", tau=0.0)
     with pytest.raises(ValueError, match="expectile"):
         agents.make_config("iql", expectile=1.0)
+    with pytest.raises(ValueError, match="policy must be one of tanh_gaussian, mean_gaussian"):
+        agents.make_config("iql", policy="gaussian")
     with pytest.raises(ValueError, match="filter"):
         agents.make_config("crr", filter="max")
     with pytest.raises(ValueError, match="critic"):

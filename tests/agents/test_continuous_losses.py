@@ -98,6 +98,40 @@ def test_tanh_gaussian_log_prob_has_the_tanh_correction():
                                              jnp.array([[1.0]]))).all()
 
 
+def test_mean_gaussian_log_prob_is_a_gaussian_around_tanh_mean():
+    # IQL's reference policy: N(tanh(m), s^2) in action space, no tanh correction.
+    m, log_std, a = 0.4, -0.3, 0.9
+    s = math.exp(log_std)
+    one = (-0.5 * ((a - math.tanh(m)) / s) ** 2 - math.log(s)
+           - 0.5 * math.log(2 * math.pi))
+    close(actor_critic.mean_gaussian_log_prob(jnp.full((1, 2), m), jnp.full((1, 2), log_std),
+                                              jnp.full((1, 2), a)), [2 * one])
+    # At the bounds it stays finite and bounded: no atanh.
+    bound = actor_critic.mean_gaussian_log_prob(jnp.zeros((1, 1)), jnp.zeros((1, 1)),
+                                                jnp.ones((1, 1)))
+    close(bound, [-0.5 - 0.5 * math.log(2 * math.pi)])
+
+
+def test_mean_gaussian_policy_has_one_state_independent_clipped_log_std():
+    import jax
+
+    from rl_unplugged import networks
+    from tests.agents.continuous_helpers import continuous_task
+
+    task = continuous_task()
+    policy = actor_critic.MeanGaussianPolicyNetwork(
+        torso=networks.make_torso(task, (8,)), action_size=task.action.shape[0])
+    obs = jax.random.normal(jax.random.PRNGKey(1), (3, *task.observation.shape))
+    params = policy.init(jax.random.PRNGKey(0), obs)
+    out = policy.apply(params, obs)
+    np.testing.assert_array_equal(out.log_std, np.zeros_like(out.log_std))  # Initialised at 0.
+    params["params"]["log_std"] = jnp.array([-9.0] + [3.0] * (task.action.shape[0] - 1))
+    out = policy.apply(params, obs)
+    assert out.log_std.shape == out.mean.shape
+    np.testing.assert_array_equal(out.log_std[:, 0], actor_critic.LOG_STD_MIN)
+    np.testing.assert_array_equal(out.log_std[:, 1:], actor_critic.LOG_STD_MAX)
+
+
 def test_sampled_log_prob_matches_the_distribution():
     import jax
 

@@ -10,6 +10,7 @@ another state. Each was checked to fail under such a mutation.
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from rl_unplugged import agents
 from rl_unplugged.agents import Batch
@@ -70,10 +71,11 @@ def test_td3_bc_actor_follows_the_first_critic_only_and_waits_policy_freq_update
     assert not _same(two.target_params, one.target_params)
 
 
-def test_iql_value_and_policy_read_the_target_critics_not_the_online_ones():
+@pytest.mark.parametrize("policy", ["tanh_gaussian", "mean_gaussian"])
+def test_iql_value_and_policy_read_the_target_critics_not_the_online_ones(policy):
     task = continuous_task()
     batch = _batch(task)
-    learner, state = _learner_state("iql", task)
+    learner, state = _learner_state("iql", task, policy=policy)
     update = jax.jit(learner.update)
     a, _ = update(state, batch)
     online = state._replace(params={**state.params, "critic": _perturb_critic(

@@ -28,7 +28,7 @@ def test_tiny_run_has_every_row_and_imports_no_tensorflow():
         [sys.executable, str(REPO / "benchmarks" / "learners.py"), "--device", "cpu",
          "--no-d3rlpy", "--steps", "6", "--num", "256", "--ensemble", "2", "--tiny",
          "--algos", "dqn,bc_gaussian", "--ensemble-algos", "cql,td3_bc", "--peak-flops",
-         "1e12"],
+         "1e12", "--feature-costs", "cql"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
@@ -55,6 +55,12 @@ def test_tiny_run_has_every_row_and_imports_no_tensorflow():
         assert row["members"] == 2
         assert row["aggregate_updates_per_s"] == 2 * row["updates_per_s_per_member"]
         assert row["flops_per_update"] > 0 and row["fraction_of_matmul_peak"] > 0
+    # The loop's features timed on and off, against the run with none of them.
+    costs = report["feature_costs"]["cql"]
+    assert set(costs) == {"all", "no_probes", "no_checkpoints", "none"}
+    assert costs["none"]["vs_none"] == 1.0
+    for row in costs.values():
+        assert row["vs_none"] == row["updates_per_s"] / costs["none"]["updates_per_s"]
 
 
 def test_rows_by_default_are_discrete_then_continuous_and_only_filters_by_kind():

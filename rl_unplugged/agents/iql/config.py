@@ -9,12 +9,12 @@ beta weights advantages differently from the paper (e.g. episode returns spannin
 ~3,000 make beta 3 act like a beta about 3x the paper's). Q-values the learner reports
 (`q_values`, the probes' Q statistics) are divided by the scale back into the
 environment's reward units; its logged losses and `v_mean` are in scaled units.
-Where the learner differs from the authors' code otherwise: the policy is the suite's
-tanh-Gaussian with a state-dependent log-std (`actor_critic.GaussianPolicyNetwork`,
-shared with BC, CRR and CQL), theirs a Gaussian around tanh(mean) with one
-state-independent log-std, so the advantage-weighted log-likelihood of actions at the
-bounds differs; and their actor's learning rate decays on a cosine schedule, here it is
-constant.
+Where the learner differs from the authors' code otherwise: by default the policy is
+the suite's tanh-Gaussian with a state-dependent log-std (`actor_critic.GaussianPolicyNetwork`,
+shared with BC, CRR and CQL); `policy="mean_gaussian"` is theirs, a Gaussian around
+tanh(mean) with one state-independent log-std, whose log-likelihood of actions at the
+bounds stays finite (the tanh-Gaussian's needs atanh of them). Their actor's learning
+rate decays on a cosine schedule; here it is constant.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import numpy as np
 
 from rl_unplugged.agents.actor_critic import ActorCriticConfig
 from rl_unplugged.errors import ConfigError
+
+POLICIES = ("tanh_gaussian", "mean_gaussian")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -40,6 +42,10 @@ class IQLConfig(ActorCriticConfig):
     # The paper's locomotion reward scaling (appendix B), off by default (see above).
     normalize_rewards: bool = False
     reward_scale: float | None = None  # Rewards are multiplied by it (set from the data).
+    # "tanh_gaussian": the suite's tanh-squashed Gaussian with a state-dependent log-std
+    # (`actor_critic.GaussianPolicyNetwork`); "mean_gaussian": the authors' Gaussian around
+    # tanh(mean) with one state-independent log-std (`actor_critic.MeanGaussianPolicyNetwork`).
+    policy: str = "tanh_gaussian"
 
     def __post_init__(self):
         super().__post_init__()
@@ -49,6 +55,8 @@ class IQLConfig(ActorCriticConfig):
             raise ValueError(f"beta must be >= 0, got {self.beta}")
         if not self.max_weight > 0:
             raise ValueError(f"max_weight must be > 0, got {self.max_weight}")
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {self.policy!r}")
         if self.reward_scale is not None:
             object.__setattr__(self, "reward_scale", float(self.reward_scale))
             if not (math.isfinite(self.reward_scale) and self.reward_scale > 0):

@@ -21,7 +21,8 @@ __all__ = ["make_learner"]
 
 
 def update(state: TrainingState, batch: Batch, *, critics: actor_critic.Critics, value, policy,
-           optimizer, task: TaskSpec, reward_scale: float = 1.0):
+           optimizer, task: TaskSpec, reward_scale: float = 1.0,
+           log_prob=actor_critic.log_prob):
     hp = state.hparams
     obs, action = batch.observation, actor_critic.normalise(batch.action, task)
     target_q = actor_critic.min_over_critics(critics.values(state.target_params["critic"], obs,
@@ -38,8 +39,7 @@ def update(state: TrainingState, batch: Batch, *, critics: actor_critic.Critics,
 
     def policy_loss(params):
         out = policy.apply(params, obs)
-        return losses.awr_policy_loss(actor_critic.log_prob(out.mean, out.log_std, action),
-                                      weights)
+        return losses.awr_policy_loss(log_prob(out.mean, out.log_std, action), weights)
 
     p_loss, p_grads = jax.value_and_grad(policy_loss)(state.params["policy"])
     state = actor_critic.apply_grads(state, "policy", p_grads, optimizer)
@@ -63,8 +63,10 @@ def update(state: TrainingState, batch: Batch, *, critics: actor_critic.Critics,
 def make_learner(config: IQLConfig, task: TaskSpec) -> common.Learner:
     config = config.resolve(task)
     networks.make_policy_network(task, config.hidden)  # Validates the task (bounds, MLP).
-    policy = actor_critic.GaussianPolicyNetwork(torso=networks.make_torso(task, config.hidden),
-                                                action_size=task.action.shape[0])
+    mean_gaussian = config.policy == "mean_gaussian"
+    policy = (actor_critic.MeanGaussianPolicyNetwork if mean_gaussian
+              else actor_critic.GaussianPolicyNetwork)(
+        torso=networks.make_torso(task, config.hidden), action_size=task.action.shape[0])
     value = networks.HeadNetwork(torso=networks.make_torso(task, config.hidden), num_actions=1)
     critics = actor_critic.Critics(networks.make_network(task, config.hidden),
                                    config.num_critics)
@@ -85,7 +87,9 @@ def make_learner(config: IQLConfig, task: TaskSpec) -> common.Learner:
                           "training.train/fit computes it (Plan.make(data=...)), or set it")
     scale = 1.0 if config.reward_scale is None else config.reward_scale
     step = functools.partial(update, critics=critics, value=value, policy=policy,
-                             optimizer=optimizer, task=task, reward_scale=scale)
+                             optimizer=optimizer, task=task, reward_scale=scale,
+                             log_prob=(actor_critic.mean_gaussian_log_prob if mean_gaussian
+                                       else actor_critic.log_prob))
     step = actor_critic.redo_update(step, [
         actor_critic.critic_redo_part(critics, task),
         actor_critic.state_redo_part("value", value, lambda k: value.init(k, obs0)),
