@@ -6,7 +6,8 @@ checkpoints. Independent of the suite's code (no flax, no TFP: the tanh-Gaussian
 log-density is written out), but the same work per update as the suite's learners at
 their defaults: ReLU MLPs of `hidden`, twin critics over [s, a] evaluated as one
 vmapped pass, the same losses and update order (`rl_unplugged/agents/<name>/`), Polyak
-targets (tau 0.005), gamma 0.99, actions in [-1, 1].
+targets (tau 0.005), gamma 0.99, actions in [-1, 1]. IQL's policy is its default, the
+authors' Gaussian around tanh(mean) with one state-independent log-std.
 """
 
 from __future__ import annotations
@@ -133,7 +134,9 @@ def make(name: str, obs_dim: int, act_dim: int, hidden: tuple[int, ...]):
         def init(key):
             k1, k2, k3 = jax.random.split(key, 3)
             q, v = twin(k1), mlp_init(k2, [obs_dim, *hidden, 1])
-            pi = mlp_init(k3, [obs_dim, *hidden, 2 * act_dim])
+            # The authors' policy (the suite's default): N(tanh(mean), exp(log_std)^2).
+            pi = {"mean": mlp_init(k3, [obs_dim, *hidden, act_dim]),
+                  "log_std": jnp.zeros(act_dim)}
             return {"q": q, "q_t": q, "v": v, "pi": pi, "q_opt": adam.init(q),
                     "v_opt": adam.init(v), "pi_opt": adam.init(pi)}
 
@@ -150,7 +153,8 @@ def make(name: str, obs_dim: int, act_dim: int, hidden: tuple[int, ...]):
                                                   100.0))
 
             def policy_loss(pi):
-                return -jnp.mean(w * log_prob(*gaussian(pi, obs), action))
+                mean, log_std = jnp.tanh(mlp(pi["mean"], obs)), jnp.clip(pi["log_std"], -5, 2)
+                return -jnp.mean(w * jnp.sum(_normal_log_prob(action, mean, log_std), -1))
 
             pi, pi_opt = step(c["pi"], c["pi_opt"], jax.grad(policy_loss)(c["pi"]))
             y = batch["reward"] + GAMMA * batch["discount"] * mlp(v, batch["next_obs"])[:, 0]

@@ -21,6 +21,13 @@ its episodes (mean return -98.7 recorded, 392.1 rebuilt). The code is an unlikel
 The host CPU that XLA compiled for was not recorded: if it had another AVX-512 subset,
 the AVX2 cap now removes that cause; whether it explains those rebuilds was not
 measured.
+On 2026-11-26, on a fresh 2-core machine (AVX-512 with AMX), under these settings:
+HalfCheetah's first 4,000 steps gave the same steps shard as before (`ec0f06aa...`), but
+Hopper's 500k-step noise0 run 0 (manifest `4c40464fef425e15`, logged mean return 824)
+matched neither its recorded build (`7015a121dcce614d`, 667) nor its one-core rebuild of
+2026-11-25 (`2bffa5c8b652eb7f`), already in the first tenth of its episodes (259.4
+against the recorded 229.3). So the cap makes short prefixes agree across core counts
+and machines; a full learning run still diverged, for a cause not found.
 
 `verify` compares a local build against the recorded one; the dataset cards render
 the table. Record new builds with `record(data_dir)`.

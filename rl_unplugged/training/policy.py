@@ -45,6 +45,9 @@ def _learner_and_params(run_dir, member: int, checkpoint: int | None) -> tuple[L
         # Runs saved before observation normalisation existed never normalised (TD3+BC's
         # default is now on, with statistics their config.json lacks).
         config.setdefault("normalize_observations", False)
+    if header["agent"] == "iql":
+        # IQL runs saved before its `policy` field existed used the tanh-Gaussian policy.
+        config.setdefault("policy", "tanh_gaussian")
     task = registry.get_task(header["task"])
     learner = agents_lib.make_learner(header["agent"], task,
                                       agents_lib.make_config(header["agent"], **config))

@@ -135,3 +135,26 @@ def test_a_run_saved_before_normalisation_existed_loads_unnormalised(tmp_path, m
     path.write_text(json.dumps(header))
     np.testing.assert_array_equal(training.load_policy(tmp_path / "run")(data.observation[:5]),
                                   before)
+
+
+def test_an_iql_run_saved_before_its_policy_field_loads_the_tanh_gaussian(tmp_path,
+                                                                          monkeypatch):
+    import json
+
+    task = continuous_task()
+    monkeypatch.setitem(registry.TASKS, task.id, task)
+    data = skewed(task)
+    training.train("iql", data, task, steps=2, log_every=2, out_dir=tmp_path / "run",
+                   config={**TINY, "policy": "tanh_gaussian"}, make_plots=False)
+    before = training.load_policy(tmp_path / "run")(data.observation[:5])
+    path = tmp_path / "run" / loop.CONFIG_FILE
+    header = json.loads(path.read_text())
+    del header["config"]["policy"]  # As saved before the field existed.
+    path.write_text(json.dumps(header))
+    np.testing.assert_array_equal(training.load_policy(tmp_path / "run")(data.observation[:5]),
+                                  before)
+    # New runs default to the authors' policy (one state-independent log-std).
+    training.train("iql", data, task, steps=2, log_every=2, out_dir=tmp_path / "new",
+                   config=TINY, make_plots=False)
+    assert json.loads((tmp_path / "new" / loop.CONFIG_FILE).read_text())["config"][
+        "policy"] == "mean_gaussian"
