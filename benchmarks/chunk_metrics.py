@@ -24,6 +24,7 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import sys
@@ -44,45 +45,40 @@ from rl_unplugged.training.inputs import to_batch  # noqa: E402
 
 def forms(learner, data, fused: int):
     """The three jitted chunk forms of `learner` (one member), each f(states, keys)."""
-    size, batch_size = data.reward.shape[0], learner.config.batch_size
-
-    def one(update):
-        def f(state, key):
-            idx = jax.random.randint(jax.random.fold_in(key, state.step), (batch_size,), 0,
-                                     size)
-            return update(state, jax.tree.map(lambda x: x[idx], data))
-        return ensemble.map_members(f, True)
+    def step(update):  # The loop's own per-member step, with `update` in it.
+        return ensemble.map_members(
+            loop.member_step(dataclasses.replace(learner, update=update), data), True)
 
     def suite(states, keys):
         return loop._scan_updates(states, keys, data, learner=learner, length=fused,
                                   single=True)
 
     def summed(states, keys):
-        step = one(learner.update)
-        _, zeros = jax.eval_shape(step, states, keys)
+        one = step(learner.update)
+        _, zeros = jax.eval_shape(one, states, keys)
         zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), zeros)
 
         def body(carry, _):
             states, total = carry
-            states, metrics = step(states, keys)
+            states, metrics = one(states, keys)
             return (states, jax.tree.map(jnp.add, total, metrics)), None
         return jax.lax.scan(body, (states, zeros), None, length=fused)[0]
 
     def no_metrics(states, keys):
-        step = one(lambda s, b: (learner.update(s, b)[0], {}))
-        return jax.lax.scan(lambda c, _: (step(c, keys)[0], None), states, None,
+        one = step(lambda s, b: (learner.update(s, b)[0], {}))
+        return jax.lax.scan(lambda c, _: (one(c, keys)[0], None), states, None,
                             length=fused)[0]
 
     return {"suite": suite, "summed": summed, "no_metrics": no_metrics}
 
 
 def measure(fn, states, keys, calls: int) -> tuple[float, int]:
-    jitted = jax.jit(fn)
-    fusions = jitted.lower(states, keys).compile().as_text().count(" fusion(")
-    jax.block_until_ready(jitted(states, keys))  # Compiles.
+    compiled = jax.jit(fn).lower(states, keys).compile()
+    fusions = compiled.as_text().count(" fusion(")
+    jax.block_until_ready(compiled(states, keys))  # A first call, untimed.
     t0 = time.perf_counter()
     for _ in range(calls):
-        out = jitted(states, keys)
+        out = compiled(states, keys)
     jax.block_until_ready(out)
     return time.perf_counter() - t0, fusions
 

@@ -44,6 +44,9 @@ class ContinuousConfig(LearnerConfig):
     data (`Plan.make(data=...)`) and the run's config saves them, so evaluation
     normalises the same way."""
 
+    # Runs saved before observation normalisation existed never normalised.
+    OLD_RUN_DEFAULTS = {"normalize_observations": False}
+
     normalize_observations: bool = False
     observation_mean: tuple[float, ...] | None = None
     observation_std: tuple[float, ...] | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import chex
 import jax
@@ -70,6 +70,9 @@ class LearnerConfig:
     """
 
     TRACED = ("learning_rate",)
+    # Fields added after runs were saved, with the value those runs were trained with: a
+    # saved config that lacks one loads with it (`training.load_policy`), not the default.
+    OLD_RUN_DEFAULTS: ClassVar[dict[str, Any]] = {}
 
     hidden: tuple[int, ...] = (256, 256)  # Torso widths (MLP layers, or dense after the CNN).
     batch_size: int = 256  # Transitions per update.

@@ -194,18 +194,23 @@ def _scan_updates(states: TrainingState, sample_keys: jax.Array, data: Batch, *,
 
     single: the run has one member (`ensemble.map_members`).
     """
+    step = ensemble.map_members(member_step(learner, data), single)
+    return jax.lax.scan(lambda carry, _: step(carry, sample_keys), states, None,
+                        length=length)
+
+
+def member_step(learner: Learner, data: Batch) -> Callable:
+    """One member's step of the loop: f(state, sample_key) -> (state, metrics), a
+    minibatch drawn inside jit (with replacement, keyed by the member's key and step)."""
     size = data.reward.shape[0]
     batch_size = learner.config.batch_size
 
-    def one(state: TrainingState, sample_key: jax.Array):
-        idx = jax.random.randint(jax.random.fold_in(sample_key, state.step), (batch_size,),
-                                 0, size)
+    def step(state: TrainingState, sample_key: jax.Array):
+        idx = streaming.minibatch_indices(sample_key, state.step, batch_size=batch_size,
+                                          size=size)
         return learner.update(state, jax.tree.map(lambda x: x[idx], data))
 
-    def body(carry, _):
-        return ensemble.map_members(one, single)(carry, sample_keys)
-
-    return jax.lax.scan(body, states, None, length=length)
+    return step
 
 
 def _jitted(kind: Any, learner: Learner, build: Callable[[], Callable]) -> Callable:

@@ -41,13 +41,9 @@ def _learner_and_params(run_dir, member: int, checkpoint: int | None) -> tuple[L
     config = dict(header["config"])
     config.update(members[member]["grid"])
     config = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
-    if agents_lib.get_agent(header["agent"]).action_kind == "continuous":
-        # Runs saved before observation normalisation existed never normalised (TD3+BC's
-        # default is now on, with statistics their config.json lacks).
-        config.setdefault("normalize_observations", False)
-    if header["agent"] == "iql":
-        # IQL runs saved before its `policy` field existed used the tanh-Gaussian policy.
-        config.setdefault("policy", "tanh_gaussian")
+    # Fields the run's config.json predates take the value it was trained with.
+    for key, value in agents_lib.get_agent(header["agent"]).config_cls.OLD_RUN_DEFAULTS.items():
+        config.setdefault(key, value)
     task = registry.get_task(header["task"])
     learner = agents_lib.make_learner(header["agent"], task,
                                       agents_lib.make_config(header["agent"], **config))

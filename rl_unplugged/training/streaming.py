@@ -63,11 +63,18 @@ def _host_device() -> jax.Device:
         return jax.devices()[0]
 
 
+def minibatch_indices(sample_key: jax.Array, step: jax.Array, *, batch_size: int, size: int
+                      ) -> jax.Array:
+    """(B,) row indices of one member's minibatch at `step`, drawn with replacement: the
+    draw of both the on-device loop (`loop.member_step`) and this streamer."""
+    return jax.random.randint(jax.random.fold_in(sample_key, step), (batch_size,), 0, size)
+
+
 def _draw(sample_keys: jax.Array, steps: jax.Array, *, batch_size: int, size: int
           ) -> jax.Array:
     """(K, N, B) indices: the on-device sampler's draw for each step and member."""
     def one(key, step):
-        return jax.random.randint(jax.random.fold_in(key, step), (batch_size,), 0, size)
+        return minibatch_indices(key, step, batch_size=batch_size, size=size)
 
     return jax.vmap(lambda t: jax.vmap(lambda k: one(k, t))(sample_keys))(steps)
 

@@ -39,6 +39,8 @@ class IQLConfig(ActorCriticConfig):
     """IQL: twin critics, a state-value network fitted by expectile regression, AWR policy."""
 
     TRACED = ActorCriticConfig.TRACED + ("expectile", "beta", "max_weight")
+    # IQL runs saved before `policy` existed used the tanh-Gaussian.
+    OLD_RUN_DEFAULTS = {**ActorCriticConfig.OLD_RUN_DEFAULTS, "policy": "tanh_gaussian"}
 
     expectile: float = 0.7  # tau of the expectile value loss, in (0, 1); 0.5 is SARSA's mean.
     beta: float = 3.0  # Inverse temperature of the advantage weights exp(beta * A).

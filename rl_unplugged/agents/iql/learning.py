@@ -21,8 +21,7 @@ __all__ = ["make_learner"]
 
 
 def update(state: TrainingState, batch: Batch, *, critics: actor_critic.Critics, value, policy,
-           optimizer, task: TaskSpec, reward_scale: float = 1.0,
-           log_prob=actor_critic.log_prob):
+           optimizer, task: TaskSpec, log_prob, reward_scale: float = 1.0):
     hp = state.hparams
     obs, action = batch.observation, actor_critic.normalise(batch.action, task)
     target_q = actor_critic.min_over_critics(critics.values(state.target_params["critic"], obs,
@@ -60,13 +59,20 @@ def update(state: TrainingState, batch: Batch, *, critics: actor_critic.Critics,
         "weight_mean": jnp.mean(weights)}
 
 
+# `IQLConfig.policy` -> (policy network, its log-density of normalised actions).
+_POLICIES = {
+    "tanh_gaussian": (actor_critic.GaussianPolicyNetwork, actor_critic.log_prob),
+    "mean_gaussian": (actor_critic.MeanGaussianPolicyNetwork,
+                      actor_critic.mean_gaussian_log_prob),
+}
+
+
 def make_learner(config: IQLConfig, task: TaskSpec) -> common.Learner:
     config = config.resolve(task)
     networks.make_policy_network(task, config.hidden)  # Validates the task (bounds, MLP).
-    mean_gaussian = config.policy == "mean_gaussian"
-    policy = (actor_critic.MeanGaussianPolicyNetwork if mean_gaussian
-              else actor_critic.GaussianPolicyNetwork)(
-        torso=networks.make_torso(task, config.hidden), action_size=task.action.shape[0])
+    policy_cls, log_prob = _POLICIES[config.policy]
+    policy = policy_cls(torso=networks.make_torso(task, config.hidden),
+                        action_size=task.action.shape[0])
     value = networks.HeadNetwork(torso=networks.make_torso(task, config.hidden), num_actions=1)
     critics = actor_critic.Critics(networks.make_network(task, config.hidden),
                                    config.num_critics)
@@ -88,8 +94,7 @@ def make_learner(config: IQLConfig, task: TaskSpec) -> common.Learner:
     scale = 1.0 if config.reward_scale is None else config.reward_scale
     step = functools.partial(update, critics=critics, value=value, policy=policy,
                              optimizer=optimizer, task=task, reward_scale=scale,
-                             log_prob=(actor_critic.mean_gaussian_log_prob if mean_gaussian
-                                       else actor_critic.log_prob))
+                             log_prob=log_prob)
     step = actor_critic.redo_update(step, [
         actor_critic.critic_redo_part(critics, task),
         actor_critic.state_redo_part("value", value, lambda k: value.init(k, obs0)),
