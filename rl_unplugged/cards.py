@@ -42,7 +42,11 @@ def _reference_rows(domain: str) -> list[str]:
             "rebuild of MinAtar breakout's 1M-step run matched its digest, but one-core "
             "rebuilds of HalfCheetah's and Walker2d's runs on another machine of the same "
             "kind did not (`rl_unplugged/data/reference_builds.py` has the measurements). "
-            "Treat a "
+            "Nor does the cap reach YNNPACK, to which XLA hands some dots and reductions: "
+            "it picks its kernels by the host's CPU features at run time, so a machine "
+            "with other vector features (no AVX-512, say) most likely computes other bits; "
+            "a machine does rebuild its own bytes. Builds recorded after 2026-11-26 name the "
+            "machine they were recorded on, and `verify` says where yours differs. Treat a "
             "continuous learning run's digest as naming the recorded bytes, not as a "
             "target a rebuild will reach.", "",
             "| dataset | manifest sha256 | episodes | transitions | mean return |",

@@ -28,6 +28,15 @@ matched neither its recorded build (`7015a121dcce614d`, 667) nor its one-core re
 2026-11-25 (`2bffa5c8b652eb7f`), already in the first tenth of its episodes (259.4
 against the recorded 229.3). So the cap makes short prefixes agree across core counts
 and machines; a full learning run still diverged, for a cause not found.
+Later that day the same machine rebuilt Hopper's noise0 run 0 again (100k transitions):
+its first three shards (75k transitions) were byte-identical to the build made there
+three hours before, so a machine reproduces itself and what differed was the machine.
+One part that follows the machine was found: YNNPACK, which XLA hands some dots and
+reductions, picks its kernels by the host's CPU features whatever the ISA cap
+(`generation.numerics` has the measurements). Whether the earlier machines' features
+differed from this one's is not known: no build recorded its machine. `record` now
+stores `recorded_on` (`host()`: CPU model, the features YNNPACK dispatches on, jaxlib's
+version) and `verify` names what differs between that machine and the local one.
 
 `verify` compares a local build against the recorded one; the dataset cards render
 the table. Record new builds with `record(data_dir)`.
@@ -37,7 +46,8 @@ from __future__ import annotations
 
 import json
 import os
-from importlib import resources
+import platform
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +62,9 @@ from rl_unplugged.data.raw_log import (
 )
 
 FILE = "reference_builds.json"
+# The CPU features YNNPACK, which XLA:CPU hands some dots and reductions to, chooses its
+# fp32 kernels by at run time (`generation.numerics`), as /proc/cpuinfo names them.
+KERNEL_FEATURES = ("sse2", "avx", "fma", "avx2", "f16c", "avx512f", "avx512bw", "avx512vl")
 
 
 def _package_file() -> Path:
@@ -80,6 +93,27 @@ def describe(raw_dir: str | os.PathLike) -> dict[str, Any]:
             "curve": summary.learning_curve(episodes)}
 
 
+def host() -> dict:
+    """The machine's part in a build's bits beyond the canonical settings: its
+    architecture, CPU model and which `KERNEL_FEATURES` it has (both None where the
+    platform has no /proc/cpuinfo), and jaxlib's version (which fixes YNNPACK's kernels)."""
+    info: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as f:  # The first processor's entry is enough.
+            for line in f:
+                key, _, value = line.partition(":")
+                if not key.strip():
+                    break
+                info.setdefault(key.strip(), value.strip())
+    except OSError:  # Not Linux.
+        pass
+    flags = set(info["flags"].split()) if "flags" in info else None
+    return {"machine": platform.machine(), "cpu": info.get("model name"),
+            "kernel_features": None if flags is None else
+            [f for f in KERNEL_FEATURES if f in flags],
+            "jaxlib": metadata.version("jaxlib")}
+
+
 def record(data_dir: str | os.PathLike, out: str | os.PathLike | None = None, *,
            merge: bool = True, competence: dict[str, dict[str, Any]] | None = None) -> dict:
     """Records every complete registered raw log under `data_dir`.
@@ -93,18 +127,26 @@ def record(data_dir: str | os.PathLike, out: str | os.PathLike | None = None, *,
         (the CLI passes the expert references' behaviour-run candidates); stored with
         the build. Without one, a re-recorded build whose digest is unchanged keeps its
         recorded competence; a changed build loses it (it described the old one).
+
+    Each build also gets `recorded_on`, this machine's `host()`: builds are recorded
+    where they were made (`rlu datasets record` reads the local data root). A build
+    whose digest is unchanged keeps the machine it was first recorded on.
     """
     builds = load() if merge else {}
     competence = dict(competence or {})
+    here = host()
     for spec in registry.datasets():
         raw = paths.raw_dir(spec, data_dir)
         if (raw / MANIFEST).exists() and RawLog(raw, require_complete=False).manifest["complete"]:
             before = builds.get(spec.name) or {}
             builds[spec.name] = describe(raw)
+            same = before.get("manifest_sha256") == builds[spec.name]["manifest_sha256"]
+            # The same build keeps the machine it was first recorded on.
+            builds[spec.name]["recorded_on"] = (before.get("recorded_on") if same else None
+                                                ) or here
             if spec.name in competence:
                 builds[spec.name]["competence"] = competence.pop(spec.name)
-            elif ("competence" in before and before["manifest_sha256"]
-                  == builds[spec.name]["manifest_sha256"]):
+            elif "competence" in before and same:
                 # The same build: its recorded measurement still describes it.
                 builds[spec.name]["competence"] = before["competence"]
     if competence:
@@ -146,13 +188,28 @@ def verify(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, 
         return True, (f"{spec.name}: identical to the reference build ("
                       f"{local['manifest_sha256'][:16]}, {local['num_transitions']:,} transitions)")
     mark = numerics_mark((read_manifest(raw) or {}).get("generation", {}))
-    why = (f"it was not generated under the canonical numerics ({mark.get('reason', mark)}; "
-           "rl_unplugged/generation/numerics.py): the mark alone changes its digest, and its "
-           "floats may differ" if mark else
-           "a level that learns while it logs can differ on another kind of machine (XLA "
-           "compiles for the host's CPU; generation caps it at AVX2), and one-core rebuilds "
-           "on machines of the same kind have differed (rl_unplugged/data/reference_builds.py)")
+    if mark:
+        why = (f"it was not generated under the canonical numerics ({mark.get('reason', mark)}; "
+               "rl_unplugged/generation/numerics.py): the mark alone changes its digest, and "
+               "its floats may differ")
+    else:
+        why = ("a level that learns while it logs can differ on another kind of machine "
+               "(XLA's YNNPACK kernels follow the host's CPU features, "
+               "rl_unplugged/generation/numerics.py), and one-core rebuilds on machines of "
+               f"the same kind have differed (rl_unplugged/data/reference_builds.py); "
+               f"{_host_difference(reference.get('recorded_on'), host())}")
     return False, (f"{spec.name}: differs from the reference build (local "
                    f"{local['manifest_sha256'][:16]}, {local['num_transitions']:,} transitions; "
                    f"reference {reference['manifest_sha256'][:16]}, "
                    f"{reference['num_transitions']:,}): {why}")
+
+
+def _host_difference(recorded: dict | None, here: dict) -> str:
+    """Which of `host()`'s entries differ between the recording machine and this one."""
+    if recorded is None:
+        return "the machine it was recorded on was not recorded"
+    differ = [f"{k} {recorded.get(k)} there, {here.get(k)} here" for k in here
+              if recorded.get(k) != here.get(k)]
+    if not differ:
+        return "this machine has the recording machine's CPU features and jaxlib"
+    return "this machine differs from the recording machine: " + "; ".join(differ)

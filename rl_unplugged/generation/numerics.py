@@ -16,8 +16,8 @@ So generation starts JAX's CPU backend with a one-thread pool and the ISA capped
 AVX2 (`configure`): a build's bytes then no longer depend on the core count, and equal
 a one-core process's bytes of before (measured on HalfCheetah's first 4,000 steps; no
 full recorded build was rebuilt under it). Hosts without AVX2 and FMA, and other CPU
-architectures, still compute other bits; so may hosts whose libraries dispatch other
-kernels at run time (YNNPACK's), not measured. Other XLA flags a user sets are not
+architectures, still compute other bits; so do hosts with other vector features, through
+YNNPACK (below). Other XLA flags a user sets are not
 checked. The pool is sized once, when the backend starts, so `configure` must run
 before the process's first JAX computation; a build made in a process whose backend
 started otherwise is marked in its manifest (`generation.numerics`), so its digest can
@@ -28,6 +28,23 @@ then trains (`rlu quickstart`, or a training command that builds its missing dat
 first) trains with one XLA thread too. That cost was not benchmarked: one back-to-back
 timing of `rlu quickstart` on this 2-core machine took 16% longer
 (`benchmarks/RESULTS.md`), and on many-core hosts it was not measured.
+
+What the cap does not reach (measured 2026-11-26, jax 0.10.2, this AVX-512 host): XLA
+hands some dots (the narrow critic head above) and reductions to YNNPACK, which picks
+its kernels from the host's CPU features at run time (sse2, avx, fma3, avx2 and avx512
+builds of its fp32 dot and sum kernels ship in jaxlib; the sum kernels' symbols name 4,
+8 and 16 partial sums). A (256, 256) x (256, 15) dot and a row sum gave the same bits
+under every cap from SSE4.2 to AVX-512, so YNNPACK ignored it; with YNNPACK's fusions
+turned off (`--xla_cpu_experimental_ynn_fusion_type=`) they gave other bits, and so did
+HalfCheetah's first 4,000 steps (steps shard `a928a814...` against `ec0f06aa...`). So a
+host with other vector features (no AVX-512, say) gets other kernels whatever the cap,
+and most likely other bits (not measured: no such host here). The same host does
+reproduce itself: Hopper's noise0 run 0 rebuilt here three hours later gave the same
+first three shards (75k transitions). Turning YNNPACK off would remove this dependence
+but change the digest of every recorded build that a JAX computation touches (the 63
+recorded builds hold 27M transitions); it was not done. Builds recorded from now on name
+the machine they were recorded on and its features (`data.reference_builds.host`), and
+`verify` names what differs.
 
 Written here rather than taken from a library: neither JAX nor XLA exposes the CPU
 pool's size; the affinity of the process when the backend starts is what sets it.
@@ -138,4 +155,5 @@ def marker() -> dict | None:
     return {"canonical": False,
             "reason": f"{why}, with {cpus} CPU(s) usable now and XLA_FLAGS "
                       f"{os.environ.get('XLA_FLAGS', '')!r}"}
+
 

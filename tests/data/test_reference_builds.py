@@ -17,6 +17,7 @@ def test_record_and_verify(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(reference_builds, "_package_file", lambda: ref)
     doc = reference_builds.record(tmp_path)
     assert doc["builds"][name]["num_transitions"] >= 30
+    assert doc["builds"][name]["recorded_on"] == reference_builds.host()
     assert json.loads(ref.read_text())["builds"] == doc["builds"]
     assert cli.main(["datasets", "verify", name, "--data-dir", str(tmp_path)]) == 0
     assert "identical" in capsys.readouterr().out
@@ -25,6 +26,22 @@ def test_record_and_verify(tmp_path, monkeypatch, capsys):
     assert cli.main(["datasets", "verify", name, "--data-dir", str(other)]) == 1
     out = capsys.readouterr().out
     assert "differs" in out and "another kind of machine" in out  # Says what else can differ.
+    assert "has the recording machine's CPU features and jaxlib" in out
+    # Recorded on another machine: the message names what differs.
+    here = reference_builds.host()
+    there = dict(here, kernel_features=["sse2"], jaxlib="0.0.1", cpu="another CPU")
+    recorded = json.loads(ref.read_text())
+    recorded["builds"][name]["recorded_on"] = there
+    ref.write_text(json.dumps(recorded))
+    assert cli.main(["datasets", "verify", name, "--data-dir", str(other)]) == 1
+    out = capsys.readouterr().out
+    assert (f"differs from the recording machine: cpu another CPU there, {here['cpu']} here; "
+            f"kernel_features ['sse2'] there, {here['kernel_features']} here; "
+            f"jaxlib 0.0.1 there, {here['jaxlib']} here") in out
+    del recorded["builds"][name]["recorded_on"]  # Recorded before machines were.
+    ref.write_text(json.dumps(recorded))
+    assert cli.main(["datasets", "verify", name, "--data-dir", str(other)]) == 1
+    assert "the machine it was recorded on was not recorded" in capsys.readouterr().out
     # A build made under other numerics says so (`generation.numerics`).
     manifest_path = paths.raw_dir(spec, other) / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
@@ -42,11 +59,30 @@ def test_recording_again_keeps_the_competence_of_an_unchanged_build(tmp_path, mo
     monkeypatch.setattr(reference_builds, "_package_file", lambda: tmp_path / "refs.json")
     measured = {"greedy_return": 1.0, "target": 0.86, "reached": True, "how": "by hand"}
     reference_builds.record(tmp_path, competence={name: measured})
+    elsewhere = dict(reference_builds.host(), cpu="another CPU")
+    monkeypatch.setattr(reference_builds, "host", lambda: elsewhere)
     again = reference_builds.record(tmp_path)  # No references given this time.
     assert again["builds"][name]["competence"] == measured
+    # The same bytes recorded again keep the machine they were first recorded on.
+    assert again["builds"][name]["recorded_on"]["cpu"] != "another CPU"
     write_random_log(spec, tmp_path / "other", seed=1)  # Another build: not its measurement.
     rebuilt = reference_builds.record(tmp_path / "other")
     assert "competence" not in rebuilt["builds"][name]
+    assert rebuilt["builds"][name]["recorded_on"] == elsewhere
+
+
+def test_host_names_the_features_ynnpack_dispatches_on(monkeypatch):
+    here = reference_builds.host()
+    assert set(here) == {"machine", "cpu", "kernel_features", "jaxlib"}
+    if here["kernel_features"] is not None:  # Linux: listed in KERNEL_FEATURES' order.
+        assert here["kernel_features"] == [f for f in reference_builds.KERNEL_FEATURES
+                                           if f in here["kernel_features"]]
+    monkeypatch.setattr("builtins.open", _no_file)
+    assert reference_builds.host()["kernel_features"] is None  # No /proc/cpuinfo.
+
+
+def _no_file(*args, **kwargs):
+    raise FileNotFoundError(args[0])
 
 
 @pytest.mark.slow
