@@ -50,6 +50,35 @@ def test_configured_numerics_do_not_depend_on_the_core_count():
     assert every[4:] == list(numerics.XLA_FLAGS)
 
 
+# The ops XLA hands YNNPACK (a narrow dot, a row sum), computed under an ISA cap.
+_YNN_PROBE = """
+import hashlib, jax, jax.numpy as jnp, numpy as np
+r = np.random.default_rng(0)
+a = jnp.asarray(r.normal(size=(256, 256)), jnp.float32)
+b = jnp.asarray(r.normal(size=(256, 15)), jnp.float32)
+f = jax.jit(lambda a, b: (a @ b, a.sum(1)))
+out = f(a, b)
+print(hashlib.sha256(b"".join(np.asarray(x).tobytes() for x in out)).hexdigest(),
+      f.lower(a, b).compile().as_text().count("__ynn_fusion"))
+"""
+
+
+def _ynn_probe(flags: str) -> list[str]:
+    env = dict(os.environ, XLA_FLAGS=flags)
+    return subprocess.run([sys.executable, "-c", _YNN_PROBE], env=env, capture_output=True,
+                          text=True, check=True).stdout.split()
+
+
+def test_the_isa_cap_does_not_reach_ynnpack():
+    """What `numerics` documents: XLA hands these ops to YNNPACK (none with its fusions
+    off), whose kernels follow the host, not the cap: the same bits under SSE4.2 and AVX2.
+    If this fails, `numerics`' account is stale."""
+    sse, avx2 = (_ynn_probe(f"--xla_cpu_max_isa={isa}") for isa in ("SSE4_2", "AVX2"))
+    off = _ynn_probe("--xla_cpu_max_isa=AVX2 --xla_cpu_experimental_ynn_fusion_type=")
+    assert int(avx2[1]) >= 2 and off[1] == "0"  # Both ops in YNNPACK; none with it off.
+    assert sse == avx2
+
+
 def test_this_test_process_is_canonical():
     assert numerics.canonical() and numerics.configure() and numerics.marker() is None
 
