@@ -95,8 +95,9 @@ def describe(raw_dir: str | os.PathLike) -> dict[str, Any]:
 
 def host() -> dict:
     """The machine's part in a build's bits beyond the canonical settings: its
-    architecture, CPU model and which `KERNEL_FEATURES` it has (both None where the
-    platform has no /proc/cpuinfo), and jaxlib's version (which fixes YNNPACK's kernels)."""
+    architecture, CPU model and which `KERNEL_FEATURES` it has (None where /proc/cpuinfo
+    is missing or lists no x86 flags), and jaxlib's version (which fixes YNNPACK's
+    kernels)."""
     info: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:  # The first processor's entry is enough.
