@@ -24,7 +24,7 @@ and every noise0 run (all of each task's `num_runs` seeds).
 
 --numerics [--numerics-steps 4000] [--numerics-dataset rlu_mujoco/halfcheetah_noise0_run0]:
 the cost of generation's canonical numerics (`rl_unplugged/generation/numerics.py`:
-one XLA thread, ISA capped at AVX2). Each side runs the dataset's first steps in a fresh
+one XLA thread, no XLA CPU flags). Each side runs the dataset's first steps in a fresh
 process: canonical with every usable core, canonical on one core, and the anchor, XLA's
 default pool over every usable core (the process starts JAX before `generate`, so its
 build is marked). Reports steps/s, the ratio to the anchor, and whether the data (shard

@@ -4,39 +4,32 @@ Generation is a pure function of a dataset's spec, and a raw log's `manifest.jso
 timestamps) lists every shard's SHA-256, so one digest fingerprints a whole build. Pure
 up to floating point: a level whose agent learns while it logs (replay levels, and the
 levels made from their checkpoints) diverges over a long run when XLA sums in another
-order. XLA's CPU sums depended on its thread count, i.e. the CPU cores the process may
-use: 4,000 steps of fish_swim's D4PG with one core and with two differed from episode 2
-on. Since 2026-11-26 generation computes with one XLA thread and the ISA capped at AVX2
-whatever the core count (`generation.numerics`, which says which ops split and how it
-was measured): HalfCheetah's first 4,000 steps are now byte-identical with one core and
-with two, and identical to the one-core bytes of before (no full recorded build was
-rebuilt under the new settings). Most were pinned to one core; fish_swim's noise0 run
-0's core count was not recorded, and its 500k-step rebuild on one core did not reproduce
-its digest (the core count may be why). A 1M-step rebuild of MinAtar breakout's noise0
-run 0 on one core did. Other causes remain: HalfCheetah's and Walker2d's noise0 run 0,
-built on one pinned core, were rebuilt on one pinned core (on 2026-11-25, on another
-machine of the same kind) and differ too, HalfCheetah's already in the first tenth of
-its episodes (mean return -98.7 recorded, 392.1 rebuilt). The code is an unlikely cause
-(the first 4,000 steps are byte-identical with the original build's code, `bc5fddd`).
-The host CPU that XLA compiled for was not recorded: if it had another AVX-512 subset,
-the AVX2 cap now removes that cause; whether it explains those rebuilds was not
-measured.
-On 2026-11-26, on a fresh 2-core machine (AVX-512 with AMX), under these settings:
-HalfCheetah's first 4,000 steps gave the same steps shard as before (`ec0f06aa...`), but
-Hopper's 500k-step noise0 run 0 (manifest `4c40464fef425e15`, logged mean return 824)
-matched neither its recorded build (`7015a121dcce614d`, 667) nor its one-core rebuild of
-2026-11-25 (`2bffa5c8b652eb7f`), already in the first tenth of its episodes (259.4
-against the recorded 229.3). So the cap makes short prefixes agree across core counts
-and machines; a full learning run still diverged, for a cause not found.
-Later that day the same machine rebuilt Hopper's noise0 run 0 again (100k transitions):
-its first three shards (75k transitions) were byte-identical to the build made there
-three hours before, so a machine reproduces itself and what differed was the machine.
-One part that follows the machine was found: YNNPACK, which XLA hands some dots and
-reductions, picks its kernels by the host's CPU features whatever the ISA cap
-(`generation.numerics` has the measurements). Whether the earlier machines' features
-differed from this one's is not known: no build recorded its machine. `record` now
-stores `recorded_on` (`host()`: CPU model, the features YNNPACK dispatches on, jaxlib's
-version) and `verify` names what differs between that machine and the local one.
+order, and what XLA's sums are depends on the process and the machine
+(`generation.numerics` has the measurements):
+- the thread count (the CPU cores the process may use): 4,000 steps of fish_swim's D4PG
+  with one core and with two differed from episode 2 on. Generation now computes with
+  one XLA thread whatever the core count. Most recorded builds were made pinned to one
+  core; fish_swim's noise0 run 0's core count was not recorded, and its 500k-step
+  rebuild on one core did not reproduce its digest;
+- XLA CPU compiler flags: none is set for a canonical build. An ISA cap at AVX2, part of
+  the canonical settings for some hours on 2026-11-26, changed Hopper's bits from the
+  D4PG's first update and was removed; no recorded build was made under it;
+- the machine: the same machine rebuilds its own bytes (Hopper's noise0 run 0 rebuilt
+  three hours later: the same first three shards, 75k transitions), and a 1M-step one-
+  core rebuild of MinAtar breakout's noise0 run 0 matched its digest (on which machine
+  was not recorded). But HalfCheetah's and Walker2d's noise0 run 0, built on one pinned
+  core, were rebuilt on one pinned core on 2026-11-25 on another machine of the same
+  kind and differ, HalfCheetah's already in the first tenth of its transitions (mean
+  return -98.7 recorded, 392.1 rebuilt); and on the 2-core AVX-512 machine of 2026-11-26
+  no setting reproduced Hopper's recorded build (first tenth 229.3 recorded; 257.2 with
+  one thread, 264.8 with two, 259.4 with one under the AVX2 cap). The code is not the
+  cause: the recorded build's code (`f843b29`) and today's give identical bytes under
+  the same settings (3,129 rows, 2,000 updates). One part that follows the machine was
+  found: YNNPACK, to which XLA hands some dots and reductions, picks its kernels by the
+  host's CPU features. Whether the recording machines' features differed is not known:
+  no build recorded its machine. `record` now stores `recorded_on` (`host()`: CPU model,
+  the features YNNPACK dispatches on, jaxlib's version) and `verify` names what differs
+  between that machine and the local one.
 
 `verify` compares a local build against the recorded one; the dataset cards render
 the table. Record new builds with `record(data_dir)`.

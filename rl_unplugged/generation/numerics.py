@@ -1,50 +1,55 @@
-"""The XLA CPU settings under which generation is reproducible: one thread, AVX2.
+"""The XLA CPU settings under which generation is reproducible: one thread, no CPU flags.
 
 A learning level's bytes are only as reproducible as its agent's float arithmetic, and
-XLA's CPU arithmetic depends on the machine in two ways (measured here, 2026-11-26,
-jax 0.10.2):
+XLA's CPU arithmetic depends on the process and the machine (measured here, 2026-11-26,
+jax 0.10.2, 2-core x86_64 with AVX-512):
 - the size of XLA's intra-op thread pool, which XLA takes from the CPUs the process may
   use when its CPU backend starts. With two threads, Eigen splits a dot's contraction
   across them when the output is narrow (a (256, 256) x (256, 15) critic head), and
   YNNPACK splits reductions; the sums then run in another order. No XLA flag turns
   either off (`--xla_cpu_multi_thread_eigen=false` does not reach them);
-- the vector ISA XLA compiles for (the host's). Capping it with `--xla_cpu_max_isa`
-  changes sums' bits (SSE4.2 against AVX2 here); AVX2 gave the same bits as this
-  AVX-512 host's default on the first 4,000 steps of HalfCheetah's D4PG.
+- XLA's CPU compiler flags. Capping the ISA XLA compiles for (`--xla_cpu_max_isa`)
+  changes sums' bits: SSE4.2 against AVX2 on elementwise ops, and AVX2 against this
+  host's AVX-512 on Hopper's D4PG from its first update (row 1,040 of the log), though
+  not on HalfCheetah's first 4,000 steps;
+- the host's CPU features, through YNNPACK, to which XLA hands some dots (the narrow
+  critic head) and reductions. YNNPACK picks its kernels from the CPU's features at run
+  time (sse2, avx, fma3, avx2 and avx512 builds of its fp32 dot and sum kernels ship in
+  jaxlib; the sum kernels' symbols name 4, 8 and 16 partial sums), and no XLA flag
+  reaches that choice: the dot and a row sum gave the same bits under every ISA cap
+  from SSE4.2 to AVX-512. A host with other vector features (no AVX-512, say) so gets
+  other kernels and most likely other bits (not measured: no such host here).
 
-So generation starts JAX's CPU backend with a one-thread pool and the ISA capped at
-AVX2 (`configure`): a build's bytes then no longer depend on the core count, and equal
-a one-core process's bytes of before (measured on HalfCheetah's first 4,000 steps; no
-full recorded build was rebuilt under it). Hosts without AVX2 and FMA, and other CPU
-architectures, still compute other bits; so do hosts with other vector features, through
-YNNPACK (below). Other XLA flags a user sets are not
-checked. The pool is sized once, when the backend starts, so `configure` must run
-before the process's first JAX computation; a build made in a process whose backend
-started otherwise is marked in its manifest (`generation.numerics`), so its digest can
-never be mistaken for a canonical build's.
+So generation starts JAX's CPU backend with a one-thread pool (`configure`), and a
+process whose `XLA_FLAGS` set any XLA CPU compiler flag (`--xla_cpu_...`) is not
+canonical: its builds are marked. A build's bytes then depend neither on the core count
+nor on flags, and equal a one-core process's bytes of before: every recorded build was
+made without flags, most on one core. What remains is the host: the same machine
+rebuilds its own bytes (Hopper's noise0 run 0 rebuilt three hours later: the same first
+three shards, 75k transitions), but no setting here reproduced Hopper's recorded build
+(the mean return of its first tenth of transitions is 229.3 recorded; 257.2 here on one
+thread, 264.8 on two, 259.4 on one thread under the AVX2 cap), and the code is not the
+cause (the recorded build's code and today's give identical bytes under the same
+settings, 3,129 rows with 2,000 updates). Builds recorded from now on name their machine
+(`data.reference_builds.host`), and `verify` names what differs.
+
+From 2026-11-26 15:19 to about 21:00 UTC the canonical settings also capped the ISA at
+AVX2 (believed harmless from HalfCheetah's 4,000 steps, which it did not change); builds
+made then carry no mark, and a log begun then and resumed now would mix settings. None
+was recorded. Without the cap, `rlu datasets build` on this 2-core machine gives the
+one-core bytes of the recorded build's code on Hopper's first 3,000 steps, and
+HalfCheetah's first 4,000 steps are unchanged (`ec0f06aa...`).
+
+The pool is sized once, when the backend starts, so `configure` must run before the
+process's first JAX computation; a build made in a process whose backend started
+otherwise is marked in its manifest (`generation.numerics`), so its digest can never be
+mistaken for a canonical build's.
 
 The pool stays one thread for the life of the process: a process that generates and
 then trains (`rlu quickstart`, or a training command that builds its missing dataset
 first) trains with one XLA thread too. That cost was not benchmarked: one back-to-back
 timing of `rlu quickstart` on this 2-core machine took 16% longer
 (`benchmarks/RESULTS.md`), and on many-core hosts it was not measured.
-
-What the cap does not reach (measured 2026-11-26, jax 0.10.2, this AVX-512 host): XLA
-hands some dots (the narrow critic head above) and reductions to YNNPACK, which picks
-its kernels from the host's CPU features at run time (sse2, avx, fma3, avx2 and avx512
-builds of its fp32 dot and sum kernels ship in jaxlib; the sum kernels' symbols name 4,
-8 and 16 partial sums). A (256, 256) x (256, 15) dot and a row sum gave the same bits
-under every cap from SSE4.2 to AVX-512, so YNNPACK ignored it; with YNNPACK's fusions
-turned off (`--xla_cpu_experimental_ynn_fusion_type=`) they gave other bits, and so did
-HalfCheetah's first 4,000 steps (steps shard `a928a814...` against `ec0f06aa...`). So a
-host with other vector features (no AVX-512, say) gets other kernels whatever the cap,
-and most likely other bits (not measured: no such host here). The same host does
-reproduce itself: Hopper's noise0 run 0 rebuilt here three hours later gave the same
-first three shards (75k transitions). Turning YNNPACK off would remove this dependence
-but change the digest of every recorded build that a JAX computation touches (the 63
-recorded builds hold 27M transitions); it was not done. Builds recorded from now on name
-the machine they were recorded on and its features (`data.reference_builds.host`), and
-`verify` names what differs.
 
 Written here rather than taken from a library: neither JAX nor XLA exposes the CPU
 pool's size; the affinity of the process when the backend starts is what sets it.
@@ -56,8 +61,9 @@ import os
 import threading
 import warnings
 
-# Appended to XLA_FLAGS (read once, when XLA first compiles in this process).
-XLA_FLAGS = ("--xla_cpu_max_isa=AVX2",)
+# XLA's CPU compiler flags (`XLA_FLAGS`, read once, when XLA first compiles in this
+# process): any of them may change bits, so a process that sets one is not canonical.
+CPU_FLAG_PREFIX = "--xla_cpu_"
 THREADS = 1
 # Levels whose bytes no JAX computation touches (a uniform policy; episodes copied from
 # other logs): never marked.
@@ -73,9 +79,9 @@ def _backend_started() -> bool:
     return bool(xla_bridge.backends_are_initialized())
 
 
-def _flags_set() -> bool:
-    flags = os.environ.get("XLA_FLAGS", "").split()
-    return all(f in flags for f in XLA_FLAGS)
+def cpu_flags() -> list[str]:
+    """The XLA CPU compiler flags this process's `XLA_FLAGS` set."""
+    return [f for f in os.environ.get("XLA_FLAGS", "").split() if f.startswith(CPU_FLAG_PREFIX)]
 
 
 def _threads() -> set[int]:
@@ -93,34 +99,35 @@ def _give_back(cpus: set[int], threads: set[int]) -> None:
 
 
 def canonical() -> bool:
-    """Whether this process's JAX CPU backend computes under the canonical settings:
-    started by `configure`, or started while the process could use one CPU only with
-    `XLA_FLAGS` holding `XLA_FLAGS` (e.g. under `taskset -c 0` with them exported)."""
+    """Whether this process's JAX CPU backend computes under the canonical settings: no
+    XLA CPU compiler flags, and started by `configure` or while the process could use one
+    CPU only (e.g. under `taskset -c 0`)."""
+    if cpu_flags():
+        return False
     if _state["configured"]:
         return True
     if not hasattr(os, "sched_getaffinity"):
         return False
-    return _flags_set() and len(os.sched_getaffinity(0)) == THREADS
+    return len(os.sched_getaffinity(0)) == THREADS
 
 
 def configure() -> bool:
     """Starts JAX's CPU backend under the canonical settings, if it has not started.
 
-    Sets `XLA_FLAGS`, lets the process use one CPU while the backend starts (so XLA
-    sizes its pool to one thread), then gives back every CPU it had: the environment
-    and everything else in the process keep the machine's cores.
+    Lets the process use one CPU while the backend starts (so XLA sizes its pool to one
+    thread), then gives back every CPU it had: the environment and everything else in
+    the process keep the machine's cores.
 
     Returns:
       True if this process computes canonically (now or already), False if its backend
-      started before under other settings (the caller marks its build).
+      started before under other settings, or its `XLA_FLAGS` set XLA CPU compiler
+      flags (the caller marks its build).
     """
     with _lock:
         if canonical():
             return True
-        if _backend_started() or not hasattr(os, "sched_setaffinity"):
+        if cpu_flags() or _backend_started() or not hasattr(os, "sched_setaffinity"):
             return False
-        os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""),
-                                            *XLA_FLAGS]).strip()
         allowed, before = os.sched_getaffinity(0), _threads()
         os.sched_setaffinity(0, {min(allowed)})
         try:
@@ -150,8 +157,12 @@ def marker() -> dict | None:
     if canonical_cpu:
         return None
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    why = ("JAX's CPU backend started before generation" if hasattr(os, "sched_setaffinity")
-           else "this platform cannot pin the process to one CPU")
+    if cpu_flags():
+        why = f"XLA_FLAGS set XLA CPU compiler flags {cpu_flags()}"
+    elif hasattr(os, "sched_setaffinity"):
+        why = "JAX's CPU backend started before generation"
+    else:
+        why = "this platform cannot pin the process to one CPU"
     return {"canonical": False,
             "reason": f"{why}, with {cpus} CPU(s) usable now and XLA_FLAGS "
                       f"{os.environ.get('XLA_FLAGS', '')!r}"}
