@@ -24,12 +24,12 @@ order, and what XLA's sums are depends on the process and the machine
   no setting reproduced Hopper's recorded build (first tenth 229.3 recorded; 257.2 with
   one thread, 264.8 with two, 259.4 with one under the AVX2 cap). The code is not the
   cause: the recorded build's code (`f843b29`) and today's give identical bytes under
-  the same settings (3,129 rows, 2,000 updates). One part that follows the machine was
-  found: YNNPACK, to which XLA hands some dots and reductions, picks its kernels by the
-  host's CPU features. Whether the recording machines' features differed is not known:
-  no build recorded its machine. `record` now stores `recorded_on` (`host()`: CPU model,
-  the features YNNPACK dispatches on, jaxlib's version) and `verify` names what differs
-  between that machine and the local one.
+  the same settings (Hopper's first 50,202 transitions, two shards). One part that
+  follows the machine was found: YNNPACK, to which XLA hands some dots and reductions,
+  picks its kernels by the host's CPU features. Whether the recording machines' features
+  differed is not known: no build recorded its machine. `record` now stores
+  `recorded_on` (`host()`: CPU model, the features YNNPACK dispatches on, jaxlib's
+  version) and `verify` names what differs between that machine and the local one.
 
 `verify` compares a local build against the recorded one; the dataset cards render
 the table. Record new builds with `record(data_dir)`.

@@ -30,14 +30,15 @@ three shards, 75k transitions), but no setting here reproduced Hopper's recorded
 (the mean return of its first tenth of transitions is 229.3 recorded; 257.2 here on one
 thread, 264.8 on two, 259.4 on one thread under the AVX2 cap), and the code is not the
 cause (the recorded build's code and today's give identical bytes under the same
-settings, 3,129 rows with 2,000 updates). Builds recorded from now on name their machine
-(`data.reference_builds.host`), and `verify` names what differs.
+settings: Hopper's first 50,202 transitions, two shards, about 49,000 updates). Builds
+recorded from now on name their machine (`data.reference_builds.host`), and `verify`
+names what differs.
 
 From 2026-11-26 15:19 to about 21:00 UTC the canonical settings also capped the ISA at
 AVX2 (believed harmless from HalfCheetah's 4,000 steps, which it did not change); builds
 made then carry no mark, and a log begun then and resumed now would mix settings. None
 was recorded. Without the cap, `rlu datasets build` on this 2-core machine gives the
-one-core bytes of the recorded build's code on Hopper's first 3,000 steps, and
+one-core bytes of the recorded build's code on Hopper's first two shards, and
 HalfCheetah's first 4,000 steps are unchanged (`ec0f06aa...`).
 
 The pool is sized once, when the backend starts, so `configure` must run before the
