@@ -15,8 +15,8 @@ order, and what XLA's sums are depends on the process and the machine
   the canonical settings for some hours on 2026-11-26, changed Hopper's bits from the
   D4PG's first update and was removed; no recorded build was made under it;
 - the machine: the same machine rebuilds its own bytes (Hopper's noise0 run 0 rebuilt
-  three hours later: the same first three shards, 75k transitions), and a 1M-step one-
-  core rebuild of MinAtar breakout's noise0 run 0 matched its digest (on which machine
+  three hours later: the same first three shards, 75k transitions), and a 1M-step
+  one-core rebuild of MinAtar breakout's noise0 run 0 matched its digest (on which machine
   was not recorded). But HalfCheetah's and Walker2d's noise0 run 0, built on one pinned
   core, were rebuilt on one pinned core on 2026-11-25 on another machine of the same
   kind and differ, HalfCheetah's already in the first tenth of its transitions (mean
