@@ -16,20 +16,25 @@ order, and what XLA's sums are depends on the process and the machine
   D4PG's first update and was removed; no recorded build was made under it;
 - the machine: the same machine rebuilds its own bytes (Hopper's noise0 run 0 rebuilt
   three hours later: the same first three shards, 75k transitions), and a 1M-step
-  one-core rebuild of MinAtar breakout's noise0 run 0 matched its digest (on which machine
-  was not recorded). But HalfCheetah's and Walker2d's noise0 run 0, built on one pinned
-  core, were rebuilt on one pinned core on 2026-11-25 on another machine of the same
-  kind and differ, HalfCheetah's already in the first tenth of its transitions (mean
-  return -98.7 recorded, 392.1 rebuilt); and on the 2-core AVX-512 machine of 2026-11-26
-  no setting reproduced Hopper's recorded build (first tenth 229.3 recorded; 257.2 with
-  one thread, 264.8 with two, 259.4 with one under the AVX2 cap). The code is not the
-  cause: the recorded build's code (`f843b29`) and today's give identical bytes under
-  the same settings (Hopper's first 50,202 transitions, two shards). One part that
-  follows the machine was found: YNNPACK, to which XLA hands some dots and reductions,
-  picks its kernels by the host's CPU features. Whether the recording machines' features
-  differed is not known: no build recorded its machine. `record` now stores
-  `recorded_on` (`host()`: CPU model, the features YNNPACK dispatches on, jaxlib's
-  version) and `verify` names what differs between that machine and the local one.
+  one-core rebuild of MinAtar breakout's noise0 run 0 matched its digest (on which
+  machine was not recorded). But HalfCheetah's and Walker2d's noise0 run 0, built on one
+  pinned core, were rebuilt on one pinned core on 2026-11-25 on another machine of the
+  same kind and differ, HalfCheetah's already in the first tenth of its transitions
+  (mean return -98.7 recorded, 392.1 rebuilt); and on the 2-core AVX-512 machine of
+  2026-11-26 no setting reproduced Hopper's recorded build (first tenth 229.3 recorded;
+  257.2 with one thread, 264.8 with two, 259.4 with one under the AVX2 cap). Yet its
+  full 500k-step noise0 run 0 built there under the canonical settings has the digest of
+  the 2026-11-25 one-core rebuild made on the other machine (`2bffa5c8b652eb7f`): two
+  machines of the same kind agree over a whole learning run, and the machine the
+  recorded builds were made on computed otherwise. The code is not the cause: the
+  recorded build's code (`f843b29`) and today's give identical bytes under the same
+  settings (Hopper's first 50,202 transitions, two shards). One part that follows the
+  machine was found: YNNPACK, to which XLA hands some dots and reductions, picks its
+  kernels by the host's CPU features. Whether the recording machines' features differed
+  is not known: no build recorded its machine. `record` now stores `recorded_on`
+  (`host()`: CPU model, the features YNNPACK dispatches on, jaxlib's version) and
+  `verify` names what differs between that machine and the local one.
+
 
 `verify` compares a local build against the recorded one; the dataset cards render
 the table. Record new builds with `record(data_dir)`.

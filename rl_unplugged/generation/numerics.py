@@ -24,15 +24,16 @@ So generation starts JAX's CPU backend with a one-thread pool (`configure`), and
 process whose `XLA_FLAGS` set any XLA CPU compiler flag (`--xla_cpu_...`) is not
 canonical: its builds are marked. A build's bytes then depend neither on the core count
 nor on flags, and equal a one-core process's bytes of before: every recorded build was
-made without flags, most on one core. What remains is the host: the same machine
-rebuilds its own bytes (Hopper's noise0 run 0 rebuilt three hours later: the same first
-three shards, 75k transitions), but no setting here reproduced Hopper's recorded build
-(the mean return of its first tenth of transitions is 229.3 recorded; 257.2 here on one
-thread, 264.8 on two, 259.4 on one thread under the AVX2 cap), and the code is not the
-cause (the recorded build's code and today's give identical bytes under the same
-settings: Hopper's first 50,202 transitions, two shards, about 49,000 updates). Builds
-recorded from now on name their machine (`data.reference_builds.host`), and `verify`
-names what differs.
+made without flags, most on one core. What remains is the host. The same machine
+rebuilds its own bytes, and two machines of the same kind agree: Hopper's 500k-step
+noise0 run 0 built here under these settings has the digest of the one-core rebuild made
+on another machine on 2026-11-25 (`2bffa5c8b652eb7f`). But no setting here reproduced
+Hopper's recorded build (the mean return of its first tenth of transitions is 229.3
+recorded; 257.2 here on one thread, 264.8 on two, 259.4 on one thread under the AVX2
+cap), and the code is not the cause (the recorded build's code and today's give
+identical bytes under the same settings: Hopper's first 50,202 transitions, two shards,
+about 49,000 updates). Builds recorded from now on name their machine
+(`data.reference_builds.host`), and `verify` names what differs.
 
 From 2026-11-26 15:19 to about 21:00 UTC the canonical settings also capped the ISA at
 AVX2 (believed harmless from HalfCheetah's 4,000 steps, which it did not change); builds
