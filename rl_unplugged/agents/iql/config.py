@@ -16,7 +16,10 @@ with a state-dependent log-std (`actor_critic.GaussianPolicyNetwork`, shared wit
 and CQL), the default before; runs saved without the field load with it. On a Hopper
 medium rebuild it made IQL slow early: 458 +- 191 at 20k updates against 2,026 +- 779
 with the authors' policy (10 seeds; same data, critics and weights), while at 100k the
-two tied, both above BC (`baselines/curves/hopper_medium_rebuild_iql_policy.json`).
+two tied, both above BC (`baselines/curves/hopper_medium_rebuild_iql_policy.json`). On
+a Walker2d medium rebuild likewise at 20k: 430 +- 133 against 1,274 +- 331 (5 seeds),
+and at 40k IQL with the authors' policy did not lead BC (1,370 against 1,433;
+`baselines/curves/walker2d_medium_rebuild_iql_policy.json`).
 Where the learner still differs from the authors' code: their actor's learning rate
 decays on a cosine schedule (over 1M updates); here it is constant.
 """
