@@ -194,8 +194,9 @@ def verify(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, 
     else:
         why = ("a level that learns while it logs can differ on another kind of machine "
                "(XLA's YNNPACK kernels follow the host's CPU features, "
-               "rl_unplugged/generation/numerics.py), and one-core rebuilds on machines of "
-               f"the same kind have differed (rl_unplugged/data/reference_builds.py); "
+               "rl_unplugged/generation/numerics.py); two machines of one kind have agreed "
+               "with each other and not with the continuous builds recorded before "
+               f"2026-11-26 (rl_unplugged/data/reference_builds.py); "
                f"{_host_difference(reference.get('recorded_on'), host())}")
     return False, (f"{spec.name}: differs from the reference build (local "
                    f"{local['manifest_sha256'][:16]}, {local['num_transitions']:,} transitions; "
