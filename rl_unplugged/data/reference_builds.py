@@ -60,6 +60,7 @@ from rl_unplugged.data.raw_log import (
 )
 
 FILE = "reference_builds.json"
+CPUINFO = "/proc/cpuinfo"  # Where Linux lists the CPU's model and flags.
 # The CPU features YNNPACK, which XLA:CPU hands some dots and reductions to, chooses its
 # fp32 kernels by at run time (`generation.numerics`), as /proc/cpuinfo names them.
 KERNEL_FEATURES = ("sse2", "avx", "fma", "avx2", "f16c", "avx512f", "avx512bw", "avx512vl")
@@ -98,7 +99,7 @@ def host() -> dict:
     kernels)."""
     info: dict[str, str] = {}
     try:
-        with open("/proc/cpuinfo") as f:  # The first processor's entry is enough.
+        with open(CPUINFO) as f:  # The first processor's entry is enough.
             for line in f:
                 key, _, value = line.partition(":")
                 if not key.strip():
@@ -195,8 +196,8 @@ def verify(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, 
         why = ("a level that learns while it logs can differ on another kind of machine "
                "(XLA's YNNPACK kernels follow the host's CPU features, "
                "rl_unplugged/generation/numerics.py); two machines of one kind have agreed "
-               "with each other and not with the continuous builds recorded before "
-               f"2026-11-26 (rl_unplugged/data/reference_builds.py); "
+               "with each other but not with the recorded continuous builds they rebuilt "
+               f"(rl_unplugged/data/reference_builds.py); "
                f"{_host_difference(reference.get('recorded_on'), host())}")
     return False, (f"{spec.name}: differs from the reference build (local "
                    f"{local['manifest_sha256'][:16]}, {local['num_transitions']:,} transitions; "

@@ -159,8 +159,9 @@ def marker() -> dict | None:
     if canonical_cpu:
         return None
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if cpu_flags():
-        why = f"XLA_FLAGS set XLA CPU compiler flags {cpu_flags()}"
+    flags = cpu_flags()
+    if flags:
+        why = f"XLA_FLAGS set XLA CPU compiler flags {flags}"
     elif hasattr(os, "sched_setaffinity"):
         why = "JAX's CPU backend started before generation"
     else:

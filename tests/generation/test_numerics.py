@@ -33,11 +33,17 @@ print(digest, numerics.canonical(), len(os.sched_getaffinity(0)), held,
 """
 
 
-def _probe(cpus: str) -> list[str]:
+def _python(code: str, *args: str, xla_flags: str = "") -> str:
+    """stdout of `code` in a fresh interpreter with these `XLA_FLAGS` (none by default)."""
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    out = subprocess.run([sys.executable, "-c", _PROBE, cpus], env=dict(env, PYTHONPATH=str(REPO)),
-                         cwd=REPO, capture_output=True, text=True, check=True)
-    return out.stdout.split()
+    if xla_flags:
+        env["XLA_FLAGS"] = xla_flags
+    return subprocess.run([sys.executable, "-c", code, *args], env=dict(env, PYTHONPATH=str(REPO)),
+                          cwd=REPO, capture_output=True, text=True, check=True).stdout
+
+
+def _probe(cpus: str) -> list[str]:
+    return _python(_PROBE, cpus).split()
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
@@ -65,9 +71,7 @@ print(hashlib.sha256(b"".join(np.asarray(x).tobytes() for x in out)).hexdigest()
 
 
 def _ynn_probe(flags: str) -> list[str]:
-    env = dict(os.environ, XLA_FLAGS=flags)
-    return subprocess.run([sys.executable, "-c", _YNN_PROBE], env=env, capture_output=True,
-                          text=True, check=True).stdout.split()
+    return _python(_YNN_PROBE, xla_flags=flags).split()
 
 
 def test_the_isa_cap_does_not_reach_ynnpack():
@@ -85,10 +89,7 @@ def test_xla_cpu_flags_make_a_process_non_canonical():
     any XLA CPU compiler flag computes other bits, so its builds are marked."""
     probe = ("from rl_unplugged.generation import numerics\n"
              "print(numerics.configure(), numerics.canonical(), numerics.marker()['reason'])")
-    env = dict(os.environ, XLA_FLAGS="--xla_cpu_max_isa=AVX2",
-               PYTHONPATH=str(REPO))
-    out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=REPO, capture_output=True,
-                         text=True, check=True).stdout
+    out = _python(probe, xla_flags="--xla_cpu_max_isa=AVX2")
     assert out.startswith("False False XLA_FLAGS set XLA CPU compiler flags "
                           "['--xla_cpu_max_isa=AVX2']")
 
