@@ -198,6 +198,48 @@ def _finished_task(out: Path, cfg: BaselineConfig, task_id: str
         return None
 
 
+def _short(digest: str | None) -> str | None:
+    """A build's manifest sha256 as records name it (16 hex digits, as the cards do)."""
+    return None if digest is None else digest[:16]
+
+
+def _trained_on(records: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """{task: ['NAME' or 'NAME:BUILD']}: the datasets a track's records trained on, a
+    build (its raw log's manifest sha256, `_short`) named where the records name one.
+
+    Raises:
+      ConfigError: one task's records name different builds of a dataset.
+    """
+    out: dict[str, set[str]] = {}
+    for record in records:
+        for name, build in (record.get("datasets") or {}).items():
+            out.setdefault(record["task"], set()).add(f"{name}:{build}" if build else name)
+    for task, items in out.items():
+        if len({i.split(":")[0] for i in items}) != len(items):
+            raise ConfigError(f"{task}: the records trained on different builds of one "
+                              f"dataset ({', '.join(sorted(items))}); retrain the task")
+    return {task: sorted(items) for task, items in out.items()}
+
+
+def _check_build(done: Sequence[tuple[int, Mapping[str, Any]]], dataset: str,
+                 data_dir: str | os.PathLike | None, run_dir: Path) -> None:
+    """Refuses to reuse a finished task's records when the local build of its dataset is
+    not the one they name (a rebuild is other data under the same name); records that
+    name no build, or no local raw log, are not compared.
+
+    Raises:
+      ConfigError: names both builds and the run directory to remove.
+    """
+    from rl_unplugged.data import reference_builds
+
+    local = _short(reference_builds.local_digest(dataset, data_dir))
+    named = {(r.get("datasets") or {}).get(dataset) for _, r in done} - {None}
+    if local is not None and named and named != {local}:
+        raise ConfigError(f"{run_dir}: its records trained on {dataset} build "
+                          f"{', '.join(sorted(named))}, but the local build is {local}; "
+                          "remove the run directory to train on the local build")
+
+
 ADOPTED = "adopted.json"  # Beside TASK_DONE in an adopted task: where each record came from.
 
 
@@ -276,7 +318,9 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
     """Trains, evaluates and returns the validated submission (also written to out_dir).
 
     Writes `out_dir/<task>/` run directories, `out_dir/results/*.json` evaluation
-    records and `out_dir/submission.json`. Datasets are generated if missing.
+    records and `out_dir/submission.json`. Datasets are generated if missing. Each
+    record names the build it trained on (`datasets`: {name: its raw log's manifest
+    sha256, 16 hex digits}, where a raw log is here), and the submission `NAME:BUILD`.
 
     Resumable by task: a task whose run directory holds `TASK_DONE` with the same
     identity (agent, steps, seeds, config, dataset, protocol settings hash) and whose
@@ -290,10 +334,11 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
       The submission, or None when tasks of the track are still pending (logged).
 
     Raises:
-      ConfigError: `tasks` names a task outside the config's track.
+      ConfigError: `tasks` names a task outside the config's track, or a finished
+        task's records name another build of its dataset than the local one.
     """
     from rl_unplugged import generation, training
-    from rl_unplugged.data import loader
+    from rl_unplugged.data import loader, reference_builds
     from rl_unplugged.evaluation import evaluator, protocols
     from rl_unplugged.leaderboard import board, validation
 
@@ -309,6 +354,7 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
         run_dir = out / task_id.replace("/", "-")
         done = _finished_task(out, cfg, task_id)
         if done is not None:
+            _check_build(done, dataset, data_dir, run_dir)
             log(f"[{cfg.name}] {task_id}: reusing its {len(done)} records ({run_dir / TASK_DONE})")
             seeds += [seed for seed, _ in done]
             records += [record for _, record in done]
@@ -319,6 +365,7 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
         spec = registry.get_dataset(dataset)
         log(f"[{cfg.name}] {task_id}: dataset {dataset}")
         data = loader.load_transitions(spec, data_dir, build=True, generate=generation.generate)
+        build = _short(reference_builds.local_digest(spec.name, data_dir))
         log(f"[{cfg.name}] {task_id}: training {cfg.agent} x{len(cfg.seeds)} seeds, "
             f"{cfg.steps} updates on {data.size:,} transitions")
         training.train(cfg.agent, data, spec.task, steps=cfg.steps, config=dict(cfg.config),
@@ -328,7 +375,8 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
             # Checked against the protocol (task, allowed datasets) before it loads.
             # A RunPolicy: the record names its training run (seed, grid, checkpoint step).
             policy = evaluator.load_run_policy(run_dir, member=member, protocol=protocol)
-            record = evaluator.evaluate(policy, protocol, selection="final", datasets=[dataset],
+            record = evaluator.evaluate(policy, protocol, selection="final",
+                                        datasets={dataset: build},
                                         policy_source=f"{run_dir.name} member {member}")
             evaluator.save_result(record, record_path(out, task_id, seed))
             records.append(record)
@@ -342,7 +390,7 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
         return None
     submission = board.submission_from_results(
         records, track=cfg.track, name=cfg.name, run_seeds=seeds, authors=cfg.authors,
-        description=cfg.description, datasets={t: [d] for t, d in cfg.datasets.items()})
+        description=cfg.description, datasets=_trained_on(records))
     validation.validate(submission)
     fileio.write_text(out / "submission.json", board.dumps(submission))
     return submission
@@ -374,9 +422,8 @@ def narrow_data_study(dataset: str, *, fraction: float, learners: Mapping[str, t
     """
     import numpy as np
 
-    from rl_unplugged import generation, paths, training
+    from rl_unplugged import generation, training
     from rl_unplugged.data import loader, reference_builds
-    from rl_unplugged.data.raw_log import MANIFEST, manifest_digest
     from rl_unplugged.evaluation import evaluator, protocols
 
     if not 0.0 < fraction <= 1.0:
@@ -388,12 +435,9 @@ def narrow_data_study(dataset: str, *, fraction: float, learners: Mapping[str, t
                               replace=False))
     narrow = data.subset(keep)
     protocol = protocols.get_protocol(spec.task.id)
-    raw_dir = paths.raw_dir(spec, paths.data_dir(data_dir))
-    build = None
-    if (raw_dir / MANIFEST).is_file():
-        digest = manifest_digest(raw_dir)
-        build = {"manifest_sha256": digest,
-                 "note": reference_builds.build_status(spec.name, digest)}
+    digest = reference_builds.local_digest(spec.name, data_dir)
+    build = None if digest is None else {
+        "manifest_sha256": digest, "note": reference_builds.build_status(spec.name, digest)}
     results = {}
     for label, (agent, config) in learners.items():
         log(f"[narrow] {label}: {agent} {config} on {narrow.size:,} transitions")

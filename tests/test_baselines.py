@@ -1,6 +1,7 @@
 """The science check (issue 8): CQL vs DQN on narrow data, P(improvement) with CIs."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -119,7 +120,7 @@ def fake_training(monkeypatch):
     import types
 
     from rl_unplugged import training
-    from rl_unplugged.data import loader
+    from rl_unplugged.data import loader, reference_builds
     from rl_unplugged.evaluation import evaluator
 
     trained, seeds_of = [], {}
@@ -132,12 +133,14 @@ def fake_training(monkeypatch):
         return {"format": evaluator.RESULT_FORMAT, "task": protocol.task_id,
                 "protocol": {"hash": protocol.hash, "settings_hash": protocol.settings_hash},
                 "episode_seeds": protocol.episode_seeds, "selection": {"method": "final"},
-                "datasets": {d: None for d in kwargs["datasets"]},
+                "datasets": dict(kwargs["datasets"]),
                 "returns": [_LOW[protocol.task_id] + len(trained)] * protocol.num_episodes,
                 "mean_return": _LOW[protocol.task_id] + len(trained),
                 "training_run": {"seed": policy.seed}}
 
     monkeypatch.setattr(loader, "load_transitions", lambda *a, **k: types.SimpleNamespace(size=1))
+    # No raw log here: a record names no build unless a test sets one.
+    monkeypatch.setattr(reference_builds, "local_digest", lambda name, data_dir=None: None)
     monkeypatch.setattr(training, "train", train)
     monkeypatch.setattr(training, "list_members", lambda run_dir: [
         {"member": m, "seed": s, "grid": {}} for m, s in enumerate(seeds_of[str(run_dir)])])
@@ -171,8 +174,6 @@ def test_a_track_runs_task_by_task_and_reuses_finished_tasks(tmp_path, fake_trai
         [2.0, 2.0, 2.0]
     assert submission["results"]["classic/mountaincar"]["runs"][0]["returns"][0] == -197.0
     # Each record names its training run's seed (the loaded run policy is evaluated).
-    import json
-
     for seed in cfg.seeds:
         saved = json.loads((out / "results" / f"classic-acrobot-seed{seed}.json").read_text())
         assert saved["training_run"]["seed"] == seed
@@ -207,11 +208,40 @@ def test_a_track_runs_task_by_task_and_reuses_finished_tasks(tmp_path, fake_trai
         baselines.run(cfg, out, tasks=["bsuite/catch"])
 
 
+def test_records_and_submission_name_the_build_trained_on(tmp_path, fake_training,
+                                                          monkeypatch):
+    # A rebuilt learning run is other data under the same name: each record names its
+    # raw log's manifest digest, the submission says NAME:BUILD, and a finished task is
+    # not reused over another local build of its dataset.
+    from rl_unplugged.data import reference_builds
+
+    builds = {name: f"{i:x}" * 64 for i, name in enumerate(_DATASETS.values(), start=10)}
+    monkeypatch.setattr(reference_builds, "local_digest",
+                        lambda name, data_dir=None: builds.get(name))
+    cfg = baselines.BaselineConfig(name="x", agent="bc", track="classic", steps=1,
+                                   seeds=(0, 1, 2), datasets=_DATASETS)
+    out = tmp_path / "run"
+    submission = baselines.run(cfg, out)
+    for task, dataset in _DATASETS.items():
+        short = builds[dataset][:16]
+        assert submission["results"][task]["datasets"] == [f"{dataset}:{short}"]
+        record = baselines.record_path(out, task, 1)
+        assert json.loads(record.read_text())["datasets"] == {dataset: short}
+    assert baselines.run(cfg, out) == submission  # The same builds: reused.
+    builds[_DATASETS["classic/acrobot"]] = "f" * 64  # Rebuilt with other bytes.
+    with pytest.raises(ConfigError, match=r"build .*bbbbbbbbbbbbbbbb, but the local build is "
+                                          r"ffffffffffffffff; remove the run directory"):
+        baselines.run(cfg, out)
+    # Records that name two builds of one dataset cannot make one submission.
+    records = [{"task": "classic/acrobot", "datasets": {"d": "a"}},
+               {"task": "classic/acrobot", "datasets": {"d": "b"}}]
+    with pytest.raises(ConfigError, match="different builds of one dataset"):
+        baselines._trained_on(records)
+
+
 def test_records_trained_elsewhere_are_adopted_and_checked(tmp_path, fake_training, capsys):
     # Seeds 0-1 of cartpole ran in one place, seed 2 apart (an interrupted run's missing
     # seed); adopted together, `run` reuses the task and trains only the others.
-    import json
-
     from rl_unplugged.cli import main as cli_main
     from rl_unplugged.evaluation import evaluator
 

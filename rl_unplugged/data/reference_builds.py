@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,8 @@ def record(data_dir: str | os.PathLike, out: str | os.PathLike | None = None, *,
             builds[spec.name]["recorded_on"] = (before.get("recorded_on") if same else None
                                                 ) or here
             if spec.name in competence:
+                _check_competence(spec.name, competence[spec.name],
+                                  builds[spec.name]["manifest_sha256"])
                 builds[spec.name]["competence"] = competence.pop(spec.name)
             elif "competence" in before and same:
                 # The same build: its recorded measurement still describes it.
@@ -157,6 +160,33 @@ def record(data_dir: str | os.PathLike, out: str | os.PathLike | None = None, *,
                    "`rlu datasets verify NAME`", "builds": dict(sorted(builds.items()))}
     fileio.write_json(out or _package_file(), doc, sort_keys=False)
     return doc
+
+
+def local_digest(name: str, data_dir: str | os.PathLike | None = None) -> str | None:
+    """The manifest sha256 of dataset `name`'s complete raw log under `data_dir`: which
+    bytes a run trained on (a rebuilt learning run is other data under the same name);
+    None where there is no complete raw log (an imported dataset, a store without one)."""
+    raw = paths.raw_dir(registry.get_dataset(name), data_dir)
+    manifest = read_manifest(raw)
+    if not manifest or not manifest.get("complete"):
+        return None
+    return manifest_digest(raw)
+
+
+_MEASURED_ON = re.compile(r"raw-log manifest sha256 ([0-9a-f]{8,64})")
+
+
+def _check_competence(name: str, competence: dict[str, Any], digest: str) -> None:
+    """Refuses a competence measured on another build than the one recorded: its `how`
+    names the measured run's raw-log manifest sha256 (`evaluation.references`).
+
+    Raises:
+      ValueError: names both digests.
+    """
+    match = _MEASURED_ON.search(str(competence.get("how", "")))
+    if match and not digest.startswith(match[1]):
+        raise ValueError(f"{name}: the competence given was measured on build {match[1]}, "
+                         f"not on the build being recorded ({digest[:16]})")
 
 
 def build_status(name: str, digest: str) -> str:

@@ -71,6 +71,27 @@ def test_recording_again_keeps_the_competence_of_an_unchanged_build(tmp_path, mo
     assert rebuilt["builds"][name]["recorded_on"] == elsewhere
 
 
+def test_competence_measured_on_another_build_is_refused(tmp_path, monkeypatch):
+    name = "rlu_bsuite/catch_noise0_run1"
+    spec = tiny_spec(name, num_steps=30)
+    write_random_log(spec, tmp_path)
+    monkeypatch.setattr(registry, "datasets", lambda builder=None: [spec])
+    monkeypatch.setattr(reference_builds.registry, "get_dataset", lambda n: spec)
+    monkeypatch.setattr(reference_builds, "_package_file", lambda: tmp_path / "refs.json")
+    digest = reference_builds.local_digest(name, tmp_path)
+    assert digest == reference_builds.describe(paths.raw_dir(spec, tmp_path))["manifest_sha256"]
+    assert reference_builds.local_digest(name, tmp_path / "nothing") is None
+    how = "best checkpoint of the behaviour run (raw-log manifest sha256 {})"
+    with pytest.raises(ValueError, match=f"measured on build 0123456789abcdef, not on the "
+                                         f"build being recorded \\({digest[:16]}\\)"):
+        reference_builds.record(tmp_path, competence={
+            name: {"greedy_return": 1.0, "how": how.format("0123456789abcdef")}})
+    assert not (tmp_path / "refs.json").exists()  # Nothing recorded.
+    doc = reference_builds.record(tmp_path, competence={
+        name: {"greedy_return": 1.0, "how": how.format(digest[:16])}})
+    assert doc["builds"][name]["competence"]["greedy_return"] == 1.0
+
+
 def test_host_names_the_features_ynnpack_dispatches_on(monkeypatch):
     here = reference_builds.host()
     assert set(here) == {"machine", "cpu", "kernel_features", "jaxlib"}
