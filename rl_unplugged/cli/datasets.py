@@ -255,7 +255,11 @@ def _record(args: argparse.Namespace) -> int:
 
     competence = {}
     if args.references:
-        competence = competence_from_references(json.loads(Path(args.references).read_text()))
+        # The references cover every task: keep the behaviour runs built under --data-dir
+        # (`record` refuses one measured on another build).
+        competence = {name: c for name, c in competence_from_references(
+            json.loads(Path(args.references).read_text())).items()
+            if reference_builds.local_digest(name, args.data_dir) is not None}
     doc = reference_builds.record(args.data_dir, merge=not args.fresh, competence=competence)
     for name, build in doc["builds"].items():
         reached = build.get("competence", {}).get("reached")

@@ -92,6 +92,26 @@ def test_competence_measured_on_another_build_is_refused(tmp_path, monkeypatch):
     assert doc["builds"][name]["competence"]["greedy_return"] == 1.0
 
 
+def test_record_command_takes_the_competence_of_the_builds_under_its_data_dir(
+        tmp_path, monkeypatch, capsys):
+    name = "rlu_bsuite/catch_noise0_run0"
+    spec = tiny_spec(name, num_steps=30)
+    write_random_log(spec, tmp_path)
+    monkeypatch.setattr(registry, "datasets", lambda builder=None: [spec])
+    monkeypatch.setattr(reference_builds, "_package_file", lambda: tmp_path / "refs.json")
+    digest = reference_builds.describe(paths.raw_dir(spec, tmp_path))["manifest_sha256"]
+    candidate = {"value": 1.0, "how": f"best checkpoint (raw-log manifest sha256 {digest[:16]})"}
+    references = {"tasks": {task: {"expert": {"candidates": [candidate]}}
+                            for task in ("bsuite/catch", "bsuite/cartpole")}}
+    (tmp_path / "references.json").write_text(json.dumps(references))
+    # cartpole's run is not built here: its competence is left out, catch's recorded.
+    assert cli.main(["datasets", "record", "--data-dir", str(tmp_path),
+                     "--references", str(tmp_path / "references.json")]) == 0
+    assert "competence=reached" in capsys.readouterr().out
+    recorded = json.loads((tmp_path / "refs.json").read_text())["builds"][name]
+    assert recorded["competence"]["greedy_return"] == 1.0
+
+
 def test_host_names_the_features_ynnpack_dispatches_on(monkeypatch):
     here = reference_builds.host()
     assert set(here) == {"machine", "cpu", "kernel_features", "jaxlib"}
