@@ -50,12 +50,26 @@ def _reference_rows(domain: str) -> list[str]:
             "differs. Treat a "
             "continuous learning run's digest as naming the recorded bytes, not as a "
             "target a rebuild will reach.", "",
-            "| dataset | manifest sha256 | episodes | transitions | mean return |",
-            "|---|---|---|---|---|"]
+            "| dataset | manifest sha256 | episodes | transitions | mean return | recorded on |",
+            "|---|---|---|---|---|---|"]
     for name, b in builds.items():
         rows.append(f"| `{name}` | `{b['manifest_sha256']}` | {b['num_episodes']:,} | "
-                    f"{b['num_transitions']:,} | {b['episode_return_mean']:.4g} |")
+                    f"{b['num_transitions']:,} | {b['episode_return_mean']:.4g} | "
+                    f"{_machine(b.get('recorded_on'))} |")
     return rows
+
+
+def _machine(host: dict | None) -> str:
+    """A recording machine (`reference_builds.host()`) in a table cell."""
+    if host is None:
+        return "not recorded"
+    features = host.get("kernel_features") or []
+    # The widest of the vector levels YNNPACK builds its kernels for.
+    widest = next((f", {name}" for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"),
+                                                  ("avx", "AVX"), ("sse2", "SSE2"))
+                   if flag in features), "")
+    return f"{host.get('cpu') or 'CPU not named'} ({host.get('machine')}{widest}), " \
+           f"jaxlib {host.get('jaxlib')}"
 
 
 _DISCRETE_FEATURES = (

@@ -27,6 +27,15 @@ def test_card_lists_every_task_and_the_recorded_checksums(tmp_path, monkeypatch)
     for name, build in reference_builds.load().items():  # Only measured digests appear.
         if name.startswith("rlu_bsuite/"):
             assert f"| `{name}` | `{build['manifest_sha256']}` |" in text
+    # Each row names the machine the build was recorded on, where one was.
+    name = "rlu_bsuite/catch_noise0_run0"
+    here = dict(reference_builds.host(), cpu="Some CPU", machine="x86_64",
+                kernel_features=["sse2", "avx", "fma", "avx2"], jaxlib="9.9")
+    builds = {name: dict(reference_builds.load()[name], recorded_on=here)}
+    monkeypatch.setattr(reference_builds, "load", lambda: builds)
+    assert "| Some CPU (x86_64, AVX2), jaxlib 9.9 |" in cards.render_card("bsuite")
+    del builds[name]["recorded_on"]
+    assert "| not recorded |" in cards.render_card("bsuite")
     monkeypatch.setattr(reference_builds, "load", dict)
     assert "No reference build recorded yet" in cards.render_card("bsuite")
     assert len(cards.write_cards(tmp_path)) == len(registry.domains())
