@@ -45,11 +45,11 @@ def _reference_rows(domain: str) -> list[str]:
             "otherwise; the code is not the cause "
             "(`rl_unplugged/data/reference_builds.py` has the measurements). XLA hands "
             "some dots and reductions to YNNPACK, which picks "
-            "its kernels by the host's CPU features. Builds recorded after 2026-11-26 "
-            "name the machine they were recorded on, and `verify` says where yours "
-            "differs. Treat a "
-            "continuous learning run's digest as naming the recorded bytes, not as a "
-            "target a rebuild will reach.", "",
+            "its kernels by the host's CPU features. The last column names the machine a "
+            "build was recorded on (recorded since 2026-11-26 23:00 UTC; builds recorded "
+            "before name none), and `verify` says where yours differs. Treat a "
+            "continuous learning run's digest as naming the bytes recorded on that "
+            "machine, which another kind of machine need not reach.", "",
             "| dataset | manifest sha256 | episodes | transitions | mean return | recorded on |",
             "|---|---|---|---|---|---|"]
     for name, b in builds.items():

@@ -35,6 +35,14 @@ order, and what XLA's sums are depends on the process and the machine
   (`host()`: CPU model, the features YNNPACK dispatches on, jaxlib's version) and
   `verify` names what differs between that machine and the local one.
 
+rlu_mujoco's 15 builds were re-recorded on 2026-11-27 from builds made under the
+canonical settings on the 2-core AVX-512 machine (their `recorded_on`). Each task's
+500k-step noise0 run 0 there has the digest of its one-core rebuild made on 2026-11-25
+on another machine of that kind (Hopper `2bffa5c8`, HalfCheetah `665f4efc`, Walker2d
+`8682e0e4`), so a machine of that kind rebuilds them; the builds they replace, recorded
+without a machine, are named in `datasets/behaviour_competence.md`. rlu_control's
+builds are still the ones recorded without a machine.
+
 
 `verify` compares a local build against the recorded one; the dataset cards render
 the table. Record new builds with `record(data_dir)`.
@@ -225,10 +233,8 @@ def verify(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, 
     else:
         why = ("a level that learns while it logs can differ on another kind of machine "
                "(XLA's YNNPACK kernels follow the host's CPU features, "
-               "rl_unplugged/generation/numerics.py); two machines of one kind have agreed "
-               "with each other but not with the recorded continuous builds they rebuilt "
-               f"(rl_unplugged/data/reference_builds.py); "
-               f"{_host_difference(reference.get('recorded_on'), host())}")
+               "rl_unplugged/generation/numerics.py; rl_unplugged/data/reference_builds.py "
+               f"has the measurements); {_host_difference(reference.get('recorded_on'), host())}")
     return False, (f"{spec.name}: differs from the reference build (local "
                    f"{local['manifest_sha256'][:16]}, {local['num_transitions']:,} transitions; "
                    f"reference {reference['manifest_sha256'][:16]}, "
