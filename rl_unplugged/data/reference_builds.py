@@ -248,5 +248,8 @@ def _host_difference(recorded: dict | None, here: dict) -> str:
     differ = [f"{k} {recorded.get(k)} there, {here.get(k)} here" for k in here
               if recorded.get(k) != here.get(k)]
     if not differ:
-        return "this machine has the recording machine's CPU features and jaxlib"
+        return ("this machine has the recording machine's CPU features and jaxlib, so look at "
+                "how the local build was made: another package version, or the code of "
+                "2026-11-26 15:19-20:53 UTC, whose canonical settings capped the ISA at AVX2 "
+                "without marking the build")
     return "this machine differs from the recording machine: " + "; ".join(differ)
