@@ -203,24 +203,6 @@ def _short(digest: str | None) -> str | None:
     return None if digest is None else digest[:16]
 
 
-def _trained_on(records: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
-    """{task: ['NAME' or 'NAME:BUILD']}: the datasets a track's records trained on, a
-    build (its raw log's manifest sha256, `_short`) named where the records name one.
-
-    Raises:
-      ConfigError: one task's records name different builds of a dataset.
-    """
-    out: dict[str, set[str]] = {}
-    for record in records:
-        for name, build in (record.get("datasets") or {}).items():
-            out.setdefault(record["task"], set()).add(f"{name}:{build}" if build else name)
-    for task, items in out.items():
-        if len({i.split(":")[0] for i in items}) != len(items):
-            raise ConfigError(f"{task}: the records trained on different builds of one "
-                              f"dataset ({', '.join(sorted(items))}); retrain the task")
-    return {task: sorted(items) for task, items in out.items()}
-
-
 def _check_build(done: Sequence[tuple[int, Mapping[str, Any]]], dataset: str,
                  data_dir: str | os.PathLike | None, run_dir: Path) -> None:
     """Refuses to reuse a finished task's records when the local build of its dataset is
@@ -390,7 +372,7 @@ def run(cfg: BaselineConfig, out_dir: str | os.PathLike, *,
         return None
     submission = board.submission_from_results(
         records, track=cfg.track, name=cfg.name, run_seeds=seeds, authors=cfg.authors,
-        description=cfg.description, datasets=_trained_on(records))
+        description=cfg.description, datasets=board.result_datasets(records))
     validation.validate(submission)
     fileio.write_text(out / "submission.json", board.dumps(submission))
     return submission
@@ -446,7 +428,7 @@ def narrow_data_study(dataset: str, *, fraction: float, learners: Mapping[str, t
                        out_dir=run_dir, dataset=spec.name, probe_every=None)
         means = [evaluator.evaluate(
                      evaluator.load_run_policy(run_dir, member=m, protocol=protocol).policy,
-                     protocol, datasets=[spec.name])["mean_return"]
+                     protocol, datasets={spec.name: _short(digest)})["mean_return"]
                  for m in range(len(seeds))]
         results[label] = {"agent": agent, "config": dict(config),
                           "per_seed_mean_return": means, "mean": float(np.mean(means)),

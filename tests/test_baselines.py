@@ -235,8 +235,13 @@ def test_records_and_submission_name_the_build_trained_on(tmp_path, fake_trainin
     # Records that name two builds of one dataset cannot make one submission.
     records = [{"task": "classic/acrobot", "datasets": {"d": "a"}},
                {"task": "classic/acrobot", "datasets": {"d": "b"}}]
-    with pytest.raises(ConfigError, match="different builds of one dataset"):
-        baselines._trained_on(records)
+    from rl_unplugged.leaderboard import board
+
+    with pytest.raises(ConfigError, match="one dataset in more than one version"):
+        board.result_datasets(records)
+    records[1]["datasets"] = {"d": None}  # One names a build, one none: also unclear.
+    with pytest.raises(ConfigError, match="more than one version"):
+        board.result_datasets(records)
 
 
 def test_records_trained_elsewhere_are_adopted_and_checked(tmp_path, fake_training, capsys):

@@ -256,10 +256,18 @@ def _record(args: argparse.Namespace) -> int:
     competence = {}
     if args.references:
         # The references cover every task: keep the behaviour runs built under --data-dir
-        # (`record` refuses one measured on another build).
-        competence = {name: c for name, c in competence_from_references(
-            json.loads(Path(args.references).read_text())).items()
-            if reference_builds.local_digest(name, args.data_dir) is not None}
+        # that are the runs measured (`record` would refuse another build).
+        for name, c in competence_from_references(
+                json.loads(Path(args.references).read_text())).items():
+            local, measured = (reference_builds.local_digest(name, args.data_dir),
+                               reference_builds.measured_on(c))
+            if local is None:
+                continue
+            if measured is not None and not local.startswith(measured):
+                print(f"{name}: competence not recorded: measured on build {measured}, "
+                      f"the local build is {local[:16]}")
+                continue
+            competence[name] = c
     doc = reference_builds.record(args.data_dir, merge=not args.fresh, competence=competence)
     for name, build in doc["builds"].items():
         reached = build.get("competence", {}).get("reached")

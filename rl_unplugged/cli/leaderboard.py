@@ -39,17 +39,6 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _result_datasets(results: list[dict]) -> dict[str, list[str]]:
-    """{task: ['NAME' or 'NAME:VERSION', ...]}: the training datasets the results record."""
-    out: dict[str, list[str]] = {}
-    for r in results:
-        for name, version in (r.get("datasets") or {}).items():
-            item = f"{name}:{version}" if version else name
-            if item not in out.setdefault(r["task"], []):
-                out[r["task"]].append(item)
-    return {task: sorted(items) for task, items in out.items() if items}
-
-
 def _make_submission(args: argparse.Namespace) -> int:
     from rl_unplugged import fileio
     from rl_unplugged.evaluation import evaluator
@@ -78,7 +67,7 @@ def _make_submission(args: argparse.Namespace) -> int:
     extra = common.given(args, "authors", "description", "date")
     with common.as_config_error("rlu leaderboard make-submission"):
         sub = board.submission_from_results(results, track=args.track, name=args.name,
-                                            datasets=_result_datasets(results),
+                                            datasets=board.result_datasets(results),
                                             run_seeds=_run_seeds(results), **extra)
     validation.validate(sub)  # A SubmissionError names the field (e.g. too few runs).
     fileio.write_text(args.out, board.dumps(sub))

@@ -67,6 +67,7 @@ from rl_unplugged.data.raw_log import (
     numerics_mark,
     read_manifest,
 )
+from rl_unplugged.errors import IncompatibleError
 
 FILE = "reference_builds.json"
 CPUINFO = "/proc/cpuinfo"  # Where Linux lists the CPU's model and flags.
@@ -184,17 +185,23 @@ def local_digest(name: str, data_dir: str | os.PathLike | None = None) -> str | 
 _MEASURED_ON = re.compile(r"raw-log manifest sha256 ([0-9a-f]{8,64})")
 
 
+def measured_on(competence: dict[str, Any]) -> str | None:
+    """The raw-log manifest sha256 (a prefix) of the run a competence was measured on,
+    as its `how` names it (`evaluation.references`); None where it names none."""
+    match = _MEASURED_ON.search(str(competence.get("how", "")))
+    return match[1] if match else None
+
+
 def _check_competence(name: str, competence: dict[str, Any], digest: str) -> None:
-    """Refuses a competence measured on another build than the one recorded: its `how`
-    names the measured run's raw-log manifest sha256 (`evaluation.references`).
+    """Refuses a competence measured on another build than the one recorded.
 
     Raises:
-      ValueError: names both digests.
+      IncompatibleError: names both digests.
     """
-    match = _MEASURED_ON.search(str(competence.get("how", "")))
-    if match and not digest.startswith(match[1]):
-        raise ValueError(f"{name}: the competence given was measured on build {match[1]}, "
-                         f"not on the build being recorded ({digest[:16]})")
+    measured = measured_on(competence)
+    if measured is not None and not digest.startswith(measured):
+        raise IncompatibleError(f"{name}: the competence given was measured on build "
+                                f"{measured}, not on the build being recorded ({digest[:16]})")
 
 
 def build_status(name: str, digest: str) -> str:

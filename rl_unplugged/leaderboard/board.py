@@ -307,6 +307,28 @@ def submission_template(protocols: Mapping[str, Protocol], track: str, name: str
             "results": results}
 
 
+def result_datasets(results: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """{task: ['NAME' or 'NAME:VERSION', ...]}: the training datasets evaluation records
+    name. A version is what a record maps the name to: a build's manifest digest for
+    `rlu baselines run`'s records, or what `rlu evaluate --dataset NAME:VERSION` was given.
+
+    Raises:
+      ConfigError: one task's records name one dataset with two versions, or with and
+        without one (which bytes the task trained on would be unclear).
+    """
+    out: dict[str, set[str]] = {}
+    for record in results:
+        for dataset, version in (record.get("datasets") or {}).items():
+            out.setdefault(record["task"], set()).add(f"{dataset}:{version}" if version
+                                                      else dataset)
+    for task, items in out.items():
+        if len({i.split(":")[0] for i in items}) != len(items):
+            raise ConfigError(f"{task}: the records name one dataset in more than one "
+                              f"version ({', '.join(sorted(items))}); the task must be "
+                              "trained on one")
+    return {task: sorted(items) for task, items in out.items() if items}
+
+
 def submission_from_results(results: list[Mapping[str, Any]], *, track: str, name: str,
                             run_seeds: Sequence[int] | None = None, **kwargs) -> dict[str, Any]:
     """A submission from evaluator results records (`evaluate`), grouped by task.

@@ -110,6 +110,15 @@ def test_record_command_takes_the_competence_of_the_builds_under_its_data_dir(
     assert "competence=reached" in capsys.readouterr().out
     recorded = json.loads((tmp_path / "refs.json").read_text())["builds"][name]
     assert recorded["competence"]["greedy_return"] == 1.0
+    # Measured on another build of the run: said, and not recorded with this one.
+    candidate["how"] = "best checkpoint (raw-log manifest sha256 0123456789abcdef)"
+    (tmp_path / "references.json").write_text(json.dumps(references))
+    write_random_log(spec, tmp_path / "other", seed=1)
+    assert cli.main(["datasets", "record", "--data-dir", str(tmp_path / "other"),
+                     "--references", str(tmp_path / "references.json")]) == 0
+    out = capsys.readouterr().out
+    assert f"{name}: competence not recorded: measured on build 0123456789abcdef" in out
+    assert "competence" not in json.loads((tmp_path / "refs.json").read_text())["builds"][name]
 
 
 def test_host_names_the_features_ynnpack_dispatches_on(monkeypatch):
