@@ -46,8 +46,8 @@ def _reference_rows(domain: str) -> list[str]:
             "(`rl_unplugged/data/reference_builds.py` has the measurements). XLA hands "
             "some dots and reductions to YNNPACK, which picks "
             "its kernels by the host's CPU features. The last column names the machine a "
-            "build was recorded on (recorded since 2026-11-26 23:00 UTC; builds recorded "
-            "before name none), and `verify` says where yours differs. Treat a "
+            "build was recorded on (builds recorded before 2026-11-27 name none), and "
+            "`verify` says where yours differs. Treat a "
             "continuous learning run's digest as naming the bytes recorded on that "
             "machine, which another kind of machine need not reach.", "",
             "| dataset | manifest sha256 | episodes | transitions | mean return | recorded on |",

@@ -605,8 +605,9 @@ _CONTINUOUS_TASKS: tuple[TaskSpec, ...] = (
     _mujoco("HalfCheetah-v5", 17, 6, 500_000, _td3_500k(
         8444.5, "HalfCheetah", shortfall=(
             "the D4PG learns steadily but slowly (its best checkpoint is its last, still "
-            "rising: 4,061 on the protocol's seeds, 48% of TD3 at the same budget; 4,408 in "
-            "the build recorded before 2026-11-27), most likely Acme's learning rate (1e-4 against "
+            "rising: held-out mean 4,083, 48% of TD3 at the same budget, and 4,061 on the "
+            "protocol's seeds; the build recorded before 2026-11-27 had 4,408 over 5 held-out "
+            "episodes), most likely Acme's learning rate (1e-4 against "
             "TD3's 1e-3): at 3e-4 it reached 4,990, and the fallback SAC 5,363. Its expert "
             "reference is a SAC long run's (datasets/behaviour_competence.md, I, M, N, P)"))),
     _mujoco("Hopper-v5", 11, 3, 500_000, _td3_500k(2933.3, "Hopper")),
@@ -617,7 +618,7 @@ _CONTINUOUS_TASKS: tuple[TaskSpec, ...] = (
             "1,135 over episodes: the walker falls in some of them. The build recorded "
             "before 2026-11-27, the same seed computed with another machine's floats, "
             "reached 3,621. Its expert reference is its 1M-step long run's, 3,943.2 "
-            "(datasets/behaviour_competence.md, J and Q)"))),
+            "(datasets/behaviour_competence.md: J, Q and Expert references)"))),
 )
 _DOMAINS += _CONTINUOUS_DOMAINS
 _TASKS += _CONTINUOUS_TASKS

@@ -31,7 +31,7 @@ order, and what XLA's sums are depends on the process and the machine
   settings (Hopper's first 50,202 transitions, two shards). One part that follows the
   machine was found: YNNPACK, to which XLA hands some dots and reductions, picks its
   kernels by the host's CPU features. Whether the recording machines' features differed
-  is not known: no build recorded its machine. `record` now stores `recorded_on`
+  is not known: no build recorded before 2026-11-27 names its machine. `record` stores `recorded_on`
   (`host()`: CPU model, the features YNNPACK dispatches on, jaxlib's version) and
   `verify` names what differs between that machine and the local one.
 
@@ -39,9 +39,10 @@ rlu_mujoco's 15 builds were re-recorded on 2026-11-27 from builds made under the
 canonical settings on the 2-core AVX-512 machine (their `recorded_on`). Each task's
 500k-step noise0 run 0 there has the digest of its one-core rebuild made on 2026-11-25
 on another machine of that kind (Hopper `2bffa5c8`, HalfCheetah `665f4efc`, Walker2d
-`8682e0e4`), so a machine of that kind rebuilds them; the builds they replace, recorded
-without a machine, are named in `datasets/behaviour_competence.md`. rlu_control's
-builds are still the ones recorded without a machine.
+`8682e0e4`): two machines of that kind made the same runs. The builds they replace,
+recorded without a machine, are named in `datasets/behaviour_competence.md`. Every other
+builder's builds (rlu_control's continuous ones among them) are still the ones recorded
+without a machine.
 
 
 `verify` compares a local build against the recorded one; the dataset cards render
