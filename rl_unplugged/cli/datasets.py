@@ -259,11 +259,11 @@ def _record(args: argparse.Namespace) -> int:
         # that are the runs measured (`record` would refuse another build).
         for name, c in competence_from_references(
                 json.loads(Path(args.references).read_text())).items():
-            local, measured = (reference_builds.local_digest(name, args.data_dir),
-                               reference_builds.measured_on(c))
+            local = reference_builds.local_digest(name, args.data_dir)
             if local is None:
                 continue
-            if measured is not None and not local.startswith(measured):
+            measured = reference_builds.measured_elsewhere(c, local)
+            if measured is not None:
                 print(f"{name}: competence not recorded: measured on build {measured}, "
                       f"the local build is {local[:16]}")
                 continue

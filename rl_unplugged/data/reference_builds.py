@@ -31,9 +31,9 @@ order, and what XLA's sums are depends on the process and the machine
   settings (Hopper's first 50,202 transitions, two shards). One part that follows the
   machine was found: YNNPACK, to which XLA hands some dots and reductions, picks its
   kernels by the host's CPU features. Whether the recording machines' features differed
-  is not known: no build recorded before 2026-11-27 names its machine. `record` stores `recorded_on`
-  (`host()`: CPU model, the features YNNPACK dispatches on, jaxlib's version) and
-  `verify` names what differs between that machine and the local one.
+  is not known: no build recorded before 2026-11-27 names its machine. `record` stores
+  `recorded_on` (`host()`: CPU model, the features YNNPACK dispatches on, jaxlib's
+  version) and `verify` names what differs between that machine and the local one.
 
 rlu_mujoco's 15 builds were re-recorded on 2026-11-27 from builds made under the
 canonical settings on the 2-core AVX-512 machine (their `recorded_on`). Each task's
@@ -43,7 +43,6 @@ on another machine of that kind (Hopper `2bffa5c8`, HalfCheetah `665f4efc`, Walk
 recorded without a machine, are named in `datasets/behaviour_competence.md`. Every other
 builder's builds (rlu_control's continuous ones among them) are still the ones recorded
 without a machine.
-
 
 `verify` compares a local build against the recorded one; the dataset cards render
 the table. Record new builds with `record(data_dir)`.
@@ -186,11 +185,12 @@ def local_digest(name: str, data_dir: str | os.PathLike | None = None) -> str | 
 _MEASURED_ON = re.compile(r"raw-log manifest sha256 ([0-9a-f]{8,64})")
 
 
-def measured_on(competence: dict[str, Any]) -> str | None:
+def measured_elsewhere(competence: dict[str, Any], digest: str) -> str | None:
     """The raw-log manifest sha256 (a prefix) of the run a competence was measured on,
-    as its `how` names it (`evaluation.references`); None where it names none."""
+    as its `how` names it (`evaluation.references`), where that is not the build
+    `digest`; None where it is, or where the `how` names no run."""
     match = _MEASURED_ON.search(str(competence.get("how", "")))
-    return match[1] if match else None
+    return match[1] if match and not digest.startswith(match[1]) else None
 
 
 def _check_competence(name: str, competence: dict[str, Any], digest: str) -> None:
@@ -199,8 +199,8 @@ def _check_competence(name: str, competence: dict[str, Any], digest: str) -> Non
     Raises:
       IncompatibleError: names both digests.
     """
-    measured = measured_on(competence)
-    if measured is not None and not digest.startswith(measured):
+    measured = measured_elsewhere(competence, digest)
+    if measured is not None:
         raise IncompatibleError(f"{name}: the competence given was measured on build "
                                 f"{measured}, not on the build being recorded ({digest[:16]})")
 

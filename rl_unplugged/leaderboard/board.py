@@ -326,7 +326,7 @@ def result_datasets(results: Sequence[Mapping[str, Any]]) -> dict[str, list[str]
             raise ConfigError(f"{task}: the records name one dataset in more than one "
                               f"version ({', '.join(sorted(items))}); the task must be "
                               "trained on one")
-    return {task: sorted(items) for task, items in out.items() if items}
+    return {task: sorted(items) for task, items in out.items()}
 
 
 def submission_from_results(results: list[Mapping[str, Any]], *, track: str, name: str,
